@@ -1,0 +1,95 @@
+# pstyle build. Deps come from Debian and are found with pkg-config (see `make deps`).
+# Every .c under the library folders goes into libpstyle.a; src/cli/ is the pstyle binary;
+# tests/unit/test_*.c are one executable each; tests/integration/*.sh run against the binary.
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+PKGS    := openblas sqlite3 zlib stb
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I. $(shell pkg-config --cflags $(PKGS)) -fopenmp
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -lpthread -fopenmp
+ifeq ($(NATIVE),1)
+CFLAGS  += -march=native
+endif
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+BUILD   ?= build-san
+endif
+BUILD   ?= build
+
+LIBDIRS := src/nn src/img src/feat src/gen encoder meta store bench
+LIBSRC  := $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c))
+CLISRC  := $(wildcard src/cli/*.c)
+LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
+CLIOBJ  := $(CLISRC:%.c=$(BUILD)/%.o)
+TESTSRC := $(wildcard tests/unit/test_*.c)
+TESTBIN := $(TESTSRC:tests/unit/%.c=$(BUILD)/tests/%)
+MODEL   := models/default.psm
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+CFLAGS  += -DPS_VERSION=\"$(VERSION)\" -DPS_DATADIR=\"$(PREFIX)/share/pstyle\"
+
+.PHONY: demo all test unit integration bench bench-quick install uninstall clean deps data train
+all: pstyle $(BUILD)/libpstyle.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpstyle.a: $(LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+libpstyle.a: $(BUILD)/libpstyle.a
+	cp $< $@
+
+$(BUILD)/pstyle: $(CLIOBJ) $(BUILD)/libpstyle.a
+	$(CC) $(LDFLAGS) -o $@ $(CLIOBJ) $(BUILD)/libpstyle.a $(LDLIBS)
+
+pstyle: $(BUILD)/pstyle
+	cp $< $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpstyle.a tests/unit/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpstyle.a $(LDLIBS)
+
+unit: $(TESTBIN)
+	@bash tests/run_unit.sh $(TESTBIN)
+
+integration: $(BUILD)/pstyle
+	@PSTYLE_BIN=$(abspath $(BUILD)/pstyle) bash tests/run_integration.sh
+
+test: unit integration
+
+bench: $(BUILD)/pstyle
+	$(BUILD)/pstyle bench $(if $(QUICK),--quick)
+
+install: pstyle
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pstyle $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 pstyle $(DESTDIR)$(PREFIX)/bin/pstyle
+	if [ -f $(MODEL) ]; then install -m 644 $(MODEL) $(DESTDIR)$(PREFIX)/share/pstyle/default.psm; fi
+	if [ -f man/pstyle.1 ]; then install -m 644 man/pstyle.1 $(DESTDIR)$(PREFIX)/share/man/man1/pstyle.1; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/pstyle $(DESTDIR)$(PREFIX)/share/pstyle/default.psm $(DESTDIR)$(PREFIX)/share/man/man1/pstyle.1
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	  build-essential pkg-config libopenblas-dev libsqlite3-dev zlib1g-dev libstb-dev sqlite3
+
+data:
+	bash meta/make_data.sh
+
+train: pstyle
+	./pstyle train $(TRAINFLAGS)
+
+clean:
+	rm -rf build build-san pstyle libpstyle.a
+
+-include $(LIBOBJ:.o=.d) $(CLIOBJ:.o=.d)
+
+# The main job on the shipped default model: make sample images, learn a style, apply it.
+demo: pstyle
+	bash bench/demo.sh

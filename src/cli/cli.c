@@ -1,0 +1,155 @@
+/* Shared CLI helpers: messages, paths of the store and the model, number parsing, progress. */
+#include "cli.h"
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *ps_cli_argv0 = "pstyle";
+
+int ps_cli_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pstyle: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int ps_cli_fail(ps_status st)
+{
+    return ps_cli_error((int)st, "%s", ps_last_error());
+}
+
+int ps_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "pstyle %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\ntry 'pstyle %s --help'\n", cmd);
+    va_end(ap);
+    return 1;
+}
+
+const char *ps_cli_db_path(const char *opt, char *buf, size_t n)
+{
+    const char *e;
+    int r;
+    if (opt && *opt)
+        r = snprintf(buf, n, "%s", opt);
+    else if ((e = getenv("PSTYLE_DB")) && *e)
+        r = snprintf(buf, n, "%s", e);
+    else if ((e = getenv("XDG_DATA_HOME")) && *e)
+        r = snprintf(buf, n, "%s/pstyle/styles.db", e);
+    else if ((e = getenv("HOME")) && *e)
+        r = snprintf(buf, n, "%s/.local/share/pstyle/styles.db", e);
+    else
+        r = snprintf(buf, n, "pstyle-styles.db");
+    return (r < 0 || (size_t)r >= n) ? NULL : buf;
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+const char *ps_cli_model_path(const char *opt, char *buf, size_t n)
+{
+    const char *e;
+    if (opt && *opt) {
+        snprintf(buf, n, "%s", opt);
+        return buf;
+    }
+    if ((e = getenv("PSTYLE_MODEL")) && *e) {
+        snprintf(buf, n, "%s", e);
+        return buf;
+    }
+    /* next to the binary: <bindir>/models/default.psm, or <bindir>/../models (build tree) */
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            const char *rel[] = {"models/default.psm", "../models/default.psm",
+                                 "../../models/default.psm", "../share/pstyle/default.psm"};
+            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+                snprintf(buf, n, "%s/%s", exe, rel[i]);
+                if (file_exists(buf))
+                    return buf;
+            }
+        }
+    }
+    snprintf(buf, n, "%s/default.psm", PS_DATADIR);
+    if (file_exists(buf))
+        return buf;
+    ps_fail(PS_EINPUT, "no model: the default model was not found next to the binary or in %s; "
+                       "give --model PATH or set PSTYLE_MODEL", PS_DATADIR);
+    return NULL;
+}
+
+int ps_cli_parse_real(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ps_cli_parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+double ps_cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int ps_cli_progress_shown;
+
+void ps_cli_progress(const char *label, double frac, double elapsed_s)
+{
+    if (!isatty(2))
+        return;
+    if (frac < 0)
+        frac = 0;
+    if (frac > 1)
+        frac = 1;
+    int filled = (int)(frac * 30 + 0.5);
+    char bar[31];
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < filled ? '#' : ' ';
+    bar[30] = 0;
+    double eta = frac > 0.01 ? elapsed_s * (1 - frac) / frac : 0;
+    fprintf(stderr, "\r%s [%s] %3d%% ETA %.0fs ", label, bar, (int)(frac * 100 + 0.5), eta);
+    ps_cli_progress_shown = 1;
+}
+
+void ps_cli_progress_done(void)
+{
+    if (ps_cli_progress_shown && isatty(2))
+        fputs("\r\033[K", stderr);
+    ps_cli_progress_shown = 0;
+}

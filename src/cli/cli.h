@@ -1,0 +1,42 @@
+/* The pstyle command: shared helpers for the subcommands. Only code in src/cli/ exits; each
+ * subcommand returns its exit code (0 ok, 1 usage, 2 bad input, 3 store error, 4 internal). */
+#ifndef PS_CLI_H
+#define PS_CLI_H
+#include "pstyle.h"
+#include <stdio.h>
+
+/* Subcommands: argv[0] is the subcommand name. */
+int ps_cmd_learn(int argc, char **argv);
+int ps_cmd_apply(int argc, char **argv);
+int ps_cmd_list(int argc, char **argv);
+int ps_cmd_show(int argc, char **argv);
+int ps_cmd_forget(int argc, char **argv);
+int ps_cmd_export(int argc, char **argv);
+int ps_cmd_import(int argc, char **argv);
+int ps_cmd_relearn(int argc, char **argv);
+int ps_cmd_train(int argc, char **argv);
+int ps_cmd_bench(int argc, char **argv);
+int ps_cmd_synth(int argc, char **argv);
+
+/* "pstyle: <msg>" on stderr; returns code. */
+int ps_cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Report the library's last error with the status as exit code. */
+int ps_cli_fail(ps_status st);
+/* Usage error for a subcommand: "pstyle CMD: <msg>" + "try 'pstyle CMD --help'"; returns 1. */
+int ps_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Database path: --db value if non-NULL, else $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db,
+ * else ~/.local/share/pstyle/styles.db. Writes into buf; returns buf or NULL if too long. */
+const char *ps_cli_db_path(const char *opt, char *buf, size_t n);
+/* Model path: --model, else $PSTYLE_MODEL, else models/default.psm next to the binary (or one
+ * level up, for the build tree), else PS_DATADIR/default.psm. NULL with a message if none. */
+const char *ps_cli_model_path(const char *opt, char *buf, size_t n);
+/* Parse a real in [lo, hi]; 0 ok, -1 bad. */
+int ps_cli_parse_real(const char *s, double lo, double hi, double *out);
+int ps_cli_parse_int(const char *s, long lo, long hi, long *out);
+/* Progress on stderr, only when stderr is a TTY: "label [#####     ] 42% ETA 3s". */
+void ps_cli_progress(const char *label, double frac, double elapsed_s);
+void ps_cli_progress_done(void);
+double ps_cli_now(void); /* monotonic seconds */
+extern const char *ps_cli_argv0;
+
+#endif

@@ -1,0 +1,12 @@
+/* pstyle relearn: not built yet (see the issues). */
+#include "cli.h"
+#include <string.h>
+
+int ps_cmd_relearn(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--help")) {
+        printf("usage: pstyle relearn ...\n(not built yet)\n");
+        return 0;
+    }
+    return ps_cli_error(1, "relearn: not built yet");
+}

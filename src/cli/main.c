@@ -1,0 +1,62 @@
+/* pstyle entry point: dispatches to subcommands. The only place that turns statuses into exits. */
+#include "cli.h"
+#include <signal.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} ps_cli_cmd;
+
+static const ps_cli_cmd ps_cli_cmds[] = {
+    {"learn", ps_cmd_learn, "learn a user's style from 1-10 sample images"},
+    {"apply", ps_cmd_apply, "paint photos in a learned style"},
+    {"list", ps_cmd_list, "list users and their styles"},
+    {"show", ps_cmd_show, "show one user's styles, versions and samples"},
+    {"forget", ps_cmd_forget, "delete a user's (or one style's) data for real"},
+    {"export", ps_cmd_export, "write one user's style to a self-describing file"},
+    {"import", ps_cmd_import, "read a style file written by export"},
+    {"relearn", ps_cmd_relearn, "rebuild styles from stored thumbnails after a model upgrade"},
+    {"train", ps_cmd_train, "meta-train the model from Debian photos (make data first)"},
+    {"bench", ps_cmd_bench, "speed and quality report (bench/REPORT.md)"},
+    {"synth", ps_cmd_synth, "render procedural training styles as a contact sheet"},
+};
+#define PS_CLI_NCMDS (int)(sizeof ps_cli_cmds / sizeof ps_cli_cmds[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: pstyle [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
+    for (int i = 0; i < PS_CLI_NCMDS; i++)
+        fprintf(f, "  %-8s %s\n", ps_cli_cmds[i].name, ps_cli_cmds[i].summary);
+    fprintf(f, "\n'pstyle COMMAND --help' for a command's options.\n"
+               "exit codes: 0 ok, 1 usage, 2 bad input (image, user, model), 3 store error, "
+               "4 internal error\n");
+}
+
+int main(int argc, char **argv)
+{
+    ps_cli_argv0 = argv[0];
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("pstyle %s\n", ps_version());
+        return 0;
+    }
+    for (int i = 0; i < PS_CLI_NCMDS; i++)
+        if (!strcmp(argv[1], ps_cli_cmds[i].name))
+            return ps_cli_cmds[i].fn(argc - 1, argv + 1);
+    if (argv[1][0] == '-')
+        ps_cli_error(1, "unknown option '%s'", argv[1]);
+    else
+        ps_cli_error(1, "unknown command '%s'", argv[1]);
+    fprintf(stderr, "try 'pstyle --help'\n");
+    return 1;
+}
