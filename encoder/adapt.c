@@ -61,34 +61,51 @@ ps_tensor *ps_enc_inner_loss(ps_graph *g, const ps_model *m, ps_params *p, ps_te
     return ps_sum_scaled(g, parts, wts, 2);
 }
 
-ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, float *tok, int n,
-                       float *gsum, float *loss)
+ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px,
+                           const float *tok, float *grad, float *loss)
 {
-    int nt = ps_model_ntokens(m), T3 = PS_NGROUPS * m->gen.cfg.tok, D = m->gen.cfg.dim;
-    const float *alpha = m->p.t[m->alpha].data;
-    for (int k = 0; k <= n; k++) {
-        if (k == n && !loss)
-            break;
-        ps_graph_reset(g);
-        ps_graph_set_grad(g, k < n);
-        ps_tensor *s = ps_tensor_leaf(g, 1, 1, T3, D);
-        if (!s)
-            return ps_graph_status(g);
-        memcpy(s->data, tok, sizeof(float) * nt);
-        ps_tensor *l = ps_enc_inner_loss(g, m, &m->p, x, px, s);
-        if (!l)
-            return ps_graph_status(g) ? ps_graph_status(g) : PS_EINTERNAL;
-        if (loss)
-            loss[k] = l->data[0];
-        if (k == n)
-            break;
+    int nt = ps_model_ntokens(m);
+    ps_graph_reset(g);
+    ps_graph_set_grad(g, grad != NULL);
+    ps_tensor *s = ps_tensor_leaf(g, 1, 1, nt / m->gen.cfg.dim, m->gen.cfg.dim);
+    if (!s)
+        return ps_graph_status(g);
+    memcpy(s->data, tok, sizeof(float) * nt);
+    ps_tensor *l = ps_enc_inner_loss(g, m, &m->p, x, px, s);
+    ps_status st = l ? PS_OK : ps_graph_status(g) ? ps_graph_status(g) : PS_EINTERNAL;
+    if (!st && loss)
+        *loss = l->data[0];
+    if (!st && grad) {
         ps_graph_backward(g, l);
-        for (int i = 0; i < nt; i++) {
-            tok[i] -= alpha[i] * s->grad[i];
-            if (gsum)
-                gsum[i] += s->grad[i];
-        }
+        memcpy(grad, s->grad, sizeof(float) * nt);
     }
     ps_graph_set_grad(g, 1);
-    return PS_OK;
+    return st;
+}
+
+ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, float *tok, int n,
+                       float *traj, float *grads, float *loss)
+{
+    int nt = ps_model_ntokens(m);
+    const float *alpha = m->p.t[m->alpha].data;
+    float *gk = malloc(sizeof(float) * nt);
+    if (!gk)
+        return ps_fail(PS_EINTERNAL, "adapt: out of memory");
+    ps_status st = PS_OK;
+    for (int k = 0; k < n && !st; k++) {
+        if (traj)
+            memcpy(traj + (size_t)k * nt, tok, sizeof(float) * nt);
+        if ((st = ps_enc_inner_grad(g, m, x, px, tok, gk, loss ? &loss[k] : NULL)))
+            break;
+        for (int i = 0; i < nt; i++)
+            tok[i] -= alpha[i] * gk[i];
+        if (grads)
+            memcpy(grads + (size_t)k * nt, gk, sizeof(float) * nt);
+    }
+    if (!st && traj)
+        memcpy(traj + (size_t)n * nt, tok, sizeof(float) * nt);
+    if (!st && loss)
+        st = ps_enc_inner_grad(g, m, x, px, tok, NULL, &loss[n]);
+    free(gk);
+    return st;
 }

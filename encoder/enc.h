@@ -55,12 +55,16 @@ void ps_enc_destyle(float *out, const float *in, int h, int w);
  * with tokens tok, compare to x (L1 + feature statistics). */
 ps_tensor *ps_enc_inner_loss(ps_graph *g, const ps_model *m, ps_params *p, ps_tensor *x,
                              ps_tensor *px, ps_tensor *tok);
-/* n steps of tok <- tok - alpha * grad(inner loss). tok: 3T*D floats, updated in place.
- * gsum (3T*D, may be NULL) accumulates the gradients (for Meta-SGD's step-size gradient);
- * loss[0..n] (may be NULL) gets the inner loss before each step and after the last.
- * Parameter gradients are left dirty: the caller zeroes them. */
+/* Inner-loss gradient w.r.t. the tokens at tok (grad may be NULL: loss only). Parameter
+ * gradients are touched unless the caller froze them (ps_params_freeze). */
+ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px,
+                            const float *tok, float *grad, float *loss);
+/* n Meta-SGD steps: tok <- tok - alpha * grad(inner loss), in place. Optional records for
+ * meta-training: traj ((n+1) * ntokens) the tokens before each step and after the last, grads
+ * (n * ntokens) each step's gradient, loss[0..n] the inner loss before each step and after the
+ * last. */
 ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, float *tok, int n,
-                       float *gsum, float *loss);
+                       float *traj, float *grads, float *loss);
 
 /* ---- the product's two operations on a loaded model -------------------------------------- */
 typedef struct ps_learn_stats {
