@@ -200,7 +200,7 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
                        PS_IMG_MAX_FILE_BYTES >> 20);
     img_format fmt = sniff(buf, len);
     int iw, ih, comp, known = stbi_info_from_memory(buf, (int)len, &iw, &ih, &comp);
-    long long w = iw, h = ih;
+    long long w = iw, h = llabs(ih); /* stb_image reports top-down BMPs with negative height */
     if (!known)
         header_dims(fmt, buf, len, &w, &h);
     if (w > PS_IMG_MAX_SIDE || h > PS_IMG_MAX_SIDE || w * h > PS_IMG_MAX_PIXELS)

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Weights of one axis: output i reads in[start[i] .. start[i] + taps), weights w[i*taps ..]. */
+/* Weights of one axis: output i reads in[start[i] .. start[i] + count[i]) with weights
+ * w[i*taps ..]; taps is the widest count, the row pitch of w. */
 typedef struct {
-    int taps, *start;
+    int taps, *start, *count;
     float *w;
 } axis_kernel;
 
@@ -29,8 +30,9 @@ static int axis_kernel_make(axis_kernel *k, int nin, int nout)
     const double scale = (double)nin / nout, fs = scale > 1 ? scale : 1, support = 3.0 * fs;
     k->taps = (int)ceil(support) * 2 + 2; /* >= hi - lo below */
     k->start = malloc(nout * sizeof *k->start);
-    k->w = calloc((size_t)nout * k->taps, sizeof *k->w);
-    if (!k->start || !k->w)
+    k->count = malloc(nout * sizeof *k->count);
+    k->w = malloc((size_t)nout * k->taps * sizeof *k->w);
+    if (!k->start || !k->count || !k->w)
         return -1;
     for (int i = 0; i < nout; i++) {
         const double center = (i + 0.5) * scale; /* in input pixels, pixel j spans [j, j+1) */
@@ -43,7 +45,7 @@ static int axis_kernel_make(axis_kernel *k, int nin, int nout)
             wsum += w[j - lo] = (float)lanczos3((j + 0.5 - center) / fs);
         for (int j = lo; j < hi; j++)
             w[j - lo] = (float)(w[j - lo] / wsum);
-        k->start[i] = lo;
+        k->start[i] = lo, k->count[i] = hi - lo;
     }
     return 0;
 }
@@ -51,6 +53,7 @@ static int axis_kernel_make(axis_kernel *k, int nin, int nout)
 static void axis_kernel_free(axis_kernel *k)
 {
     free(k->start);
+    free(k->count);
     free(k->w);
 }
 
@@ -64,26 +67,23 @@ static void resize_rows(float *out, const float *in, int nin, int nout, int rows
         for (int i = 0; i < nout; i++) {
             const float *w = k->w + (size_t)i * k->taps, *s = r + k->start[i];
             float acc = 0;
-            for (int t = 0; t < k->taps; t++)
+            for (int t = 0; t < k->count[i]; t++)
                 acc += w[t] * s[t];
             o[i] = acc;
         }
     }
 }
 
-/* out (cols x nout) <- in (cols x nin) along y, accumulating whole rows so the inner loop is
+/* out (cols x nout) <- in (cols x rows) along y, accumulating whole rows so the inner loop is
  * contiguous and vectorises */
-static void resize_cols(float *out, const float *in, int nin, int nout, int cols, const axis_kernel *k)
+static void resize_cols(float *out, const float *in, int nout, int cols, const axis_kernel *k)
 {
-    (void)nin;
 #pragma omp parallel for schedule(static) if ((long)cols * nout * k->taps > (1L << 22))
     for (int i = 0; i < nout; i++) {
         float *o = out + (size_t)i * cols;
         memset(o, 0, cols * sizeof *o);
         const float *w = k->w + (size_t)i * k->taps;
-        for (int t = 0; t < k->taps; t++) {
-            if (w[t] == 0)
-                continue;
+        for (int t = 0; t < k->count[i]; t++) {
             const float *s = in + (size_t)(k->start[i] + t) * cols;
             for (int x = 0; x < cols; x++)
                 o[x] += w[t] * s[x];
@@ -117,7 +117,7 @@ ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h)
         for (size_t i = 1; i < pin; i++)
             lo = in[i] < lo ? in[i] : lo, hi = in[i] > hi ? in[i] : hi;
         resize_rows(tmp, in, src->w, w, src->h, &kx);
-        resize_cols(out, tmp, src->h, h, w, &ky);
+        resize_cols(out, tmp, h, w, &ky);
         for (size_t i = 0; i < pout; i++) /* Lanczos rings; keep within the plane's range */
             out[i] = out[i] < lo ? lo : out[i] > hi ? hi : out[i];
     }

@@ -29,6 +29,7 @@ static inline int tu_write(const char *path, const void *buf, size_t n)
 static inline unsigned char *tu_read(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
+    *n = 0;
     if (!f)
         return NULL;
     fseek(f, 0, SEEK_END);

@@ -140,6 +140,20 @@ static void test_bmp_tga(void)
         CHECK(ps_img_load(name, &im) == PS_OK, "%s: %s", name, ps_last_error());
         check_against8(name, &im, src, w, h, ch);
         ps_img_free(&im);
+        if (ch == 3) { /* the same rows stored top-down (negative height) */
+            size_t n, stride = (w * 3 + 3) & ~3u;
+            unsigned char *b = tu_read(name, &n), *flip = malloc(n);
+            memcpy(flip, b, 54);
+            for (int y = 0; y < h; y++)
+                memcpy(flip + 54 + y * stride, b + 54 + (h - 1 - y) * stride, stride);
+            uint32_t nh = (uint32_t)-h;
+            flip[22] = nh & 255, flip[23] = nh >> 8 & 255, flip[24] = nh >> 16 & 255, flip[25] = nh >> 24;
+            tu_write("topdown.bmp", flip, n);
+            CHECK(ps_img_load("topdown.bmp", &im) == PS_OK, "top-down BMP: %s", ps_last_error());
+            check_against8("top-down BMP", &im, src, w, h, ch);
+            ps_img_free(&im);
+            free(b), free(flip);
+        }
         for (int rle = 0; rle <= 1; rle++) {
             stbi_write_tga_with_rle = rle;
             snprintf(name, sizeof name, "img%d_%s.tga", ch, rle ? "rle" : "raw");
