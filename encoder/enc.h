@@ -41,7 +41,8 @@ typedef struct ps_model {
     char hash[17];      /* of the model file, recorded in style vectors */
 } ps_model;
 
-ps_status ps_model_create(ps_model *m, uint64_t seed);       /* fresh, default architecture */
+/* A fresh model of architecture arch (NULL: the default), initialised from seed. */
+ps_status ps_model_create(ps_model *m, const ps_gen_cfg *arch, uint64_t seed);
 ps_status ps_model_load(ps_model *m, const char *path);     /* PS_EINPUT on a bad file */
 ps_status ps_model_save(const ps_model *m, const char *path);
 void ps_model_free(ps_model *m);

@@ -23,11 +23,13 @@ static ps_status model_build(ps_model *m, const ps_gen_cfg *cfg)
     return st;
 }
 
-ps_status ps_model_create(ps_model *m, uint64_t seed)
+ps_status ps_model_create(ps_model *m, const ps_gen_cfg *arch, uint64_t seed)
 {
     memset(m, 0, sizeof *m);
     ps_gen_cfg cfg;
     ps_gen_cfg_default(&cfg);
+    if (arch)
+        cfg = *arch;
     ps_gen_cfg_to_hparams(&cfg, &m->hp);
     ps_hparams_set(&m->hp, "model.work_px", MODEL_WORK_PX);
     ps_hparams_set(&m->hp, "model.inner_steps", MODEL_INNER_STEPS);

@@ -8,7 +8,7 @@
  *   backward through E from dL/ds_0, then AdamW on everything.
  * The weight settings (1,1,1), (1,0,0), (0,1,0), (0,0,1) against the full and the three partial
  * ground truths are what make the color / texture / stroke dials mean what they say. */
-#include "train.h"
+#include "train_impl.h"
 #include "src/feat/feat.h"
 #include <math.h>
 #include <stdlib.h>
@@ -23,15 +23,6 @@ static const float combo_loss_w[4] = {1.0f, 0.5f, 0.5f, 0.5f};
 #define HVP_EPS 1e-2f
 #define ARENA_CHUNK (64u << 20)
 
-struct ps_meta_trainer {
-    ps_model *m;
-    ps_meta_cfg cfg;
-    ps_graph *ge, *gi, *gq;
-    ps_adam adam;
-    int nt, work;
-    float *sup_w, *sup_d, *photo_w; /* work-res support, its destyled version, work-res photos */
-    float *traj, *grads, *v, *u, *hp, *hm, *inner_loss;
-};
 
 void ps_meta_cfg_default(ps_meta_cfg *cfg)
 {
@@ -96,8 +87,7 @@ void ps_meta_trainer_free(ps_meta_trainer *t)
     free(t);
 }
 
-/* 2x2 box downsampling of n planar RGB images px x px -> px/2: the working scale. */
-static void half(float *dst, const float *src, int n, int px)
+void ps_meta_half(float *dst, const float *src, int n, int px)
 {
     int h = px / 2;
     for (int p = 0; p < 3 * n; p++)
@@ -123,10 +113,10 @@ static ps_tensor *query_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_tensor 
 {
     ps_graph *g = t->gq;
     ps_model *m = t->m;
-    ps_tensor xw = {ep->Q, 3, t->work, t->work, t->photo_w, NULL};
-    ps_tensor xf = {ep->Q, 3, ep->px, ep->px, ep->photo, NULL};
+    ps_tensor *xw = ps_tensor_wrap(g, t->photo_w, ep->Q, 3, t->work, t->work);
+    ps_tensor *xf = ps_tensor_wrap(g, ep->photo, ep->Q, 3, ep->px, ep->px);
     ps_gen_heads hd;
-    if (ps_gen_heads_forward(g, &m->gen, &m->p, &xw, s, &hd))
+    if (!xw || !xf || ps_gen_heads_forward(g, &m->gen, &m->p, xw, s, &hd))
         return NULL;
     ps_tensor *parts[12];
     float wts[12];
@@ -134,10 +124,10 @@ static ps_tensor *query_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_tensor 
     const float fw[PS_FEAT_GROUPS] = {1, 1, 1};
     st->ssim = st->feat = 0;
     for (int c = 0; c < 4; c++) {
-        ps_tensor gt = {ep->Q, 3, ep->px, ep->px, ep->gt[c], NULL};
-        ps_tensor *y = ps_gen_compose(g, &xf, &hd, combo_w[c]);
-        ps_tensor *l1 = ps_l1_loss(g, y, &gt);
-        ps_tensor *yl = ps_gen_linearize(g, y), *gl = ps_gen_linearize(g, &gt);
+        ps_tensor *gt = ps_tensor_wrap(g, ep->gt[c], ep->Q, 3, ep->px, ep->px);
+        ps_tensor *y = ps_gen_compose(g, xf, &hd, combo_w[c]);
+        ps_tensor *l1 = ps_l1_loss(g, y, gt);
+        ps_tensor *yl = ps_gen_linearize(g, y), *gl = ps_gen_linearize(g, gt);
         ps_tensor *ss = ps_feat_ssim_loss(g, yl, gl);
         ps_tensor *fd = ps_feat_distance(g, ps_feat_all(g, yl), ps_feat_all(g, gl), fw);
         if (!l1 || !ss || !fd)
@@ -163,8 +153,8 @@ ps_status ps_meta_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
         return ps_fail(PS_EINTERNAL, "train: episode shape does not match the configuration");
     memset(st, 0, sizeof *st);
     episode_to_display(ep);
-    half(t->sup_w, ep->support, K, ep->px);
-    half(t->photo_w, ep->photo, ep->Q, ep->px);
+    ps_meta_half(t->sup_w, ep->support, K, ep->px);
+    ps_meta_half(t->photo_w, ep->photo, ep->Q, ep->px);
     ps_params_zero_grad(&m->p);
 
     /* encoder */

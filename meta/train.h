@@ -48,15 +48,25 @@ void ps_meta_trainer_free(ps_meta_trainer *t);
 ps_status ps_meta_step(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *st);
 /* The query loss and all gradients of one step without updating (for the golden test). */
 ps_status ps_meta_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *st);
-ps_status ps_meta_train(const ps_meta_cfg *cfg, FILE *progress);
 
-/* Validation of a model on the synthesizer's fixed validation styles (never trained on):
- * mean L1 / PSNR / SSIM of the full render vs ground truth with `steps` inner steps. */
+/* Where episodes come from: fills ep (buffers allocated for K, Q, px) for a seed, from the
+ * training split (val = 0) or the fixed validation styles and photos (val = 1). */
+typedef ps_status (*ps_meta_sample_fn)(void *ctx, uint64_t seed, int val, ps_meta_episode *ep);
+ps_status ps_meta_episode_alloc(ps_meta_episode *ep, int K, int Q, int px);
+void ps_meta_episode_free(ps_meta_episode *ep);
+
+/* Validation on the fixed validation episodes (never trained on): mean L1 / PSNR / SSIM of the
+ * full render vs its ground truth after `steps` inner steps. */
 typedef struct ps_meta_val {
     double l1, psnr, ssim, inner_before, inner_after;
     int n;
 } ps_meta_val;
-ps_status ps_meta_validate(ps_model *m, const char *data, int n_styles, int K, int crop,
+ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *ctx, int n,
                            int steps, ps_meta_val *out);
+
+/* The whole run: fresh model (or cfg->init, or resume), episodes until cfg->episodes or
+ * cfg->minutes, checkpoints + CSV log in cfg->dir, cfg->out replaced when validation improves. */
+ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *ctx,
+                        FILE *progress);
 
 #endif

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
@@ -93,7 +94,8 @@ int ps_cmd_learn(int argc, char **argv)
     }
     ps_threads_init(0);
     ps_image imgs[PS_LEARN_MAX_SHOTS] = {{0}};
-    ps_sample_rec samples[PS_LEARN_MAX_SHOTS] = {{{0}}};
+    ps_sample_rec samples[PS_LEARN_MAX_SHOTS];
+    memset(samples, 0, sizeof samples);
     int nt = ps_model_ntokens(&m), rc = 0;
     float *tok = malloc(sizeof(float) * nt), *embed = malloc(sizeof(float) * nt * nimg);
     if (!tok || !embed)

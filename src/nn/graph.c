@@ -165,6 +165,16 @@ ps_tensor *ps_tensor_const(ps_graph *g, int n, int c, int h, int w)
     return ps_graph_make(g, n, c, h, w, 1, 0, 0);
 }
 
+ps_tensor *ps_tensor_wrap(ps_graph *g, float *data, int n, int c, int h, int w)
+{
+    if (g->status != PS_OK)
+        return NULL;
+    ps_tensor *t = ps_nn_alloc(g, sizeof *t);
+    if (t)
+        *t = (ps_tensor){n, c, h, w, data, NULL};
+    return t;
+}
+
 ps_tensor *ps_tensor_leaf(ps_graph *g, int n, int c, int h, int w)
 {
     return ps_graph_make(g, n, c, h, w, 1, 1, 0);

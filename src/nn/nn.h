@@ -98,6 +98,9 @@ ps_tensor *ps_tensor_new(ps_graph *g, int n, int c, int h, int w);
 ps_tensor *ps_tensor_leaf(ps_graph *g, int n, int c, int h, int w);
 /* A tensor that never carries a gradient (input images, targets): ops skip its backward. */
 ps_tensor *ps_tensor_const(ps_graph *g, int n, int c, int h, int w);
+/* A constant tensor viewing caller-owned data (no copy, no gradient). Ops keep pointers to
+ * their inputs until backward, so inputs must outlive it: wrap rather than use a stack struct. */
+ps_tensor *ps_tensor_wrap(ps_graph *g, float *data, int n, int c, int h, int w);
 size_t ps_graph_tape_size(const ps_graph *g);  /* backward closures recorded so far */
 ps_status ps_graph_status(const ps_graph *g);
 /* Record a backward closure; ctx must live in the graph's arena (ps_graph_ctx). Used by ops in
