@@ -46,7 +46,7 @@ void ps_enc_destyle(float *out, const float *in, int h, int w)
 }
 
 ps_tensor *ps_enc_inner_loss(ps_graph *g, const ps_model *m, ps_params *p, ps_tensor *x,
-                             ps_tensor *px, ps_tensor *tok)
+                             ps_tensor *px, ps_tensor *fx, ps_tensor *tok)
 {
     ps_gen_heads hd;
     if (ps_gen_heads_forward(g, &m->gen, p, px, tok, &hd))
@@ -54,15 +54,25 @@ ps_tensor *ps_enc_inner_loss(ps_graph *g, const ps_model *m, ps_params *p, ps_te
     const float ones[3] = {1, 1, 1}, fw[PS_FEAT_GROUPS] = {1, 1, 1};
     ps_tensor *y = ps_gen_compose(g, px, &hd, ones);
     ps_tensor *l1 = ps_l1_loss(g, y, x);
-    ps_tensor *fd = ps_feat_distance(g, ps_feat_all(g, ps_gen_linearize(g, y)),
-                                     ps_feat_all(g, ps_gen_linearize(g, x)), fw);
+    ps_tensor *fd = ps_feat_distance(g, ps_feat_all(g, ps_gen_linearize(g, y)), fx, fw);
     ps_tensor *parts[2] = {l1, fd};
     const float wts[2] = {1.0f, INNER_FEAT_W};
     return ps_sum_scaled(g, parts, wts, 2);
 }
 
+ps_status ps_enc_inner_target(ps_graph *g, ps_tensor *x, float *fx)
+{
+    ps_graph_reset(g);
+    ps_graph_set_grad(g, 0);
+    ps_tensor *f = ps_feat_all(g, ps_gen_linearize(g, x));
+    if (f)
+        memcpy(fx, f->data, sizeof(float) * ps_tensor_numel(f));
+    ps_graph_set_grad(g, 1);
+    return f ? PS_OK : ps_graph_status(g);
+}
+
 ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px,
-                           const float *tok, float *grad, float *loss)
+                           const float *fx, const float *tok, float *grad, float *loss)
 {
     int nt = ps_model_ntokens(m);
     ps_graph_reset(g);
@@ -71,7 +81,8 @@ ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *p
     if (!s)
         return ps_graph_status(g);
     memcpy(s->data, tok, sizeof(float) * nt);
-    ps_tensor *l = ps_enc_inner_loss(g, m, &m->p, x, px, s);
+    ps_tensor *f = ps_tensor_wrap(g, (float *)fx, x->n, 1, 1, PS_FEAT_DIM);
+    ps_tensor *l = f ? ps_enc_inner_loss(g, m, &m->p, x, px, f, s) : NULL;
     ps_status st = l ? PS_OK : ps_graph_status(g) ? ps_graph_status(g) : PS_EINTERNAL;
     if (!st && loss)
         *loss = l->data[0];
@@ -88,14 +99,13 @@ ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, fl
 {
     int nt = ps_model_ntokens(m);
     const float *alpha = m->p.t[m->alpha].data;
-    float *gk = malloc(sizeof(float) * nt);
-    if (!gk)
-        return ps_fail(PS_EINTERNAL, "adapt: out of memory");
-    ps_status st = PS_OK;
+    float *gk = malloc(sizeof(float) * nt), *fx = malloc(sizeof(float) * PS_FEAT_DIM * x->n);
+    ps_status st = gk && fx ? ps_enc_inner_target(g, x, fx)
+                            : ps_fail(PS_EINTERNAL, "adapt: out of memory");
     for (int k = 0; k < n && !st; k++) {
         if (traj)
             memcpy(traj + (size_t)k * nt, tok, sizeof(float) * nt);
-        if ((st = ps_enc_inner_grad(g, m, x, px, tok, gk, loss ? &loss[k] : NULL)))
+        if ((st = ps_enc_inner_grad(g, m, x, px, fx, tok, gk, loss ? &loss[k] : NULL)))
             break;
         for (int i = 0; i < nt; i++)
             tok[i] -= alpha[i] * gk[i];
@@ -105,7 +115,8 @@ ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, fl
     if (!st && traj)
         memcpy(traj + (size_t)n * nt, tok, sizeof(float) * nt);
     if (!st && loss)
-        st = ps_enc_inner_grad(g, m, x, px, tok, NULL, &loss[n]);
+        st = ps_enc_inner_grad(g, m, x, px, fx, tok, NULL, &loss[n]);
     free(gk);
+    free(fx);
     return st;
 }

@@ -52,14 +52,18 @@ int ps_model_ntokens(const ps_model *m);                    /* 3*T*D floats */
 /* Structure-only version of a sample: blurred and half desaturated, so that restyling it back
  * into the sample is a loss that needs the style but no ground truth. (3,h,w) planar. */
 void ps_enc_destyle(float *out, const float *in, int h, int w);
-/* The inner loss on one batch of samples x (K,3,h,w) and their destyled versions px: restyle px
- * with tokens tok, compare to x (L1 + feature statistics). */
+/* The inner loss on one batch of samples x (K,3,h,w), their destyled versions px and the
+ * samples' feature statistics fx (K,1,1,PS_FEAT_DIM): restyle px with tokens tok, compare to x
+ * (L1 + feature statistics). */
 ps_tensor *ps_enc_inner_loss(ps_graph *g, const ps_model *m, ps_params *p, ps_tensor *x,
-                             ps_tensor *px, ps_tensor *tok);
+                             ps_tensor *px, ps_tensor *fx, ps_tensor *tok);
+/* fx = the samples' feature statistics (K * PS_FEAT_DIM floats): the inner loss's target,
+ * computed once per adaptation. Resets g. */
+ps_status ps_enc_inner_target(ps_graph *g, ps_tensor *x, float *fx);
 /* Inner-loss gradient w.r.t. the tokens at tok (grad may be NULL: loss only). Parameter
  * gradients are touched unless the caller froze them (ps_params_freeze). */
 ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px,
-                            const float *tok, float *grad, float *loss);
+                            const float *fx, const float *tok, float *grad, float *loss);
 /* n Meta-SGD steps: tok <- tok - alpha * grad(inner loss), in place. Optional records for
  * meta-training: traj ((n+1) * ntokens) the tokens before each step and after the last, grads
  * (n * ntokens) each step's gradient, loss[0..n] the inner loss before each step and after the
