@@ -75,7 +75,11 @@ static const char *const ps_store_migrations[PS_STORE_SCHEMA] = {
 static ps_status store_err(const ps_store *s, int rc, const char *what)
 {
     const char *p = s->path;
+    /* SQLite does not keep the errno of a failed write (sqlite3_system_errno is 0 for
+     * SQLITE_IOERR_WRITE), but errno still holds it when we get here right after the call */
     int err = sqlite3_system_errno(s->db);
+    if (!err && (rc & 0xff) == SQLITE_IOERR)
+        err = errno;
     const char *ctx_sep = what ? " (" : "", *ctx = what ? what : "", *ctx_end = what ? ")" : "";
     switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -107,7 +111,7 @@ static ps_status store_err(const ps_store *s, int rc, const char *what)
 /* ---- statements ---------------------------------------------------------------------------- */
 
 /* Prepare sql and bind parameters from fmt: 't' text (NULL binds NULL), 'i' int64,
- * 'b' blob (pointer, size_t; NULL binds NULL). */
+ * 'b' blob (pointer, size_t; NULL or empty binds NULL, so count(thumb) counts real ones). */
 static int stmt_prep(ps_store *s, sqlite3_stmt **st, const char *sql, const char *fmt, ...)
 {
     int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
@@ -128,7 +132,7 @@ static int stmt_prep(ps_store *s, sqlite3_stmt **st, const char *sql, const char
         case 'b': {
             const void *b = va_arg(ap, const void *);
             size_t n = va_arg(ap, size_t);
-            rc = b ? sqlite3_bind_blob64(*st, i, b, n, SQLITE_STATIC) : sqlite3_bind_null(*st, i);
+            rc = b && n ? sqlite3_bind_blob64(*st, i, b, n, SQLITE_STATIC) : sqlite3_bind_null(*st, i);
             break;
         }
         default:
