@@ -321,13 +321,16 @@ ps_status ps_store_open(ps_store **out, const char *path, int flags)
     }
     if (!st && !ro && sqlite3_db_readonly(s->db, "main") == 1)
         st = ps_fail(PS_ESTORE, "%s: database is read-only", path);
+    if (!st && ro && version == 0)
+        st = ps_fail(PS_ESTORE, "%s: empty database (no styles yet)", path);
     if (!st && ro && version < PS_STORE_SCHEMA)
         st = ps_fail(PS_ESTORE, "%s: database is from an older pstyle (schema %lld < %d) and needs an "
                                 "upgrade; run a writing command (learn, relearn) once", path,
                      (long long)version, PS_STORE_SCHEMA);
     if (!st) {
-        /* secure_delete zeroes freed content, so forget leaves nothing behind in free pages */
-        rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON");
+        /* secure_delete zeroes freed content, so forget leaves nothing behind in free pages;
+         * temp_store=MEMORY keeps VACUUM's copy of users' data out of temp files */
+        rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY");
         if (rc == SQLITE_OK && !ro) {
             sqlite3_stmt *q;
             rc = stmt_prep(s, &q, "PRAGMA journal_mode=WAL", "");

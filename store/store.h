@@ -18,7 +18,7 @@
 #include "pstyle.h"
 #include <stdint.h>
 
-typedef struct ps_store ps_store; /* opaque */
+typedef struct ps_store ps_store; /* opaque; one thread at a time per handle */
 
 #define PS_STORE_SCHEMA 2        /* PRAGMA user_version this pstyle writes */
 #define PS_STORE_NAME_MAX 64     /* users and styles: 1..64 chars of [A-Za-z0-9._-] */

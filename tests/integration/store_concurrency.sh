@@ -3,6 +3,12 @@
 . "$TESTS_DIR/lib.sh"
 T=$(dirname "$P")/tests/test_store_tool
 [ -x "$T" ] || fail "missing $T (make builds it with the unit tests)"
+# six processes creating the same new database at once: one schema, nobody fails
+pids=
+for u in 1 2 3 4 5 6; do "$T" put fresh.db new$u --count 2 > /dev/null 2> f$u.err & pids="$pids $!"; done
+for p in $pids; do wait $p || fail "creating a new db at once: $(cat f*.err)"; done
+[ "$("$T" verify fresh.db | wc -l)" = 6 ] || fail "fresh db content"
+pids=
 db=$PWD/conc.db
 for u in 1 2 3 4; do "$T" put "$db" user$u >/dev/null || fail "seed user$u"; done
 "$T" put "$db" shared >/dev/null || fail "seed shared"

@@ -28,11 +28,14 @@ cp good.db bad.db
 pages=$(sqlite3 bad.db 'PRAGMA page_count')
 dd if=/dev/urandom of=bad.db bs=4096 seek=2 count=$((pages - 2)) conv=notrunc 2>/dev/null
 before=$(sum bad.db)
-expect 3 'corrupt|not a pstyle' -- "$P" show alice --db bad.db
-expect 3 'corrupt|not a pstyle' -- "$P" import good.pst --db bad.db --model m.psm
+expect 3 'database is corrupt' -- "$P" show alice --db bad.db
+expect 3 'database is corrupt' -- "$P" import good.pst --db bad.db --model m.psm
 [ "$(sum bad.db)" = "$before" ] || fail "corrupt db changed"
 head -c 3000 good.db > short.db
-expect 3 'corrupt|not a pstyle' -- "$P" show alice --db short.db
+expect 3 'database is corrupt' -- "$P" show alice --db short.db
+: > empty.db
+expect 3 'empty database' -- "$P" show alice --db empty.db
+"$P" list --db empty.db >/dev/null || fail "list of an empty file is an empty list"
 mkdir dir.db; expect 3 'not a regular file' -- "$P" list --db dir.db
 
 # read-only (chmod a-w; honoured even by root): reading works, writing fails cleanly
