@@ -4,8 +4,8 @@
 T=$(dirname "$P")/tests/test_store_tool
 [ -x "$T" ] || fail "missing $T (make builds it with the unit tests)"
 json_ok() { [ "$(sqlite3 :memory: "SELECT json_valid(readfile('$1'))")" = 1 ] || fail "not JSON: $(cat "$1")"; }
-printf 'model one' > m1.psm; printf 'model two' > m2.psm
-h1=$(sha256sum m1.psm | cut -c1-16)
+h1=$("$T" model m1.psm 1) && h2=$("$T" model m2.psm 2) && [ "$h1" != "$h2" ] || fail "models"
+printf 'not a model' > junk.psm
 
 # nothing yet: list is empty and creates nothing
 "$P" list --json > l.json && json_ok l.json && [ "$(tr -d ' \n' < l.json)" = "[]" ] || fail "empty list"
@@ -50,6 +50,7 @@ cp a.pst flip.pst; printf 'X' | dd of=flip.pst bs=1 seek=300 conv=notrunc 2>/dev
 expect 2 'corrupt|not a valid' -- "$P" import flip.pst --model m1.psm
 expect 2 'bad magic' -- "$P" import m1.psm --model m1.psm
 expect 2 'bad user name' -- "$P" import a.pst --as '../x' --model m1.psm
+expect 2 'junk.psm' -- "$P" import a.pst --model junk.psm
 
 # relearn: the store side works now; the model side is the learning core's
 "$P" relearn alice --model m1.psm | grep -q 'relearned 0 styles; 2 already' || fail "up to date"
@@ -57,6 +58,7 @@ expect 1 'learning core' -- "$P" relearn alice --model m2.psm
 expect 2 'no thumbnails stored' -- "$P" relearn bob --model m2.psm
 expect 1 'USER, or --all' -- "$P" relearn
 expect 2 'unknown user' -- "$P" relearn nobody --model m1.psm
+expect 2 'junk.psm' -- "$P" relearn --all --model junk.psm
 
 # forget: gone from every byte of the database and its WAL
 grep -qa 'SECRET-THUMB-a1' "$PSTYLE_DB" "$PSTYLE_DB-wal" 2>/dev/null || fail "marker should be stored"

@@ -3,7 +3,7 @@
 . "$TESTS_DIR/lib.sh"
 T=$(dirname "$P")/tests/test_store_tool
 [ -x "$T" ] || fail "missing $T (make builds it with the unit tests)"
-printf 'model' > m.psm; h=$(sha256sum m.psm | cut -c1-16)
+h=$("$T" model m.psm 1) || fail "model"
 sum() { sha256sum "$1" | cut -d' ' -f1; }
 # every command on $1 exits 3 with /$2/ and leaves the file as it was
 refused() {

@@ -6,9 +6,11 @@
  *                   [--model-hash H]      one "USER vN" line on stdout after each commit
  *   test_store_tool get DB USER [--count N]      read the newest version N times, checking it
  *   test_store_tool verify DB                    every version: content, and versions 1..n
+ *   test_store_tool model PATH SEED              write a tiny valid .psm model, print its hash
  *   test_store_tool                              (no arguments) a short self-test, run by make test
  * Exit: 0 ok, the store's status on a store error, 9 on wrong content. */
 #include "check.h"
+#include "src/nn/nn.h"
 #include "store/store.h"
 #include <signal.h>
 #include <stdint.h>
@@ -231,6 +233,30 @@ static int tool_verify(const char *path)
     return bad ? TOOL_BAD_CONTENT : 0;
 }
 
+/* A tiny but valid model file (one tensor filled with seed), so that import and relearn see a
+ * real model and its real hash; prints the hash ps_psm_load reports. */
+static int tool_model(const char *path, float seed)
+{
+    ps_params p;
+    ps_hparams hp = {0};
+    char hash[PS_STORE_HASH_LEN + 1];
+    ps_params_init(&p);
+    ps_status st = ps_params_add(&p, "w", 1, 1, 1, 8) < 0 ? PS_EINTERNAL : ps_params_alloc(&p);
+    if (!st) {
+        ps_params_fill(&p, 0, seed);
+        st = ps_hparams_set(&hp, "test", 1);
+    }
+    if (!st)
+        st = ps_psm_save(path, &hp, &p);
+    if (!st)
+        st = ps_psm_load(path, NULL, NULL, hash);
+    ps_params_free(&p);
+    if (st)
+        return fprintf(stderr, "test_store_tool: %s\n", ps_last_error()), (int)st;
+    printf("%s\n", hash);
+    return 0;
+}
+
 /* Without arguments (make test): write, read back and verify a few versions in the temp dir. */
 static int self_test(void)
 {
@@ -253,6 +279,8 @@ int main(int argc, char **argv)
         return tool_get(argv[2], argv[3], argc == 6 ? atol(argv[5]) : 1);
     if (argc == 3 && !strcmp(argv[1], "verify"))
         return tool_verify(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "model"))
+        return tool_model(argv[2], (float)atof(argv[3]));
     fprintf(stderr, "usage: see the top of tests/unit/test_store_tool.c\n");
     return 1;
 }
