@@ -236,14 +236,15 @@ static ps_status store_migrate(ps_store *s)
         int rc = exec_const(s, "BEGIN IMMEDIATE");
         if (rc == SQLITE_OK)
             rc = pragma_int(s, "PRAGMA user_version", &v);
-        if (rc == SQLITE_OK && v >= PS_STORE_SCHEMA)
-            return exec_const(s, "COMMIT") == SQLITE_OK ? PS_OK : store_err(s, rc, "migrating");
+        int done = rc == SQLITE_OK && v >= PS_STORE_SCHEMA;
         if (rc == SQLITE_OK && v < 0)
             rc = SQLITE_CORRUPT;
-        if (rc == SQLITE_OK)
+        if (rc == SQLITE_OK && !done)
             rc = exec_const(s, ps_store_migrations[v]);
         if (rc == SQLITE_OK)
             rc = exec_const(s, "COMMIT");
+        if (rc == SQLITE_OK && done)
+            return PS_OK;
         if (rc != SQLITE_OK) {
             ps_status st = store_err(s, rc, "upgrading the schema");
             exec_const(s, "ROLLBACK");
@@ -331,17 +332,21 @@ ps_status ps_store_open(ps_store **out, const char *path, int flags)
         /* secure_delete zeroes freed content, so forget leaves nothing behind in free pages;
          * temp_store=MEMORY keeps VACUUM's copy of users' data out of temp files */
         rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY");
+        int wal = 1;
         if (rc == SQLITE_OK && !ro) {
             sqlite3_stmt *q;
             rc = stmt_prep(s, &q, "PRAGMA journal_mode=WAL", "");
             if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
                 const char *mode = (const char *)sqlite3_column_text(q, 0);
-                rc = mode && !strcmp(mode, "wal") ? SQLITE_OK : SQLITE_CANTOPEN;
+                wal = mode && !strcmp(mode, "wal");
+                rc = SQLITE_OK;
             }
             sqlite3_finalize(q);
         }
         if (rc != SQLITE_OK)
             st = store_err(s, rc, NULL);
+        else if (!wal) /* readers must never block the writer: without WAL they would */
+            st = ps_fail(PS_ESTORE, "%s: cannot switch the database to WAL mode", path);
     }
     if (!st && !ro && version < PS_STORE_SCHEMA)
         st = store_migrate(s);
