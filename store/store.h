@@ -33,7 +33,9 @@ enum {
 
 /* Open (and migrate to PS_STORE_SCHEMA unless READONLY). A file that is not SQLite, not pstyle's,
  * from a newer schema, or missing (without CREATE) is refused with PS_ESTORE and left untouched.
- * A file without any write permission bit (chmod a-w) opens read-only even for root. */
+ * Without READONLY, a file with no write permission bit (chmod a-w) is refused as "read-only"
+ * even for root. learn opens with CREATE before its heavy work, so such stores fail fast;
+ * apply opens READONLY, so it works on read-only stores. */
 ps_status ps_store_open(ps_store **out, const char *path, int flags);
 void ps_store_close(ps_store *db);
 const char *ps_store_path(const ps_store *db);
