@@ -9,7 +9,9 @@ mid=0 latest=1
 for i in $(seq 50); do
   "$T" put "$db" victim --loop --kb 4 > out.txt 2>err.txt &
   pid=$!
-  sleep "0.$(printf "%03d" $((RANDOM % 40 + 10)))"
+  # once it is writing (first commit reported; slow to start under sanitizers), kill at random
+  for w in $(seq 400); do [ -s out.txt ] && break; sleep 0.005; done
+  sleep "0.$(printf "%03d" $((RANDOM % 30)))"
   kill -9 $pid
   wait $pid 2>/dev/null
   [ $? = 137 ] || fail "writer ended before the kill: $(cat err.txt)"
