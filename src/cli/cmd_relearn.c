@@ -2,6 +2,7 @@
  * users need not find their images again. The store part (which styles, their samples, saving
  * the new version) is here; running the model is the learning core's, in relearn_style(). */
 #include "cli.h"
+#include "src/nn/nn.h"
 #include "store/store.h"
 #include <getopt.h>
 #include <stdlib.h>
@@ -95,7 +96,7 @@ int ps_cmd_relearn(int argc, char **argv)
         return ps_cli_error(PS_EUSAGE, "database path too long");
     if (!ps_cli_model_path(modelopt, mpath, sizeof mpath))
         return ps_cli_fail(PS_EINPUT);
-    if ((st = ps_store_model_hash_file(mpath, mhash)))
+    if ((st = ps_psm_load(mpath, NULL, NULL, mhash))) /* checks the file, reads no tensors */
         return ps_cli_fail(st);
 
     ps_store *db;
