@@ -61,7 +61,7 @@ int ps_cmd_apply(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         double *wp = NULL;
         switch (c) {
         case 'u': user = optarg; break;

@@ -6,6 +6,7 @@
  * memory, so full-resolution output never needs the heavy network at full resolution. */
 #include "gen.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Linear interpolation taps for output index o of n_out onto n_in samples (align_corners = 0,
@@ -102,12 +103,11 @@ static inline void px_coef(float A[12], const px_ctx *c, const float *grid, size
     }
 }
 
-void ps_gen_compose_forward(float *out, const float *x, int H, int W, const float *ds,
+void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W, const float *ds,
                             const float *dt, int h, int w, const float *grid, int bins, int gh,
                             int gw, const float wgt[3])
 {
     size_t HW = (size_t)H * W, hw = (size_t)h * w, gstride = (size_t)bins * gh * gw;
-#pragma omp parallel for schedule(static) if (HW > 65536)
     for (int Y = 0; Y < H; Y++) {
         int gy0, gy1, dy0, dy1;
         float gfy, dfy;
@@ -129,6 +129,90 @@ void ps_gen_compose_forward(float *out, const float *x, int H, int W, const floa
                                                        A[ch * 4 + 2] * z[2] + A[ch * 4 + 3]);
         }
     }
+}
+
+/* The fast path: the grid and the residuals are interpolated along y once per output row, so
+ * each pixel only blends 4 grid corners (x, luma) and 2 residual taps (x). Same function as the
+ * naive per-pixel version, evaluated in another order. */
+void ps_gen_compose_forward(float *out, const float *x, int H, int W, const float *ds,
+                            const float *dt, int h, int w, const float *grid, int bins, int gh,
+                            int gw, const float wgt[3])
+{
+    size_t HW = (size_t)H * W, hw = (size_t)h * w, gplane = (size_t)gh * gw;
+    int *cg = malloc(sizeof(int) * 4 * W);
+    float *cf = malloc(sizeof(float) * 2 * W);
+    if (!cg || !cf) { /* no memory for the tables: the per-pixel version needs none */
+        free(cg);
+        free(cf);
+        ps_gen_compose_forward_naive(out, x, H, W, ds, dt, h, w, grid, bins, gh, gw, wgt);
+        return;
+    }
+    for (int X = 0; X < W; X++) {
+        taps(X, W, gw, &cg[4 * X], &cg[4 * X + 1], &cf[2 * X]);
+        taps(X, W, w, &cg[4 * X + 2], &cg[4 * X + 3], &cf[2 * X + 1]);
+    }
+    int fail = 0;
+#pragma omp parallel reduction(| : fail) if (HW > 65536)
+    {
+        /* per thread: one row of the grid [gx][bin][12] and of the residuals [6][w] */
+        float *rg = malloc(sizeof(float) * 12 * bins * gw), *rd = malloc(sizeof(float) * 6 * w);
+        fail = !rg || !rd;
+#pragma omp for schedule(static)
+        for (int Y = 0; Y < H; Y++) {
+            if (fail)
+                continue;
+            int gy0, gy1, dy0, dy1;
+            float gfy, dfy;
+            taps(Y, H, gh, &gy0, &gy1, &gfy);
+            taps(Y, H, h, &dy0, &dy1, &dfy);
+            for (int j = 0; j < 12; j++)
+                for (int z = 0; z < bins; z++) {
+                    const float *g = grid + ((size_t)j * bins + z) * gplane;
+                    for (int gx = 0; gx < gw; gx++)
+                        rg[((size_t)gx * bins + z) * 12 + j] =
+                            (1 - gfy) * g[gy0 * gw + gx] + gfy * g[gy1 * gw + gx];
+                }
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < w; i++) {
+                    rd[c * w + i] = (1 - dfy) * ds[c * hw + (size_t)dy0 * w + i] +
+                                    dfy * ds[c * hw + (size_t)dy1 * w + i];
+                    rd[(3 + c) * w + i] = (1 - dfy) * dt[c * hw + (size_t)dy0 * w + i] +
+                                          dfy * dt[c * hw + (size_t)dy1 * w + i];
+                }
+            const float *xr = x + (size_t)Y * W;
+            float *orow = out + (size_t)Y * W;
+            for (int X = 0; X < W; X++) {
+                const int *t = &cg[4 * X];
+                float gfx = cf[2 * X], dfx = cf[2 * X + 1], z[3], A[12];
+                for (int c = 0; c < 3; c++) {
+                    const float *s = rd + c * w, *u = rd + (3 + c) * w;
+                    float sv = s[t[2]] + dfx * (s[t[3]] - s[t[2]]);
+                    float tv = u[t[2]] + dfx * (u[t[3]] - u[t[2]]);
+                    z[c] = xr[c * HW + X] + wgt[2] * sv + wgt[1] * tv;
+                }
+                int z0, z1;
+                float fz;
+                ztaps(luma(xr[X], xr[HW + X], xr[2 * HW + X]), bins, &z0, &z1, &fz);
+                const float *a = rg + ((size_t)t[0] * bins + z0) * 12,
+                            *b = rg + ((size_t)t[1] * bins + z0) * 12,
+                            *c = rg + ((size_t)t[0] * bins + z1) * 12,
+                            *d = rg + ((size_t)t[1] * bins + z1) * 12;
+                float w00 = (1 - gfx) * (1 - fz), w10 = gfx * (1 - fz), w01 = (1 - gfx) * fz,
+                      w11 = gfx * fz;
+                for (int j = 0; j < 12; j++)
+                    A[j] = w00 * a[j] + w10 * b[j] + w01 * c[j] + w11 * d[j];
+                for (int ch = 0; ch < 3; ch++)
+                    orow[ch * HW + X] = z[ch] + wgt[0] * (A[ch * 4] * z[0] + A[ch * 4 + 1] * z[1] +
+                                                          A[ch * 4 + 2] * z[2] + A[ch * 4 + 3]);
+            }
+        }
+        free(rg);
+        free(rd);
+    }
+    free(cg);
+    free(cf);
+    if (fail)
+        ps_gen_compose_forward_naive(out, x, H, W, ds, dt, h, w, grid, bins, gh, gw, wgt);
 }
 
 /* Gradients w.r.t. ds, dt and grid (accumulated); x is a constant (the photo). */

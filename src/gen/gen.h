@@ -68,6 +68,11 @@ ps_tensor *ps_gen_linearize(ps_graph *g, ps_tensor *x);
 void ps_gen_to_display(float *dst, const float *src, size_t n);
 void ps_gen_to_linear(float *dst, const float *src, size_t n);
 
+/* The same composition pixel by pixel: the reference the fast kernel is tested against. */
+void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W, const float *ds,
+                                  const float *dt, int h, int w, const float *grid, int bins,
+                                  int gh, int gw, const float wgt[3]);
+
 /* Working-resolution size for an image of W x H with long side `work` (multiples of the unit). */
 void ps_gen_work_size(const ps_gen *gen, int W, int H, int work, int *ow, int *oh);
 
