@@ -123,7 +123,7 @@ int main(void)
                                m.gen.e1w, m.gen.aq[0], m.gen.av[2], m.gen.gw, m.gen.ow[0],
                                m.gen.d2w[1], m.gen.fw[0], m.gen.ow[1], m.gen.fw[1], m.gen.d1w[0]};
     for (size_t i = 0; i < sizeof first_order / sizeof first_order[0]; i++)
-        checked += fd_check(t, &m, &ep, &orig, first_order[i], 3, 1e-2);
+        checked += fd_check(t, &m, &ep, &orig, first_order[i], 3, 3e-3);
     ps_meta_trainer_free(t);
 
     cfg.inner_steps = 2;
