@@ -2,6 +2,7 @@
  * its hyper-parameters so a file fully describes the network it holds. */
 #include "enc.h"
 #include "src/feat/feat.h"
+#include <stdio.h>
 #include <string.h>
 
 #define MODEL_WORK_PX 256
@@ -54,8 +55,11 @@ ps_status ps_model_load(ps_model *m, const char *path)
     if (st)
         return st;
     ps_gen_cfg cfg;
-    if ((st = ps_gen_cfg_from_hparams(&cfg, &m->hp)))
-        return ps_fail(st, "%s: %s", path, ps_last_error());
+    if ((st = ps_gen_cfg_from_hparams(&cfg, &m->hp))) {
+        char why[256]; /* ps_fail formats into the buffer ps_last_error points at */
+        snprintf(why, sizeof why, "%s", ps_last_error());
+        return ps_fail(st, "%s: %s", path, why);
+    }
     m->work_px = (int)ps_hparams_get(&m->hp, "model.work_px", -1);
     m->inner_steps = (int)ps_hparams_get(&m->hp, "model.inner_steps", -1);
     if (m->work_px < 64 || m->work_px > 2048 || m->inner_steps < 0 || m->inner_steps > 100)

@@ -52,9 +52,9 @@ expect 2 'bad magic' -- "$P" import m1.psm --model m1.psm
 expect 2 'bad user name' -- "$P" import a.pst --as '../x' --model m1.psm
 expect 2 'junk.psm' -- "$P" import a.pst --model junk.psm
 
-# relearn: the store side works now; the model side is the learning core's
+# relearn: styles already made with this model stay; a file that is not a pstyle model is refused
 "$P" relearn alice --model m1.psm | grep -q 'relearned 0 styles; 2 already' || fail "up to date"
-expect 1 'learning core' -- "$P" relearn alice --model m2.psm
+expect 2 'm2.psm: model: generator hyper-parameters' -- "$P" relearn alice --model m2.psm
 expect 2 'no thumbnails stored' -- "$P" relearn bob --model m2.psm
 expect 1 'USER, or --all' -- "$P" relearn
 expect 2 'unknown user' -- "$P" relearn nobody --model m1.psm
