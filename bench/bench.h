@@ -1,0 +1,22 @@
+/* Benchmark harness: `pstyle bench` / `make bench`. One run measures the machine, the engine,
+ * a PyTorch peer on the same network, apply/learn speed, and quality on the synthesizer's
+ * validation styles against baselines measured in the same run, and writes REPORT.md,
+ * results.json and PNG plots into one folder. */
+#ifndef PS_BENCH_H
+#define PS_BENCH_H
+#include "pstyle.h"
+
+typedef struct ps_bench_opts {
+    int quick;            /* fewer sizes, styles and runs; every section still runs */
+    const char *model;    /* model file (resolved by the caller) */
+    const char *ablation; /* model trained without the inner loop; may be missing */
+    const char *out;      /* output folder (created) */
+    const char *exe;      /* the pstyle binary, for timing real processes */
+    const char *data;     /* photos folder (data/photos); procedural photos when absent */
+} ps_bench_opts;
+
+/* Run everything and write <out>/REPORT.md, <out>/results.json and PNG plots in <out>. Fails only when
+ * the outputs cannot be written; a section that cannot run says why in the report. */
+ps_status ps_bench_run(const ps_bench_opts *o);
+
+#endif

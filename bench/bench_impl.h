@@ -1,0 +1,81 @@
+/* Internals shared by the bench's sections: timing statistics, the results.json writer, the
+ * report context every section writes into, and the plot writer. Not part of the public API. */
+#ifndef PS_BENCH_IMPL_H
+#define PS_BENCH_IMPL_H
+#include "bench/bench.h"
+#include "encoder/enc.h"
+#include <stdio.h>
+
+#define PS_BENCH_MAX_RUNS 15
+
+typedef struct {
+    double med, min, max; /* seconds unless said otherwise */
+} ps_bench_time;
+
+double ps_bench_now(void);
+/* Median, min and max of v[0..n) (sorts v in place); n >= 1. */
+ps_bench_time ps_bench_stats(double *v, int n);
+
+/* ---- results.json: a streaming writer (objects and arrays nest, commas are automatic) ------- */
+#define PS_BENCH_JSON_DEPTH 16
+typedef struct ps_bench_json {
+    FILE *f;
+    int depth;
+    int count[PS_BENCH_JSON_DEPTH]; /* members written so far at each level */
+} ps_bench_json;
+
+/* key is NULL inside arrays. Non-finite numbers are written as null. */
+/* s as a JSON string literal */
+void ps_bench_json_str_lit(FILE *f, const char *s);
+void ps_bench_json_begin(ps_bench_json *j, const char *key, int array);
+void ps_bench_json_end(ps_bench_json *j, int array);
+void ps_bench_json_num(ps_bench_json *j, const char *key, double v);
+void ps_bench_json_str(ps_bench_json *j, const char *key, const char *s);
+/* {"value": v, "unit": unit} */
+void ps_bench_json_val(ps_bench_json *j, const char *key, double v, const char *unit);
+/* {"median": ..., "min": ..., "max": ..., "runs": n, "unit": unit}, values scaled by `scale` */
+void ps_bench_json_time(ps_bench_json *j, const char *key, ps_bench_time t, double scale,
+                        int runs, const char *unit);
+
+/* ---- the report every section writes into ------------------------------------------------ */
+typedef struct ps_bench_ctx {
+    const ps_bench_opts *o;
+    int quick;
+    FILE *md;         /* REPORT.md */
+    ps_bench_json js; /* results.json */
+    const char *out;  /* output folder */
+    char model_path[1024];
+    ps_model model;
+    int have_model;
+    char tmp[256];    /* scratch folder, removed at the end */
+    double roof;      /* sgemm GFLOP/s of this run, 0 if not measured */
+    int gnuplot;      /* gnuplot found on PATH */
+} ps_bench_ctx;
+
+/* Sections: each writes its Markdown and one key of results.json; a part that cannot run says
+ * why in both instead of failing the whole report. */
+void ps_bench_sec_engine(ps_bench_ctx *c);
+void ps_bench_sec_peer(ps_bench_ctx *c);
+void ps_bench_sec_speed(ps_bench_ctx *c);
+void ps_bench_sec_quality(ps_bench_ctx *c);
+
+/* ---- plots ------------------------------------------------------------------------------- */
+#define PS_BENCH_PLOT_SERIES 8
+typedef struct ps_bench_series {
+    const char *name;
+    int n;
+    const double *x, *y;
+} ps_bench_series;
+/* <out>/<file>: line plot with markers, gnuplot when available, else pstyle's own PNG writer.
+ * logx: logarithmic x axis. Returns 0 when written. */
+int ps_bench_plot(ps_bench_ctx *c, const char *file, const char *title, const char *xlabel,
+                  const char *ylabel, const ps_bench_series *s, int ns, int logx);
+
+/* ---- the optimization baseline (optimize.c) ---------------------------------------------- */
+/* Gatys-style reference: Adam on the pixels of `photo` (linear RGB, 3 planes), minimizing the
+ * feature-statistics distance to the samples (ps_feat_all, all groups weight 1) plus
+ * content_w * L1 to the photo, `steps` steps; out gets photo's size. */
+ps_status ps_bench_optimize(const ps_image *samples, int k, const ps_image *photo, int steps,
+                            float content_w, ps_image *out);
+
+#endif

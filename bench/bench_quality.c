@@ -1,0 +1,689 @@
+/* Sections 5-8: quality on the synthesizer's validation styles (never trained on) against
+ * ground-truth renders, for the photo unchanged, Reinhard and linear color transfer, the
+ * feature-space optimization baseline and pstyle; the group-weight controls; few-shot curves
+ * (K and inner steps, with the encoder-only and no-inner-loop ablations); a contact sheet; and
+ * an SSIM cross-check against scikit-image. */
+#include "bench/bench_impl.h"
+#include "meta/synth.h"
+#include "src/feat/feat.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { M_PHOTO, M_REINHARD, M_LINEAR, M_OPTIMIZE, M_PSTYLE, NMETHODS };
+static const char *const method_name[NMETHODS] = {"photo unchanged", "Reinhard transfer",
+                                                  "linear (MK) transfer", "optimization",
+                                                  "pstyle"};
+static const char *const method_key[NMETHODS] = {"photo", "reinhard", "linear", "optimize",
+                                                 "pstyle"};
+enum { Q_PSNR, Q_SSIM, Q_DE, Q_HIST, NMETRICS };
+static const char *const metric_key[NMETRICS] = {"psnr", "ssim", "delta_e2000", "hist_distance"};
+static const char *const metric_unit[NMETRICS] = {"dB", "1", "dE00", "1"};
+
+#define MAX_FAMILIES 16
+#define MAX_SWEEP 9
+#define SHEET_TILE 128
+#define SHEET_COLS 9
+#define QUAL_ARENA (64u << 20)
+#define KMAX 10
+
+typedef struct {
+    double sum[NMETRICS];
+    int n;
+} acc;
+
+static void acc_add(acc *a, const double m[NMETRICS])
+{
+    for (int i = 0; i < NMETRICS; i++)
+        a->sum[i] += m[i];
+    a->n++;
+}
+
+static double acc_mean(const acc *a, int i)
+{
+    return a->n ? a->sum[i] / a->n : NAN;
+}
+
+/* All four metrics of a result against a ground truth (both linear, 3 planes, same size). */
+static void measure(const ps_image *a, const ps_image *gt, double m[NMETRICS])
+{
+    m[Q_PSNR] = ps_feat_psnr(a->px, gt->px, 3, gt->h, gt->w);
+    m[Q_SSIM] = ps_feat_ssim(a->px, gt->px, 3, gt->h, gt->w);
+    m[Q_DE] = ps_feat_delta_e(a->px, gt->px, gt->h, gt->w);
+    m[Q_HIST] = ps_feat_hist_distance(a->px, a->h, a->w, gt->px, gt->h, gt->w);
+}
+
+/* The heavy network once, the composition for any number of weight sets: the same calls as
+ * ps_model_apply (the bench checks that they agree), without re-running the network for each
+ * point of a weight sweep. */
+typedef struct {
+    ps_graph *g;
+    ps_gen_heads hd;
+    ps_image work;
+    float *xd; /* the photo in display space */
+    int W, H;
+} heads_run;
+
+static ps_status heads_forward(ps_model *m, ps_graph *g, const float *tok, const ps_image *photo,
+                               heads_run *r)
+{
+    int ww, wh;
+    memset(r, 0, sizeof *r);
+    r->g = g;
+    r->W = photo->w, r->H = photo->h;
+    ps_gen_work_size(&m->gen, photo->w, photo->h, m->work_px, &ww, &wh);
+    ps_image rgb = *photo;
+    rgb.c = 3;
+    ps_status st = ps_img_resize(&rgb, &r->work, ww, wh);
+    if (st)
+        return st;
+    ps_gen_to_display(r->work.px, r->work.px, (size_t)3 * ww * wh);
+    r->xd = malloc(sizeof(float) * 3 * photo->w * photo->h);
+    if (!r->xd)
+        return ps_fail(PS_EINTERNAL, "bench: out of memory");
+    ps_gen_to_display(r->xd, photo->px, (size_t)3 * photo->w * photo->h);
+    ps_graph_reset(g);
+    ps_graph_set_grad(g, 0);
+    int T3 = ps_model_ntokens(m) / m->gen.cfg.dim;
+    ps_tensor *x = ps_tensor_wrap(g, r->work.px, 1, 3, wh, ww);
+    ps_tensor *s = ps_tensor_wrap(g, (float *)tok, 1, 1, T3, m->gen.cfg.dim);
+    if (!x || !s)
+        return ps_graph_status(g);
+    return ps_gen_heads_forward(g, &m->gen, &m->p, x, s, &r->hd);
+}
+
+static ps_status heads_compose(const heads_run *r, const float w[3], ps_image *out)
+{
+    ps_status st = ps_img_alloc(out, r->W, r->H, 3);
+    if (st)
+        return st;
+    const ps_gen_heads *h = &r->hd;
+    ps_gen_compose_forward(out->px, r->xd, r->H, r->W, h->ds->data, h->dt->data, r->work.h,
+                           r->work.w, h->grid->data, h->grid->c / 12, h->grid->h, h->grid->w, w);
+    ps_gen_to_linear(out->px, out->px, (size_t)3 * r->W * r->H);
+    return PS_OK;
+}
+
+static void heads_free(heads_run *r)
+{
+    ps_img_free(&r->work);
+    free(r->xd);
+    r->xd = NULL;
+}
+
+/* The K supports stacked vertically into one reference image for the color transfers. */
+static ps_status stack(const ps_image *im, int k, ps_image *out)
+{
+    int w = im[0].w, h = im[0].h;
+    ps_status st = ps_img_alloc(out, w, h * k, 3);
+    for (int c = 0; c < 3 && !st; c++)
+        for (int i = 0; i < k; i++)
+            memcpy(out->px + ((size_t)c * h * k + (size_t)i * h) * w,
+                   im[i].px + (size_t)c * h * w, sizeof(float) * h * w);
+    return st;
+}
+
+/* Paste a tile (resized to SHEET_TILE square) at column col of row row. */
+static void sheet_put(ps_image *sheet, int row, int col, const ps_image *im)
+{
+    ps_image t = {0}, rgb = *im;
+    rgb.c = 3;
+    if (ps_img_resize(&rgb, &t, SHEET_TILE, SHEET_TILE))
+        return;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < SHEET_TILE; y++)
+            memcpy(sheet->px + ((size_t)c * sheet->h + row * SHEET_TILE + y) * sheet->w +
+                       col * SHEET_TILE,
+                   t.px + ((size_t)c * SHEET_TILE + y) * SHEET_TILE, sizeof(float) * SHEET_TILE);
+    ps_img_free(&t);
+}
+
+/* Learn from the first k supports with `steps` inner steps, apply at (1,1,1) to every query,
+ * add the metrics against the full ground truth to a; learn seconds into *sec. */
+static ps_status eval_learn(ps_model *m, ps_graph *g, const ps_episode *ep, int k, int steps,
+                            acc *a, double *sec)
+{
+    float *tok = malloc(sizeof(float) * ps_model_ntokens(m));
+    if (!tok)
+        return ps_fail(PS_EINTERNAL, "bench: out of memory");
+    ps_learn_stats ls;
+    ps_status st = ps_model_learn(m, ep->support, k, steps, tok, NULL, &ls);
+    const float w1[3] = {1, 1, 1};
+    for (int q = 0; q < ep->q && !st; q++) {
+        heads_run r;
+        ps_image out = {0};
+        st = heads_forward(m, g, tok, &ep->query[q], &r);
+        if (!st)
+            st = heads_compose(&r, w1, &out);
+        if (!st) {
+            double mm[NMETRICS];
+            measure(&out, &ep->query_full[q], mm);
+            acc_add(a, mm);
+        }
+        ps_img_free(&out);
+        heads_free(&r);
+    }
+    if (!st)
+        *sec += ls.seconds;
+    free(tok);
+    return st;
+}
+
+typedef struct {
+    int nstyles, q, size, k, opt_steps, nfew, nsweep, nssim;
+    double sweep[MAX_SWEEP];
+} qual_cfg;
+
+/* Few-shot: K and inner steps (section 7). */
+static const int few_k[4] = {1, 3, 5, 10};
+static const int few_steps[6] = {0, 1, 2, 3, 5, 10};
+enum { FEW_ENC, FEW_META, FEW_ABL, FEW_ROWS };
+
+typedef struct {
+    acc q[NMETHODS];                              /* vs full ground truth */
+    acc fam[PS_SYNTH_NGROUPS][MAX_FAMILIES + 1][NMETHODS]; /* last index: group is identity */
+    double ctl[3][3];                             /* weight e_i: mean dE00 to partial j */
+    double sweep_gt[3][MAX_SWEEP], sweep_photo[3][MAX_SWEEP];
+    int nctl;
+    acc few[FEW_ROWS][4];                         /* [row][K] */
+    double few_sec[FEW_ROWS][4];
+    acc steps[6];
+    double steps_sec[6];
+    int nfew_done;
+    double apply_check; /* max |sweep path - ps_model_apply| */
+    double opt_sec, learn_sec;
+} qual_acc;
+
+/* The python3-skimage SSIM cross-check: (pstyle result, ground truth) pairs as 8-bit PNGs. */
+static void ssim_crosscheck(ps_bench_ctx *c, int npairs)
+{
+    fputs("### SSIM cross-check (scikit-image)\n\n", c->md);
+    ps_bench_json_begin(&c->js, "ssim_crosscheck", 0);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "python3 -c 'import skimage, numpy' >/dev/null 2>&1");
+    const char *script = "bench/ssim_check.py";
+    if (npairs == 0 || system(cmd) != 0 || access(script, R_OK)) {
+        const char *why = npairs == 0 ? "no pairs were written"
+                          : access(script, R_OK) ? "bench/ssim_check.py not found (run from the source tree)"
+                                                 : "python3-skimage is not installed";
+        fprintf(c->md, "Not run: %s.\n\n", why);
+        ps_bench_json_str(&c->js, "skipped", why);
+        ps_bench_json_end(&c->js, 0);
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "python3 %s %s %d > %s/ssim.txt 2>%s/ssim.err", script, c->tmp,
+             npairs, c->tmp, c->tmp);
+    char path[400];
+    snprintf(path, sizeof path, "%s/ssim.txt", c->tmp);
+    FILE *f = system(cmd) == 0 ? fopen(path, "r") : NULL;
+    double maxdiff = 0;
+    int n = 0;
+    fprintf(c->md, "Both on the same 8-bit PNG pairs (pstyle result, ground truth), on sRGB luma "
+            "Y'. scikit-image: `structural_similarity(gaussian_weights=True, sigma=1.5, "
+            "use_sample_covariance=False, data_range=1)` with a 7x7 window (truncate=2).\n\n"
+            "| pair | pstyle SSIM | scikit-image SSIM | difference |\n|---|---|---|---|\n");
+    ps_bench_json_begin(&c->js, "pairs", 1);
+    for (int i = 0; f && i < npairs; i++) {
+        double sk;
+        if (fscanf(f, "%lf", &sk) != 1)
+            break;
+        ps_image a = {0}, b = {0};
+        char pa[400], pb[400];
+        snprintf(pa, sizeof pa, "%s/ssim%d_a.png", c->tmp, i);
+        snprintf(pb, sizeof pb, "%s/ssim%d_b.png", c->tmp, i);
+        if (!ps_img_load(pa, &a) && !ps_img_load(pb, &b)) {
+            double own = ps_feat_ssim(a.px, b.px, 3, a.h, a.w);
+            fprintf(c->md, "| %d | %.5f | %.5f | %.1e |\n", i, own, sk, fabs(own - sk));
+            maxdiff = fmax(maxdiff, fabs(own - sk));
+            ps_bench_json_begin(&c->js, NULL, 0);
+            ps_bench_json_val(&c->js, "pstyle", own, "1");
+            ps_bench_json_val(&c->js, "skimage", sk, "1");
+            ps_bench_json_end(&c->js, 0);
+            n++;
+        }
+        ps_img_free(&a);
+        ps_img_free(&b);
+    }
+    ps_bench_json_end(&c->js, 1);
+    if (f)
+        fclose(f);
+    if (n) {
+        fprintf(c->md, "\nLargest difference %.1e over %d pairs.\n\n", maxdiff, n);
+        ps_bench_json_val(&c->js, "max_abs_difference", maxdiff, "1");
+    } else {
+        fputs("\nscikit-image failed; see nothing to compare.\n\n", c->md);
+        ps_bench_json_str(&c->js, "skipped", "the scikit-image script failed");
+    }
+    ps_bench_json_end(&c->js, 0);
+}
+
+static void write_quality(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a)
+{
+    fprintf(c->md, "Against the full ground truth, mean over %d validation styles x %d queries "
+            "(%dx%d crops), K = %d samples. Optimization: %d Adam steps on the pixels in "
+            "pstyle's feature space (%.1f s per image, pstyle learns in %.2f s per style).\n\n"
+            "| method | PSNR dB | SSIM | ΔE2000 | hist. distance |\n|---|---|---|---|---|\n",
+            cf->nstyles, cf->q, cf->size, cf->size, cf->k, cf->opt_steps,
+            a->q[M_OPTIMIZE].n ? a->opt_sec / a->q[M_OPTIMIZE].n : NAN,
+            a->learn_sec / (cf->nstyles ? cf->nstyles : 1));
+    ps_bench_json_begin(&c->js, "overall", 0);
+    for (int m = 0; m < NMETHODS; m++) {
+        fprintf(c->md, "| %s%s%s | %.2f | %.4f | %.2f | %.4f |\n", m == M_PSTYLE ? "**" : "",
+                method_name[m], m == M_PSTYLE ? "**" : "", acc_mean(&a->q[m], Q_PSNR),
+                acc_mean(&a->q[m], Q_SSIM), acc_mean(&a->q[m], Q_DE), acc_mean(&a->q[m], Q_HIST));
+        ps_bench_json_begin(&c->js, method_key[m], 0);
+        for (int i = 0; i < NMETRICS; i++)
+            ps_bench_json_val(&c->js, metric_key[i], acc_mean(&a->q[m], i), metric_unit[i]);
+        ps_bench_json_val(&c->js, "n", a->q[m].n, "images");
+        ps_bench_json_end(&c->js, 0);
+    }
+    ps_bench_json_end(&c->js, 0);
+    fputs("\nPer style family (a style is one color, one texture and one stroke op, so each "
+          "image counts once in each group): PSNR dB / ΔE2000.\n\n| group | family | n |", c->md);
+    for (int m = 0; m < NMETHODS; m++)
+        fprintf(c->md, " %s |", method_key[m]);
+    fputs("\n|---|---|---|", c->md);
+    for (int m = 0; m < NMETHODS; m++)
+        fputs("---|", c->md);
+    fputc('\n', c->md);
+    ps_bench_json_begin(&c->js, "per_family", 1);
+    for (int g = 0; g < PS_SYNTH_NGROUPS; g++) {
+        int nf = ps_synth_family_count((ps_synth_group)g);
+        for (int f = 0; f <= MAX_FAMILIES; f++) {
+            const acc *fa = a->fam[g][f];
+            if (!fa[0].n)
+                continue;
+            const char *name = f < nf ? ps_synth_family_name((ps_synth_group)g, f) : "none";
+            fprintf(c->md, "| %s | %s | %d |", ps_synth_group_name((ps_synth_group)g), name,
+                    fa[0].n);
+            ps_bench_json_begin(&c->js, NULL, 0);
+            ps_bench_json_str(&c->js, "group", ps_synth_group_name((ps_synth_group)g));
+            ps_bench_json_str(&c->js, "family", name);
+            ps_bench_json_val(&c->js, "n", fa[0].n, "images");
+            for (int m = 0; m < NMETHODS; m++) {
+                fprintf(c->md, " %.1f / %.1f |", acc_mean(&fa[m], Q_PSNR), acc_mean(&fa[m], Q_DE));
+                ps_bench_json_begin(&c->js, method_key[m], 0);
+                for (int i = 0; i < NMETRICS; i++)
+                    ps_bench_json_val(&c->js, metric_key[i], acc_mean(&fa[m], i), metric_unit[i]);
+                ps_bench_json_end(&c->js, 0);
+            }
+            ps_bench_json_end(&c->js, 0);
+            fputc('\n', c->md);
+        }
+    }
+    ps_bench_json_end(&c->js, 1);
+    fputc('\n', c->md);
+}
+
+static int monotone(const double *v, int n, int from, int to, int up)
+{
+    for (int i = from; i < to && i + 1 < n; i++)
+        if (up ? v[i + 1] < v[i] - 1e-9 : v[i + 1] > v[i] + 1e-9)
+            return 0;
+    return 1;
+}
+
+static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a)
+{
+    static const char *const gname[3] = {"color", "texture", "stroke"};
+    fprintf(c->md, "## 6. Controls\n\nOne group at a time (the other two weights 0). Mean ΔE2000 "
+            "over %d queries; the weight path (network once, composition per weight) matches "
+            "`ps_model_apply` to %.1e.\n\n| weights | to color-only GT | to texture-only GT | "
+            "to stroke-only GT | closest to its own |\n|---|---|---|---|---|\n", a->nctl,
+            a->apply_check);
+    ps_bench_json_begin(&c->js, "controls", 0);
+    ps_bench_json_val(&c->js, "apply_path_max_difference", a->apply_check, "1");
+    ps_bench_json_begin(&c->js, "table", 1);
+    for (int i = 0; i < 3; i++) {
+        int own = a->ctl[i][i] <= a->ctl[i][(i + 1) % 3] && a->ctl[i][i] <= a->ctl[i][(i + 2) % 3];
+        fprintf(c->md, "| (%d,%d,%d) | %.2f | %.2f | %.2f | %s |\n", i == 0, i == 1, i == 2,
+                a->ctl[i][0], a->ctl[i][1], a->ctl[i][2], own ? "yes" : "**no**");
+        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_bench_json_str(&c->js, "group", gname[i]);
+        for (int j = 0; j < 3; j++) {
+            char key[32];
+            snprintf(key, sizeof key, "to_%s_gt", gname[j]);
+            ps_bench_json_val(&c->js, key, a->ctl[i][j], "dE00");
+        }
+        ps_bench_json_num(&c->js, "closest_to_own", own);
+        ps_bench_json_end(&c->js, 0);
+    }
+    ps_bench_json_end(&c->js, 1);
+    int i1 = 0; /* index of weight 1 in the sweep */
+    for (int s = 0; s < cf->nsweep; s++)
+        if (fabs(cf->sweep[s] - 1) < 1e-9)
+            i1 = s;
+    fputs("\nSweep 0 → 2: the distance to the photo must grow with the weight, the distance to "
+          "the group's partial ground truth must shrink from 0 to 1.\n\n| group | to photo "
+          "grows | to partial GT shrinks on 0..1 | best weight |\n|---|---|---|---|\n", c->md);
+    ps_bench_json_begin(&c->js, "sweep", 1);
+    ps_bench_series sr[6];
+    char names[6][48];
+    for (int g = 0; g < 3; g++) {
+        int up = monotone(a->sweep_photo[g], cf->nsweep, 0, cf->nsweep, 1);
+        int down = monotone(a->sweep_gt[g], cf->nsweep, 0, i1, 0);
+        int best = 0;
+        for (int s = 1; s < cf->nsweep; s++)
+            if (a->sweep_gt[g][s] < a->sweep_gt[g][best])
+                best = s;
+        fprintf(c->md, "| %s | %s | %s | %.2f |\n", gname[g], up ? "yes" : "**no**",
+                down ? "yes" : "**no**", cf->sweep[best]);
+        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_bench_json_str(&c->js, "group", gname[g]);
+        ps_bench_json_begin(&c->js, "weights", 1);
+        for (int s = 0; s < cf->nsweep; s++)
+            ps_bench_json_num(&c->js, NULL, cf->sweep[s]);
+        ps_bench_json_end(&c->js, 1);
+        ps_bench_json_begin(&c->js, "to_partial_gt_dE00", 1);
+        for (int s = 0; s < cf->nsweep; s++)
+            ps_bench_json_num(&c->js, NULL, a->sweep_gt[g][s]);
+        ps_bench_json_end(&c->js, 1);
+        ps_bench_json_begin(&c->js, "to_photo_dE00", 1);
+        for (int s = 0; s < cf->nsweep; s++)
+            ps_bench_json_num(&c->js, NULL, a->sweep_photo[g][s]);
+        ps_bench_json_end(&c->js, 1);
+        ps_bench_json_num(&c->js, "photo_distance_monotone", up);
+        ps_bench_json_num(&c->js, "gt_distance_decreasing_to_1", down);
+        ps_bench_json_end(&c->js, 0);
+        snprintf(names[2 * g], sizeof names[0], "%s: to %s-only GT", gname[g], gname[g]);
+        snprintf(names[2 * g + 1], sizeof names[0], "%s: to photo", gname[g]);
+        sr[2 * g] = (ps_bench_series){names[2 * g], cf->nsweep, cf->sweep, a->sweep_gt[g]};
+        sr[2 * g + 1] = (ps_bench_series){names[2 * g + 1], cf->nsweep, cf->sweep,
+                                          a->sweep_photo[g]};
+    }
+    ps_bench_json_end(&c->js, 1);
+    ps_bench_json_end(&c->js, 0);
+    if (!ps_bench_plot(c, "controls.png", "group weight sweep (others 0)", "weight",
+                       "mean dE2000", sr, 6, 0))
+        fputs("\n![controls sweep](controls.png)\n", c->md);
+    fputc('\n', c->md);
+}
+
+static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, const char *abl,
+                          int nsteps, int default_steps)
+{
+    static const char *const row_name[FEW_ROWS] = {"(a) encoder only, 0 steps",
+                                                   "(c) meta-trained, n steps",
+                                                   "(b) trained without inner loop, n steps"};
+    static const char *const row_key[FEW_ROWS] = {"encoder_only", "meta", "no_inner_loop"};
+    fprintf(c->md, "## 7. Few-shot\n\nOn %d validation styles; n = %d (the model's default). "
+            "PSNR dB / SSIM / ΔE2000 against the full ground truth, learn time per style in "
+            "seconds.\n\n| method | K=1 | K=3 | K=5 | K=10 |\n|---|---|---|---|---|\n",
+            a->nfew_done, default_steps);
+    ps_bench_json_begin(&c->js, "fewshot", 0);
+    ps_bench_json_val(&c->js, "styles", a->nfew_done, "count");
+    ps_bench_json_val(&c->js, "inner_steps", default_steps, "steps");
+    ps_bench_series sr[FEW_ROWS + 1];
+    double kx[4], ky[FEW_ROWS][4];
+    for (int r = 0; r < FEW_ROWS; r++) {
+        if (r == FEW_ABL && !have_abl) {
+            fprintf(c->md, "| %s | skipped: `%s` not found | | | |\n", row_name[r], abl);
+            ps_bench_json_str(&c->js, row_key[r], "skipped: ablation model not found");
+            continue;
+        }
+        fprintf(c->md, "| %s |", row_name[r]);
+        ps_bench_json_begin(&c->js, row_key[r], 1);
+        for (int k = 0; k < 4; k++) {
+            const acc *q = &a->few[r][k];
+            double sec = q->n ? a->few_sec[r][k] / a->nfew_done : NAN;
+            if (q->n)
+                fprintf(c->md, " %.2f / %.4f / %.2f (%.2f s) |", acc_mean(q, Q_PSNR),
+                        acc_mean(q, Q_SSIM), acc_mean(q, Q_DE), sec);
+            else
+                fputs(" not run (quick) |", c->md);
+            ps_bench_json_begin(&c->js, NULL, 0);
+            ps_bench_json_val(&c->js, "k", few_k[k], "images");
+            for (int i = 0; i < NMETRICS; i++)
+                ps_bench_json_val(&c->js, metric_key[i], acc_mean(q, i), metric_unit[i]);
+            ps_bench_json_val(&c->js, "learn_time", sec, "s");
+            ps_bench_json_end(&c->js, 0);
+            kx[k] = few_k[k];
+            ky[r][k] = acc_mean(q, Q_PSNR);
+        }
+        ps_bench_json_end(&c->js, 1);
+        fputc('\n', c->md);
+    }
+    int ns = 0;
+    for (int r = 0; r < FEW_ROWS; r++)
+        if (r != FEW_ABL || have_abl)
+            sr[ns++] = (ps_bench_series){row_key[r], 4, kx, ky[r]};
+    if (!ps_bench_plot(c, "fewshot_k.png", "quality vs number of samples K", "K",
+                       "PSNR dB vs ground truth", sr, ns, 1))
+        fputs("\n![quality vs K](fewshot_k.png)\n", c->md);
+    fputs("\nInner steps at K = 5 (meta-trained model):\n\n| steps | PSNR dB | SSIM | ΔE2000 | "
+          "learn s |\n|---|---|---|---|---|\n", c->md);
+    double sx[6], sy[6];
+    ps_bench_json_begin(&c->js, "steps", 1);
+    for (int s = 0; s < nsteps; s++) {
+        const acc *q = &a->steps[s];
+        double sec = a->nfew_done ? a->steps_sec[s] / a->nfew_done : NAN;
+        fprintf(c->md, "| %d | %.2f | %.4f | %.2f | %.2f |\n", few_steps[s], acc_mean(q, Q_PSNR),
+                acc_mean(q, Q_SSIM), acc_mean(q, Q_DE), sec);
+        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_bench_json_val(&c->js, "steps", few_steps[s], "steps");
+        for (int i = 0; i < NMETRICS; i++)
+            ps_bench_json_val(&c->js, metric_key[i], acc_mean(q, i), metric_unit[i]);
+        ps_bench_json_val(&c->js, "learn_time", sec, "s");
+        ps_bench_json_end(&c->js, 0);
+        sx[s] = few_steps[s];
+        sy[s] = acc_mean(q, Q_PSNR);
+    }
+    ps_bench_json_end(&c->js, 1);
+    ps_bench_json_end(&c->js, 0);
+    ps_bench_series ss = {"meta-trained, K=5", nsteps, sx, sy};
+    if (!ps_bench_plot(c, "fewshot_steps.png", "quality vs inner steps (K=5)", "inner steps",
+                       "PSNR dB vs ground truth", &ss, 1, 0))
+        fputs("\n![quality vs inner steps](fewshot_steps.png)\n", c->md);
+    fputc('\n', c->md);
+}
+
+/* One validation episode: every method on every query, controls, few-shot, sheet row. */
+static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const ps_episode *ep,
+                             ps_graph *g, ps_model *abl, qual_acc *a, ps_image *sheet,
+                             int *npairs)
+{
+    ps_model *m = &c->model;
+    int nt = ps_model_ntokens(m);
+    float *tok = malloc(sizeof(float) * nt);
+    ps_image ref = {0}, res[NMETHODS] = {{0}};
+    ps_status st = tok ? stack(ep->support, cf->k, &ref) : ps_fail(PS_EINTERNAL, "bench: out of memory");
+    ps_learn_stats ls = {0};
+    if (!st)
+        st = ps_model_learn(m, ep->support, cf->k, -1, tok, NULL, &ls);
+    a->learn_sec += ls.seconds;
+    const ps_image *partial[3] = {ep->query_color, ep->query_texture, ep->query_stroke};
+    for (int q = 0; q < ep->q && !st; q++) {
+        const ps_image *ph = &ep->query[q], *gt = &ep->query_full[q];
+        int W = ph->w, H = ph->h;
+        for (int mm = 0; mm < NMETHODS && !st; mm++)
+            if (mm != M_PSTYLE && mm != M_OPTIMIZE)
+                st = ps_img_alloc(&res[mm], W, H, 3);
+        if (st)
+            break;
+        memcpy(res[M_PHOTO].px, ph->px, sizeof(float) * 3 * W * H);
+        ps_feat_reinhard_transfer(res[M_REINHARD].px, ph->px, H, W, ref.px, ref.h, ref.w);
+        ps_feat_linear_transfer(res[M_LINEAR].px, ph->px, H, W, ref.px, ref.h, ref.w);
+        double t0 = ps_bench_now();
+        if ((st = ps_bench_optimize(ep->support, cf->k, ph, cf->opt_steps, 1.0f, &res[M_OPTIMIZE])))
+            break;
+        a->opt_sec += ps_bench_now() - t0;
+        heads_run r;
+        const float w1[3] = {1, 1, 1};
+        if (!(st = heads_forward(m, g, tok, ph, &r)))
+            st = heads_compose(&r, w1, &res[M_PSTYLE]);
+        if (!st && si == 0 && q == 0) { /* the weight path must be ps_model_apply's */
+            ps_image ref_out = {0};
+            if (!(st = ps_model_apply(m, tok, ph, w1, &ref_out)))
+                for (size_t i = 0; i < (size_t)3 * W * H; i++)
+                    a->apply_check = fmax(a->apply_check, fabs(ref_out.px[i] - res[M_PSTYLE].px[i]));
+            ps_img_free(&ref_out);
+            /* the weight-path composition left g's heads intact: ps_model_apply uses its own graph */
+        }
+        for (int mm = 0; mm < NMETHODS && !st; mm++) {
+            double met[NMETRICS];
+            measure(&res[mm], gt, met);
+            acc_add(&a->q[mm], met);
+            for (int gi = 0; gi < PS_SYNTH_NGROUPS; gi++) {
+                const ps_synth_op *op = &ep->style.op[gi];
+                int f = op->intensity > 0 && op->family < MAX_FAMILIES ? op->family : MAX_FAMILIES;
+                acc_add(&a->fam[gi][f][mm], met);
+            }
+        }
+        /* controls: one group on, to each partial; sweep */
+        for (int gi = 0; gi < 3 && !st; gi++) {
+            for (int s = 0; s < cf->nsweep && !st; s++) {
+                float w[3] = {0, 0, 0};
+                w[gi] = (float)cf->sweep[s];
+                ps_image o = {0};
+                if ((st = heads_compose(&r, w, &o)))
+                    break;
+                a->sweep_gt[gi][s] += ps_feat_delta_e(o.px, partial[gi][q].px, H, W);
+                a->sweep_photo[gi][s] += ps_feat_delta_e(o.px, ph->px, H, W);
+                if (fabs(cf->sweep[s] - 1) < 1e-9)
+                    for (int j = 0; j < 3; j++)
+                        a->ctl[gi][j] += ps_feat_delta_e(o.px, partial[j][q].px, H, W);
+                ps_img_free(&o);
+            }
+        }
+        a->nctl++;
+        /* contact sheet: samples | photo | Reinhard | pstyle at 0.5, 1, 1.5 | ground truth */
+        if (!st && sheet->px && q == 0 && si < sheet->h / SHEET_TILE) {
+            for (int i = 0; i < 3; i++)
+                sheet_put(sheet, si, i, &ep->support[i % ep->k]);
+            sheet_put(sheet, si, 3, ph);
+            sheet_put(sheet, si, 4, &res[M_REINHARD]);
+            for (int i = 0; i < 3; i++) {
+                const float ws[3] = {0.5f + 0.5f * i, 0.5f + 0.5f * i, 0.5f + 0.5f * i};
+                ps_image o = {0};
+                if (!heads_compose(&r, ws, &o))
+                    sheet_put(sheet, si, 5 + i, &o);
+                ps_img_free(&o);
+            }
+            sheet_put(sheet, si, 8, gt);
+        }
+        if (!st && *npairs < cf->nssim) {
+            char pa[400], pb[400];
+            snprintf(pa, sizeof pa, "%s/ssim%d_a.png", c->tmp, *npairs);
+            snprintf(pb, sizeof pb, "%s/ssim%d_b.png", c->tmp, *npairs);
+            if (!ps_img_save(pa, &res[M_PSTYLE], 0) && !ps_img_save(pb, gt, 0))
+                (*npairs)++;
+        }
+        heads_free(&r);
+        for (int mm = 0; mm < NMETHODS; mm++)
+            ps_img_free(&res[mm]);
+    }
+    /* few-shot on the first nfew styles */
+    if (!st && si < cf->nfew) {
+        for (int k = 0; k < 4 && !st; k++) {
+            if (c->quick && (k == 1 || k == 3)) /* quick: K = 1 and 5 only */
+                continue;
+            st = eval_learn(m, g, ep, few_k[k], 0, &a->few[FEW_ENC][k], &a->few_sec[FEW_ENC][k]);
+            if (!st)
+                st = eval_learn(m, g, ep, few_k[k], -1, &a->few[FEW_META][k],
+                                &a->few_sec[FEW_META][k]);
+            if (!st && abl)
+                st = eval_learn(abl, g, ep, few_k[k], m->inner_steps, &a->few[FEW_ABL][k],
+                                &a->few_sec[FEW_ABL][k]);
+        }
+        for (int s = 0; s < (c->quick ? 2 : 6) && !st; s++)
+            st = eval_learn(m, g, ep, 5, few_steps[s], &a->steps[s], &a->steps_sec[s]);
+        if (!st)
+            a->nfew_done++;
+    }
+    ps_img_free(&ref);
+    free(tok);
+    return st;
+}
+
+void ps_bench_sec_quality(ps_bench_ctx *c)
+{
+    fputs("## 5. Quality\n\n", c->md);
+    ps_bench_json_begin(&c->js, "quality", 0);
+    if (!c->have_model) {
+        fputs("Not measured: no model could be loaded.\n\n", c->md);
+        ps_bench_json_str(&c->js, "skipped", "no model");
+        ps_bench_json_end(&c->js, 0);
+        return;
+    }
+    qual_cfg cf = {.nstyles = c->quick ? 2 : 24, .q = c->quick ? 1 : 2, .size = 256, .k = 5,
+                   .opt_steps = c->quick ? 3 : 60, .nfew = c->quick ? 1 : 8,
+                   .nssim = c->quick ? 2 : 6};
+    cf.nsweep = c->quick ? 3 : 9;
+    for (int s = 0; s < cf.nsweep; s++)
+        cf.sweep[s] = 2.0 * s / (cf.nsweep - 1);
+    ps_photo_set set;
+    char source[600];
+    snprintf(source, sizeof source, "validation photos from `%s/val`", c->o->data);
+    if (ps_photos_load(c->o->data, PS_PHOTOS_VAL, 512, &set) || set.n < KMAX + cf.q) {
+        if (set.n)
+            ps_photos_free(&set);
+        snprintf(source, sizeof source, "**procedural content images** (no `%s/val` with at "
+                 "least %d photos: run `make data` for real photos)", c->o->data, KMAX + cf.q);
+        if (ps_photos_procedural(24, 384, PS_PHOTOS_VAL, &set)) {
+            fprintf(c->md, "Not measured: cannot make photos: %s\n\n", ps_last_error());
+            ps_bench_json_str(&c->js, "skipped", ps_last_error());
+            ps_bench_json_end(&c->js, 0);
+            return;
+        }
+    }
+    fprintf(c->md, "Photos: %s, %d of them. Styles: `ps_synth_val_seed(0..%d)`.\n\n", source,
+            set.n, cf.nstyles - 1);
+    ps_bench_json_str(&c->js, "photos", source);
+    ps_bench_json_val(&c->js, "styles", cf.nstyles, "count");
+    ps_bench_json_val(&c->js, "queries_per_style", cf.q, "count");
+    ps_bench_json_val(&c->js, "size", cf.size, "px");
+    ps_bench_json_val(&c->js, "k", cf.k, "images");
+    ps_bench_json_val(&c->js, "optimize_steps", cf.opt_steps, "steps");
+
+    ps_model abl;
+    int have_abl = access(c->o->ablation, R_OK) == 0 && ps_model_load(&abl, c->o->ablation) == PS_OK;
+    qual_acc *a = calloc(1, sizeof *a);
+    ps_graph *g = ps_graph_new(QUAL_ARENA);
+    int rows = cf.nstyles < 6 ? cf.nstyles : 6, npairs = 0;
+    ps_image sheet = {0};
+    ps_img_alloc(&sheet, SHEET_COLS * SHEET_TILE, rows * SHEET_TILE, 3);
+    ps_episode ep = {0};
+    ps_status st = a && g ? PS_OK : ps_fail(PS_EINTERNAL, "bench: out of memory");
+    int done = 0;
+    for (int si = 0; si < cf.nstyles && !st; si++) {
+        st = ps_episode_sample(&set, ps_synth_val_seed(si), KMAX, cf.q, cf.size, &ep);
+        if (!st)
+            st = run_episode(c, &cf, si, &ep, g, have_abl ? &abl : NULL, a, &sheet, &npairs);
+        if (!st)
+            done++;
+    }
+    if (st) {
+        fprintf(c->md, "**Stopped after %d styles: %s**\n\n", done, ps_last_error());
+        ps_bench_json_str(&c->js, "error", ps_last_error());
+    }
+    if (a && done) {
+        cf.nstyles = done;
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                a->ctl[i][j] /= a->nctl;
+        for (int gi = 0; gi < 3; gi++)
+            for (int s = 0; s < cf.nsweep; s++)
+                a->sweep_gt[gi][s] /= a->nctl, a->sweep_photo[gi][s] /= a->nctl;
+        write_quality(c, &cf, a);
+        ssim_crosscheck(c, npairs);
+        ps_bench_json_end(&c->js, 0); /* quality */
+        write_controls(c, &cf, a);
+        write_fewshot(c, a, have_abl, c->o->ablation, c->quick ? 2 : 6, c->model.inner_steps);
+        char path[1024];
+        snprintf(path, sizeof path, "%s/contact_sheet.png", c->out);
+        if (sheet.px && !ps_img_save(path, &sheet, 0))
+            fprintf(c->md, "## 8. Contact sheet\n\nOne validation style per row: three of the "
+                    "samples | the photo | Reinhard | pstyle at weights 0.5, 1, 1.5 | ground "
+                    "truth.\n\n![contact sheet](contact_sheet.png)\n\n");
+    } else {
+        ps_bench_json_end(&c->js, 0);
+    }
+    ps_episode_free(&ep);
+    ps_img_free(&sheet);
+    ps_graph_free(g);
+    free(a);
+    if (have_abl)
+        ps_model_free(&abl);
+    ps_photos_free(&set);
+}

@@ -1,0 +1,294 @@
+/* Section 4, speed: real `pstyle apply` and `pstyle learn` processes on images the bench makes
+ * (wall time and peak RSS from wait4), the in-process ps_model_apply time without decode and
+ * encode beside them, and many files in one process (throughput). */
+#include "bench/bench_impl.h"
+#include "meta/synth.h"
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SPEED_MAX_ARGS 32
+
+/* Run the pstyle binary with args; wall seconds in *sec, peak RSS in MB in *rss_mb. The child's
+ * stderr goes to <tmp>/stderr so a failure can be quoted. Returns the exit code (-1: no run). */
+static int run_pstyle(const ps_bench_ctx *c, const char *const *args, double *sec, double *rss_mb)
+{
+    char *argv[SPEED_MAX_ARGS + 2];
+    int n = 0;
+    argv[n++] = (char *)c->o->exe;
+    for (; args[n - 1] && n < SPEED_MAX_ARGS; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    char errpath[300];
+    snprintf(errpath, sizeof errpath, "%s/stderr", c->tmp);
+    fflush(NULL);
+    double t0 = ps_bench_now();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY), ef = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (dn >= 0)
+            dup2(dn, 1);
+        if (ef >= 0)
+            dup2(ef, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0)
+        return -1;
+    *sec = ps_bench_now() - t0;
+    *rss_mb = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The first line of the last child's stderr, for the report. */
+static void child_error(const ps_bench_ctx *c, char *buf, size_t n)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/stderr", c->tmp);
+    FILE *f = fopen(path, "r");
+    buf[0] = 0;
+    if (f) {
+        if (!fgets(buf, (int)n, f))
+            buf[0] = 0;
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = 0;
+}
+
+/* A photo-like test image of w x h: a procedural content image, styled by a validation style so
+ * it has real texture and edges, resized to the size asked. */
+static ps_status make_photo(int i, int w, int h, ps_image *out)
+{
+    ps_photo_set set;
+    ps_status st = ps_photos_procedural(1 + i, 512, PS_PHOTOS_VAL, &set);
+    if (st)
+        return st;
+    ps_synth_style sty;
+    ps_synth_sample(ps_synth_val_seed(100 + i), &sty);
+    ps_image full = {0};
+    st = ps_img_alloc(&full, set.img[i].w, set.img[i].h, 3);
+    if (!st)
+        st = ps_synth_render(&sty, &set.img[i], &full, NULL, NULL, NULL);
+    if (!st)
+        st = ps_img_resize(&full, out, w, h);
+    ps_img_free(&full);
+    ps_photos_free(&set);
+    return st;
+}
+
+typedef struct {
+    double mp;
+    int w, h;
+    ps_bench_time proc, inproc;
+    double rss_mb, rss_max;
+    int runs, ok;
+} speed_row;
+
+void ps_bench_sec_speed(ps_bench_ctx *c)
+{
+    fputs("## 4. Speed\n\n", c->md);
+    ps_bench_json_begin(&c->js, "speed", 0);
+    if (!c->have_model || !c->tmp[0] || !c->o->exe) {
+        const char *why = !c->have_model ? "no model could be loaded" : "no scratch folder";
+        fprintf(c->md, "Not measured: %s.\n\n", why);
+        ps_bench_json_str(&c->js, "skipped", why);
+        ps_bench_json_end(&c->js, 0);
+        return;
+    }
+    char db[400], err[512], path[400];
+    snprintf(db, sizeof db, "%s/speed.db", c->tmp);
+    /* samples for learn: 10 renders of one validation style at 768 px */
+    enum { KMAX = 10 };
+    char samples[KMAX][400];
+    ps_status st = PS_OK;
+    for (int i = 0; i < KMAX && !st; i++) {
+        ps_image im = {0};
+        snprintf(samples[i], sizeof samples[i], "%s/sample%d.jpg", c->tmp, i);
+        if (!(st = make_photo(i, c->quick ? 384 : 768, c->quick ? 288 : 576, &im)))
+            st = ps_img_save(samples[i], &im, 90);
+        ps_img_free(&im);
+    }
+    if (st) {
+        fprintf(c->md, "Not measured: cannot make test images: %s.\n\n", ps_last_error());
+        ps_bench_json_str(&c->js, "skipped", ps_last_error());
+        ps_bench_json_end(&c->js, 0);
+        return;
+    }
+
+    /* learn, K = 1 / 5 / 10 (the last one leaves the style that apply uses) */
+    static const int ks[3] = {1, 5, 10};
+    int runs = c->quick ? 1 : 5, warm = !c->quick;
+    fprintf(c->md, "### learn\n\nA `pstyle learn` process on K JPEG samples of %s (decode, "
+            "encoder, %d inner steps, store write), median (min-max) of %d runs%s."
+            "\n\n| K | time s | peak RSS MB | target |\n|---|---|---|---|\n",
+            c->quick ? "384x288" : "768x576", c->model.inner_steps, runs,
+            warm ? " after a warm-up" : " (quick: no warm-up, not comparable with the targets)");
+    ps_bench_json_begin(&c->js, "learn", 1);
+    for (int ki = 0; ki < 3; ki++) {
+        const char *args[SPEED_MAX_ARGS] = {"learn", "--user", "bench", "--db", db, "--model",
+                                            c->model_path};
+        int na = 7;
+        for (int i = 0; i < ks[ki]; i++)
+            args[na++] = samples[i];
+        args[na] = NULL;
+        double t[PS_BENCH_MAX_RUNS], rss = 0, r;
+        int rc = warm ? run_pstyle(c, args, &t[0], &rss) : 0; /* page cache, store creation */
+        for (int i = 0; i < runs && rc == 0; i++) {
+            rc = run_pstyle(c, args, &t[i], &r);
+            rss = r > rss ? r : rss;
+        }
+        if (rc) {
+            child_error(c, err, sizeof err);
+            fprintf(c->md, "| %d | failed (exit %d: %s) | | |\n", ks[ki], rc, err);
+            continue;
+        }
+        ps_bench_time s = ps_bench_stats(t, runs);
+        fprintf(c->md, "| %d | %.2f (%.2f-%.2f) | %.0f | %s |\n", ks[ki], s.med, s.min, s.max,
+                rss, ks[ki] == 5 ? (s.med <= 2.0 ? "<= 2 s: met" : "<= 2 s: **missed**") : "");
+        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_bench_json_val(&c->js, "k", ks[ki], "images");
+        ps_bench_json_time(&c->js, "time", s, 1, runs, "s");
+        ps_bench_json_val(&c->js, "peak_rss", rss, "MB");
+        ps_bench_json_end(&c->js, 0);
+    }
+    ps_bench_json_end(&c->js, 1);
+
+    /* apply at several sizes: process and in-process */
+    speed_row rows[4] = {{.mp = 0.25, .w = 576, .h = 432}, {.mp = 1, .w = 1152, .h = 864},
+                         {.mp = 4, .w = 2304, .h = 1728}, {.mp = 12, .w = 4000, .h = 3000}};
+    int nrows = c->quick ? 2 : 4;
+    float tok[4096];
+    int have_tok = 0;
+    if (ps_model_ntokens(&c->model) <= 4096) {
+        ps_image im[5];
+        int k = 5;
+        for (int i = 0; i < k; i++)
+            ps_img_load(samples[i], &im[i]);
+        have_tok = ps_model_learn(&c->model, im, k, -1, tok, NULL, NULL) == PS_OK;
+        for (int i = 0; i < k; i++)
+            ps_img_free(&im[i]);
+    }
+    fprintf(c->md, "\n### apply\n\n`pstyle apply` process: decode JPEG, network at %d px, "
+            "full-resolution composition, encode JPEG; in-process: `ps_model_apply` alone on the "
+            "decoded image. Median (min-max) after a warm-up.\n\n"
+            "| size | MP | process s | peak RSS MB | in-process s | target |\n"
+            "|---|---|---|---|---|---|\n", c->model.work_px);
+    ps_bench_json_begin(&c->js, "apply", 1);
+    for (int ri = 0; ri < nrows; ri++) {
+        speed_row *r = &rows[ri];
+        r->runs = c->quick ? 1 : ri == 3 ? 3 : 5;
+        char in[400], out[400];
+        snprintf(in, sizeof in, "%s/photo%d.jpg", c->tmp, ri);
+        snprintf(out, sizeof out, "%s/out%d.jpg", c->tmp, ri);
+        ps_image im = {0}, res = {0};
+        if (make_photo(0, r->w, r->h, &im) || ps_img_save(in, &im, 90)) {
+            fprintf(c->md, "| %dx%d | %.2f | cannot make the image: %s | | | |\n", r->w, r->h,
+                    r->mp, ps_last_error());
+            ps_img_free(&im);
+            continue;
+        }
+        const char *args[] = {"apply", "--user", "bench", "--db", db, "--model", c->model_path,
+                              in, "-o", out, NULL};
+        double t[PS_BENCH_MAX_RUNS], x;
+        int rc = warm ? run_pstyle(c, args, &t[0], &x) : 0;
+        for (int i = 0; i < r->runs && rc == 0; i++) {
+            rc = run_pstyle(c, args, &t[i], &x);
+            r->rss_mb = x > r->rss_mb ? x : r->rss_mb;
+        }
+        if (rc) {
+            child_error(c, err, sizeof err);
+            fprintf(c->md, "| %dx%d | %.2f | failed (exit %d: %s) | | | |\n", r->w, r->h, r->mp,
+                    rc, err);
+            ps_img_free(&im);
+            continue;
+        }
+        r->proc = ps_bench_stats(t, r->runs);
+        r->ok = 1;
+        const float w1[3] = {1, 1, 1};
+        double ti[PS_BENCH_MAX_RUNS];
+        int iok = have_tok;
+        for (int i = -warm; i < r->runs && iok; i++) { /* i = -1: warm-up */
+            double t0 = ps_bench_now();
+            iok = ps_model_apply(&c->model, tok, &im, w1, &res) == PS_OK;
+            if (i >= 0)
+                ti[i] = ps_bench_now() - t0;
+            ps_img_free(&res);
+        }
+        r->inproc = iok ? ps_bench_stats(ti, r->runs) : (ps_bench_time){NAN, NAN, NAN};
+        ps_img_free(&im);
+        char target[64] = "";
+        if (r->mp == 1)
+            snprintf(target, sizeof target, "<= 0.5 s: %s", r->proc.med <= 0.5 ? "met" : "**missed**");
+        else if (r->mp == 12)
+            snprintf(target, sizeof target, "<= 8 s, <= 1536 MB: %s",
+                     r->proc.med <= 8 && r->rss_mb <= 1536 ? "met" : "**missed**");
+        fprintf(c->md, "| %dx%d | %.2f | %.3f (%.3f-%.3f) | %.0f | %.3f (%.3f-%.3f) | %s |\n",
+                r->w, r->h, r->w * (double)r->h / 1e6, r->proc.med, r->proc.min, r->proc.max,
+                r->rss_mb, r->inproc.med, r->inproc.min, r->inproc.max, target);
+        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_bench_json_val(&c->js, "width", r->w, "px");
+        ps_bench_json_val(&c->js, "height", r->h, "px");
+        ps_bench_json_val(&c->js, "megapixels", r->w * (double)r->h / 1e6, "MP");
+        ps_bench_json_time(&c->js, "process_time", r->proc, 1, r->runs, "s");
+        ps_bench_json_val(&c->js, "peak_rss", r->rss_mb, "MB");
+        ps_bench_json_time(&c->js, "in_process_time", r->inproc, 1, r->runs, "s");
+        ps_bench_json_end(&c->js, 0);
+    }
+    ps_bench_json_end(&c->js, 1);
+
+    /* many files in one process against one process per file, at 0.25 MP */
+    int nf = c->quick ? 2 : 12;
+    const char *args[SPEED_MAX_ARGS] = {"apply", "--user", "bench", "--db", db, "--model",
+                                        c->model_path, "--out-dir", c->tmp};
+    int na = 9;
+    snprintf(path, sizeof path, "%s/photo0.jpg", c->tmp);
+    char links[12][400];
+    for (int i = 0; i < nf; i++) {
+        snprintf(links[i], sizeof links[i], "%s/many%02d.jpg", c->tmp, i);
+        if (symlink(path, links[i]) && access(links[i], R_OK))
+            break;
+        args[na++] = links[i];
+    }
+    args[na] = NULL;
+    double tm, rssm;
+    int rc = rows[0].ok ? run_pstyle(c, args, &tm, &rssm) : -1;
+    if (rc == 0) {
+        double single = rows[0].proc.med;
+        fprintf(c->md, "\n### many files per process\n\n%d files of %dx%d in one `pstyle apply`: "
+                "%.2f s, **%.2f images/s** (one process per file: %.2f images/s), peak RSS %.0f "
+                "MB.\n\n", nf, rows[0].w, rows[0].h, tm, nf / tm, 1 / single, rssm);
+        ps_bench_json_begin(&c->js, "throughput", 0);
+        ps_bench_json_val(&c->js, "files", nf, "count");
+        ps_bench_json_val(&c->js, "megapixels_each", rows[0].w * (double)rows[0].h / 1e6, "MP");
+        ps_bench_json_val(&c->js, "one_process", nf / tm, "images/s");
+        ps_bench_json_val(&c->js, "process_per_file", 1 / single, "images/s");
+        ps_bench_json_val(&c->js, "peak_rss", rssm, "MB");
+        ps_bench_json_end(&c->js, 0);
+    } else {
+        fputs("\n### many files per process\n\nNot measured: the 0.25 MP apply failed.\n\n",
+              c->md);
+    }
+
+    double xs[4], yp[4], yi[4];
+    int np = 0;
+    for (int i = 0; i < nrows; i++)
+        if (rows[i].ok) {
+            xs[np] = rows[i].w * (double)rows[i].h / 1e6;
+            yp[np] = rows[i].proc.med;
+            yi[np++] = rows[i].inproc.med;
+        }
+    ps_bench_series s[2] = {{"pstyle apply (process)", np, xs, yp},
+                            {"ps_model_apply (in-process)", np, xs, yi}};
+    if (np >= 2 && !ps_bench_plot(c, "speed_apply.png", "apply time vs image size", "megapixels",
+                                  "seconds (median)", s, 2, 0))
+        fputs("![apply time vs megapixels](speed_apply.png)\n\n", c->md);
+    ps_bench_json_end(&c->js, 0);
+}

@@ -1,0 +1,223 @@
+/* The bench's driver: opens REPORT.md and results.json, loads the model, runs the sections in
+ * order and closes the files. Also the small shared pieces: timing statistics and the streaming
+ * JSON writer. */
+#include "bench/bench_impl.h"
+#include "bench/bench_synth.h"
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+double ps_bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+ps_bench_time ps_bench_stats(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    double med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return (ps_bench_time){med, v[0], v[n - 1]};
+}
+
+/* ---- JSON ---------------------------------------------------------------------------------- */
+static void json_sep(ps_bench_json *j, const char *key)
+{
+    if (j->count[j->depth]++)
+        fputc(',', j->f);
+    fprintf(j->f, "\n%*s", 2 * j->depth, "");
+    if (key) {
+        ps_bench_json_str_lit(j->f, key);
+        fputs(": ", j->f);
+    }
+}
+
+void ps_bench_json_str_lit(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void ps_bench_json_begin(ps_bench_json *j, const char *key, int array)
+{
+    if (j->depth + 1 >= PS_BENCH_JSON_DEPTH)
+        return; /* deeper than any section nests: a programming error, keep the file valid */
+    if (j->depth >= 0)
+        json_sep(j, key);
+    fputc(array ? '[' : '{', j->f);
+    j->count[++j->depth] = 0;
+}
+
+void ps_bench_json_end(ps_bench_json *j, int array)
+{
+    if (j->count[j->depth])
+        fprintf(j->f, "\n%*s", 2 * (j->depth - 1 > 0 ? j->depth - 1 : 0), "");
+    fputc(array ? ']' : '}', j->f);
+    j->depth--;
+}
+
+static void json_raw_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+void ps_bench_json_num(ps_bench_json *j, const char *key, double v)
+{
+    json_sep(j, key);
+    json_raw_num(j->f, v);
+}
+
+void ps_bench_json_str(ps_bench_json *j, const char *key, const char *s)
+{
+    json_sep(j, key);
+    ps_bench_json_str_lit(j->f, s);
+}
+
+void ps_bench_json_val(ps_bench_json *j, const char *key, double v, const char *unit)
+{
+    json_sep(j, key);
+    fputs("{\"value\": ", j->f);
+    json_raw_num(j->f, v);
+    fputs(", \"unit\": ", j->f);
+    ps_bench_json_str_lit(j->f, unit);
+    fputc('}', j->f);
+}
+
+void ps_bench_json_time(ps_bench_json *j, const char *key, ps_bench_time t, double scale,
+                        int runs, const char *unit)
+{
+    json_sep(j, key);
+    fputs("{\"median\": ", j->f);
+    json_raw_num(j->f, t.med * scale);
+    fputs(", \"min\": ", j->f);
+    json_raw_num(j->f, t.min * scale);
+    fputs(", \"max\": ", j->f);
+    json_raw_num(j->f, t.max * scale);
+    if (runs > 0)
+        fprintf(j->f, ", \"runs\": %d", runs);
+    fputs(", \"unit\": ", j->f);
+    ps_bench_json_str_lit(j->f, unit);
+    fputc('}', j->f);
+}
+
+/* ---- driver --------------------------------------------------------------------------------- */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static FILE *open_out(const char *dir, const char *name, char *path, size_t n)
+{
+    snprintf(path, n, "%s/%s", dir, name);
+    return fopen(path, "w");
+}
+
+ps_status ps_bench_run(const ps_bench_opts *o)
+{
+    double t0 = ps_bench_now();
+    if (mkdir(o->out, 0755) && errno != EEXIST)
+        return ps_fail(PS_EINPUT, "%s: %s", o->out, strerror(errno));
+    ps_bench_ctx c = {.o = o, .quick = o->quick, .out = o->out};
+    char mdpath[1024], jspath[1024];
+    c.md = open_out(o->out, "REPORT.md", mdpath, sizeof mdpath);
+    FILE *js = open_out(o->out, "results.json", jspath, sizeof jspath);
+    if (!c.md || !js) {
+        ps_status st = ps_fail(PS_EINPUT, "%s: %s", c.md ? jspath : mdpath, strerror(errno));
+        if (c.md)
+            fclose(c.md);
+        if (js)
+            fclose(js);
+        return st;
+    }
+    c.js = (ps_bench_json){.f = js, .depth = -1};
+    snprintf(c.tmp, sizeof c.tmp, "%s/pstyle-bench-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(c.tmp))
+        c.tmp[0] = 0;
+    c.gnuplot = system("command -v gnuplot >/dev/null 2>&1") == 0;
+    snprintf(c.model_path, sizeof c.model_path, "%s", o->model ? o->model : "");
+    char model_err[512] = "";
+    if (o->model && ps_model_load(&c.model, o->model) == PS_OK)
+        c.have_model = 1;
+    else
+        snprintf(model_err, sizeof model_err, "%s", o->model ? ps_last_error() : "no model");
+
+    time_t now = time(NULL);
+    char date[64];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+    ps_bench_json_begin(&c.js, NULL, 0);
+    ps_bench_json_str(&c.js, "pstyle_version", PS_VERSION);
+    ps_bench_json_str(&c.js, "date", date);
+    ps_bench_json_num(&c.js, "quick", c.quick);
+    ps_bench_json_str(&c.js, "plotter", c.gnuplot ? "gnuplot" : "pstyle");
+    ps_bench_json_begin(&c.js, "model", 0);
+    ps_bench_json_str(&c.js, "path", c.model_path);
+    ps_bench_json_str(&c.js, "hash", c.have_model ? c.model.hash : "");
+    if (!c.have_model)
+        ps_bench_json_str(&c.js, "error", model_err);
+    ps_bench_json_end(&c.js, 0);
+
+    fprintf(c.md, "# pstyle bench report\n\n%s, pstyle %s, %s run. Model: `%s` (%s). Plots by %s."
+            "\n\n", date, PS_VERSION, c.quick ? "**quick** (fewer sizes, styles and runs)" :
+            "full", c.model_path, c.have_model ? c.model.hash : model_err,
+            c.gnuplot ? "gnuplot" : "pstyle's own PNG writer (gnuplot not installed)");
+    fputs("**How to read this.** Every figure was measured in this run, next to its baseline "
+          "measured in the same run. Times are medians over several runs after a warm-up, with "
+          "min-max in parentheses: absolute times on a shared machine are noisy, ratios measured "
+          "side by side are not. Quality is measured on the synthesizer's validation styles "
+          "(never used in training) against their ground-truth renders: PSNR and SSIM higher "
+          "is better, ΔE2000 and histogram distance lower is better. `results.json` holds every "
+          "number with its unit.\n\n", c.md);
+
+    ps_bench_sec_engine(&c);
+    ps_bench_sec_peer(&c);
+    ps_bench_sec_speed(&c);
+    ps_bench_sec_quality(&c);
+
+    if (!c.quick) {
+        fputs("## Appendix: synthesizer throughput\n\n```\n", c.md);
+        fflush(c.md);
+        ps_bench_synth(c.md, 0);
+        fputs("```\n", c.md);
+    }
+
+    double wall = ps_bench_now() - t0;
+    fprintf(c.md, "\nTotal bench time: %.0f s.\n", wall);
+    ps_bench_json_val(&c.js, "wall_time", wall, "s");
+    ps_bench_json_end(&c.js, 0);
+    fputc('\n', js);
+    int bad = ferror(c.md) | ferror(js);
+    bad |= fclose(c.md) | fclose(js);
+    if (c.have_model)
+        ps_model_free(&c.model);
+    if (c.tmp[0])
+        nftw(c.tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (bad)
+        return ps_fail(PS_EINPUT, "%s: write failed", o->out);
+    return PS_OK;
+}
