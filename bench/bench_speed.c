@@ -125,7 +125,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
 
     /* learn, K = 1 / 5 / 10 (the last one leaves the style that apply uses) */
     static const int ks[3] = {1, 5, 10};
-    int runs = c->quick ? 1 : 5, warm = !c->quick;
+    int runs = c->quick ? 1 : 3, warm = !c->quick;
     fprintf(c->md, "### learn\n\nA `pstyle learn` process on K JPEG samples of %s (decode, "
             "encoder, %d inner steps, store write), median (min-max) of %d runs%s."
             "\n\n| K | time s | peak RSS MB | target |\n|---|---|---|---|\n",
@@ -184,7 +184,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
     ps_bench_json_begin(&c->js, "apply", 1);
     for (int ri = 0; ri < nrows; ri++) {
         speed_row *r = &rows[ri];
-        r->runs = c->quick ? 1 : ri == 3 ? 3 : 5;
+        r->runs = c->quick ? 1 : 3;
         char in[400], out[400];
         snprintf(in, sizeof in, "%s/photo%d.jpg", c->tmp, ri);
         snprintf(out, sizeof out, "%s/out%d.jpg", c->tmp, ri);

@@ -123,6 +123,45 @@ void ps_bench_json_time(ps_bench_json *j, const char *key, ps_bench_time t, doub
     fputc('}', j->f);
 }
 
+int ps_bench_python(const char *modules, char *buf, size_t n)
+{
+    const char *cands[3] = {getenv("PSTYLE_PYTHON"), "python3", "/usr/bin/python3"};
+    for (int i = 0; i < 3; i++) {
+        if (!cands[i] || !*cands[i] || strchr(cands[i], '\''))
+            continue;
+        char cmd[600], imports[300];
+        snprintf(imports, sizeof imports, "%s", modules);
+        for (char *p = imports; *p; p++)
+            if (*p == ' ')
+                *p = ',';
+        snprintf(cmd, sizeof cmd, "'%s' -c 'import %s' >/dev/null 2>&1", cands[i], imports);
+        if (system(cmd) == 0) {
+            snprintf(buf, n, "%s", cands[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int ps_bench_script(const ps_bench_ctx *c, const char *name, char *buf, size_t n)
+{
+    char dir[900] = ".";
+    if (c->o->exe) {
+        snprintf(dir, sizeof dir, "%s", c->o->exe);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+    }
+    /* the source tree (make bench), next to a build-tree binary, or the install's data dir */
+    const char *fmts[4] = {"bench/%.0s%s", "%s/bench/%s", "%s/../bench/%s", PS_DATADIR "/%.0s%s"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(buf, n, fmts[i], dir, name);
+        if (access(buf, R_OK) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 /* ---- driver --------------------------------------------------------------------------------- */
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -194,10 +233,15 @@ ps_status ps_bench_run(const ps_bench_opts *o)
           "is better, ΔE2000 and histogram distance lower is better. `results.json` holds every "
           "number with its unit.\n\n", c.md);
 
-    ps_bench_sec_engine(&c);
-    ps_bench_sec_peer(&c);
-    ps_bench_sec_speed(&c);
-    ps_bench_sec_quality(&c);
+    static void (*const sections[4])(ps_bench_ctx *) = {ps_bench_sec_engine, ps_bench_sec_peer,
+                                                        ps_bench_sec_speed, ps_bench_sec_quality};
+    double took[4];
+    for (int i = 0; i < 4; i++) {
+        double ts = ps_bench_now();
+        sections[i](&c);
+        took[i] = ps_bench_now() - ts;
+        fflush(c.md);
+    }
 
     if (!c.quick) {
         fputs("## Appendix: synthesizer throughput\n\n```\n", c.md);
@@ -207,8 +251,14 @@ ps_status ps_bench_run(const ps_bench_opts *o)
     }
 
     double wall = ps_bench_now() - t0;
-    fprintf(c.md, "\nTotal bench time: %.0f s.\n", wall);
-    ps_bench_json_val(&c.js, "wall_time", wall, "s");
+    fprintf(c.md, "\nBench time: %.0f s in all; machine+engine %.0f s, peer %.0f s, speed %.0f s, "
+            "quality+controls+few-shot %.0f s.\n", wall, took[0], took[1], took[2], took[3]);
+    ps_bench_json_begin(&c.js, "bench_time", 0);
+    ps_bench_json_val(&c.js, "total", wall, "s");
+    static const char *const names[4] = {"engine", "peer", "speed", "quality"};
+    for (int i = 0; i < 4; i++)
+        ps_bench_json_val(&c.js, names[i], took[i], "s");
+    ps_bench_json_end(&c.js, 0);
     ps_bench_json_end(&c.js, 0);
     fputc('\n', js);
     int bad = ferror(c.md) | ferror(js);
