@@ -196,8 +196,10 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
             "PyTorch %s from the same weights, style tokens and inputs; both sides run the "
             "network at %d px and compose at full size, with %d threads each, median (min-max) "
             "of %d runs after a warm-up. Goal: pstyle >= 2x faster; max |difference| < 1e-3."
-            "\n\n| output | pstyle s | PyTorch s | time ratio C / PyTorch | max abs diff |\n"
-            "|---|---|---|---|---|\n", py, m->work_px, threads, runs);
+            " The ratio of the fastest runs is given too: on a busy machine the minimum is the best"
+            " estimate of each side's own cost.\n\n| output | pstyle s | PyTorch s | time ratio "
+            "C / PyTorch (medians) | ratio of minimums | max abs diff |\n"
+            "|---|---|---|---|---|---|\n", py, m->work_px, threads, runs);
     ps_bench_json_str(&c->js, "python", py);
     ps_bench_json_val(&c->js, "threads", threads, "count");
     ps_bench_json_begin(&c->js, "sizes", 1);
@@ -205,19 +207,21 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
         peer_row *r = &rows[i];
         double mp = r->w * (double)r->h / 1e6;
         if (!r->ok) {
-            fprintf(c->md, "| %dx%d (%.2f MP) | failed: %s | | | |\n", r->w, r->h, mp, err);
+            fprintf(c->md, "| %dx%d (%.2f MP) | failed: %s | | | | |\n", r->w, r->h, mp, err);
             continue;
         }
         double ratio = r->c_t.med / r->py_t.med;
-        fprintf(c->md, "| %dx%d (%.2f MP) | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.2f%s | "
-                "%.1e%s |\n", r->w, r->h, mp, r->c_t.med, r->c_t.min, r->c_t.max, r->py_t.med,
-                r->py_t.min, r->py_t.max, ratio, ratio <= 0.5 ? " (goal <= 0.5: met)" : " (goal <= 0.5: **missed**)",
-                r->maxdiff, r->maxdiff < 1e-3 ? "" : " **too large**");
+        fprintf(c->md, "| %dx%d (%.2f MP) | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.2f (goal "
+                "<= 0.5: %s) | %.2f | %.1e%s |\n", r->w, r->h, mp, r->c_t.med, r->c_t.min,
+                r->c_t.max, r->py_t.med, r->py_t.min, r->py_t.max, ratio,
+                ratio <= 0.5 ? "met" : "**missed**", r->c_t.min / r->py_t.min, r->maxdiff,
+                r->maxdiff < 1e-3 ? "" : " **too large**");
         ps_bench_json_begin(&c->js, NULL, 0);
         ps_bench_json_val(&c->js, "megapixels", mp, "MP");
         ps_bench_json_time(&c->js, "pstyle_time", r->c_t, 1, runs, "s");
         ps_bench_json_time(&c->js, "torch_time", r->py_t, 1, runs, "s");
         ps_bench_json_val(&c->js, "time_ratio_c_over_torch", ratio, "1");
+        ps_bench_json_val(&c->js, "min_time_ratio_c_over_torch", r->c_t.min / r->py_t.min, "1");
         ps_bench_json_val(&c->js, "max_abs_difference", r->maxdiff, "display units [0,1]");
         ps_bench_json_end(&c->js, 0);
     }

@@ -37,6 +37,12 @@ static int plot_gnuplot(ps_bench_ctx *c, const char *file, const char *title, co
         fprintf(g, "set terminal %s\nset output '%s/%s'\nset title '%s'\nset xlabel '%s'\n"
                    "set ylabel '%s'\nset grid\nset key outside right top vertical\n%s",
                 terms[t], c->out, file, title, xlabel, ylabel, logx ? "set logscale x 2\n" : "");
+        if (logx && ns > 0) { /* tics at the measured x values: a log axis hides them otherwise */
+            fputs("set xtics (", g);
+            for (int k = 0; k < s[0].n; k++)
+                fprintf(g, "%s%.9g", k ? ", " : "", s[0].x[k]);
+            fputs(")\n", g);
+        }
         fputs("plot ", g);
         for (int i = 0; i < ns; i++)
             fprintf(g, "%s'%s' index %d with linespoints lw 2 pt 7 lc rgb '#%02x%02x%02x' "
