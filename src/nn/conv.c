@@ -3,9 +3,10 @@
 #include "nn_impl.h"
 #include <string.h>
 
-/* Column tiles hold at most this many floats (8 MB): big enough for sgemm to run at full speed,
- * small enough to stay near the caches and never to need a gigabyte at 1 MP. */
-#define PS_CONV_TILE_FLOATS ((size_t)2 << 20)
+/* Column tiles hold at most this many floats (4 MB): big enough for sgemm to run at full speed,
+ * small enough to stay in the last-level cache between im2col and sgemm, and never to need a
+ * gigabyte at 1 MP. */
+#define PS_CONV_TILE_FLOATS ((size_t)1 << 20)
 
 static int ps_conv_out(int in, int k, int stride, int pad)
 {
@@ -40,7 +41,8 @@ static void ps_im2col(float *col, const float *in, int C, int H, int W, int K, i
                       int OW, int r0, int rows)
 {
     size_t ncols = (size_t)rows * OW;
-#pragma omp parallel for if ((size_t)C * K * K * ncols > PS_NN_OMP_MIN) schedule(static)
+    /* serial on purpose: it alternates with multi-threaded sgemm calls, and an OpenMP team
+     * spinning between regions would steal the cores OpenBLAS is computing on */
     for (int ckk = 0; ckk < C * K * K; ckk++) {
         int c = ckk / (K * K), ky = ckk / K % K, kx = ckk % K;
         float *dst = col + (size_t)ckk * ncols;
@@ -77,12 +79,11 @@ static void ps_im2col(float *col, const float *in, int C, int H, int W, int K, i
     }
 }
 
-/* din += col2im(dcol) for output rows [r0, r0+rows). Parallel over channels: no write races. */
+/* din += col2im(dcol) for output rows [r0, r0+rows); serial like ps_im2col. */
 static void ps_col2im_add(float *din, const float *col, int C, int H, int W, int K, int stride,
                           int pad, int OW, int r0, int rows)
 {
     size_t ncols = (size_t)rows * OW;
-#pragma omp parallel for if ((size_t)C * K * K * ncols > PS_NN_OMP_MIN) schedule(static)
     for (int c = 0; c < C; c++) {
         float *dst = din + (size_t)c * H * W;
         for (int ky = 0; ky < K; ky++)

@@ -36,6 +36,8 @@ static inline void ps_nn_gemm(int ta, int tb, int M, int N, int K, float alpha, 
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-/* Loops below this many elements are not worth waking OpenMP threads for. */
-#define PS_NN_OMP_MIN 32768
+/* OpenMP only pays on big, compute-heavy loops (exp, tanh, double sums): below this many
+ * elements, or on plain copies, waking the team costs more than it saves, and a team that spins
+ * after its region steals cores from the next (multi-threaded) sgemm. */
+#define PS_NN_OMP_MIN (1L << 18)
 #endif

@@ -33,7 +33,6 @@ ps_tensor *ps_upsample_nearest(ps_graph *g, ps_tensor *x, int f)
     ps_tensor *y = ps_nn_out(g, x->grad != NULL, x->n, x->c, x->h * f, x->w * f);
     if (!y)
         return NULL;
-#pragma omp parallel for if (ps_tensor_numel(y) > PS_NN_OMP_MIN) schedule(static)
     for (long nc = 0; nc < (long)x->n * x->c; nc++)
         for (int oy = 0; oy < y->h; oy++) {
             float *d = y->data + ((size_t)nc * y->h + oy) * y->w;
@@ -158,7 +157,6 @@ ps_tensor *ps_avgpool(ps_graph *g, ps_tensor *x, int f)
     if (!y)
         return NULL;
     float inv = 1.0f / (float)(f * f);
-#pragma omp parallel for if (ps_tensor_numel(x) > PS_NN_OMP_MIN) schedule(static)
     for (long nc = 0; nc < (long)x->n * x->c; nc++)
         for (int oy = 0; oy < y->h; oy++)
             for (int ox = 0; ox < y->w; ox++) {
