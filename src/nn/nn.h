@@ -98,7 +98,12 @@ ps_tensor *ps_tensor_const(ps_graph *g, int n, int c, int h, int w);
 size_t ps_graph_tape_size(const ps_graph *g);  /* backward closures recorded so far */
 ps_status ps_graph_status(const ps_graph *g);
 /* Record a backward closure; ctx must live in the graph's arena (ps_graph_ctx). Used by ops in
- * other modules (src/feat, src/gen) to define their own differentiable ops. */
+ * other modules (src/feat, src/gen) to define their own differentiable ops:
+ *     ps_tensor *y = ps_tensor_new(g, ...);            // NULL on failure: return NULL
+ *     ... y->data = f(x->data) ...
+ *     if (y->grad) { my_ctx *c = ps_graph_ctx(g, sizeof *c); c->x = x; c->y = y;
+ *                    ps_graph_push(g, my_backward, c); }
+ * and my_backward adds into x->grad (+=) when x->grad is non-NULL (const inputs have none). */
 void *ps_graph_ctx(ps_graph *g, size_t bytes);
 void ps_graph_push(ps_graph *g, ps_backward_fn fn, void *ctx);
 void ps_graph_backward(ps_graph *g, ps_tensor *loss);
@@ -145,7 +150,9 @@ ps_tensor *ps_mse_loss(ps_graph *g, ps_tensor *a, ps_tensor *b);     /* mean (a-
 ps_tensor *ps_charbonnier_loss(ps_graph *g, ps_tensor *a, ps_tensor *b, float eps);
 ps_tensor *ps_sum_scaled(ps_graph *g, ps_tensor *const *xs, const float *ws, int n); /* scalars */
 
-/* Raw conv kernels (also used by the bench and the naive-reference test). */
+/* Raw conv kernels (also used by the bench and the naive-reference test). scratch holds
+ * ps_conv2d_scratch_floats(...) floats: im2col columns for a tile of output rows (<= 4 MB, so
+ * 1 MP images need no giant buffer); 1x1 stride-1 convs go straight to sgemm and need none. */
 void ps_conv2d_forward(float *out, const float *in, const float *w, const float *b, int N, int C,
                        int H, int W, int OC, int K, int stride, int pad, float *scratch);
 void ps_conv2d_forward_naive(float *out, const float *in, const float *w, const float *b, int N,
@@ -176,7 +183,11 @@ ps_status ps_psm_read_hparams(const char *path, ps_hparams *hp);
 ps_status ps_psm_load(const char *path, ps_hparams *hp, ps_params *p, char hash_out[17]);
 
 /* ---- threads ------------------------------------------------------------------------------- */
-/* Sets OpenBLAS and OpenMP thread counts to n (0 = number of cores, capped by PSTYLE_THREADS). */
+/* Sets OpenBLAS and OpenMP thread counts to n (0 = number of cores, capped by PSTYLE_THREADS).
+ * GEMMs run on OpenBLAS's threads, a few heavy loops (attention core, exp/tanh, norms) on
+ * OpenMP's; the engine never nests one in the other, so callers must not call engine ops from
+ * inside their own OpenMP parallel regions. Results are bitwise deterministic for a given seed
+ * and thread count. */
 void ps_threads_init(int n);
 
 #endif
