@@ -136,12 +136,6 @@ static void ps_bench_attn_fn(void *p)
     ps_attention(a->g, a->q, a->kv, a->wq, a->wk, a->wv, a->wo, a->heads);
 }
 
-/* Parameters used as plain weight storage for the tape benchmarks. */
-static int ps_bench_param(ps_params *p, const char *name, int n, int c, int h, int w)
-{
-    return ps_params_add(p, name, n, c, h, w);
-}
-
 void ps_bench_engine(FILE *out, int quick)
 {
     int runs = quick ? 3 : 7;
@@ -176,9 +170,11 @@ void ps_bench_engine(FILE *out, int quick)
 
     ps_params p;
     ps_params_init(&p);
-    int iw = ps_bench_param(&p, "conv.w", 32, 32, 3, 3), ib = ps_bench_param(&p, "conv.b", 1, 1, 1, 32);
-    int iq = ps_bench_param(&p, "wq", 1, 1, 64, 64), ik = ps_bench_param(&p, "wk", 1, 1, 64, 64);
-    int iv = ps_bench_param(&p, "wv", 1, 1, 64, 64), io = ps_bench_param(&p, "wo", 1, 1, 64, 64);
+    /* parameters as plain weight storage for the tape benchmarks */
+    int iw = ps_params_add(&p, "conv.w", 32, 32, 3, 3);
+    int ib = ps_params_add(&p, "conv.b", 1, 1, 1, 32);
+    int iq = ps_params_add(&p, "wq", 1, 1, 64, 64), ik = ps_params_add(&p, "wk", 1, 1, 64, 64);
+    int iv = ps_params_add(&p, "wv", 1, 1, 64, 64), io = ps_params_add(&p, "wo", 1, 1, 64, 64);
     ps_graph *g = ps_graph_new((size_t)64 << 20);
     if (ps_params_alloc(&p) == PS_OK && g) {
         for (int i = 0; i < p.count; i++)

@@ -178,8 +178,9 @@ ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p
 ps_status ps_psm_read_hparams(const char *path, ps_hparams *hp);
 /* Load tensors into an allocated ps_params: every declared tensor must be present with the same
  * shape, and the file may hold no others; on any error p is left untouched and the status is
- * PS_EINPUT with a message naming the file and the problem. hp may be NULL. hash_out (may be NULL) gets 16 hex chars + NUL: a 64-bit hash of the whole file, which
- * style vectors record so that a vector is never applied with a model it was not made for. */
+ * PS_EINPUT with a message naming the file and the problem. hp may be NULL. hash_out (may be
+ * NULL) gets 16 hex chars + NUL: a 64-bit hash (FNV-1a) of the whole file, which style vectors
+ * record so that a vector is never applied with a model it was not made for. */
 ps_status ps_psm_load(const char *path, ps_hparams *hp, ps_params *p, char hash_out[17]);
 
 /* ---- threads ------------------------------------------------------------------------------- */

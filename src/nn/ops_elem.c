@@ -5,7 +5,9 @@
 #include <string.h>
 
 /* ---- unary activations (one op, one switch outside the loops: no per-element calls) ---------- */
-typedef enum { PS_U_RELU, PS_U_LRELU, PS_U_GELU, PS_U_SIGMOID, PS_U_TANH, PS_U_SCALE } ps_unary_kind;
+typedef enum {
+    PS_U_RELU, PS_U_LRELU, PS_U_GELU, PS_U_SIGMOID, PS_U_TANH, PS_U_SCALE
+} ps_unary_kind;
 
 typedef struct {
     ps_tensor *x, *y;
@@ -397,7 +399,7 @@ ps_tensor *ps_tokens_to_map(ps_graph *g, ps_tensor *t, int h, int w)
     return ps_transpose_op(g, t, t->w, h, w, t->w, h * w);
 }
 
-/* ---- channel mean: (N,C,H,W) -> (N,1,1,C) ----------------------------------------------------- */
+/* ---- channel mean: (N,C,H,W) -> (N,1,1,C) -------------------------------------------------- */
 static void ps_chan_mean_bwd(void *p)
 {
     ps_pair_ctx *c = p; /* a = x, y = mean */

@@ -109,7 +109,8 @@ static void reference(const ps_params *p, const double *G, double *y, double *gr
     for (int j = 0; j < TK; j++)
         for (int a = 0; a < DKV; a++)
             for (int e = 0; e < E; e++) {
-                grads[1][j * DKV + a] += dK[j * E + e] * w[1][a * E + e] + dV[j * E + e] * w[2][a * E + e];
+                grads[1][j * DKV + a] +=
+                    dK[j * E + e] * w[1][a * E + e] + dV[j * E + e] * w[2][a * E + e];
                 grads[3][a * E + e] += kv[j * DKV + a] * dK[j * E + e];
                 grads[4][a * E + e] += kv[j * DKV + a] * dV[j * E + e];
             }
