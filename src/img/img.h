@@ -1,36 +1,56 @@
 /* Images: decode (stb_image, EXIF orientation, size caps), sRGB <-> linear, resize, encode.
  * In memory an image is planar float (C planes of H*W), color in LINEAR RGB in [0,1], so that it
- * is directly an NCHW tensor with N=1. Alpha, when present, is plane 3 and is not linearized. */
+ * is directly an NCHW tensor with N=1. Alpha, when present, is plane 3 and is not linearized.
+ *
+ *   ps_image im, small;
+ *   if (ps_img_load("in.jpg", &im)) return ps_last_error();     // PS_EINPUT "in.jpg: <why>"
+ *   ps_img_fit(&im, &small, 512);                                  // long side <= 512
+ *   ps_img_save("out.png", &small, 0);
+ *   ps_img_free(&im); ps_img_free(&small);
+ *
+ * Every function that fills a ps_image (load, alloc, resize, fit) overwrites *out without freeing
+ * what it held, and leaves it zeroed ({0, 0, 0, NULL}) on failure; ps_img_free is safe on that. */
 #ifndef PS_IMG_H
 #define PS_IMG_H
 #include "pstyle.h"
 
 typedef struct ps_image {
-    int w, h, c;   /* c = 3 (RGB) or 4 (RGBA); grayscale input is expanded to RGB */
-    float *px;     /* c * h * w floats, planar */
+    int w, h, c;   /* decoded: c = 3 (RGB) or 4 (RGBA), grayscale is expanded to RGB;
+                      alloc/resize/fit accept any plane count c >= 1 */
+    float *px;     /* c * h * w floats, planar: px[(k*h + y)*w + x] */
 } ps_image;
 
 #define PS_IMG_MAX_PIXELS 100000000LL /* refuse headers claiming more, before allocating */
 #define PS_IMG_MAX_SIDE 32768
+#define PS_IMG_MAX_FILE_BYTES (512LL << 20) /* refuse bigger files before reading them */
 
-/* Load any of JPEG, PNG (8/16 bit), BMP, TGA, grayscale, alpha. JPEG EXIF orientation applied.
+/* Load any of JPEG, PNG (8/16 bit), BMP, TGA (also GIF's first frame, PNM, PSD), grayscale,
+ * gray+alpha, RGBA. JPEG EXIF orientation (1..8) is applied, so the result is upright.
  * Errors (PS_EINPUT): "<path>: <reason>" for missing, empty, directory, truncated, corrupt,
- * non-image, too large. */
+ * non-image, too large; PS_EINTERNAL "<path>: out of memory". */
 ps_status ps_img_load(const char *path, ps_image *out);
 /* Same from memory (name is used in messages). */
 ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out);
-/* Write by extension: .png (8-bit, keeps alpha) or .jpg/.jpeg (quality 1..100, alpha dropped).
- * Writes to a temp file in the same folder then renames, so a crash never leaves half a file. */
+/* Write by extension: .png (8-bit, keeps alpha) or .jpg/.jpeg (quality 1..100, alpha dropped;
+ * 0 means 92), case-insensitive; anything else is PS_EUSAGE "<path>: unsupported output format".
+ * c must be 1 (gray), 3 or 4. Writes to a temp file in the same folder, fsyncs, then renames, so
+ * a crash or a full disk never leaves half a file; a write failure is PS_EINPUT "<path>: <why>". */
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
 ps_status ps_img_alloc(ps_image *img, int w, int h, int c);   /* zeroed */
 void ps_img_free(ps_image *img);
-/* High-quality resize (separable Lanczos-3 / area when shrinking) of every plane. */
+/* High-quality resize (separable Lanczos-3, widened to an area filter when shrinking, so fine
+ * detail averages instead of aliasing) of every plane; output stays within each plane's input
+ * range (no ringing past black or white). */
 ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h);
 /* Fit inside max_side (long side), keeping aspect; copy if already small enough. */
 ps_status ps_img_fit(const ps_image *src, ps_image *dst, int max_side);
+/* Exact IEC 61966-2-1 transfer functions; input clamped to [0,1]. */
 float ps_srgb_to_linear(float v);
 float ps_linear_to_srgb(float v);
-/* 8-bit sRGB interleaved <-> planar linear helpers (used by load/save and the tests). */
+/* 8-bit sRGB interleaved <-> planar linear helpers (used by load/save and the tests).
+ * from: dst is allocated (w, h, c set); src holds w*h*channels bytes, channels 1 (gray),
+ * 2 (gray+alpha), 3 or 4; gray is expanded, missing alpha becomes 1, extra alpha is dropped.
+ * to: dst receives w*h*channels bytes, channels 1, 3 or 4; linear -> sRGB rounded to nearest. */
 void ps_img_from_rgba8(ps_image *dst, const unsigned char *src, int channels);
 void ps_img_to_rgba8(const ps_image *src, unsigned char *dst, int channels);
 

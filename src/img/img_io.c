@@ -1,0 +1,406 @@
+/* Image files: hostile-input-safe decoding (file size cap, header-only size check before any large
+ * allocation, per-format completeness checks so truncation is an error rather than a gray
+ * bottom), JPEG EXIF orientation, and atomic PNG/JPEG writing (temp file + fsync + rename). */
+#include "img_impl.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stb_image.h>
+#include <stb_image_write.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* ---- format sniffing and completeness checks ---- */
+
+typedef enum { FMT_UNKNOWN, FMT_PNG, FMT_JPEG, FMT_BMP, FMT_TGA, FMT_OTHER } img_format;
+
+static int has_magic(const unsigned char *b, size_t n, const char *m, size_t mlen)
+{
+    return n >= mlen && !memcmp(b, m, mlen);
+}
+
+/* By magic bytes; TGA has none, so it is only known once stb_image accepts the header. */
+static img_format sniff(const unsigned char *b, size_t n)
+{
+    if (has_magic(b, n, "\x89PNG\r\n\x1a\n", 8))
+        return FMT_PNG;
+    if (has_magic(b, n, "\xff\xd8\xff", 3))
+        return FMT_JPEG;
+    if (has_magic(b, n, "BM", 2))
+        return FMT_BMP;
+    if (has_magic(b, n, "GIF87a", 6) || has_magic(b, n, "GIF89a", 6) || has_magic(b, n, "8BPS", 4) ||
+        has_magic(b, n, "#?RADIANCE", 10) || has_magic(b, n, "#?RGBE", 6) ||
+        has_magic(b, n, "\x53\x80\xf6\x34", 4) || has_magic(b, n, "P5", 2) || has_magic(b, n, "P6", 2))
+        return FMT_OTHER;
+    return FMT_UNKNOWN;
+}
+
+static uint32_t rd16(const unsigned char *p, int be) { return be ? (uint32_t)p[0] << 8 | p[1] : (uint32_t)p[1] << 8 | p[0]; }
+static uint32_t rd32(const unsigned char *p, int be)
+{
+    return be ? rd16(p, 1) << 16 | rd16(p + 2, 1) : rd16(p + 2, 0) << 16 | rd16(p, 0);
+}
+
+/* Orientation tag (0x0112) of an Exif APP1 payload ("Exif\0\0" + TIFF); 1 if absent or malformed.
+ * Every offset is checked against n before it is read: the block comes from the file. */
+static int exif_orientation(const unsigned char *p, size_t n)
+{
+    if (n < 6 + 8 || memcmp(p, "Exif\0\0", 6))
+        return 1;
+    p += 6, n -= 6;
+    int be;
+    if (!memcmp(p, "II*\0", 4))
+        be = 0;
+    else if (!memcmp(p, "MM\0*", 4))
+        be = 1;
+    else
+        return 1;
+    size_t ifd = rd32(p + 4, be);
+    if (ifd > n - 2)
+        return 1;
+    size_t count = rd16(p + ifd, be);
+    for (size_t i = 0; i < count && ifd + 2 + 12 * (i + 1) <= n; i++) {
+        const unsigned char *e = p + ifd + 2 + 12 * i;
+        if (rd16(e, be) == 0x0112) {
+            uint32_t v = rd16(e + 8, be);
+            return rd16(e + 2, be) == 3 && rd32(e + 4, be) >= 1 && v >= 1 && v <= 8 ? (int)v : 1;
+        }
+    }
+    return 1;
+}
+
+/* Walks the marker segments up to the first SOS, reading the frame size (SOFn) and the first Exif
+ * APP1 on the way, then requires an EOI after it (entropy-coded data stuffs every 0xFF, so FF D9
+ * there is the EOI). stb_image reads zeros past the end instead of failing, so this is what
+ * catches truncation. Returns 1 if complete; *w, *h stay 0 if no frame header was reached. */
+static int jpeg_scan(const unsigned char *b, size_t n, int *orient, long long *w, long long *h)
+{
+    size_t i = 2;
+    int seen_exif = 0;
+    *orient = 1, *w = *h = 0;
+    for (;;) {
+        while (i + 1 < n && b[i] == 0xff && b[i + 1] == 0xff)
+            i++;                                      /* fill bytes */
+        if (i + 4 > n || b[i] != 0xff)
+            return 0;
+        unsigned m = b[i + 1];
+        if (m == 0x01 || (m >= 0xd0 && m <= 0xd8)) { /* standalone markers */
+            i += 2;
+            continue;
+        }
+        if (m == 0xd9)
+            return 0;                                 /* EOI before any scan */
+        size_t len = rd16(b + i + 2, 1);
+        if (len < 2 || len > n - i - 2)
+            return 0;
+        const unsigned char *seg = b + i + 4;
+        if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc && len >= 7)
+            *h = rd16(seg + 1, 1), *w = rd16(seg + 3, 1);
+        if (m == 0xe1 && !seen_exif && len >= 6 && !memcmp(seg, "Exif", 4)) {
+            seen_exif = 1;
+            *orient = exif_orientation(seg, len - 2);
+        }
+        i += 2 + len;
+        if (m == 0xda) {
+            for (; i + 1 < n; i++)
+                if (b[i] == 0xff && b[i + 1] == 0xd9)
+                    return 1;
+            return 0;
+        }
+    }
+}
+
+/* Every chunk present through IEND, critical chunks' CRCs right (as libpng requires). */
+static int png_check(const unsigned char *b, size_t n)
+{
+    size_t i = 8;
+    while (i + 12 <= n) {
+        size_t len = rd32(b + i, 1);
+        if (len > n - i - 12)
+            return 0;
+        const unsigned char *type = b + i + 4;
+        if (!(type[0] & 0x20) && crc32(crc32(0, NULL, 0), type, (uInt)len + 4) != rd32(type + 4 + len, 1))
+            return 0;
+        if (!memcmp(type, "IEND", 4))
+            return 1;
+        i += 12 + len;
+    }
+    return 0;
+}
+
+/* Uncompressed BMP: the pixel rows must fit in the file (stb_image would read zeros). */
+static int bmp_check(const unsigned char *b, size_t n)
+{
+    if (n < 30)
+        return 0;
+    uint64_t off = rd32(b + 10, 0), hsz = rd32(b + 14, 0), w, h, bpp, comp = 0;
+    if (hsz == 12) {
+        w = rd16(b + 18, 0), h = rd16(b + 20, 0), bpp = rd16(b + 24, 0);
+    } else {
+        if (n < 34)
+            return 0;
+        w = rd32(b + 18, 0), bpp = rd16(b + 28, 0), comp = rd32(b + 30, 0);
+        int32_t sh = (int32_t)rd32(b + 22, 0);
+        h = sh < 0 ? -(int64_t)sh : sh;
+    }
+    if (comp != 0 && comp != 3 && comp != 6)
+        return 1; /* stb_image refuses RLE itself */
+    uint64_t stride = (w * bpp + 31) / 32 * 4;
+    return off + stride * h <= n;
+}
+
+/* TGA: raw pixels must fit; RLE packets are walked until they cover every pixel. */
+static int tga_check(const unsigned char *b, size_t n)
+{
+    if (n < 18)
+        return 0;
+    uint64_t type = b[2], w = rd16(b + 12, 0), h = rd16(b + 14, 0), bpp = (b[16] + 7u) / 8;
+    uint64_t pos = 18 + (uint64_t)b[0] + (b[1] ? rd16(b + 5, 0) * (uint64_t)((b[7] + 7) / 8) : 0);
+    uint64_t left = w * h;
+    if (type < 9)
+        return pos + left * bpp <= n;
+    while (left > 0) {
+        if (pos >= n)
+            return 0;
+        uint64_t hdr = b[pos++], run = (hdr & 0x7f) + 1;
+        pos += hdr & 0x80 ? bpp : run * bpp;
+        left -= run < left ? run : left;
+    }
+    return pos <= n;
+}
+
+/* ---- decoding ---- */
+
+/* The size a header claims, read without stb_image, which refuses some huge headers with no
+ * size to report; 0 x 0 if unknown. */
+static void header_dims(img_format fmt, const unsigned char *b, size_t n, long long *w, long long *h)
+{
+    int orient;
+    *w = *h = 0;
+    if (fmt == FMT_PNG && n >= 24 && !memcmp(b + 12, "IHDR", 4))
+        *w = rd32(b + 16, 1), *h = rd32(b + 20, 1);
+    else if (fmt == FMT_JPEG)
+        jpeg_scan(b, n, &orient, w, h);
+    else if (fmt == FMT_BMP && n >= 26)
+        *w = (int32_t)rd32(b + 18, 0), *h = llabs((int32_t)rd32(b + 22, 0));
+}
+
+ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 0)
+        return ps_fail(PS_EINPUT, "%s: empty file", name);
+    if ((long long)len > PS_IMG_MAX_FILE_BYTES || len > INT_MAX)
+        return ps_fail(PS_EINPUT, "%s: file too large: %zu bytes (limit %lld MiB)", name, len,
+                       PS_IMG_MAX_FILE_BYTES >> 20);
+    img_format fmt = sniff(buf, len);
+    int iw, ih, comp, known = stbi_info_from_memory(buf, (int)len, &iw, &ih, &comp);
+    long long w = iw, h = llabs(ih); /* stb_image reports top-down BMPs with negative height */
+    if (!known)
+        header_dims(fmt, buf, len, &w, &h);
+    if (w > PS_IMG_MAX_SIDE || h > PS_IMG_MAX_SIDE || w * h > PS_IMG_MAX_PIXELS)
+        return ps_fail(PS_EINPUT, "%s: image too large: %lldx%lld (limit %lld megapixels, %d px per side)",
+                       name, w, h, PS_IMG_MAX_PIXELS / 1000000, PS_IMG_MAX_SIDE);
+    if (!known || w <= 0 || h <= 0)
+        return ps_fail(PS_EINPUT, fmt == FMT_UNKNOWN ? "%s: not an image (unknown format)"
+                                                     : "%s: truncated or corrupt image", name);
+    if (fmt == FMT_UNKNOWN)
+        fmt = FMT_TGA; /* the only format stb_image knows without a magic number */
+    int orient = 1, complete = 1;
+    long long jw, jh;
+    switch (fmt) {
+    case FMT_PNG: complete = png_check(buf, len); break;
+    case FMT_JPEG: complete = jpeg_scan(buf, len, &orient, &jw, &jh); break;
+    case FMT_BMP: complete = bmp_check(buf, len); break;
+    case FMT_TGA: complete = tga_check(buf, len); break;
+    default: break;
+    }
+    if (!complete)
+        return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+
+    int depth = stbi_is_16_bit_from_memory(buf, (int)len) ? 16 : 8, dw, dh, ch;
+    void *px = depth == 16 ? (void *)stbi_load_16_from_memory(buf, (int)len, &dw, &dh, &ch, 0)
+                           : (void *)stbi_load_from_memory(buf, (int)len, &dw, &dh, &ch, 0);
+    if (!px) {
+        const char *why = stbi_failure_reason();
+        if (why && !strcmp(why, "outofmem"))
+            return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+        return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+    }
+    ps_status st = PS_OK;
+    if (dw != w || dh != h || ch < 1 || ch > 4)
+        st = ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+    else
+        st = ps_img_alloc(out, orient >= 5 ? dh : dw, orient >= 5 ? dw : dh, ch == 2 || ch == 4 ? 4 : 3);
+    if (st == PS_OK) {
+        int nlut = depth == 16 ? 65536 : 256;
+        float *lut = malloc(nlut * sizeof *lut);
+        if (lut) {
+            ps_img__srgb_lut(lut, nlut);
+            ps_img__unpack(out, px, depth, ch, orient, lut);
+            free(lut);
+        } else {
+            ps_img_free(out);
+            st = ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+        }
+    }
+    stbi_image_free(px);
+    return st;
+}
+
+/* Reads at most PS_IMG_MAX_FILE_BYTES + 1 bytes, so a huge or endless file is refused cheaply. */
+ps_status ps_img_load(const char *path, ps_image *out)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return ps_fail(PS_EINPUT, "%s: %s", path,
+                       e == ENOENT || e == ENOTDIR ? "no such file"
+                       : e == EACCES                ? "permission denied"
+                                                    : strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        return ps_fail(PS_EINPUT, "%s: is a directory", path);
+    }
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+    const size_t limit = (size_t)PS_IMG_MAX_FILE_BYTES + 1;
+    if (cap > limit) {
+        close(fd);
+        return ps_fail(PS_EINPUT, "%s: file too large: %lld bytes (limit %lld MiB)", path,
+                       (long long)st.st_size, PS_IMG_MAX_FILE_BYTES >> 20);
+    }
+    unsigned char *buf = malloc(cap);
+    ps_status rc = PS_OK;
+    while (buf) {
+        if (n == cap) {
+            if (cap == limit)
+                break;
+            cap = cap * 2 < limit ? cap * 2 : limit;
+            unsigned char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf), buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = ps_fail(PS_EINPUT, "%s: cannot read: %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (!buf)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", path);
+    if (rc == PS_OK)
+        rc = ps_img_load_mem(buf, n, path, out);
+    free(buf);
+    return rc;
+}
+
+/* ---- encoding ---- */
+
+typedef struct {
+    int fd, err; /* err: first errno of a failed write */
+} sink;
+
+static void sink_write(void *ctx, void *data, int size)
+{
+    sink *s = ctx;
+    const char *p = data;
+    while (size > 0 && !s->err) {
+        ssize_t r = write(s->fd, p, (size_t)size);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            s->err = r < 0 ? errno : EIO;
+            break;
+        }
+        p += r, size -= (int)r;
+    }
+}
+
+/* Encodes 8-bit pixels into a fresh temp file beside path, fsyncs and renames it over path.
+ * The temp file is created with O_EXCL and mode 0666 so the umask applies as for any output. */
+static ps_status write_atomic(const char *path, int png, const unsigned char *px, int w, int h,
+                              int ch, int quality)
+{
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    char dir[PATH_MAX], tmp[PATH_MAX];
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        memcpy(dir, path, (size_t)(slash - path)), dir[slash - path] = 0;
+    else
+        return ps_fail(PS_EINPUT, "%s: path too long", path);
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        if (snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%d.tmp", dir, base, (long)getpid(), attempt) >=
+            (int)sizeof tmp)
+            return ps_fail(PS_EINPUT, "%s: path too long", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST)
+            return ps_fail(PS_EINPUT, "%s: cannot create a file in %s: %s", path, dir, strerror(errno));
+    }
+    if (fd < 0)
+        return ps_fail(PS_EINPUT, "%s: cannot create a temp file in %s", path, dir);
+    sink s = {fd, 0};
+    int ok = png ? stbi_write_png_to_func(sink_write, &s, w, h, ch, px, w * ch)
+                 : stbi_write_jpg_to_func(sink_write, &s, w, h, ch, px, quality);
+    if (!s.err && fsync(fd) != 0)
+        s.err = errno;
+    if (close(fd) != 0 && !s.err)
+        s.err = errno;
+    if (!s.err && ok && rename(tmp, path) != 0)
+        s.err = errno;
+    if (s.err || !ok) {
+        unlink(tmp);
+        return s.err ? ps_fail(PS_EINPUT, "%s: cannot write: %s", path, strerror(s.err))
+                     : ps_fail(PS_EINTERNAL, "%s: encoder failed (out of memory?)", path);
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* make the rename itself durable */
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return PS_OK;
+}
+
+ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(slash ? slash : path, '.');
+    int png = dot && !strcasecmp(dot, ".png");
+    int jpg = dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+    if (!png && !jpg)
+        return ps_fail(PS_EUSAGE, "%s: unsupported output format (use .png, .jpg or .jpeg)", path);
+    if (!img->px || img->w <= 0 || img->h <= 0 || (img->c != 1 && img->c != 3 && img->c != 4))
+        return ps_fail(PS_EUSAGE, "%s: cannot save a %dx%d image with %d planes", path, img->w,
+                       img->h, img->c);
+    if (jpeg_quality == 0)
+        jpeg_quality = 92;
+    if (jpeg_quality < 1 || jpeg_quality > 100)
+        return ps_fail(PS_EUSAGE, "%s: JPEG quality %d is not in 1..100", path, jpeg_quality);
+    int ch = img->c == 1 ? 1 : png && img->c == 4 ? 4 : 3;
+    unsigned char *px = malloc((size_t)img->w * img->h * ch);
+    if (!px)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", path);
+    ps_img_to_rgba8(img, px, ch);
+    ps_status st = write_atomic(path, png, px, img->w, img->h, ch, jpeg_quality);
+    free(px);
+    return st;
+}

@@ -1,0 +1,327 @@
+/* Image formats and color on real files made here: PNG 8/16-bit, gray, gray+alpha, RGBA, BMP,
+ * TGA (raw and RLE), JPEG, sRGB transfer functions, and saving (round trips, atomic replace,
+ * unsupported formats, unwritable places, a full disk). */
+#include "check.h"
+#include "img_util.h"
+#include <dirent.h>
+#include <signal.h>
+#include <stb_image_write.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* 8-bit test pattern: every channel different, every code hit somewhere. */
+static unsigned char code8(int x, int y, int k) { return (unsigned char)((x * 7 + y * 13 + k * 71 + x * y) & 255); }
+
+static unsigned char *pattern8(int w, int h, int ch)
+{
+    unsigned char *p = malloc((size_t)w * h * ch);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < ch; k++)
+                p[((size_t)y * w + x) * ch + k] = code8(x, y, k);
+    return p;
+}
+
+/* Checks a loaded image against the interleaved 8-bit source it was written from. */
+static void check_against8(const char *what, const ps_image *im, const unsigned char *src, int w, int h, int ch)
+{
+    CHECK(im->w == w && im->h == h && im->c == (ch == 2 || ch == 4 ? 4 : 3), "%s: got %dx%dx%d", what,
+          im->w, im->h, im->c);
+    if (im->w != w || im->h != h)
+        return;
+    int bad = 0;
+    size_t plane = (size_t)w * h;
+    for (size_t i = 0; i < plane; i++) {
+        const unsigned char *s = src + i * ch;
+        for (int k = 0; k < 3; k++) {
+            float want = ps_srgb_to_linear(s[ch >= 3 ? k : 0] / 255.0f);
+            bad += fabsf(im->px[k * plane + i] - want) > 1e-6f;
+        }
+        if (im->c == 4)
+            bad += fabsf(im->px[3 * plane + i] - (ch == 2 || ch == 4 ? s[ch - 1] / 255.0f : 1.0f)) > 1e-6f;
+    }
+    CHECK(bad == 0, "%s: %d samples differ from the source", what, bad);
+}
+
+static void test_color(void)
+{
+    CHECK_NEAR(ps_srgb_to_linear(0.5f), 0.2140411, 1e-6, 0);
+    CHECK_NEAR(ps_linear_to_srgb(0.5f), 0.7353570, 1e-6, 0);
+    CHECK_NEAR(ps_srgb_to_linear(0.04045f), 0.04045 / 12.92, 1e-7, 0);
+    CHECK(ps_srgb_to_linear(-0.5f) == 0 && ps_srgb_to_linear(1.5f) == 1.0f, "clamped");
+    CHECK(ps_linear_to_srgb(-0.5f) == 0 && ps_linear_to_srgb(7.0f) == 1.0f, "clamped");
+    double worst = 0;
+    for (int i = 0; i <= 10000; i++) {
+        float v = i / 10000.0f;
+        worst = fmax(worst, fabs(ps_linear_to_srgb(ps_srgb_to_linear(v)) - v));
+        worst = fmax(worst, fabs(ps_srgb_to_linear(ps_linear_to_srgb(v)) - v));
+    }
+    CHECK(worst < 2e-6, "sRGB round trip error %g", worst);
+
+    /* 8-bit: every code survives from -> to, and rounding is to the nearest code */
+    ps_image im;
+    ps_img_alloc(&im, 256, 1, 3);
+    unsigned char codes[256 * 3], back[256 * 3];
+    for (int i = 0; i < 256 * 3; i++)
+        codes[i] = (unsigned char)(i / 3);
+    ps_img_from_rgba8(&im, codes, 3);
+    ps_img_to_rgba8(&im, back, 3);
+    CHECK(!memcmp(codes, back, sizeof codes), "8-bit codes round trip");
+    int bad = 0;
+    for (int k = 0; k < 255; k++) { /* just below / above the midpoint between k and k+1 */
+        float mid = (k + 0.5f) / 255.0f;
+        im.px[0] = ps_srgb_to_linear(mid - 1e-3f), im.px[1] = ps_srgb_to_linear(mid + 1e-3f);
+        ps_img_to_rgba8(&im, back, 3);
+        bad += back[0] != k || back[3] != k + 1;
+    }
+    CHECK(bad == 0, "%d codes rounded wrongly", bad);
+    ps_img_free(&im);
+}
+
+static void test_png8(void)
+{
+    const int w = 37, h = 23;
+    for (int ch = 1; ch <= 4; ch++) {
+        char name[32];
+        snprintf(name, sizeof name, "png8_%d.png", ch);
+        unsigned char *src = pattern8(w, h, ch);
+        CHECK(stbi_write_png(name, w, h, ch, src, w * ch), "write %s", name);
+        ps_image im;
+        CHECK(ps_img_load(name, &im) == PS_OK, "%s: %s", name, ps_last_error());
+        check_against8(name, &im, src, w, h, ch);
+        ps_img_free(&im);
+        free(src);
+    }
+}
+
+/* 16-bit PNG: values must come through with 16-bit precision, not rounded to 8 bits. */
+static void test_png16(void)
+{
+    const int w = 19, h = 11;
+    for (int ch = 1; ch <= 4; ch++) {
+        uint16_t *v = malloc(sizeof *v * w * h * ch);
+        for (int i = 0; i < w * h * ch; i++)
+            v[i] = (uint16_t)(i * 2654435761u >> 7);
+        v[0] = 30000, v[ch] = 30001; /* same 8-bit code (116), must stay distinct */
+        char name[32];
+        snprintf(name, sizeof name, "png16_%d.png", ch);
+        CHECK(tu_write_png(name, w, h, ch, 16, v) > 0, "write %s", name);
+        ps_image im;
+        CHECK(ps_img_load(name, &im) == PS_OK, "%s: %s", name, ps_last_error());
+        if (im.px) {
+            size_t plane = (size_t)w * h;
+            int bad = 0;
+            for (size_t i = 0; i < plane; i++) {
+                const uint16_t *s = v + i * ch;
+                for (int k = 0; k < 3; k++)
+                    bad += fabs(im.px[k * plane + i] - ps_srgb_to_linear(s[ch >= 3 ? k : 0] / 65535.0f)) > 1e-6;
+                if (ch == 2 || ch == 4)
+                    bad += fabs(im.px[3 * plane + i] - s[ch - 1] / 65535.0) > 1e-6;
+            }
+            CHECK(bad == 0, "%s: %d samples differ", name, bad);
+            double d = im.px[1] - im.px[0], want = ps_srgb_to_linear(30001 / 65535.0f) - ps_srgb_to_linear(30000 / 65535.0f);
+            CHECK(d > 0 && fabs(d - want) < 0.3 * want, "%s: 16-bit step %g, want %g", name, d, want);
+        }
+        ps_img_free(&im);
+        free(v);
+    }
+}
+
+static void test_bmp_tga(void)
+{
+    const int w = 29, h = 17;
+    for (int ch = 3; ch <= 4; ch++) {
+        unsigned char *src = pattern8(w, h, ch);
+        char name[32];
+        snprintf(name, sizeof name, "img%d.bmp", ch);
+        CHECK(stbi_write_bmp(name, w, h, ch, src), "write %s", name);
+        ps_image im;
+        CHECK(ps_img_load(name, &im) == PS_OK, "%s: %s", name, ps_last_error());
+        check_against8(name, &im, src, w, h, ch);
+        ps_img_free(&im);
+        if (ch == 3) { /* the same rows stored top-down (negative height) */
+            size_t n, stride = (w * 3 + 3) & ~3u;
+            unsigned char *b = tu_read(name, &n), *flip = malloc(n);
+            memcpy(flip, b, 54);
+            for (int y = 0; y < h; y++)
+                memcpy(flip + 54 + y * stride, b + 54 + (h - 1 - y) * stride, stride);
+            uint32_t nh = (uint32_t)-h;
+            flip[22] = nh & 255, flip[23] = nh >> 8 & 255, flip[24] = nh >> 16 & 255, flip[25] = nh >> 24;
+            tu_write("topdown.bmp", flip, n);
+            CHECK(ps_img_load("topdown.bmp", &im) == PS_OK, "top-down BMP: %s", ps_last_error());
+            check_against8("top-down BMP", &im, src, w, h, ch);
+            ps_img_free(&im);
+            free(b), free(flip);
+        }
+        for (int rle = 0; rle <= 1; rle++) {
+            stbi_write_tga_with_rle = rle;
+            snprintf(name, sizeof name, "img%d_%s.tga", ch, rle ? "rle" : "raw");
+            CHECK(stbi_write_tga(name, w, h, ch, src), "write %s", name);
+            CHECK(ps_img_load(name, &im) == PS_OK, "%s: %s", name, ps_last_error());
+            check_against8(name, &im, src, w, h, ch);
+            ps_img_free(&im);
+        }
+        free(src);
+    }
+    stbi_write_tga_with_rle = 1;
+}
+
+/* A smooth, colorful linear image (what photos look like to JPEG). */
+static void smooth_image(ps_image *im, int w, int h, int c)
+{
+    ps_img_alloc(im, w, h, c);
+    for (int k = 0; k < c; k++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                im->px[((size_t)k * h + y) * w + x] =
+                    (float)(0.5 + 0.45 * sin(0.07 * x * (k + 1) + 0.05 * y) * cos(0.04 * y - 0.3 * k));
+}
+
+static void test_jpeg(void)
+{
+    ps_image a, b;
+    smooth_image(&a, 96, 64, 3);
+    CHECK(ps_img_save("q95.jpg", &a, 95) == PS_OK, "%s", ps_last_error());
+    CHECK(ps_img_load("q95.jpg", &b) == PS_OK, "%s", ps_last_error());
+    if (b.px) {
+        CHECK(b.w == 96 && b.h == 64 && b.c == 3, "jpeg size %dx%dx%d", b.w, b.h, b.c);
+        double p = tu_psnr8(&a, &b);
+        CHECK(p > 40, "JPEG q95 PSNR %.2f dB", p);
+    }
+    ps_img_free(&b);
+    /* lower quality is smaller and worse, but still close */
+    CHECK(ps_img_save("q50.JPEG", &a, 50) == PS_OK, "%s", ps_last_error());
+    CHECK(ps_img_load("q50.JPEG", &b) == PS_OK, "%s", ps_last_error());
+    if (b.px) {
+        double p = tu_psnr8(&a, &b);
+        CHECK(p > 30, "JPEG q50 PSNR %.2f dB", p);
+    }
+    struct stat s95, s50;
+    CHECK(stat("q95.jpg", &s95) == 0 && stat("q50.JPEG", &s50) == 0 && s50.st_size < s95.st_size,
+          "quality changes the size");
+    ps_img_free(&b);
+    /* alpha is dropped for JPEG, and a gray plane is saved as gray */
+    ps_image rgba, g;
+    smooth_image(&rgba, 32, 16, 4);
+    CHECK(ps_img_save("rgba.jpg", &rgba, 90) == PS_OK && ps_img_load("rgba.jpg", &b) == PS_OK && b.c == 3,
+          "RGBA to JPEG: %s", ps_last_error());
+    ps_img_free(&b);
+    smooth_image(&g, 32, 16, 1);
+    CHECK(ps_img_save("gray.jpg", &g, 90) == PS_OK && ps_img_load("gray.jpg", &b) == PS_OK && b.c == 3,
+          "gray JPEG: %s", ps_last_error());
+    if (b.px)
+        CHECK(b.px[5] == b.px[16 * 32 + 5] && fabsf(b.px[5] - g.px[5]) < 0.05f, "gray JPEG is gray");
+    ps_img_free(&b);
+    ps_img_free(&g);
+    ps_img_free(&rgba);
+    ps_img_free(&a);
+}
+
+/* Save -> load of arbitrary linear values is within half an 8-bit sRGB step, alpha kept. */
+static void test_save_png(void)
+{
+    uint64_t seed = 42;
+    for (int c = 1; c <= 4; c += (c == 1 ? 2 : 1)) {
+        ps_image a, b;
+        ps_img_alloc(&a, 41, 27, c);
+        for (size_t i = 0; i < (size_t)41 * 27 * c; i++)
+            a.px[i] = tu_rand(&seed) / 4294967296.0f;
+        const char *name = c == 4 ? "rt4.PNG" : c == 3 ? "rt3.png" : "rt1.png";
+        CHECK(ps_img_save(name, &a, 0) == PS_OK, "%s: %s", name, ps_last_error());
+        CHECK(ps_img_load(name, &b) == PS_OK, "%s: %s", name, ps_last_error());
+        if (b.px && b.w == a.w && b.h == a.h && b.c == (c == 4 ? 4 : 3)) {
+            size_t plane = (size_t)a.w * a.h;
+            double worst = 0, worst_a = 0;
+            for (int k = 0; k < 3; k++)
+                for (size_t i = 0; i < plane; i++)
+                    worst = fmax(worst, fabs(ps_linear_to_srgb(b.px[k * plane + i]) -
+                                             ps_linear_to_srgb(a.px[(c == 1 ? 0 : k) * plane + i])));
+            for (size_t i = 0; c == 4 && i < plane; i++)
+                worst_a = fmax(worst_a, fabs(b.px[3 * plane + i] - a.px[3 * plane + i]));
+            CHECK(worst <= 0.5 / 255 + 1e-6, "%s: sRGB error %g > half a step", name, worst);
+            CHECK(worst_a <= 0.5 / 255 + 1e-6, "%s: alpha error %g", name, worst_a);
+        } else {
+            CHECK(0, "%s: reloaded as %dx%dx%d", name, b.w, b.h, b.c);
+        }
+        ps_img_free(&a);
+        ps_img_free(&b);
+    }
+}
+
+static int dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_save_errors(void)
+{
+    ps_image a;
+    smooth_image(&a, 64, 64, 3);
+    CHECK(ps_img_save("out.gif", &a, 0) == PS_EUSAGE && strstr(ps_last_error(), "out.gif: unsupported output format"),
+          "gif: %s", ps_last_error());
+    CHECK(ps_img_save("png", &a, 0) == PS_EUSAGE, "no extension");
+    CHECK(ps_img_save("x.png/", &a, 0) == PS_EUSAGE, "folder-like name");
+    CHECK(ps_img_save("x.jpg", &a, 101) == PS_EUSAGE, "quality 101");
+    CHECK(ps_img_save("no/such/dir/x.png", &a, 0) == PS_EINPUT && !strncmp(ps_last_error(), "no/such/dir/x.png: ", 19),
+          "missing folder: %s", ps_last_error());
+    mkdir("isdir.png", 0777);
+    CHECK(ps_img_save("isdir.png", &a, 0) == PS_EINPUT, "over a directory: %s", ps_last_error());
+    CHECK(dir_entries("isdir.png") == 0, "nothing left inside");
+
+    /* a full disk (simulated with RLIMIT_FSIZE): clear error, old file intact, no temp file */
+    mkdir("full", 0777);
+    ps_image small;
+    ps_img_alloc(&small, 4, 4, 3);
+    CHECK(ps_img_save("full/a.png", &small, 0) == PS_OK, "%s", ps_last_error());
+    size_t n0, n1;
+    unsigned char *before = tu_read("full/a.png", &n0);
+    ps_image noisy;
+    ps_img_alloc(&noisy, 256, 256, 3);
+    uint64_t seed = 7;
+    for (size_t i = 0; i < (size_t)256 * 256 * 3; i++)
+        noisy.px[i] = tu_rand(&seed) / 4294967296.0f;
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old, lim.rlim_cur = 4096;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    ps_status st = ps_img_save("full/a.png", &noisy, 0);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    CHECK(st == PS_EINPUT && strstr(ps_last_error(), "full/a.png: cannot write"), "disk full: %d %s", st, ps_last_error());
+    unsigned char *after = tu_read("full/a.png", &n1);
+    CHECK(before && after && n0 == n1 && !memcmp(before, after, n0), "old file intact");
+    CHECK(dir_entries("full") == 1, "no temp file left (%d entries)", dir_entries("full"));
+    free(before), free(after);
+
+    if (geteuid() != 0) { /* root writes anywhere */
+        mkdir("ro", 0555);
+        CHECK(ps_img_save("ro/x.jpg", &a, 0) == PS_EINPUT && strstr(ps_last_error(), "ro/x.jpg: "),
+              "read-only folder: %s", ps_last_error());
+        CHECK(dir_entries("ro") == 0, "nothing left in ro");
+    }
+    ps_image bad = {0, 0, 0, NULL};
+    CHECK(ps_img_save("e.png", &bad, 0) == PS_EUSAGE, "empty image");
+    ps_img_free(&noisy);
+    ps_img_free(&small);
+    ps_img_free(&a);
+}
+
+int main(void)
+{
+    test_color();
+    test_png8();
+    test_png16();
+    test_bmp_tga();
+    test_jpeg();
+    test_save_png();
+    test_save_errors();
+    return check_done("test_img");
+}
