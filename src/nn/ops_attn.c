@@ -108,21 +108,26 @@ static inline ps_vf ps_vf_exp_neg(ps_vf x)
 static void ps_attn_load_t(ps_vf *dst, const float *src, size_t ld, int i0, int nb, int c0,
                            int rows, float mul)
 {
-    for (int k = 0; k < rows; k++) {
-        float *d = (float *)&dst[k];
-        for (int b = 0; b < PS_ATTN_B; b++)
-            d[b] = b < nb ? src[(size_t)(i0 + b) * ld + c0 + k] * mul : 0.0f;
+    float *d = (float *)dst;
+    for (int b = 0; b < nb; b++) { /* row by row: contiguous reads */
+        const float *s = src + (size_t)(i0 + b) * ld + c0;
+        for (int k = 0; k < rows; k++)
+            d[k * PS_ATTN_B + b] = s[k] * mul;
     }
+    for (int b = nb; b < PS_ATTN_B; b++)
+        for (int k = 0; k < rows; k++)
+            d[k * PS_ATTN_B + b] = 0.0f;
 }
 
 /* Inverse of ps_attn_load_t for the lanes b < nb. */
 static void ps_attn_store_t(float *dst, size_t ld, const ps_vf *src, int i0, int nb, int c0,
                             int rows)
 {
-    for (int k = 0; k < rows; k++) {
-        const float *s = (const float *)&src[k];
-        for (int b = 0; b < nb; b++)
-            dst[(size_t)(i0 + b) * ld + c0 + k] = s[b];
+    const float *s = (const float *)src;
+    for (int b = 0; b < nb; b++) {
+        float *d = dst + (size_t)(i0 + b) * ld + c0;
+        for (int k = 0; k < rows; k++)
+            d[k] = s[k * PS_ATTN_B + b];
     }
 }
 
