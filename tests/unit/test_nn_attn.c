@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { N = 2, TQ = 1029, TK = 24, DQ = 12, DKV = 10, E = 16, H = 4, DOUT = 6 };
+/* TQ * TK * E above PS_NN_OMP_MIN (4M) so the core runs threaded; TQ not a multiple of 8 */
+enum { N = 2, TQ = 11003, TK = 24, DQ = 12, DKV = 10, E = 16, H = 4, DOUT = 6 };
 
 /* y[r][c] = sum_k x[r][k] w[k][c] */
 static void mm(double *y, const double *x, const double *w, int R, int K, int C)
