@@ -141,8 +141,12 @@ void ps_bench_engine(FILE *out, int quick)
     int runs = quick ? 3 : 7;
     ps_rng r;
     ps_rng_seed(&r, 1);
-    fprintf(out, "engine: %s, %d threads; GFLOP/s median (min-max) of %d runs after a warm-up\n",
-            openblas_get_config(), openblas_get_num_threads(), runs);
+    double load[1] = {-1};
+    getloadavg(load, 1); /* other processes' load makes every figure below slower */
+    fprintf(out, "engine: %s, %d threads, load average %.1f\n", openblas_get_config(),
+            openblas_get_num_threads(), load[0]);
+    fprintf(out, "GFLOP/s: median (min-max) of %d runs after a warm-up; roof = share of sgemm's\n",
+            runs);
     fprintf(out, "%-34s %8s  %15s %12s  %6s\n", "kernel", "GFLOP/s", "(min-max)", "time",
             "roof");
 

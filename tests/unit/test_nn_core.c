@@ -77,6 +77,19 @@ static void test_graph_errors(void)
     CHECK(ps_relu(g, x) == NULL, "later ops return NULL");
     ps_graph_reset(g);
     CHECK(ps_graph_status(g) == PS_OK, "reset clears status");
+    /* a shape whose size overflows is refused before any allocation */
+    CHECK(ps_tensor_new(g, 1 << 30, 1 << 30, 1 << 30, 4) == NULL &&
+              ps_graph_status(g) == PS_EINTERNAL, "overflowing shape");
+    ps_graph_reset(g);
+#ifndef __SANITIZE_ADDRESS__ /* ASan aborts on absurd malloc sizes instead of returning NULL */
+    /* out of memory (4 TB) is a status, not a crash; later ops return NULL */
+    ps_tensor *small = ps_tensor_const(g, 1, 1, 2, 2);
+    ps_tensor *huge = ps_tensor_new(g, 1 << 20, 1 << 20, 1, 1);
+    CHECK(huge == NULL && ps_graph_status(g) == PS_EINTERNAL, "OOM status");
+    CHECK(strstr(ps_last_error(), "out of memory") != NULL, "OOM message: %s", ps_last_error());
+    CHECK(small && ps_relu(g, small) == NULL, "ops after OOM return NULL");
+    ps_graph_reset(g);
+#endif
     /* const input: the op records nothing and its output has no gradient */
     ps_tensor *r = ps_relu(g, ps_tensor_const(g, 1, 1, 2, 2));
     CHECK(r && r->grad == NULL && ps_graph_tape_size(g) == 0, "no tape for const inputs");
