@@ -1,6 +1,20 @@
 /* The engine: NCHW float32 tensors, an arena for per-step memory, a flat parameter buffer,
  * and a tape of ops (forward + backward side by side) that every model in pstyle is built from.
- * It knows nothing of styles, images or databases. */
+ * It knows nothing of styles, images or databases.
+ *
+ *   ps_params p; ps_params_init(&p);
+ *   int w = ps_params_add(&p, "conv.w", 16, 3, 3, 3), b = ps_params_add(&p, "conv.b", 1, 1, 1, 16);
+ *   ps_params_alloc(&p); ps_params_init_he(&p, w, 1.41f, seed);
+ *   ps_graph *g = ps_graph_new(64 << 20);               // grad on by default
+ *   for (step...) {
+ *       ps_graph_reset(g);                               // frees last step's activations
+ *       ps_tensor *x = ps_tensor_const(g, 1, 3, H, W);   // fill x->data
+ *       ps_tensor *y = ps_lrelu(g, ps_conv2d(g, x, &p.t[w], &p.t[b], 1, 1), 0.2f);
+ *       ps_tensor *loss = ps_mse_loss(g, y, target);
+ *       if (ps_graph_status(g)) return ps_graph_status(g);  // any failure above, with message
+ *       ps_params_zero_grad(&p); ps_graph_backward(g, loss); ps_adam_step(&p, &opt);
+ *   }
+ */
 #ifndef PS_NN_H
 #define PS_NN_H
 #include "pstyle.h"

@@ -1,6 +1,6 @@
-/* Dense layers on token sets: linear (x W + b over the last dim) and multi-head attention, both
- * as strided sgemm calls (heads are column slices of Q, K, V: no copies). Attention is built for
- * the generator's shape: up to ~65k queries (pixels) against a few dozen style tokens. */
+/* Dense layers on token sets: linear (x W + b over the last dim, one sgemm) and multi-head
+ * attention (sgemm projections around a fused SIMD softmax core). Attention is built for the
+ * generator's shape: up to ~65k queries (pixels) against a few dozen style tokens. */
 #include "nn_impl.h"
 #include <math.h>
 #include <string.h>
