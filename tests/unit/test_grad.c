@@ -56,6 +56,7 @@ BUILD(b_scale, ps_scale(g, x[0], -1.7f))
 BUILD(b_axpy, ps_axpy(g, x[0], 0.6f, x[1]))
 /* the view's shared gradient must reach x through a later op */
 BUILD(b_view, ps_mul(g, ps_view(g, x[0], 1, 6, 4, 5), x[1]))
+BUILD(b_slice, ps_slice_rows(g, x[0], 1, 3))
 BUILD(b_chan_mean, ps_chan_mean(g, x[0]))
 BUILD(b_gram, ps_gram(g, x[0]))
 BUILD(b_l1, ps_l1_loss(g, x[0], x[1]))
@@ -106,6 +107,7 @@ static const grad_case cases[] = {
     {"scale", 1, {X4}, {0}, b_scale, 1e-2, 1e-3, 1e-2, 0},
     {"axpy", 2, {S(3, 2, 4, 5), S(1, 2, 4, 5)}, {0}, b_axpy, 1e-2, 1e-3, 1e-2, 0},
     {"view", 2, {X4, S(1, 6, 4, 5)}, {0}, b_view, 1e-2, 1e-3, 1e-2, 0},
+    {"slice_rows", 1, {S(2, 2, 6, 3)}, {0}, b_slice, 1e-2, 1e-3, 1e-2, 0},
     {"chan_mean", 1, {X4}, {0}, b_chan_mean, 1e-2, 1e-3, 1e-2, 0},
     {"gram", 1, {X4}, {0}, b_gram, 1e-2, 1e-3, 1e-2, 0},
     {"l1_loss", 2, {X4, X4}, {0}, b_l1, 1e-3, 1e-3, 1e-2, 1},
@@ -120,7 +122,7 @@ static const grad_case cases[] = {
 static const char *const all_ops[] = {
     "conv2d", "upsample_nearest", "upsample_bilinear", "avgpool", "linear", "relu", "lrelu",
     "gelu", "sigmoid", "tanh", "instnorm", "layernorm", "modulate", "attention",
-    "map_to_tokens", "tokens_to_map", "concat", "add", "mul", "scale", "axpy", "view",
+    "map_to_tokens", "tokens_to_map", "concat", "add", "mul", "scale", "axpy", "view", "slice_rows",
     "chan_mean", "gram", "l1_loss", "mse_loss", "charbonnier_loss", "sum_scaled"};
 #define NOPS (int)(sizeof all_ops / sizeof all_ops[0])
 
