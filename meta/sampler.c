@@ -54,10 +54,10 @@ ps_status ps_meta_sample(void *ctx, uint64_t seed, int val, ps_meta_episode *out
     ps_meta_sampler *s = ctx;
     /* validation: the synthesizer's held-out style seeds on the held-out photos */
     uint64_t style = val ? ps_synth_val_seed((int)seed) : seed & ((1ull << 63) - 1);
-    /* Crops are rendered as parts of a picture whose short side is 3 crops: the trainer's heavy
-     * network sees them at half size, so a stroke of 1% of that picture spans as many pixels as
-     * on a 4:3 photo at the 256-pixel working size of learn and apply. */
-    s->ep.length_scale = 3.0f;
+    /* Crops are rendered as parts of a picture whose short side is 384 crop pixels: the trainer's
+     * heavy network sees them at half size, so a stroke of 1% of that picture spans as many
+     * pixels (1.9) as on a 4:3 photo at the 256-pixel working size of learn and apply. */
+    s->ep.length_scale = 384.0f / (float)out->px;
     ps_status rc = ps_episode_sample(val ? &s->val : &s->train, style, out->K, out->Q, out->px,
                                      &s->ep);
     if (rc)
