@@ -234,7 +234,9 @@ static ps_image *img_array(int count, int side)
 
 static ps_status episode_alloc(ps_episode *ep, int k, int q, int side)
 {
+    float scale = ep->length_scale; /* the caller's setting survives reallocation */
     ps_episode_free(ep);
+    ep->length_scale = scale;
     ep->k = k;
     ep->q = q;
     ep->size = side;
@@ -266,6 +268,7 @@ ps_status ps_episode_sample(const ps_photo_set *photos, uint64_t seed, int k, in
     if ((ep->k != k || ep->q != q || ep->size != crop_px || !ep->support) && (st = episode_alloc(ep, k, q, crop_px)))
         return st;
     ps_synth_sample(seed, &ep->style);
+    ep->style.scale = ep->length_scale;
     /* the crop stream is decorrelated from the style stream, which consumed `seed` directly */
     uint64_t s = seed ^ 0xa0761d6478bd642fULL;
     /* partial Fisher-Yates over photo indices: the first K+Q are distinct, so support and query
