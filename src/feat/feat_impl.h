@@ -19,9 +19,10 @@
 #define PS_FEAT_EDGE_DELTA 1e-3f   /* moments of edge strength (|grad| ~ 0.005..0.05), = MAG_DELTA */
 #define PS_FEAT_RATIO_EPS 1e-6f
 
-/* opponent color of compressed linear RGB: (N,3,HW) -> (N,3,HW) = (L, a, b) */
-void ps_feat__opp_forward(float *out, const float *in, int N, int HW);
-void ps_feat__opp_backward(float *din, const float *dout, const float *in, int N, int HW);
+/* opponent color of compressed linear RGB: (N,3,HW) -> (N,3,HW) = (L, a, b); df (may be NULL)
+ * gets the compression's slope per input element, which is all backward needs */
+void ps_feat__opp_forward(float *out, float *df, const float *in, int N, int HW);
+void ps_feat__opp_backward(float *din, const float *dout, const float *df, int N, int HW);
 /* smooth magnitude of channel pairs (k, k+K): (N,2K,HW) -> (N,K,HW) */
 void ps_feat__mag_forward(float *out, const float *in, int N, int K, int HW);
 void ps_feat__mag_backward(float *din, const float *dout, const float *in, const float *out, int N,
