@@ -92,6 +92,7 @@ static int write_calib(const char *path, const double *mean, const double *scale
 
 int main(void)
 {
+    ps_threads_init(1); /* small tensors: OpenMP threads would only spin on a shared machine */
     double *f = malloc((size_t)CALIB_N * PS_FEAT_DIM * sizeof *f);
     double mean[PS_FEAT_DIM], scale[PS_FEAT_DIM];
     CHECK(f && raw_features(f, CALIB_N, CALIB_SEED), "features failed: %s", ps_last_error());

@@ -50,7 +50,8 @@ static inline void tf_natural(float *img, int h, int w, uint64_t seed)
         int rect = ps_rng_uniform(&r) < 0.4f;
         int fill = ps_rng_uniform(&r) < p_tex ? 1 + (ps_rng_uniform(&r) < 0.5f) : 0;
         float th = ps_rng_uniform(&r) * 3.14159f, fr = 0.05f + 0.4f * ps_rng_uniform(&r),
-              amp = amp_max * ps_rng_uniform(&r);
+              amp = amp_max * ps_rng_uniform(&r), ct = 6.2832f * fr * cosf(th),
+              st = 6.2832f * fr * sinf(th);
         for (int y = (int)fmaxf(0, cy - rad); y < h && y <= cy + rad; y++)
             for (int x = (int)fmaxf(0, cx - rad); x < w && x <= cx + rad; x++) {
                 float dx = x - cx, dy = y - cy;
@@ -58,7 +59,7 @@ static inline void tf_natural(float *img, int h, int w, uint64_t seed)
                     continue;
                 float mod = 1.0f;
                 if (fill == 1)
-                    mod += amp * sinf(6.2832f * fr * (dx * cosf(th) + dy * sinf(th)));
+                    mod += amp * sinf(dx * ct + dy * st);
                 else if (fill == 2)
                     mod += amp * (ps_rng_uniform(&r) - 0.5f);
                 for (int c = 0; c < 3; c++)
