@@ -351,7 +351,8 @@ void ps_feat__corr_forward(float *out, const float *in, int M, int C, float e)
         for (int i = 0; i < C; i++)
             for (int j = 0; j < C; j++)
                 o[i * C + j] = i == j ? asinhf(c[i * C + i] / e)
-                                      : c[i * C + j] / sqrtf((c[i * C + i] + e) * (c[j * C + j] + e));
+                                      : c[i * C + j] /
+                                            sqrtf((c[i * C + i] + e) * (c[j * C + j] + e));
     }
 }
 

@@ -83,7 +83,11 @@ static ps_tensor *b_ssim_both(ps_graph *g, ps_tensor *x, void *a)
     ps_tensor *l = ps_feat__slice(g, v, 0, x->c), *r = ps_feat__slice(g, v, x->c, x->c);
     return ps_feat_ssim_loss(g, l, r);
 }
-static ps_tensor *b_color(ps_graph *g, ps_tensor *x, void *a) { (void)a; return ps_feat_color(g, x); }
+static ps_tensor *b_color(ps_graph *g, ps_tensor *x, void *a)
+{
+    (void)a;
+    return ps_feat_color(g, x);
+}
 static ps_tensor *b_texture(ps_graph *g, ps_tensor *x, void *a)
 {
     (void)a;
@@ -297,7 +301,7 @@ static void test_invariance(void)
     CHECK(d[PS_FEAT_COLOR] > 1.0, "hue shift must move color stats: %g", d[PS_FEAT_COLOR]);
     CHECK(d[PS_FEAT_TEXTURE] < 0.15 * d[PS_FEAT_COLOR], "texture %g vs color %g",
           d[PS_FEAT_TEXTURE], d[PS_FEAT_COLOR]);
-    CHECK(d[PS_FEAT_STROKE] < 1e-6, "stroke sees luminance only, which a channel rotation keeps: %g",
+    CHECK(d[PS_FEAT_STROKE] < 1e-6, "stroke sees luminance only, which the rotation keeps: %g",
           d[PS_FEAT_STROKE]);
     float ta[PS_FEAT_TEXTURE_DIM], tb[PS_FEAT_TEXTURE_DIM];
     texture_raw(a, H, W, ta);
@@ -326,11 +330,14 @@ static void test_invariance(void)
         CHECK(fabs(m1 - m0) < 0.01, "grain moved color mean %d: %g -> %g", k, m0, m1);
     }
 
-    tf_natural(a, H, W, 42);
+    /* directional blur of an isotropic texture (a photo-like image with grain): orientation */
+    tf_smooth(c, H, W, 12);
+    tf_grain(a, c, H, W, 0.04f, 10);
     tf_hblur(b, a, H, W, 4);
     group_dists(a, b, H, W, d);
     printf("  directional blur: color %.3f texture %.3f stroke %.3f\n", d[0], d[1], d[2]);
-    CHECK(d[PS_FEAT_STROKE] > 1.0, "directional blur must move stroke stats: %g", d[PS_FEAT_STROKE]);
+    CHECK(d[PS_FEAT_STROKE] > 1.0, "directional blur must move stroke stats: %g",
+          d[PS_FEAT_STROKE]);
     CHECK(d[PS_FEAT_COLOR] < 0.15 * d[PS_FEAT_STROKE], "color %g vs stroke %g", d[PS_FEAT_COLOR],
           d[PS_FEAT_STROKE]);
     group_dists(a, a, H, W, d);
@@ -357,7 +364,8 @@ static void test_shapes_and_errors(void)
     CHECK(t && t->n == 3 && t->w == PS_FEAT_TEXTURE_DIM, "texture shape");
     CHECK(s && s->n == 3 && s->w == PS_FEAT_STROKE_DIM, "stroke shape");
     CHECK(all && all->n == 3 && all->w == PS_FEAT_DIM, "all shape");
-    CHECK(ps_feat_group_offset(PS_FEAT_STROKE) == PS_FEAT_COLOR_DIM + PS_FEAT_TEXTURE_DIM, "offset");
+    CHECK(ps_feat_group_offset(PS_FEAT_STROKE) == PS_FEAT_COLOR_DIM + PS_FEAT_TEXTURE_DIM,
+          "stroke offset %d", ps_feat_group_offset(PS_FEAT_STROKE));
     /* ps_feat_all is ps_feat_normalize of the three groups, sample by sample */
     if (c && t && s && all) {
         const float *m = ps_feat_calib_mean(), *sc = ps_feat_calib_scale();
