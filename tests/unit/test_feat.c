@@ -396,6 +396,63 @@ static void test_shapes_and_errors(void)
     ps_graph_free(g);
 }
 
+/* The use the feature space exists for: gradient descent on an image's pixels toward another
+ * image's statistics (what the learn-time inner loop does to style tokens) must shrink every
+ * group's distance. Adam on the pixels, as style-transfer-by-optimization does. */
+static void test_descent(void)
+{
+    enum { H = 64, W = 64, STEPS = 150 };
+    size_t n = 3 * (size_t)H * W;
+    float *x = malloc(n * sizeof *x), *t = malloc(n * sizeof *t);
+    float *m = calloc(n, sizeof *m), *v = calloc(n, sizeof *v);
+    tf_smooth(x, H, W, 31);
+    tf_natural(t, H, W, 32);
+    ps_graph *g = ps_graph_new(1 << 22);
+    ps_graph_set_grad(g, 0);
+    ps_tensor *tt = ps_tensor_new(g, 1, 3, H, W);
+    memcpy(tt->data, t, n * sizeof *t);
+    ps_tensor *ft = ps_feat_all(g, tt);
+    float target[PS_FEAT_DIM];
+    memcpy(target, ft->data, sizeof target);
+    ps_graph_set_grad(g, 1);
+    float w[PS_FEAT_GROUPS] = {1, 1, 1};
+    double first[PS_FEAT_GROUPS] = {0}, last[PS_FEAT_GROUPS] = {0};
+    for (int step = 0; step <= STEPS; step++) {
+        ps_graph_reset(g);
+        ps_tensor *img = ps_tensor_leaf(g, 1, 3, H, W), *fb = ps_tensor_const(g, 1, 1, 1, PS_FEAT_DIM);
+        memcpy(img->data, x, n * sizeof *x);
+        memcpy(fb->data, target, sizeof target);
+        ps_tensor *fa = ps_feat_all(g, img);
+        for (int k = 0; k < PS_FEAT_GROUPS; k++) {
+            float wk[PS_FEAT_GROUPS] = {0};
+            wk[k] = 1.0f;
+            ps_tensor *dk = ps_feat_distance(g, fa, fb, wk);
+            (step == 0 ? first : last)[k] = dk ? dk->data[0] : NAN;
+        }
+        ps_tensor *loss = ps_feat_distance(g, fa, fb, w);
+        if (!loss || step == STEPS)
+            break;
+        ps_graph_backward(g, loss);
+        float c1 = 1.0f - powf(0.9f, (float)(step + 1)), c2 = 1.0f - powf(0.999f, (float)(step + 1));
+        for (size_t i = 0; i < n; i++) {
+            float gr = img->grad[i];
+            m[i] = 0.9f * m[i] + 0.1f * gr;
+            v[i] = 0.999f * v[i] + 0.001f * gr * gr;
+            x[i] = tf_clamp01(x[i] - 0.01f * (m[i] / c1) / (sqrtf(v[i] / c2) + 1e-8f));
+        }
+    }
+    printf("  descent %d steps: color %.3f -> %.3f, texture %.3f -> %.3f, stroke %.3f -> %.3f\n",
+           STEPS, first[0], last[0], first[1], last[1], first[2], last[2]);
+    for (int k = 0; k < PS_FEAT_GROUPS; k++)
+        CHECK(last[k] < 0.5 * first[k], "%s distance %g -> %g", ps_feat_group_name(k), first[k],
+              last[k]);
+    ps_graph_free(g);
+    free(x);
+    free(t);
+    free(m);
+    free(v);
+}
+
 /* Forward + backward of the whole feature set and a distance to a constant target, one core.
  * Reports CPU time (what the work costs; the test machine is shared, so wall time includes other
  * processes) next to wall time. */
@@ -444,6 +501,7 @@ int main(void)
     printf("  %d feature ops/groups gradient-checked\n", ops_checked);
     test_invariance();
     test_shapes_and_errors();
+    test_descent();
     test_timing();
     return check_done("test_feat");
 }
