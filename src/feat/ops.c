@@ -253,6 +253,10 @@ static inline void hist_weights(float t, int *k, float w[4], float dw[4])
     *k = kk;
 }
 
+/* Bins k-1..k+2 of a value range over [-3, BINS+2] (hist_t keeps k in [-2, BINS+1]); the kernels
+ * work on a padded row of HIST_PAD bins offset by 3 and fold the padding into the end bins once. */
+#define HIST_PAD (PS_FEAT_HIST_BINS + 6)
+
 static inline int hist_clampbin(int b)
 {
     return b < 0 ? 0 : b >= PS_FEAT_HIST_BINS ? PS_FEAT_HIST_BINS - 1 : b;
@@ -280,14 +284,16 @@ void ps_feat__hist_forward(float *out, const float *in, int N, int C, int HW, co
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             const float *x = in + ((size_t)n * C + c) * HW;
-            double acc[PS_FEAT_HIST_BINS] = {0};
+            double pad[HIST_PAD] = {0}, acc[PS_FEAT_HIST_BINS] = {0};
             for (int i = 0; i < HW; i++) {
                 float dt, w[4], dw[4];
                 int k;
                 hist_weights(hist_t(x[i], lo[c], hi[c], &dt), &k, w, dw);
                 for (int j = 0; j < 4; j++)
-                    acc[hist_clampbin(k - 1 + j)] += w[j];
+                    pad[k + 2 + j] += w[j];
             }
+            for (int b = 0; b < HIST_PAD; b++)
+                acc[hist_clampbin(b - 3)] += pad[b];
             float *o = out + ((size_t)n * C + c) * PS_FEAT_HIST_BINS;
             for (int b = 0; b < PS_FEAT_HIST_BINS; b++)
                 o[b] = (float)acc[b] * inv;
@@ -302,6 +308,9 @@ void ps_feat__hist_backward(float *din, const float *dout, const float *in, int 
         for (int c = 0; c < C; c++) {
             size_t base = ((size_t)n * C + c) * HW;
             const float *g = dout + ((size_t)n * C + c) * PS_FEAT_HIST_BINS;
+            float gp[HIST_PAD];
+            for (int b = 0; b < HIST_PAD; b++)
+                gp[b] = g[hist_clampbin(b - 3)];
             for (int i = 0; i < HW; i++) {
                 float dt, w[4], dw[4];
                 int k;
@@ -310,7 +319,7 @@ void ps_feat__hist_backward(float *din, const float *dout, const float *in, int 
                     continue;
                 float s = 0.0f;
                 for (int j = 0; j < 4; j++)
-                    s += g[hist_clampbin(k - 1 + j)] * dw[j];
+                    s += gp[k + 2 + j] * dw[j];
                 din[base + i] += s * dt * inv;
             }
         }
