@@ -210,8 +210,8 @@ ps_tensor *ps_feat_ssim_loss(ps_graph *g, ps_tensor *a, ps_tensor *b)
     float *yb = ya + hw, *da = yb + hw, *db = da + hw, *dxb = dxa + per;
     double sum = 0.0;
     for (int n = 0; n < N; n++) {
-        ps_feat__luma(ya, dxa, a->data + n * per, C, (int)hw);
-        ps_feat__luma(yb, dxb, b->data + n * per, C, (int)hw);
+        ps_feat__luma(ya, need ? dxa : NULL, a->data + n * per, C, (int)hw);
+        ps_feat__luma(yb, need ? dxb : NULL, b->data + n * per, C, (int)hw);
         double s = ps_feat__ssim_plane(ya, yb, H, W, need ? da : NULL, need ? db : NULL, scratch);
         sum += s;
         if (need)
