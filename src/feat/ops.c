@@ -253,9 +253,9 @@ static inline void hist_weights(float t, int *k, float w[4], float dw[4])
     *k = kk;
 }
 
-/* Bins k-1..k+2 of a value range over [-3, BINS+2] (hist_t keeps k in [-2, BINS+1]); the kernels
+/* Bins k-1..k+2 of a value range over [-3, BINS+3] (hist_t keeps k in [-2, BINS+1]); the kernels
  * work on a padded row of HIST_PAD bins offset by 3 and fold the padding into the end bins once. */
-#define HIST_PAD (PS_FEAT_HIST_BINS + 6)
+#define HIST_PAD (PS_FEAT_HIST_BINS + 7)
 
 static inline int hist_clampbin(int b)
 {

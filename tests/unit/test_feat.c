@@ -155,6 +155,29 @@ static void test_opp_values(void)
     CHECK(fabs(o[0] - want) < 1e-6, "18%% gray -> %g, want %g", o[0], want);
 }
 
+/* Soft histogram values: each channel sums to one; values far past an end put all their mass in
+ * the end bin; a value on a bin center spreads 1/6, 2/3, 1/6 (the cubic B-spline). */
+static void test_hist_values(void)
+{
+    const float lo[1] = {0.0f}, hi[1] = {1.0f};
+    float far[4] = {-5.0f, -5.0f, 50.0f, 1e30f}, out[PS_FEAT_HIST_BINS];
+    ps_feat__hist_forward(out, far, 1, 1, 4, lo, hi);
+    CHECK(fabsf(out[0] - 0.5f) < 1e-6f && fabsf(out[PS_FEAT_HIST_BINS - 1] - 0.5f) < 1e-6f,
+          "far values: %g %g", out[0], out[PS_FEAT_HIST_BINS - 1]);
+    float center[1] = {3.0f / (PS_FEAT_HIST_BINS - 1)};
+    ps_feat__hist_forward(out, center, 1, 1, 1, lo, hi);
+    CHECK(fabsf(out[2] - 1.0f / 6) < 1e-6f && fabsf(out[3] - 2.0f / 3) < 1e-6f &&
+              fabsf(out[4] - 1.0f / 6) < 1e-6f,
+          "center: %g %g %g", out[2], out[3], out[4]);
+    float any[64];
+    fill_uniform(any, 64, -0.5f, 1.5f, 12);
+    ps_feat__hist_forward(out, any, 1, 1, 64, lo, hi);
+    double sum = 0.0;
+    for (int b = 0; b < PS_FEAT_HIST_BINS; b++)
+        sum += out[b];
+    CHECK(fabs(sum - 1.0) < 1e-5, "bins sum to %g", sum);
+}
+
 static void test_op_grads(void)
 {
     float x[2 * 8 * 6 * 5];
@@ -495,6 +518,7 @@ int main(void)
 {
     ps_threads_init(1); /* small tensors: OpenMP threads would only spin on a shared machine */
     test_opp_values();
+    test_hist_values();
     test_op_grads();
     test_distance_ssim_grads();
     test_group_grads();
