@@ -313,24 +313,149 @@ ps_status ps_img_load(const char *path, ps_image *out)
 
 /* ---- encoding ---- */
 
+/* Buffered output to a file descriptor: stb_image_write hands over a few bytes at a time. */
 typedef struct {
     int fd, err; /* err: first errno of a failed write */
+    size_t n;
+    unsigned char buf[1 << 16];
 } sink;
+
+static void sink_flush(sink *s)
+{
+    const unsigned char *p = s->buf;
+    while (s->n > 0 && !s->err) {
+        ssize_t r = write(s->fd, p, s->n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            s->err = r < 0 ? errno : EIO;
+        else
+            p += r, s->n -= (size_t)r;
+    }
+    s->n = 0;
+}
 
 static void sink_write(void *ctx, void *data, int size)
 {
     sink *s = ctx;
-    const char *p = data;
+    const unsigned char *p = data;
     while (size > 0 && !s->err) {
-        ssize_t r = write(s->fd, p, (size_t)size);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            s->err = r < 0 ? errno : EIO;
-            break;
-        }
-        p += r, size -= (int)r;
+        size_t k = sizeof s->buf - s->n < (size_t)size ? sizeof s->buf - s->n : (size_t)size;
+        memcpy(s->buf + s->n, p, k);
+        s->n += k, p += k, size -= (int)k;
+        if (s->n == sizeof s->buf)
+            sink_flush(s);
     }
+}
+
+static void be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
+    p[3] = (unsigned char)v;
+}
+
+static void png_chunk(sink *s, const char *type, const unsigned char *data, uint32_t n)
+{
+    unsigned char hdr[8], crc[4];
+    be32(hdr, n);
+    memcpy(hdr + 4, type, 4);
+    uLong c = crc32(crc32(0, NULL, 0), hdr + 4, 4);
+    be32(crc, (uint32_t)(n ? crc32(c, data, n) : c)); /* crc32(c, NULL, 0) would reset c */
+    sink_write(s, hdr, 8);
+    sink_write(s, (void *)data, (int)n);
+    sink_write(s, crc, 4);
+}
+
+static int paeth(int a, int b, int c)
+{
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/* Residuals r of row x against predictor f (0 none, 1 left, 2 up, 3 average, 4 Paeth), PNG spec
+ * section 9; one loop per filter keeps the branch out of the inner loop. */
+static void png_filter(int f, unsigned char *r, const unsigned char *x, const unsigned char *up,
+                       size_t n, int bpp)
+{
+    size_t i = 0;
+    switch (f) {
+    case 0: memcpy(r, x, n); break;
+    case 1:
+        for (; i < (size_t)bpp; i++)
+            r[i] = x[i];
+        for (; i < n; i++)
+            r[i] = (unsigned char)(x[i] - x[i - bpp]);
+        break;
+    case 2:
+        for (; i < n; i++)
+            r[i] = (unsigned char)(x[i] - up[i]);
+        break;
+    case 3:
+        for (; i < (size_t)bpp; i++)
+            r[i] = (unsigned char)(x[i] - up[i] / 2);
+        for (; i < n; i++)
+            r[i] = (unsigned char)(x[i] - (x[i - bpp] + up[i]) / 2);
+        break;
+    default:
+        for (; i < (size_t)bpp; i++)
+            r[i] = (unsigned char)(x[i] - up[i]); /* Paeth with a = c = 0 picks b */
+        for (; i < n; i++)
+            r[i] = (unsigned char)(x[i] - paeth(x[i - bpp], up[i], up[i - bpp]));
+        break;
+    }
+}
+
+/* PNG on zlib rather than stb_image_write's own deflate. Each row takes the filter with the
+ * smallest sum of |signed residuals| (libpng's heuristic); deflate runs with Z_RLE, which on a
+ * noisy 12 MP photo-like image was 6x faster than the default strategy and even smaller (13.7
+ * vs 15.5 MB; on smooth synthetic art it is ~25% bigger). Returns 0 if zlib fails (out of
+ * memory); write errors are left in s->err. */
+static int png_encode(sink *s, const unsigned char *px, int w, int h, int ch)
+{
+    enum { OUT = 1 << 16 };
+    static const unsigned char color_type[5] = {0, 0, 4, 2, 6};
+    const size_t stride = (size_t)w * ch;
+    unsigned char ihdr[13] = {0}, *rows = malloc(5 * (stride + 1)), *zero = calloc(stride, 1),
+                  *out = malloc(OUT);
+    z_stream z = {0};
+    if (!rows || !zero || !out || deflateInit2(&z, 6, Z_DEFLATED, 15, 8, Z_RLE) != Z_OK) {
+        free(rows), free(zero), free(out);
+        return 0;
+    }
+    be32(ihdr, (uint32_t)w), be32(ihdr + 4, (uint32_t)h), ihdr[8] = 8, ihdr[9] = color_type[ch];
+    sink_write(s, "\x89PNG\r\n\x1a\n", 8);
+    png_chunk(s, "IHDR", ihdr, 13);
+    int zst = Z_OK;
+    z.next_out = out, z.avail_out = OUT;
+    for (int y = 0; y <= h && zst == Z_OK && !s->err; y++) {
+        unsigned char *best = NULL;
+        if (y < h) {
+            const unsigned char *x = px + y * stride, *up = y ? x - stride : zero;
+            unsigned long best_cost = ~0UL;
+            for (int f = 0; f < 5; f++) {
+                unsigned char *r = rows + f * (stride + 1);
+                r[0] = (unsigned char)f;
+                png_filter(f, r + 1, x, up, stride, ch);
+                unsigned long cost = 0;
+                for (size_t i = 1; i <= stride; i++)
+                    cost += (unsigned long)abs((signed char)r[i]);
+                if (cost < best_cost)
+                    best_cost = cost, best = r;
+            }
+            z.next_in = best, z.avail_in = (uInt)(stride + 1);
+        }
+        do { /* y == h: flush everything */
+            zst = deflate(&z, y < h ? Z_NO_FLUSH : Z_FINISH);
+            if (z.avail_out == 0 || (zst == Z_STREAM_END && z.avail_out < OUT)) {
+                png_chunk(s, "IDAT", out, OUT - z.avail_out);
+                z.next_out = out, z.avail_out = OUT;
+            }
+        } while (zst == Z_OK && (z.avail_in > 0 || (y == h && !s->err)));
+    }
+    png_chunk(s, "IEND", NULL, 0);
+    deflateEnd(&z);
+    free(rows), free(zero), free(out);
+    return zst == Z_STREAM_END || s->err;
 }
 
 /* Encodes 8-bit pixels into a fresh temp file beside path, fsyncs and renames it over path.
@@ -359,19 +484,25 @@ static ps_status write_atomic(const char *path, int png, const unsigned char *px
     }
     if (fd < 0)
         return ps_fail(PS_EINPUT, "%s: cannot create a temp file in %s", path, dir);
-    sink s = {fd, 0};
-    int ok = png ? stbi_write_png_to_func(sink_write, &s, w, h, ch, px, w * ch)
-                 : stbi_write_jpg_to_func(sink_write, &s, w, h, ch, px, quality);
-    if (!s.err && fsync(fd) != 0)
-        s.err = errno;
-    if (close(fd) != 0 && !s.err)
-        s.err = errno;
-    if (!s.err && ok && rename(tmp, path) != 0)
-        s.err = errno;
-    if (s.err || !ok) {
+    sink *s = malloc(sizeof *s);
+    int ok = 0, err = ENOMEM;
+    if (s) {
+        s->fd = fd, s->err = 0, s->n = 0;
+        ok = png ? png_encode(s, px, w, h, ch) : stbi_write_jpg_to_func(sink_write, s, w, h, ch, px, quality);
+        sink_flush(s);
+        err = s->err;
+        free(s);
+    }
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    if (!err && ok && rename(tmp, path) != 0)
+        err = errno;
+    if (err || !ok) {
         unlink(tmp);
-        return s.err ? ps_fail(PS_EINPUT, "%s: cannot write: %s", path, strerror(s.err))
-                     : ps_fail(PS_EINTERNAL, "%s: encoder failed (out of memory?)", path);
+        return err ? ps_fail(err == ENOMEM ? PS_EINTERNAL : PS_EINPUT, "%s: cannot write: %s", path, strerror(err))
+                   : ps_fail(PS_EINTERNAL, "%s: encoder failed (out of memory?)", path);
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* make the rename itself durable */
     if (dfd >= 0) {

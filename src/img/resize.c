@@ -60,7 +60,6 @@ static void axis_kernel_free(axis_kernel *k)
 /* out (nout x rows) <- in (nin x rows) along x */
 static void resize_rows(float *out, const float *in, int nin, int nout, int rows, const axis_kernel *k)
 {
-#pragma omp parallel for schedule(static) if ((long)rows * nout * k->taps > (1L << 22))
     for (int y = 0; y < rows; y++) {
         const float *r = in + (size_t)y * nin;
         float *o = out + (size_t)y * nout;
@@ -78,7 +77,6 @@ static void resize_rows(float *out, const float *in, int nin, int nout, int rows
  * contiguous and vectorises */
 static void resize_cols(float *out, const float *in, int nout, int cols, const axis_kernel *k)
 {
-#pragma omp parallel for schedule(static) if ((long)cols * nout * k->taps > (1L << 22))
     for (int i = 0; i < nout; i++) {
         float *o = out + (size_t)i * cols;
         memset(o, 0, cols * sizeof *o);

@@ -77,6 +77,22 @@ static void test_color(void)
     }
     CHECK(bad == 0, "%d codes rounded wrongly", bad);
     ps_img_free(&im);
+    /* random linear values against the formula in double; only near-ties may differ */
+    ps_img_alloc(&im, 1000, 100, 1);
+    uint64_t seed = 99;
+    for (int i = 0; i < 100000; i++)
+        im.px[i] = (float)(tu_rand(&seed) / 4294967296.0 * 1.2 - 0.1); /* some out of [0,1] */
+    unsigned char *g = malloc(100000);
+    ps_img_to_rgba8(&im, g, 1);
+    bad = 0;
+    for (int i = 0; i < 100000; i++) {
+        double v = fmin(fmax(im.px[i], 0), 1);
+        double e = (v <= 0.0031308 ? v * 12.92 : 1.055 * pow(v, 1 / 2.4) - 0.055) * 255;
+        bad += g[i] != (int)floor(e + 0.5) && fabs(e - floor(e) - 0.5) > 1e-4;
+    }
+    CHECK(bad == 0, "%d of 100000 values encoded off the exact rounding", bad);
+    free(g);
+    ps_img_free(&im);
 }
 
 static void test_png8(void)
@@ -224,9 +240,13 @@ static void test_save_png(void)
     uint64_t seed = 42;
     for (int c = 1; c <= 4; c += (c == 1 ? 2 : 1)) {
         ps_image a, b;
-        ps_img_alloc(&a, 41, 27, c);
-        for (size_t i = 0; i < (size_t)41 * 27 * c; i++)
+        ps_img_alloc(&a, 181, 127, c); /* noise: > 64 KiB of deflate output, several IDATs */
+        for (size_t i = 0; i < (size_t)181 * 127 * c; i++)
             a.px[i] = tu_rand(&seed) / 4294967296.0f;
+        for (int y = 0; y < 30; y++) /* and smooth rows, where the filters matter */
+            for (int x = 0; x < 181; x++)
+                for (int k = 0; k < c; k++)
+                    a.px[((size_t)k * 127 + y) * 181 + x] = (float)(x + y + k) / 300;
         const char *name = c == 4 ? "rt4.PNG" : c == 3 ? "rt3.png" : "rt1.png";
         CHECK(ps_img_save(name, &a, 0) == PS_OK, "%s: %s", name, ps_last_error());
         CHECK(ps_img_load(name, &b) == PS_OK, "%s: %s", name, ps_last_error());
