@@ -57,7 +57,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpstyle.a tests/unit/check.h
 unit: $(TESTBIN)
 	@bash tests/run_unit.sh $(TESTBIN)
 
-integration: $(BUILD)/pstyle
+integration: $(BUILD)/pstyle $(TESTBIN)
 	@PSTYLE_BIN=$(abspath $(BUILD)/pstyle) bash tests/run_integration.sh
 
 test: unit integration

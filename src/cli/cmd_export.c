@@ -1,12 +1,50 @@
-/* pstyle export: not built yet (see the issues). */
+/* pstyle export: one user's styles (all versions, samples, thumbnails) to a portable file. */
 #include "cli.h"
-#include <string.h>
+#include "store/store.h"
+#include <getopt.h>
+
+static const char ps_export_usage[] =
+    "usage: pstyle export USER [--style NAME] FILE [--db PATH]\n"
+    "Write every version of USER's styles (or of one style), with sample hashes, thumbnails and\n"
+    "embeddings, to FILE: a versioned, CRC-checked file that 'pstyle import' reads elsewhere.\n"
+    "  --style NAME   export only this style\n"
+    "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
 int ps_cmd_export(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "--help")) {
-        printf("usage: pstyle export ...\n(not built yet)\n");
-        return 0;
+    static const struct option opts[] = {
+        {"style", required_argument, NULL, 's'}, {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
+    const char *dbopt = NULL, *style = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's')
+            style = optarg;
+        else if (c == 'd')
+            dbopt = optarg;
+        else if (c == 'h')
+            return printf("%s", ps_export_usage), 0;
+        else
+            return ps_cli_usage("export", "bad option");
     }
-    return ps_cli_error(1, "export: not built yet");
+    if (argc - optind != 2)
+        return ps_cli_usage("export", "give USER and FILE");
+    const char *user = argv[optind], *file = argv[optind + 1];
+    ps_status st = ps_store_check_name(PS_NAME_USER, user);
+    if (!st && style)
+        st = ps_store_check_name(PS_NAME_STYLE, style);
+    if (st)
+        return ps_cli_fail(st);
+    char path[4096];
+    if (!ps_cli_db_path(dbopt, path, sizeof path))
+        return ps_cli_error(PS_EUSAGE, "database path too long");
+    ps_store *db;
+    st = ps_store_open(&db, path, PS_STORE_READONLY);
+    if (!st)
+        st = ps_store_export(db, user, style, file);
+    ps_store_close(db);
+    if (st)
+        return ps_cli_fail(st);
+    printf("exported %s%s%s to %s\n", user, style ? "/" : "", style ? style : "", file);
+    return 0;
 }

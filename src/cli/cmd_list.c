@@ -1,12 +1,80 @@
-/* pstyle list: not built yet (see the issues). */
+/* pstyle list: every user's styles, newest version of each, as text or JSON. */
 #include "cli.h"
-#include <string.h>
+#include "store/store.h"
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static const char ps_list_usage[] =
+    "usage: pstyle list [--json] [--db PATH]\n"
+    "List users and their styles: newest version, number of versions, shots, model, date.\n"
+    "  --json      one JSON array of {user, style, version, versions, shots, samples,\n"
+    "              thumbnails, model_hash, created_at}\n"
+    "  --db PATH   style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
 int ps_cmd_list(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "--help")) {
-        printf("usage: pstyle list ...\n(not built yet)\n");
-        return 0;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
+    const char *dbopt = NULL;
+    int json = 0, c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = 1;
+        else if (c == 'd')
+            dbopt = optarg;
+        else if (c == 'h')
+            return printf("%s", ps_list_usage), 0;
+        else
+            return ps_cli_usage("list", "bad option");
     }
-    return ps_cli_error(1, "list: not built yet");
+    if (optind < argc)
+        return ps_cli_usage("list", "unexpected argument '%s'", argv[optind]);
+    char path[4096];
+    if (!ps_cli_db_path(dbopt, path, sizeof path))
+        return ps_cli_error(PS_EUSAGE, "database path too long");
+
+    ps_store_row *rows = NULL;
+    int n = 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT) {
+        /* nothing learned yet is an empty list, not an error; and list must not create files */
+    } else {
+        ps_store *db;
+        ps_status st = ps_store_open(&db, path, PS_STORE_READONLY);
+        if (!st)
+            st = ps_store_list(db, NULL, NULL, 1, &rows, &n);
+        ps_store_close(db);
+        if (st)
+            return ps_cli_fail(st);
+    }
+    char when[32];
+    if (json)
+        printf("[");
+    for (int i = 0; i < n; i++) {
+        const ps_store_row *r = &rows[i];
+        ps_cli_utc(r->created_at, when, sizeof when);
+        if (!json) {
+            printf("%s/%s  v%d (%d version%s)  %d shot%s  model %s  %s\n", r->user, r->style, r->version,
+                   r->n_versions, r->n_versions == 1 ? "" : "s", r->shots, r->shots == 1 ? "" : "s",
+                   r->model_hash, when);
+            continue;
+        }
+        printf("%s\n  {\"user\": ", i ? "," : "");
+        ps_cli_json_str(stdout, r->user);
+        printf(", \"style\": ");
+        ps_cli_json_str(stdout, r->style);
+        printf(", \"version\": %d, \"versions\": %d, \"shots\": %d, \"samples\": %d, \"thumbnails\": %d, "
+               "\"model_hash\": ", r->version, r->n_versions, r->shots, r->n_samples, r->n_thumbs);
+        ps_cli_json_str(stdout, r->model_hash);
+        printf(", \"created_at\": \"%s\"}", when);
+    }
+    if (json)
+        printf("%s]\n", n ? "\n" : "");
+    else if (!n)
+        fprintf(stderr, "pstyle: no styles in %s yet\n", path);
+    free(rows);
+    return 0;
 }

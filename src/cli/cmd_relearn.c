@@ -1,12 +1,128 @@
-/* pstyle relearn: not built yet (see the issues). */
+/* pstyle relearn: after a model upgrade, rebuild styles from the thumbnails the store kept, so
+ * users need not find their images again. The store part (which styles, their samples, saving
+ * the new version) is here; running the model is the learning core's, in relearn_style(). */
 #include "cli.h"
+#include "store/store.h"
+#include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+
+static const char ps_relearn_usage[] =
+    "usage: pstyle relearn (USER | --all) [--style NAME] [--force] [--model PATH] [--db PATH]\n"
+    "Rebuild styles whose newest version was learned with another model, from the sample\n"
+    "thumbnails stored with them; each becomes a new version.\n"
+    "  --all          every user\n"
+    "  --style NAME   only this style\n"
+    "  --force        relearn even styles already learned with this model\n"
+    "  --model PATH   model to use (default $PSTYLE_MODEL, else the shipped one)\n"
+    "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
+
+/* The learning core's part: learn old's style again from its samples' thumbnails (PNG bytes in
+ * smp[k].thumb) with the model at model_path, filling out's tokens, shape, model_hash, shots,
+ * settings and quality (malloc'ed; the caller frees them with ps_store_style_free). */
+static ps_status relearn_style(const char *model_path, const ps_style_rec *old, const ps_sample_rec *smp,
+                               int n, ps_style_rec *out)
+{
+    (void)model_path, (void)old, (void)smp, (void)n, (void)out;
+    return ps_fail(PS_EUSAGE, "relearn needs the learning core: not built yet");
+}
+
+/* Relearn one style's newest version; PS_EINPUT (and go on with others) if it has no thumbnails. */
+static ps_status relearn_one(ps_store *db, const ps_store_row *row, const char *model_path)
+{
+    if (row->n_samples == 0 || row->n_thumbs < row->n_samples)
+        return ps_fail(PS_EINPUT, "%s/%s v%d: no thumbnails stored (learned by an older pstyle); "
+                                  "learn it again from its images", row->user, row->style, row->version);
+    ps_style_rec old, out;
+    ps_sample_rec *smp;
+    int n, v;
+    ps_status st = ps_store_get_style(db, row->user, row->style, row->version, &old, &smp, &n);
+    if (st)
+        return st;
+    memset(&out, 0, sizeof out);
+    st = relearn_style(model_path, &old, smp, n, &out);
+    if (!st) {
+        memcpy(out.user, old.user, sizeof out.user);
+        memcpy(out.style, old.style, sizeof out.style);
+        out.created_at = 0;
+        st = ps_store_put_style(db, &out, smp, n, &v);
+    }
+    if (!st)
+        printf("%s/%s: v%d relearned as v%d with model %s\n", row->user, row->style, row->version, v,
+               out.model_hash);
+    ps_store_style_free(&old);
+    ps_store_style_free(&out);
+    ps_store_samples_free(smp, n);
+    return st;
+}
 
 int ps_cmd_relearn(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "--help")) {
-        printf("usage: pstyle relearn ...\n(not built yet)\n");
-        return 0;
+    static const struct option opts[] = {
+        {"all", no_argument, NULL, 'A'},         {"style", required_argument, NULL, 's'},
+        {"force", no_argument, NULL, 'f'},       {"model", required_argument, NULL, 'm'},
+        {"db", required_argument, NULL, 'd'},    {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0}};
+    const char *dbopt = NULL, *style = NULL, *modelopt = NULL, *user = NULL;
+    int all = 0, force = 0, c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'A')
+            all = 1;
+        else if (c == 's')
+            style = optarg;
+        else if (c == 'f')
+            force = 1;
+        else if (c == 'm')
+            modelopt = optarg;
+        else if (c == 'd')
+            dbopt = optarg;
+        else if (c == 'h')
+            return printf("%s", ps_relearn_usage), 0;
+        else
+            return ps_cli_usage("relearn", "bad option");
     }
-    return ps_cli_error(1, "relearn: not built yet");
+    if (argc - optind != !all)
+        return ps_cli_usage("relearn", "give one USER, or --all");
+    if (!all)
+        user = argv[optind];
+    ps_status st = user ? ps_store_check_name(PS_NAME_USER, user) : PS_OK;
+    if (!st && style)
+        st = ps_store_check_name(PS_NAME_STYLE, style);
+    if (st)
+        return ps_cli_fail(st);
+    char path[4096], mpath[4096], mhash[PS_STORE_HASH_LEN + 1];
+    if (!ps_cli_db_path(dbopt, path, sizeof path))
+        return ps_cli_error(PS_EUSAGE, "database path too long");
+    if (!ps_cli_model_path(modelopt, mpath, sizeof mpath))
+        return ps_cli_fail(PS_EINPUT);
+    if ((st = ps_store_model_hash_file(mpath, mhash)))
+        return ps_cli_fail(st);
+
+    ps_store *db;
+    ps_store_row *rows = NULL;
+    int n = 0, done = 0, current = 0, rc = 0;
+    st = ps_store_open(&db, path, 0);
+    if (!st)
+        st = ps_store_list(db, user, style, 1, &rows, &n);
+    for (int i = 0; !st && i < n; i++) {
+        if (!force && !strcmp(rows[i].model_hash, mhash)) {
+            current++;
+            continue;
+        }
+        ps_status one = relearn_one(db, &rows[i], mpath);
+        if (one == PS_EINPUT) {
+            rc = ps_cli_fail(one); /* this style cannot be rebuilt; the others still can */
+        } else if (one) {
+            st = one;
+        } else {
+            done++;
+        }
+    }
+    ps_store_close(db);
+    free(rows);
+    if (st)
+        return ps_cli_fail(st);
+    printf("relearned %d style%s; %d already learned with model %s\n", done, done == 1 ? "" : "s", current,
+           mhash);
+    return rc;
 }

@@ -38,6 +38,8 @@ int main(int argc, char **argv)
 {
     ps_cli_argv0 = argv[0];
     signal(SIGPIPE, SIG_IGN);
+    /* past a file-size limit a write then fails with EFBIG, reported as "disk full" (exit 3) */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 1;

@@ -48,8 +48,12 @@ ps_status ps_params_alloc(ps_params *p);
 int ps_params_find(const ps_params *p, const char *name);    /* index or -1 */
 void ps_params_free(ps_params *p);
 void ps_params_zero_grad(ps_params *p);
-/* Deterministic init from a seed: He-normal scaled by 1/sqrt(fan_in) * gain. */
+/* Deterministic init from a seed: N(0, std^2). The stream depends on (seed, idx), so one seed
+ * gives every tensor its own values. */
 void ps_params_init_normal(ps_params *p, int idx, float std, uint64_t seed);
+/* He-style init: N(0, (gain / sqrt(fan_in))^2), gain sqrt(2) for ReLU. fan_in = IN for linear
+ * weights (1,1,IN,OUT), IC*K*K for conv weights (OC,IC,K,K). */
+void ps_params_init_he(ps_params *p, int idx, float gain, uint64_t seed);
 void ps_params_fill(ps_params *p, int idx, float value);
 
 typedef struct ps_adam {
@@ -67,9 +71,13 @@ float ps_rng_uniform(ps_rng *r);                /* [0, 1) */
 float ps_rng_normal(ps_rng *r);
 
 /* ---- the tape ------------------------------------------------------------------------------ */
-/* A graph owns an arena and a tape. With grad on, every op allocates output gradients and records
- * its backward; ps_graph_backward seeds d(loss)=1 and replays the tape in reverse. Gradients
- * ACCUMULATE (+=) into inputs' grad buffers, parameters included, so summing over tasks is free. */
+/* A graph owns an arena and a tape. With grad on, every op whose inputs carry a gradient
+ * allocates an output gradient and records its backward; ps_graph_backward seeds d(loss)=1 and
+ * replays the tape in reverse. Gradients ACCUMULATE (+=) into leaves' (ps_tensor_leaf) and
+ * parameters' grad buffers, so summing over tasks is free; the gradients of every other tensor
+ * the graph made (op outputs, ps_tensor_new) are cleared at the start of each backward, so
+ * calling backward twice exactly doubles the leaves' and parameters' gradients.
+ * Shape errors in ops are recorded like OOM (PS_EINTERNAL, message names the op). */
 typedef struct ps_graph ps_graph;
 typedef void (*ps_backward_fn)(void *ctx);
 
@@ -82,8 +90,12 @@ ps_arena *ps_graph_arena(ps_graph *g);
 /* New tensor from the arena, data zeroed; grad allocated (zeroed) when grad is on. NULL on OOM
  * (the graph remembers the failure: ps_graph_status returns it, later ops return NULL too). */
 ps_tensor *ps_tensor_new(ps_graph *g, int n, int c, int h, int w);
-/* A tensor that needs a gradient even though it is not a parameter (e.g. MAML style tokens). */
+/* A tensor that needs a gradient even though it is not a parameter (e.g. MAML style tokens):
+ * grad always allocated, accumulated across backward calls. */
 ps_tensor *ps_tensor_leaf(ps_graph *g, int n, int c, int h, int w);
+/* A tensor that never carries a gradient (input images, targets): ops skip its backward. */
+ps_tensor *ps_tensor_const(ps_graph *g, int n, int c, int h, int w);
+size_t ps_graph_tape_size(const ps_graph *g);  /* backward closures recorded so far */
 ps_status ps_graph_status(const ps_graph *g);
 /* Record a backward closure; ctx must live in the graph's arena (ps_graph_ctx). Used by ops in
  * other modules (src/feat, src/gen) to define their own differentiable ops. */
@@ -108,7 +120,8 @@ ps_tensor *ps_tanh(ps_graph *g, ps_tensor *x);
 ps_tensor *ps_instnorm(ps_graph *g, ps_tensor *x, float eps);          /* per (n,c) over H*W */
 /* over the last dim; gamma/beta (1,1,1,W) */
 ps_tensor *ps_layernorm(ps_graph *g, ps_tensor *x, ps_tensor *gamma, ps_tensor *beta, float eps);
-/* FiLM/AdaIN: y = x * (1 + scale[n,c]) + shift[n,c]; scale/shift (N,1,1,C) or (1,1,1,C) */
+/* FiLM/AdaIN: y = x * (1 + scale[n,c]) + shift[n,c]; scale/shift (N,1,1,C) or (1,1,1,C);
+ * either may be NULL. layernorm's gamma/beta may be NULL too. */
 ps_tensor *ps_modulate(ps_graph *g, ps_tensor *x, ps_tensor *scale, ps_tensor *shift);
 /* Multi-head attention: q (N,1,Tq,Dq) attends to kv (N or 1,1,Tk,Dkv);
  * wq (1,1,Dq,E), wk (1,1,Dkv,E), wv (1,1,Dkv,E), wo (1,1,E,Dout); E % heads == 0.
@@ -150,13 +163,15 @@ typedef struct ps_hparams {
     int64_t val[PS_PSM_MAX_HP];
 } ps_hparams;
 int64_t ps_hparams_get(const ps_hparams *hp, const char *key, int64_t dflt);
-void ps_hparams_set(ps_hparams *hp, const char *key, int64_t val);
+/* PS_EUSAGE when the key is empty or >= 32 chars or the table is full. */
+ps_status ps_hparams_set(ps_hparams *hp, const char *key, int64_t val);
 /* Write atomically (temp file + fsync + rename). */
 ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p);
 /* Read hyper-parameters only (to build the architecture before loading tensors). */
 ps_status ps_psm_read_hparams(const char *path, ps_hparams *hp);
 /* Load tensors into an allocated ps_params: every declared tensor must be present with the same
- * shape. hash_out (may be NULL) gets 16 hex chars + NUL: a 64-bit hash of the whole file, which
+ * shape, and the file may hold no others; on any error p is left untouched and the status is
+ * PS_EINPUT with a message naming the file and the problem. hp may be NULL. hash_out (may be NULL) gets 16 hex chars + NUL: a 64-bit hash of the whole file, which
  * style vectors record so that a vector is never applied with a model it was not made for. */
 ps_status ps_psm_load(const char *path, ps_hparams *hp, ps_params *p, char hash_out[17]);
 

@@ -1,0 +1,901 @@
+/* The style store on SQLite: opening (checks before any write, so a foreign or newer file is
+ * never touched), migrations through PRAGMA user_version, and the style rows themselves. Every
+ * statement is a constant prepared with bound parameters; writers use BEGIN IMMEDIATE so that
+ * concurrent pstyle processes queue on busy_timeout instead of failing half-way. */
+#include "store/store_impl.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define PS_STORE_APP_ID 0x70537479 /* 'pSty' in PRAGMA application_id marks our files */
+#define PS_STORE_BUSY_MS 30000     /* how long a writer waits for another one */
+
+struct ps_store {
+    sqlite3 *db;
+    char *path;
+    int readonly;
+};
+
+/* ---- schema ------------------------------------------------------------------------------ */
+
+/* migrations[i] takes user_version i to i+1. Never edit a shipped step: add one. */
+static const char *const ps_store_migrations[PS_STORE_SCHEMA] = {
+    /* 0 -> 1: users, models, style versions with their zlib+CRC token blob, sample hashes */
+    "CREATE TABLE users("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE TABLE models("
+    "  hash TEXT PRIMARY KEY,"
+    "  first_used INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE styles("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  model_hash TEXT NOT NULL REFERENCES models(hash),"
+    "  groups INTEGER NOT NULL,"
+    "  tokens_per_group INTEGER NOT NULL,"
+    "  dim INTEGER NOT NULL,"
+    "  tokens BLOB NOT NULL,"            /* zlib(float32 LE) */
+    "  tokens_crc INTEGER NOT NULL,"     /* CRC-32 of the uncompressed bytes */
+    "  shots INTEGER NOT NULL,"
+    "  settings TEXT,"
+    "  quality TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE(user_id, name, version));"
+    "CREATE TABLE samples("
+    "  id INTEGER PRIMARY KEY,"
+    "  style_id INTEGER NOT NULL REFERENCES styles(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  embedding BLOB,"                  /* float32 LE */
+    "  UNIQUE(style_id, idx));"
+    "PRAGMA application_id=1884517497;"  /* PS_STORE_APP_ID */
+    "PRAGMA user_version=1;",
+    /* 1 -> 2: thumbnails and image sizes, so relearn can rebuild styles after a model upgrade */
+    "ALTER TABLE samples ADD COLUMN width INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE samples ADD COLUMN height INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE samples ADD COLUMN thumb BLOB;"
+    "PRAGMA user_version=2;",
+};
+
+/* ---- errors -------------------------------------------------------------------------------- */
+
+/* Turn an SQLite failure into "<path>: <why>" with the status a user should see. */
+static ps_status store_err(const ps_store *s, int rc, const char *what)
+{
+    const char *p = s->path;
+    int err = sqlite3_system_errno(s->db);
+    const char *ctx_sep = what ? " (" : "", *ctx = what ? what : "", *ctx_end = what ? ")" : "";
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return ps_fail(PS_ESTORE, "%s: database is locked (another pstyle held it for %d s)%s%s%s",
+                       p, PS_STORE_BUSY_MS / 1000, ctx_sep, ctx, ctx_end);
+    case SQLITE_NOTADB:
+        return ps_fail(PS_ESTORE, "%s: not a pstyle database (not an SQLite file)", p);
+    case SQLITE_CORRUPT:
+        return ps_fail(PS_ESTORE, "%s: database is corrupt (%s)", p, sqlite3_errmsg(s->db));
+    case SQLITE_FULL:
+        return ps_fail(PS_ESTORE, "%s: disk full%s%s%s", p, ctx_sep, ctx, ctx_end);
+    case SQLITE_READONLY:
+        return ps_fail(PS_ESTORE, "%s: database is read-only%s%s%s", p, ctx_sep, ctx, ctx_end);
+    case SQLITE_NOMEM:
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", p);
+    case SQLITE_IOERR:
+        /* a short or refused write: ENOSPC/EDQUOT from the disk, EFBIG from RLIMIT_FSIZE */
+        if (err == ENOSPC || err == EFBIG || err == EDQUOT)
+            return ps_fail(PS_ESTORE, "%s: disk full%s%s%s", p, ctx_sep, ctx, ctx_end);
+        return ps_fail(PS_ESTORE, "%s: I/O error (%s)", p, err ? strerror(err) : sqlite3_errmsg(s->db));
+    case SQLITE_CANTOPEN:
+        return ps_fail(PS_ESTORE, "%s: cannot open (%s)", p, err ? strerror(err) : sqlite3_errmsg(s->db));
+    default:
+        return ps_fail(PS_ESTORE, "%s: %s%s%s%s", p, sqlite3_errmsg(s->db), ctx_sep, ctx, ctx_end);
+    }
+}
+
+/* ---- statements ---------------------------------------------------------------------------- */
+
+/* Prepare sql and bind parameters from fmt: 't' text (NULL binds NULL), 'i' int64,
+ * 'b' blob (pointer, size_t; NULL binds NULL). */
+static int stmt_prep(ps_store *s, sqlite3_stmt **st, const char *sql, const char *fmt, ...)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    for (int i = 1; rc == SQLITE_OK && fmt[i - 1]; i++) {
+        switch (fmt[i - 1]) {
+        case 't': {
+            const char *t = va_arg(ap, const char *);
+            rc = t ? sqlite3_bind_text(*st, i, t, -1, SQLITE_STATIC) : sqlite3_bind_null(*st, i);
+            break;
+        }
+        case 'i':
+            rc = sqlite3_bind_int64(*st, i, va_arg(ap, int64_t));
+            break;
+        case 'b': {
+            const void *b = va_arg(ap, const void *);
+            size_t n = va_arg(ap, size_t);
+            rc = b ? sqlite3_bind_blob64(*st, i, b, n, SQLITE_STATIC) : sqlite3_bind_null(*st, i);
+            break;
+        }
+        default:
+            rc = SQLITE_MISUSE;
+        }
+    }
+    va_end(ap);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(*st);
+        *st = NULL;
+    }
+    return rc;
+}
+
+/* Run a statement that returns nothing (or whose rows we ignore); finalizes it. */
+static int stmt_exec(sqlite3_stmt *st)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Loop condition over a statement's rows: 1 per row; then 0 with *rc SQLITE_OK at the end or
+ * the error. Does nothing if *rc is already an error (e.g. from preparing). */
+static int stmt_row(sqlite3_stmt *st, int *rc)
+{
+    if (*rc != SQLITE_OK)
+        return 0;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        return 1;
+    *rc = r == SQLITE_DONE ? SQLITE_OK : r;
+    return 0;
+}
+
+/* One integer from a one-row query; *found = 0 when there is no row. Finalizes. */
+static int stmt_int(sqlite3_stmt *st, int64_t *out, int *found)
+{
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int exec_const(ps_store *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+static int pragma_int(ps_store *s, const char *sql, int64_t *v)
+{
+    sqlite3_stmt *st;
+    int found, rc = stmt_prep(s, &st, sql, "");
+    if (rc == SQLITE_OK)
+        rc = stmt_int(st, v, &found);
+    return rc;
+}
+
+/* ---- open, migrate, close ------------------------------------------------------------------ */
+
+/* mkdir -p of path's folder, 0700 for folders we create (they hold private images). */
+static ps_status make_parent_dirs(const char *path)
+{
+    char *d = strdup(path);
+    if (!d)
+        return ps_fail(PS_EINTERNAL, "out of memory");
+    char *slash = strrchr(d, '/');
+    ps_status st = PS_OK;
+    if (slash && slash != d) {
+        *slash = 0;
+        for (char *p = d + 1; ; p++) {
+            if (*p == '/' || !*p) {
+                char c = *p;
+                *p = 0;
+                if (mkdir(d, 0700) != 0 && errno != EEXIST) {
+                    st = ps_fail(PS_ESTORE, "%s: cannot create folder %s (%s)", path, d, strerror(errno));
+                    break;
+                }
+                *p = c;
+                if (!c)
+                    break;
+            }
+        }
+    }
+    free(d);
+    return st;
+}
+
+/* Bring a writable store to PS_STORE_SCHEMA, one step per transaction. The version is re-read
+ * inside BEGIN IMMEDIATE, so two processes opening a fresh file migrate it once. */
+static ps_status store_migrate(ps_store *s)
+{
+    for (;;) {
+        int64_t v = 0;
+        int rc = exec_const(s, "BEGIN IMMEDIATE");
+        if (rc == SQLITE_OK)
+            rc = pragma_int(s, "PRAGMA user_version", &v);
+        if (rc == SQLITE_OK && v >= PS_STORE_SCHEMA)
+            return exec_const(s, "COMMIT") == SQLITE_OK ? PS_OK : store_err(s, rc, "migrating");
+        if (rc == SQLITE_OK && v < 0)
+            rc = SQLITE_CORRUPT;
+        if (rc == SQLITE_OK)
+            rc = exec_const(s, ps_store_migrations[v]);
+        if (rc == SQLITE_OK)
+            rc = exec_const(s, "COMMIT");
+        if (rc != SQLITE_OK) {
+            ps_status st = store_err(s, rc, "upgrading the schema");
+            exec_const(s, "ROLLBACK");
+            return st;
+        }
+    }
+}
+
+/* Read-only checks that decide whether we may use (and write) the file at all. */
+static ps_status store_check_header(ps_store *s, int64_t *version)
+{
+    int64_t app, ntables;
+    int rc = pragma_int(s, "PRAGMA application_id", &app);
+    if (rc == SQLITE_OK)
+        rc = pragma_int(s, "PRAGMA user_version", version);
+    if (rc == SQLITE_OK)
+        rc = pragma_int(s, "SELECT count(*) FROM sqlite_master", &ntables);
+    if (rc != SQLITE_OK)
+        return store_err(s, rc, NULL);
+    if (app == 0 && *version == 0 && ntables == 0)
+        return PS_OK; /* a new, empty file */
+    if (app != PS_STORE_APP_ID)
+        return ps_fail(PS_ESTORE, "%s: not a pstyle database (an SQLite file of another program)", s->path);
+    if (*version > PS_STORE_SCHEMA)
+        return ps_fail(PS_ESTORE, "%s: database is from a newer pstyle (schema %lld > %d); upgrade pstyle",
+                       s->path, (long long)*version, PS_STORE_SCHEMA);
+    return PS_OK;
+}
+
+ps_status ps_store_open(ps_store **out, const char *path, int flags)
+{
+    *out = NULL;
+    if (!path || !*path)
+        return ps_fail(PS_EUSAGE, "store: no database path");
+    int ro = (flags & PS_STORE_READONLY) != 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (errno != ENOENT)
+            return ps_fail(PS_ESTORE, "%s: %s", path, strerror(errno));
+        if (ro || !(flags & PS_STORE_CREATE))
+            return ps_fail(PS_ESTORE, "%s: no style database here yet ('pstyle learn' creates it)", path);
+        ps_status st = make_parent_dirs(path);
+        if (st)
+            return st;
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return ps_fail(PS_ESTORE, "%s: cannot create (%s)", path, strerror(errno));
+        close(fd);
+        if (stat(path, &sb) != 0)
+            return ps_fail(PS_ESTORE, "%s: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(sb.st_mode))
+        return ps_fail(PS_ESTORE, "%s: not a pstyle database (not a regular file)", path);
+    /* chmod a-w means read-only to us even for root, who would otherwise write anyway */
+    if (!ro && ((sb.st_mode & 0222) == 0 || access(path, W_OK) != 0))
+        return ps_fail(PS_ESTORE, "%s: database is read-only", path);
+
+    ps_store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return ps_fail(PS_EINTERNAL, "out of memory");
+    }
+    s->readonly = ro;
+    int rc = sqlite3_open_v2(path, &s->db,
+                             (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    ps_status st = PS_OK;
+    int64_t version = 0;
+    if (rc != SQLITE_OK) {
+        st = s->db ? store_err(s, rc, NULL) : ps_fail(PS_EINTERNAL, "%s: out of memory", path);
+    } else {
+        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_busy_timeout(s->db, PS_STORE_BUSY_MS);
+        st = store_check_header(s, &version);
+    }
+    if (!st && !ro && sqlite3_db_readonly(s->db, "main") == 1)
+        st = ps_fail(PS_ESTORE, "%s: database is read-only", path);
+    if (!st && ro && version < PS_STORE_SCHEMA)
+        st = ps_fail(PS_ESTORE, "%s: database is from an older pstyle (schema %lld < %d) and needs an "
+                                "upgrade; run a writing command (learn, relearn) once", path,
+                     (long long)version, PS_STORE_SCHEMA);
+    if (!st) {
+        /* secure_delete zeroes freed content, so forget leaves nothing behind in free pages */
+        rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON");
+        if (rc == SQLITE_OK && !ro) {
+            sqlite3_stmt *q;
+            rc = stmt_prep(s, &q, "PRAGMA journal_mode=WAL", "");
+            if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+                const char *mode = (const char *)sqlite3_column_text(q, 0);
+                rc = mode && !strcmp(mode, "wal") ? SQLITE_OK : SQLITE_CANTOPEN;
+            }
+            sqlite3_finalize(q);
+        }
+        if (rc != SQLITE_OK)
+            st = store_err(s, rc, NULL);
+    }
+    if (!st && !ro && version < PS_STORE_SCHEMA)
+        st = store_migrate(s);
+    if (st) {
+        ps_store_close(s);
+        return st;
+    }
+    *out = s;
+    return PS_OK;
+}
+
+void ps_store_close(ps_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close_v2(s->db);
+    free(s->path);
+    free(s);
+}
+
+const char *ps_store_path(const ps_store *s) { return s->path; }
+int ps_store_readonly(const ps_store *s) { return s->readonly; }
+
+/* ---- validation and encoding --------------------------------------------------------------- */
+
+ps_status ps_store_check_name(ps_store_name_kind kind, const char *name)
+{
+    const char *what = kind == PS_NAME_USER ? "user" : "style";
+    if (!name || !*name)
+        return ps_fail(PS_EINPUT, "bad %s name '': must be 1-%d characters of A-Z a-z 0-9 . _ -",
+                       what, PS_STORE_NAME_MAX);
+    size_t n = 0;
+    for (const char *p = name; *p; p++, n++) {
+        unsigned char c = (unsigned char)*p;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '-';
+        if (n >= PS_STORE_NAME_MAX)
+            return ps_fail(PS_EINPUT, "bad %s name '%.20s...': longer than %d characters", what, name,
+                           PS_STORE_NAME_MAX);
+        if (!ok)
+            /* print the offending byte, not the name: it may not be valid text */
+            return ps_fail(PS_EINPUT, "bad %s name: character %zu (byte 0x%02x) is not one of "
+                                      "A-Z a-z 0-9 . _ -", what, n + 1, c);
+    }
+    if (!strcmp(name, ".") || !strcmp(name, ".."))
+        return ps_fail(PS_EINPUT, "bad %s name '%s'", what, name);
+    return PS_OK;
+}
+
+void ps_store_f32_to_le(unsigned char *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &src[i], 4);
+        for (int b = 0; b < 4; b++)
+            dst[4 * i + b] = (unsigned char)(u >> (8 * b));
+    }
+}
+
+void ps_store_f32_from_le(float *dst, const unsigned char *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
+                     (uint32_t)src[4 * i + 2] << 16 | (uint32_t)src[4 * i + 3] << 24;
+        memcpy(&dst[i], &u, 4);
+    }
+}
+
+void *ps_store_memdup(const void *src, size_t n)
+{
+    if (!src || !n)
+        return NULL;
+    void *p = malloc(n);
+    if (p)
+        memcpy(p, src, n);
+    return p;
+}
+
+long ps_store_n_tokens(const ps_style_rec *r)
+{
+    if (r->groups <= 0 || r->tokens_per_group <= 0 || r->dim <= 0)
+        return -1;
+    long long n = (long long)r->groups * r->tokens_per_group * r->dim;
+    return n > PS_STORE_MAX_FLOATS ? -1 : (long)n;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[n] == 0;
+}
+
+ps_status ps_store_check_rec(const ps_style_rec *r, const ps_sample_rec *smp, int n)
+{
+    ps_status st = ps_store_check_name(PS_NAME_USER, r->user);
+    if (!st && r->style[0])
+        st = ps_store_check_name(PS_NAME_STYLE, r->style);
+    if (st)
+        return st;
+    if (!is_hex(r->model_hash, PS_STORE_HASH_LEN))
+        return ps_fail(PS_EINPUT, "style %s/%s: model hash '%.20s' is not %d lowercase hex digits",
+                       r->user, r->style, r->model_hash, PS_STORE_HASH_LEN);
+    if (ps_store_n_tokens(r) < 0 || !r->tokens)
+        return ps_fail(PS_EINPUT, "style %s/%s: bad token shape %d x %d x %d", r->user, r->style,
+                       r->groups, r->tokens_per_group, r->dim);
+    if (r->shots < 0 || n < 0)
+        return ps_fail(PS_EINPUT, "style %s/%s: negative shot count", r->user, r->style);
+    for (int i = 0; i < n; i++) {
+        if (!is_hex(smp[i].sha256, 64))
+            return ps_fail(PS_EINPUT, "style %s/%s: sample %d: sha256 is not 64 lowercase hex digits",
+                           r->user, r->style, i + 1);
+        if (smp[i].n_embedding < 0 || smp[i].n_embedding > PS_STORE_MAX_FLOATS ||
+            (smp[i].n_embedding && !smp[i].embedding) || (smp[i].thumb_len && !smp[i].thumb))
+            return ps_fail(PS_EINPUT, "style %s/%s: sample %d: bad embedding or thumbnail", r->user,
+                           r->style, i + 1);
+    }
+    return PS_OK;
+}
+
+static const char *style_or_default(const char *style)
+{
+    return style && *style ? style : PS_STORE_DEFAULT_STYLE;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+/* The body of put_style, inside the caller's write transaction: also used by import. */
+static int put_locked(ps_store *s, const ps_style_rec *r, const ps_sample_rec *smp, int n, int *version)
+{
+    const char *style = style_or_default(r->style);
+    int64_t now = (int64_t)time(NULL), created = r->created_at ? r->created_at : now;
+    long nt = ps_store_n_tokens(r);
+    size_t raw_len = (size_t)nt * 4;
+    uLongf zlen = compressBound(raw_len);
+    unsigned char *raw = malloc(raw_len), *z = malloc(zlen);
+    unsigned char *emb = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t uid = 0, v = 0, sid;
+    int found, rc = SQLITE_NOMEM;
+    if (!raw || !z)
+        goto out;
+    ps_store_f32_to_le(raw, r->tokens, (size_t)nt);
+    if (compress2(z, &zlen, raw, raw_len, Z_BEST_COMPRESSION) != Z_OK)
+        goto out;
+    uint32_t crc = (uint32_t)crc32(0L, raw, (uInt)raw_len);
+
+    rc = stmt_prep(s, &st, "INSERT INTO users(name, created_at) VALUES(?,?) ON CONFLICT(name) DO NOTHING",
+                   "ti", r->user, created);
+    if (rc == SQLITE_OK && (rc = stmt_exec(st)) == SQLITE_OK)
+        rc = stmt_prep(s, &st, "SELECT id FROM users WHERE name=?", "t", r->user);
+    if (rc == SQLITE_OK)
+        rc = stmt_int(st, &uid, &found);
+    if (rc == SQLITE_OK)
+        rc = stmt_prep(s, &st, "INSERT INTO models(hash, first_used) VALUES(?,?) ON CONFLICT DO NOTHING",
+                       "ti", r->model_hash, now);
+    if (rc == SQLITE_OK && (rc = stmt_exec(st)) == SQLITE_OK)
+        rc = stmt_prep(s, &st, "SELECT coalesce(max(version), 0) + 1 FROM styles WHERE user_id=? AND name=?",
+                       "it", uid, style);
+    if (rc == SQLITE_OK)
+        rc = stmt_int(st, &v, &found);
+    if (rc == SQLITE_OK)
+        rc = stmt_prep(s, &st,
+                       "INSERT INTO styles(user_id, name, version, model_hash, groups, tokens_per_group,"
+                       " dim, tokens, tokens_crc, shots, settings, quality, created_at)"
+                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       "ititiiibiitti", uid, style, v, r->model_hash, (int64_t)r->groups,
+                       (int64_t)r->tokens_per_group, (int64_t)r->dim, (const void *)z, (size_t)zlen,
+                       (int64_t)crc, (int64_t)r->shots, r->settings, r->quality, created);
+    if (rc == SQLITE_OK && (rc = stmt_exec(st)) == SQLITE_OK) {
+        sid = sqlite3_last_insert_rowid(s->db);
+        for (int i = 0; i < n && rc == SQLITE_OK; i++) {
+            size_t elen = (size_t)smp[i].n_embedding * 4;
+            free(emb);
+            emb = elen ? malloc(elen) : NULL;
+            if (elen && !emb) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            if (emb)
+                ps_store_f32_to_le(emb, smp[i].embedding, (size_t)smp[i].n_embedding);
+            rc = stmt_prep(s, &st,
+                           "INSERT INTO samples(style_id, idx, sha256, size, width, height, thumb, embedding)"
+                           " VALUES(?,?,?,?,?,?,?,?)",
+                           "iitiiibb", sid, (int64_t)i, smp[i].sha256, smp[i].size,
+                           (int64_t)smp[i].width, (int64_t)smp[i].height, (const void *)smp[i].thumb,
+                           smp[i].thumb_len, (const void *)emb, elen);
+            if (rc == SQLITE_OK)
+                rc = stmt_exec(st);
+        }
+    }
+    if (rc == SQLITE_OK && version)
+        *version = (int)v;
+out:
+    free(raw);
+    free(z);
+    free(emb);
+    return rc;
+}
+
+/* BEGIN IMMEDIATE; on failure report and roll back, so nothing half-written is ever visible. */
+static ps_status txn_end(ps_store *s, int rc, const char *what)
+{
+    if (rc == SQLITE_OK)
+        rc = exec_const(s, "COMMIT");
+    if (rc == SQLITE_OK)
+        return PS_OK;
+    ps_status st = store_err(s, rc, what);
+    if (!sqlite3_get_autocommit(s->db))
+        exec_const(s, "ROLLBACK");
+    return st;
+}
+
+static ps_status writable(const ps_store *s)
+{
+    return s->readonly ? ps_fail(PS_ESTORE, "%s: database is read-only (opened for reading)", s->path)
+                       : PS_OK;
+}
+
+ps_status ps_store_put_style(ps_store *s, const ps_style_rec *r, const ps_sample_rec *smp, int n,
+                             int *version)
+{
+    ps_status st = writable(s);
+    if (!st)
+        st = ps_store_check_rec(r, smp, n);
+    if (st)
+        return st;
+    char what[2 * PS_STORE_NAME_MAX + 32];
+    snprintf(what, sizeof what, "saving style %s/%s", r->user, style_or_default(r->style));
+    int rc = exec_const(s, "BEGIN IMMEDIATE");
+    if (rc == SQLITE_OK)
+        rc = put_locked(s, r, smp, n, version);
+    return txn_end(s, rc, what);
+}
+
+ps_status ps_store_import(ps_store *s, const ps_store_bundle *b, const char *as_user)
+{
+    const char *user = as_user ? as_user : b->user;
+    ps_status st = writable(s);
+    if (!st)
+        st = ps_store_check_name(PS_NAME_USER, user);
+    for (int i = 0; !st && i < b->n; i++) {
+        ps_style_rec r = b->styles[i];
+        snprintf(r.user, sizeof r.user, "%s", user);
+        st = ps_store_check_rec(&r, b->samples[i], b->n_samples[i]);
+    }
+    if (st)
+        return st;
+    int rc = exec_const(s, "BEGIN IMMEDIATE");
+    for (int i = 0; rc == SQLITE_OK && i < b->n; i++) {
+        ps_style_rec r = b->styles[i];
+        snprintf(r.user, sizeof r.user, "%s", user);
+        rc = put_locked(s, &r, b->samples[i], b->n_samples[i], NULL);
+    }
+    return txn_end(s, rc, "importing");
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+/* PS_EINPUT for a user or style that is not there; uid gets the user's id. Inside a txn. */
+static ps_status find_user_style(ps_store *s, const char *user, const char *style, int64_t *uid)
+{
+    sqlite3_stmt *st;
+    int64_t any;
+    int found, rc = stmt_prep(s, &st, "SELECT id FROM users WHERE name=?", "t", user);
+    if (rc == SQLITE_OK)
+        rc = stmt_int(st, uid, &found);
+    if (rc != SQLITE_OK)
+        return store_err(s, rc, NULL);
+    if (!found)
+        return ps_fail(PS_EINPUT, "unknown user '%s'", user);
+    if (!style)
+        return PS_OK;
+    rc = stmt_prep(s, &st, "SELECT 1 FROM styles WHERE user_id=? AND name=? LIMIT 1", "it", *uid, style);
+    if (rc == SQLITE_OK)
+        rc = stmt_int(st, &any, &found);
+    if (rc != SQLITE_OK)
+        return store_err(s, rc, NULL);
+    return found ? PS_OK : ps_fail(PS_EINPUT, "user '%s' has no style '%s'", user, style);
+}
+
+static char *col_text_dup(sqlite3_stmt *st, int c)
+{
+    const unsigned char *t = sqlite3_column_text(st, c);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static void col_text_copy(sqlite3_stmt *st, int c, char *dst, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, c);
+    snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+/* Decode the zlib+CRC token blob of column c into r->tokens (dims already set). */
+static ps_status decode_tokens(ps_store *s, sqlite3_stmt *st, int c, uint32_t crc, ps_style_rec *r)
+{
+    long nt = ps_store_n_tokens(r);
+    const void *z = sqlite3_column_blob(st, c);
+    uLongf len = nt > 0 ? (uLongf)nt * 4 : 0, got = len;
+    unsigned char *raw = nt > 0 ? malloc(len) : NULL;
+    if (nt < 0 || !z)
+        return ps_fail(PS_ESTORE, "%s: style %s/%s v%d: bad token shape", s->path, r->user, r->style,
+                       r->version);
+    r->tokens = malloc(len);
+    if (!raw || !r->tokens) {
+        free(raw);
+        return ps_fail(PS_EINTERNAL, "out of memory");
+    }
+    int zr = uncompress(raw, &got, z, (uLong)sqlite3_column_bytes(st, c));
+    if (zr != Z_OK || got != len || (uint32_t)crc32(0L, raw, (uInt)len) != crc) {
+        free(raw);
+        return ps_fail(PS_ESTORE, "%s: style %s/%s v%d: token blob is corrupt (%s)", s->path, r->user,
+                       r->style, r->version, zr != Z_OK || got != len ? "bad zlib data" : "CRC mismatch");
+    }
+    ps_store_f32_from_le(r->tokens, raw, (size_t)nt);
+    free(raw);
+    return PS_OK;
+}
+
+static ps_status load_samples(ps_store *s, int64_t sid, const ps_style_rec *r, ps_sample_rec **out, int *n)
+{
+    sqlite3_stmt *st;
+    int cap = 0, rc = stmt_prep(s, &st, "SELECT sha256, size, width, height, thumb, embedding FROM samples"
+                                        " WHERE style_id=? ORDER BY idx", "i", sid);
+    ps_status err = PS_OK;
+    *out = NULL;
+    *n = 0;
+    while (stmt_row(st, &rc)) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 8;
+            ps_sample_rec *p = realloc(*out, (size_t)cap * sizeof **out);
+            if (!p) {
+                err = ps_fail(PS_EINTERNAL, "out of memory");
+                break;
+            }
+            *out = p;
+        }
+        ps_sample_rec *m = &(*out)[(*n)++];
+        memset(m, 0, sizeof *m);
+        col_text_copy(st, 0, m->sha256, sizeof m->sha256);
+        m->size = sqlite3_column_int64(st, 1);
+        m->width = sqlite3_column_int(st, 2);
+        m->height = sqlite3_column_int(st, 3);
+        m->thumb_len = (size_t)sqlite3_column_bytes(st, 4);
+        m->thumb = ps_store_memdup(sqlite3_column_blob(st, 4), m->thumb_len);
+        int eb = sqlite3_column_bytes(st, 5);
+        if (eb % 4 || eb / 4 > PS_STORE_MAX_FLOATS) {
+            err = ps_fail(PS_ESTORE, "%s: style %s/%s v%d: sample embedding is corrupt", s->path, r->user,
+                          r->style, r->version);
+            break;
+        }
+        m->n_embedding = eb / 4;
+        if (eb && (m->embedding = malloc((size_t)eb)))
+            ps_store_f32_from_le(m->embedding, sqlite3_column_blob(st, 5), (size_t)m->n_embedding);
+        if ((m->thumb_len && !m->thumb) || (eb && !m->embedding)) {
+            err = ps_fail(PS_EINTERNAL, "out of memory");
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (!err && rc != SQLITE_OK)
+        err = store_err(s, rc, NULL);
+    if (err) {
+        ps_store_samples_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
+/* End a read transaction, keeping the first error. */
+static ps_status read_end(ps_store *s, ps_status st)
+{
+    exec_const(s, "COMMIT");
+    return st;
+}
+
+ps_status ps_store_get_style(ps_store *s, const char *user, const char *style, int version,
+                             ps_style_rec *r, ps_sample_rec **samples, int *n_samples)
+{
+    memset(r, 0, sizeof *r);
+    if (samples) {
+        *samples = NULL;
+        *n_samples = 0;
+    }
+    style = style_or_default(style);
+    ps_status st = ps_store_check_name(PS_NAME_USER, user);
+    if (!st)
+        st = ps_store_check_name(PS_NAME_STYLE, style);
+    if (st)
+        return st;
+    int64_t uid;
+    sqlite3_stmt *q = NULL;
+    int rc = exec_const(s, "BEGIN"); /* one snapshot for the style row and its samples */
+    if (rc != SQLITE_OK)
+        return store_err(s, rc, NULL);
+    if ((st = find_user_style(s, user, style, &uid)))
+        return read_end(s, st);
+    rc = stmt_prep(s, &q,
+                   "SELECT id, version, model_hash, groups, tokens_per_group, dim, tokens, tokens_crc,"
+                   " shots, settings, quality, created_at FROM styles WHERE user_id=? AND name=?"
+                   " AND (?3=0 OR version=?3) ORDER BY version DESC LIMIT 1",
+                   "iti", uid, style, (int64_t)version);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t sid = sqlite3_column_int64(q, 0);
+        snprintf(r->user, sizeof r->user, "%s", user);
+        snprintf(r->style, sizeof r->style, "%s", style);
+        r->version = sqlite3_column_int(q, 1);
+        col_text_copy(q, 2, r->model_hash, sizeof r->model_hash);
+        r->groups = sqlite3_column_int(q, 3);
+        r->tokens_per_group = sqlite3_column_int(q, 4);
+        r->dim = sqlite3_column_int(q, 5);
+        r->shots = sqlite3_column_int(q, 8);
+        r->settings = col_text_dup(q, 9);
+        r->quality = col_text_dup(q, 10);
+        r->created_at = sqlite3_column_int64(q, 11);
+        st = decode_tokens(s, q, 6, (uint32_t)sqlite3_column_int64(q, 7), r);
+        if (!st && samples)
+            st = load_samples(s, sid, r, samples, n_samples);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        st = ps_fail(PS_EINPUT, "user '%s' style '%s' has no version %d", user, style, version);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    if (!st && rc != SQLITE_OK)
+        st = store_err(s, rc, NULL);
+    if (st)
+        ps_store_style_free(r);
+    return read_end(s, st);
+}
+
+void ps_store_style_free(ps_style_rec *r)
+{
+    free(r->tokens);
+    free(r->settings);
+    free(r->quality);
+    r->tokens = NULL;
+    r->settings = r->quality = NULL;
+}
+
+void ps_store_samples_free(ps_sample_rec *smp, int n)
+{
+    for (int i = 0; smp && i < n; i++) {
+        free(smp[i].thumb);
+        free(smp[i].embedding);
+    }
+    free(smp);
+}
+
+ps_status ps_store_list(ps_store *s, const char *user, const char *style, int latest_only,
+                        ps_store_row **rows, int *n)
+{
+    *rows = NULL;
+    *n = 0;
+    ps_status st = user ? ps_store_check_name(PS_NAME_USER, user) : PS_OK;
+    if (!st && style)
+        st = ps_store_check_name(PS_NAME_STYLE, style);
+    if (st)
+        return st;
+    int64_t uid;
+    int rc = exec_const(s, "BEGIN");
+    if (rc != SQLITE_OK)
+        return store_err(s, rc, NULL);
+    if (user && (st = find_user_style(s, user, style, &uid)))
+        return read_end(s, st);
+    sqlite3_stmt *q;
+    rc = stmt_prep(s, &q,
+                   "SELECT u.name, s.name, s.version,"
+                   " (SELECT count(*) FROM styles s2 WHERE s2.user_id=s.user_id AND s2.name=s.name),"
+                   " s.model_hash, s.shots,"
+                   " (SELECT count(*) FROM samples WHERE style_id=s.id),"
+                   " (SELECT count(thumb) FROM samples WHERE style_id=s.id), s.created_at"
+                   " FROM styles s JOIN users u ON u.id=s.user_id"
+                   " WHERE (?1 IS NULL OR u.name=?1) AND (?2 IS NULL OR s.name=?2) AND (?3=0 OR"
+                   "  s.version=(SELECT max(version) FROM styles s3 WHERE s3.user_id=s.user_id AND s3.name=s.name))"
+                   " ORDER BY u.name, s.name, s.version",
+                   "tti", user, style, (int64_t)(latest_only != 0));
+    int cap = 0;
+    while (stmt_row(q, &rc)) {
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            ps_store_row *p = realloc(*rows, (size_t)cap * sizeof **rows);
+            if (!p) {
+                st = ps_fail(PS_EINTERNAL, "out of memory");
+                break;
+            }
+            *rows = p;
+        }
+        ps_store_row *w = &(*rows)[(*n)++];
+        col_text_copy(q, 0, w->user, sizeof w->user);
+        col_text_copy(q, 1, w->style, sizeof w->style);
+        w->version = sqlite3_column_int(q, 2);
+        w->n_versions = sqlite3_column_int(q, 3);
+        col_text_copy(q, 4, w->model_hash, sizeof w->model_hash);
+        w->shots = sqlite3_column_int(q, 5);
+        w->n_samples = sqlite3_column_int(q, 6);
+        w->n_thumbs = sqlite3_column_int(q, 7);
+        w->created_at = sqlite3_column_int64(q, 8);
+    }
+    sqlite3_finalize(q);
+    if (!st && rc != SQLITE_OK)
+        st = store_err(s, rc, NULL);
+    if (st) {
+        free(*rows);
+        *rows = NULL;
+        *n = 0;
+    }
+    return read_end(s, st);
+}
+
+/* ---- forgetting ---------------------------------------------------------------------------- */
+
+ps_status ps_store_forget(ps_store *s, const char *user, const char *style)
+{
+    ps_status st = writable(s);
+    if (!st)
+        st = ps_store_check_name(PS_NAME_USER, user);
+    if (!st && style)
+        st = ps_store_check_name(PS_NAME_STYLE, style);
+    if (st)
+        return st;
+    int64_t uid;
+    sqlite3_stmt *q;
+    int rc = exec_const(s, "BEGIN IMMEDIATE");
+    if (rc != SQLITE_OK)
+        return store_err(s, rc, "forgetting");
+    if ((st = find_user_style(s, user, style, &uid))) {
+        exec_const(s, "ROLLBACK");
+        return st;
+    }
+    /* samples go with their styles and styles with their user (ON DELETE CASCADE) */
+    if (style) {
+        rc = stmt_prep(s, &q, "DELETE FROM styles WHERE user_id=? AND name=?", "it", uid, style);
+        if (rc == SQLITE_OK && (rc = stmt_exec(q)) == SQLITE_OK)
+            rc = stmt_prep(s, &q, "DELETE FROM users WHERE id=?1 AND NOT EXISTS"
+                                  " (SELECT 1 FROM styles WHERE user_id=?1)", "i", uid);
+    } else {
+        rc = stmt_prep(s, &q, "DELETE FROM users WHERE id=?", "i", uid);
+    }
+    if (rc == SQLITE_OK)
+        rc = stmt_exec(q);
+    if ((st = txn_end(s, rc, "forgetting")))
+        return st;
+    /* The rows are gone; now make the bytes go: VACUUM rewrites every page, and a TRUNCATE
+     * checkpoint copies that into the file and empties the -wal, which held the old pages. */
+    rc = exec_const(s, "VACUUM");
+    if (rc != SQLITE_OK)
+        return store_err(s, rc, "cleaning up after forget");
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &q, NULL);
+    int busy = 0;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        busy = sqlite3_column_int(q, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    if (rc != SQLITE_OK)
+        return store_err(s, rc, "cleaning up after forget");
+    if (busy)
+        return ps_fail(PS_ESTORE, "%s: deleted, but another pstyle process kept reading, so old copies "
+                                  "remain in %s-wal until it ends and pstyle writes again", s->path, s->path);
+    return PS_OK;
+}

@@ -1,0 +1,128 @@
+/* The style store: users' learned styles in one SQLite file (WAL, busy_timeout, foreign keys,
+ * PRAGMA user_version migrations, only prepared statements). It keeps bytes and never runs a
+ * model: learn/apply/relearn hand it finished token vectors, sample hashes and thumbnails.
+ *
+ *   ps_store *db;
+ *   if (ps_store_open(&db, path, PS_STORE_CREATE)) return ps_last_error();
+ *   ps_style_rec rec = {.user = "alice", .style = "default", ...};     // tokens, model hash, ...
+ *   int v;
+ *   ps_store_put_style(db, &rec, samples, n, &v);                      // one transaction -> v
+ *   ps_store_get_style(db, "alice", "default", 0, &rec, NULL, NULL);   // 0 = latest version
+ *   ps_store_style_free(&rec);
+ *   ps_store_close(db);
+ *
+ * Errors: PS_ESTORE "<db path>: <why>" (locked, not a pstyle database, corrupt, read-only,
+ * disk full, from a newer pstyle); PS_EINPUT for bad names and unknown users/styles/versions. */
+#ifndef PS_STORE_H
+#define PS_STORE_H
+#include "pstyle.h"
+#include <stdint.h>
+
+typedef struct ps_store ps_store; /* opaque */
+
+#define PS_STORE_SCHEMA 2        /* PRAGMA user_version this pstyle writes */
+#define PS_STORE_NAME_MAX 64     /* users and styles: 1..64 chars of [A-Za-z0-9._-] */
+#define PS_STORE_HASH_LEN 16     /* model hash: 16 lowercase hex chars */
+#define PS_STORE_MAX_FLOATS (1 << 22) /* cap on tokens / embedding floats read back */
+#define PS_STORE_DEFAULT_STYLE "default"
+
+enum {
+    PS_STORE_READONLY = 1, /* never writes (list, show, export, apply); works on a read-only file */
+    PS_STORE_CREATE = 2,   /* create the file (0600) and its folders (0700) if missing */
+};
+
+/* Open (and migrate to PS_STORE_SCHEMA unless READONLY). A file that is not SQLite, not pstyle's,
+ * from a newer schema, or missing (without CREATE) is refused with PS_ESTORE and left untouched.
+ * A file without any write permission bit (chmod a-w) opens read-only even for root. */
+ps_status ps_store_open(ps_store **out, const char *path, int flags);
+void ps_store_close(ps_store *db);
+const char *ps_store_path(const ps_store *db);
+int ps_store_readonly(const ps_store *db);
+
+typedef enum { PS_NAME_USER, PS_NAME_STYLE } ps_store_name_kind;
+/* PS_EINPUT "bad user name '...': ..." unless 1..64 chars of [A-Za-z0-9._-] (and not "." or ".."). */
+ps_status ps_store_check_name(ps_store_name_kind kind, const char *name);
+
+/* One version of one style. The caller owns tokens/settings/quality it passes in; records filled
+ * by the store are released with ps_store_style_free. */
+typedef struct ps_style_rec {
+    char user[PS_STORE_NAME_MAX + 1];
+    char style[PS_STORE_NAME_MAX + 1];  /* "" means PS_STORE_DEFAULT_STYLE on put */
+    int version;                        /* filled by the store */
+    char model_hash[PS_STORE_HASH_LEN + 1];
+    int groups, tokens_per_group, dim;  /* e.g. 3 x 8 x 64; n floats = product */
+    float *tokens;
+    int shots;
+    char *settings;                     /* learn settings, JSON text (may be NULL) */
+    char *quality;                      /* quality figures from learn, JSON text (may be NULL) */
+    int64_t created_at;                 /* unix seconds; 0 on put means now */
+} ps_style_rec;
+
+/* One sample image of a style. The caller hashes the original file's bytes (ps_store_sha256_hex)
+ * and encodes the thumbnail (PNG, ~128 px long side); the store keeps both as given. */
+typedef struct ps_sample_rec {
+    char sha256[65];
+    int64_t size;                       /* bytes of the original file */
+    int width, height;                  /* of the original image */
+    unsigned char *thumb;               /* encoded thumbnail; NULL/0 if none (older schema) */
+    size_t thumb_len;
+    float *embedding;                   /* per-image embedding (may be NULL/0) */
+    int n_embedding;
+} ps_sample_rec;
+
+/* Store rec (and its samples) as the next version of rec->user/rec->style in ONE transaction
+ * (BEGIN IMMEDIATE: concurrent writers queue on busy_timeout). *version gets the new number. */
+ps_status ps_store_put_style(ps_store *db, const ps_style_rec *rec, const ps_sample_rec *samples,
+                             int n_samples, int *version);
+/* Load one version (0 = latest). style NULL/"" = "default". samples/n_samples may be NULL.
+ * PS_EINPUT: "unknown user 'x'", "user 'x' has no style 'y'", "user 'x' style 'y' has no version N".
+ * PS_ESTORE when the token blob fails its CRC. */
+ps_status ps_store_get_style(ps_store *db, const char *user, const char *style, int version,
+                             ps_style_rec *rec, ps_sample_rec **samples, int *n_samples);
+void ps_store_style_free(ps_style_rec *rec);
+void ps_store_samples_free(ps_sample_rec *samples, int n);
+
+/* Metadata of one stored version, for list/show/relearn (no tokens decoded). */
+typedef struct ps_store_row {
+    char user[PS_STORE_NAME_MAX + 1];
+    char style[PS_STORE_NAME_MAX + 1];
+    int version;
+    int n_versions;                     /* versions of this style */
+    char model_hash[PS_STORE_HASH_LEN + 1];
+    int shots;
+    int n_samples, n_thumbs;            /* samples stored, and how many have a thumbnail */
+    int64_t created_at;
+} ps_store_row;
+/* Rows ordered by user, style, version. user NULL = everyone; style NULL = all styles;
+ * latest_only keeps each style's newest version. An unknown user/style is PS_EINPUT. */
+ps_status ps_store_list(ps_store *db, const char *user, const char *style, int latest_only,
+                        ps_store_row **rows, int *n);
+
+/* Delete a user (style NULL) or one style with all versions, samples, thumbnails and blobs, then
+ * VACUUM and truncate the WAL so the file keeps no trace of them (secure_delete is on too). */
+ps_status ps_store_forget(ps_store *db, const char *user, const char *style);
+
+/* Export file: self-describing, versioned, CRC-checked (format in store_file.c). A bundle is
+ * the in-memory form: every version of one user's styles with samples. */
+typedef struct ps_store_bundle {
+    char user[PS_STORE_NAME_MAX + 1];
+    int n;                              /* style versions, oldest first per style */
+    ps_style_rec *styles;
+    ps_sample_rec **samples;            /* samples[i] has n_samples[i] entries */
+    int *n_samples;
+} ps_store_bundle;
+/* Write user's styles (style NULL = all) to file (temp file + rename). */
+ps_status ps_store_export(ps_store *db, const char *user, const char *style, const char *file);
+/* Read and verify a file (magic, format version, every chunk's CRC, names): PS_EINPUT if bad. */
+ps_status ps_store_bundle_read(const char *file, ps_store_bundle *b);
+/* Add every version of b as new versions (as_user NULL = b->user), in one transaction, keeping
+ * their order, settings and created_at. */
+ps_status ps_store_import(ps_store *db, const ps_store_bundle *b, const char *as_user);
+void ps_store_bundle_free(ps_store_bundle *b);
+
+/* SHA-256 (FIPS 180-4) of bytes, as 64 lowercase hex chars + NUL. */
+void ps_store_sha256_hex(const void *data, size_t len, char out[65]);
+/* Model hash as the store expects it: first 16 hex chars of the SHA-256 of the model file. */
+ps_status ps_store_model_hash_file(const char *path, char out[PS_STORE_HASH_LEN + 1]);
+
+#endif
