@@ -9,7 +9,8 @@
  *   ps_img_free(&im); ps_img_free(&small);
  *
  * Every function that fills a ps_image (load, alloc, resize, fit) overwrites *out without freeing
- * what it held, and leaves it zeroed ({0, 0, 0, NULL}) on failure; ps_img_free is safe on that. */
+ * what it held, and leaves it zeroed ({0, 0, 0, NULL}) on failure; ps_img_free is safe on that.
+ * resize and fit need an output distinct from their input. */
 #ifndef PS_IMG_H
 #define PS_IMG_H
 #include "pstyle.h"

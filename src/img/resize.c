@@ -91,6 +91,8 @@ static void resize_cols(float *out, const float *in, int nout, int cols, const a
 
 ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h)
 {
+    if (dst == src)
+        return ps_fail(PS_EUSAGE, "resize: the output must be another image than the input");
     if (!src->px || src->w <= 0 || src->h <= 0 || src->c <= 0) {
         memset(dst, 0, sizeof *dst);
         return ps_fail(PS_EUSAGE, "resize: empty source image");
@@ -127,8 +129,12 @@ ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h)
 
 ps_status ps_img_fit(const ps_image *src, ps_image *dst, int max_side)
 {
-    if (max_side <= 0)
+    if (dst == src)
+        return ps_fail(PS_EUSAGE, "fit: the output must be another image than the input");
+    if (max_side <= 0) {
+        memset(dst, 0, sizeof *dst);
         return ps_fail(PS_EUSAGE, "fit: bad size %d", max_side);
+    }
     int lng = src->w > src->h ? src->w : src->h;
     if (lng <= max_side) {
         ps_status st = ps_img_alloc(dst, src->w, src->h, src->c);

@@ -203,7 +203,7 @@ static void test_jpeg(void)
     if (b.px) {
         CHECK(b.w == 96 && b.h == 64 && b.c == 3, "jpeg size %dx%dx%d", b.w, b.h, b.c);
         double p = tu_psnr8(&a, &b);
-        CHECK(p > 40, "JPEG q95 PSNR %.2f dB", p);
+        CHECK(p > 44, "JPEG q95 PSNR %.2f dB", p); /* measured 47.8 */
     }
     ps_img_free(&b);
     /* lower quality is smaller and worse, but still close */
@@ -211,7 +211,7 @@ static void test_jpeg(void)
     CHECK(ps_img_load("q50.JPEG", &b) == PS_OK, "%s", ps_last_error());
     if (b.px) {
         double p = tu_psnr8(&a, &b);
-        CHECK(p > 30, "JPEG q50 PSNR %.2f dB", p);
+        CHECK(p > 34, "JPEG q50 PSNR %.2f dB", p); /* measured 36.7 */
     }
     struct stat s95, s50;
     CHECK(stat("q95.jpg", &s95) == 0 && stat("q50.JPEG", &s50) == 0 && s50.st_size < s95.st_size,
