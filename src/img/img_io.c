@@ -266,7 +266,12 @@ ps_status ps_img_load(const char *path, ps_image *out)
                                                     : strerror(e));
     }
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ps_fail(PS_EINPUT, "%s: cannot read: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
         close(fd);
         return ps_fail(PS_EINPUT, "%s: is a directory", path);
     }
