@@ -25,10 +25,10 @@ typedef struct ps_image {
 #define PS_IMG_MAX_SIDE 32768
 #define PS_IMG_MAX_FILE_BYTES (512LL << 20) /* refuse bigger files before reading them */
 
-/* Load any of JPEG, PNG (8/16 bit), BMP, TGA (also GIF's first frame, PNM, PSD), grayscale,
- * gray+alpha, RGBA. JPEG EXIF orientation (1..8) is applied, so the result is upright.
- * Errors (PS_EINPUT): "<path>: <reason>" for missing, empty, directory, truncated, corrupt,
- * non-image, too large; PS_EINTERNAL "<path>: out of memory". */
+/* Load any of JPEG, PNG (8/16 bit), BMP, TGA: color, grayscale, gray+alpha, RGBA. JPEG EXIF
+ * orientation (1..8) is applied, so the result is upright. Errors (PS_EINPUT): "<path>: <reason>"
+ * for missing, empty, directory, truncated, corrupt, non-image, other image formats (GIF, PSD,
+ * PNM, HDR, PIC), too large; PS_EINTERNAL "<path>: out of memory". */
 ps_status ps_img_load(const char *path, ps_image *out);
 /* Same from memory (name is used in messages). */
 ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out);

@@ -17,26 +17,31 @@
 
 /* ---- format sniffing and completeness checks ---- */
 
-typedef enum { FMT_UNKNOWN, FMT_PNG, FMT_JPEG, FMT_BMP, FMT_TGA, FMT_OTHER } img_format;
+typedef enum { FMT_UNKNOWN, FMT_PNG, FMT_JPEG, FMT_BMP, FMT_OTHER } img_format;
 
 static int has_magic(const unsigned char *b, size_t n, const char *m, size_t mlen)
 {
     return n >= mlen && !memcmp(b, m, mlen);
 }
 
-/* By magic bytes; TGA has none, so it is only known once stb_image accepts the header. */
-static img_format sniff(const unsigned char *b, size_t n)
+/* By magic bytes; TGA has none, so it is only known once stb_image accepts the header. The other
+ * formats stb_image reads are named so they can be refused before it sees them: it decodes
+ * truncated GIF/PSD/PNM files as if complete, and spins for minutes on some truncated PNM/HDR. */
+static img_format sniff(const unsigned char *b, size_t n, const char **other)
 {
+    static const struct {
+        const char *magic, *name;
+    } others[] = {{"GIF87a", "GIF"}, {"GIF89a", "GIF"}, {"8BPS", "PSD"}, {"#?RADIANCE", "HDR"},
+                  {"#?RGBE", "HDR"}, {"\x53\x80\xf6\x34", "PIC"}, {"P5", "PNM"}, {"P6", "PNM"}};
     if (has_magic(b, n, "\x89PNG\r\n\x1a\n", 8))
         return FMT_PNG;
     if (has_magic(b, n, "\xff\xd8\xff", 3))
         return FMT_JPEG;
     if (has_magic(b, n, "BM", 2))
         return FMT_BMP;
-    if (has_magic(b, n, "GIF87a", 6) || has_magic(b, n, "GIF89a", 6) || has_magic(b, n, "8BPS", 4) ||
-        has_magic(b, n, "#?RADIANCE", 10) || has_magic(b, n, "#?RGBE", 6) ||
-        has_magic(b, n, "\x53\x80\xf6\x34", 4) || has_magic(b, n, "P5", 2) || has_magic(b, n, "P6", 2))
-        return FMT_OTHER;
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (has_magic(b, n, others[i].magic, strlen(others[i].magic)))
+            return *other = others[i].name, FMT_OTHER;
     return FMT_UNKNOWN;
 }
 
@@ -133,23 +138,27 @@ static int png_check(const unsigned char *b, size_t n)
     return 0;
 }
 
-/* Uncompressed BMP: the pixel rows must fit in the file (stb_image would read zeros). */
+/* Compressed BMPs (RLE, embedded JPEG/PNG) are the kind stb_image cannot read: all but BI_RGB,
+ * BI_BITFIELDS and BI_ALPHABITFIELDS, in headers that have the field (not OS/2's 12 bytes). */
+static int bmp_compressed(const unsigned char *b, size_t n)
+{
+    uint32_t comp = n >= 34 && rd32(b + 14, 0) > 12 ? rd32(b + 30, 0) : 0;
+    return comp != 0 && comp != 3 && comp != 6;
+}
+
+/* BMP: the pixel rows must fit in the file (stb_image would read zeros). */
 static int bmp_check(const unsigned char *b, size_t n)
 {
     if (n < 30)
         return 0;
-    uint64_t off = rd32(b + 10, 0), hsz = rd32(b + 14, 0), w, h, bpp, comp = 0;
+    uint64_t off = rd32(b + 10, 0), hsz = rd32(b + 14, 0), w, h, bpp;
     if (hsz == 12) {
         w = rd16(b + 18, 0), h = rd16(b + 20, 0), bpp = rd16(b + 24, 0);
     } else {
-        if (n < 34)
-            return 0;
-        w = rd32(b + 18, 0), bpp = rd16(b + 28, 0), comp = rd32(b + 30, 0);
+        w = rd32(b + 18, 0), bpp = rd16(b + 28, 0);
         int32_t sh = (int32_t)rd32(b + 22, 0);
         h = sh < 0 ? -(int64_t)sh : sh;
     }
-    if (comp != 0 && comp != 3 && comp != 6)
-        return 1; /* stb_image refuses RLE itself */
     uint64_t stride = (w * bpp + 31) / 32 * 4;
     return off + stride * h <= n;
 }
@@ -198,7 +207,12 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
     if ((long long)len > PS_IMG_MAX_FILE_BYTES || len > INT_MAX)
         return ps_fail(PS_EINPUT, "%s: file too large: %zu bytes (limit %lld MiB)", name, len,
                        PS_IMG_MAX_FILE_BYTES >> 20);
-    img_format fmt = sniff(buf, len);
+    const char *other = NULL;
+    img_format fmt = sniff(buf, len, &other);
+    if (fmt == FMT_BMP && bmp_compressed(buf, len))
+        fmt = FMT_OTHER, other = "compressed BMP";
+    if (fmt == FMT_OTHER)
+        return ps_fail(PS_EINPUT, "%s: unsupported image format (%s); use JPEG, PNG, BMP or TGA", name, other);
     int iw, ih, comp, known = stbi_info_from_memory(buf, (int)len, &iw, &ih, &comp);
     long long w = iw, h = llabs(ih); /* stb_image reports top-down BMPs with negative height */
     if (!known)
@@ -209,16 +223,13 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
     if (!known || w <= 0 || h <= 0)
         return ps_fail(PS_EINPUT, fmt == FMT_UNKNOWN ? "%s: not an image (unknown format)"
                                                      : "%s: truncated or corrupt image", name);
-    if (fmt == FMT_UNKNOWN)
-        fmt = FMT_TGA; /* the only format stb_image knows without a magic number */
-    int orient = 1, complete = 1;
+    int orient = 1, complete;
     long long jw, jh;
     switch (fmt) {
     case FMT_PNG: complete = png_check(buf, len); break;
     case FMT_JPEG: complete = jpeg_scan(buf, len, &orient, &jw, &jh); break;
     case FMT_BMP: complete = bmp_check(buf, len); break;
-    case FMT_TGA: complete = tga_check(buf, len); break;
-    default: break;
+    default: complete = tga_check(buf, len); break; /* no magic, yet stb_image took it: TGA */
     }
     if (!complete)
         return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);

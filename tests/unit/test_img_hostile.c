@@ -41,6 +41,20 @@ static void test_not_images(void)
         chmod("secret.png", 0);
         expect_error("secret.png", "secret.png: permission denied");
     }
+    /* formats stb_image knows but pstyle refuses (truncated ones decode silently or hang it) */
+    static const char *const others[][2] = {{"GIF89a\x02\0\x02\0\x80\0\0", "GIF"}, {"P6\n2 2\n255\n", "PNM"},
+                                            {"8BPS\0\x01", "PSD"}, {"#?RADIANCE\n", "HDR"}};
+    for (int i = 0; i < 4; i++) {
+        char name[32], want[128];
+        snprintf(name, sizeof name, "other%d.img", i);
+        snprintf(want, sizeof want, "%s: unsupported image format (%s); use JPEG, PNG, BMP or TGA", name, others[i][1]);
+        tu_write(name, others[i][0], strlen(others[i][0]));
+        expect_error(name, want);
+    }
+    static unsigned char rle8[64] = "BM"; /* 2x2, 8 bits, BI_RLE8 */
+    rle8[10] = 54, rle8[14] = 40, rle8[18] = rle8[22] = 2, rle8[26] = 1, rle8[28] = 8, rle8[30] = 1;
+    tu_write("rle8.bmp", rle8, sizeof rle8);
+    expect_error("rle8.bmp", "rle8.bmp: unsupported image format (compressed BMP); use JPEG, PNG, BMP or TGA");
     tu_write("bin.dat", "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20);
     expect_error("bin.dat", "bin.dat: not an image (unknown format)");
     /* a sparse 600 MiB file is refused by its size, without reading it */
