@@ -79,10 +79,15 @@ static int exif_orientation(const unsigned char *p, size_t n)
     return 1;
 }
 
+/* Every scan costs a pass over the whole image even when its data is a few bytes, so a small file
+ * with thousands of scans is a CPU bomb; encoders write about 10 (progressive), never hundreds. */
+enum { JPEG_MAX_SCANS = 100 };
+
 /* Walks the marker segments up to the first SOS, reading the frame size (SOFn) and the first Exif
  * APP1 on the way, then requires an EOI after it (entropy-coded data stuffs every 0xFF, so FF D9
- * there is the EOI). stb_image reads zeros past the end instead of failing, so this is what
- * catches truncation. Returns 1 if complete; *w, *h stay 0 if no frame header was reached. */
+ * there is the EOI, FF DA a further scan). stb_image reads zeros past the end instead of failing,
+ * so this is what catches truncation. Returns 1 if complete and within JPEG_MAX_SCANS; *w, *h
+ * stay 0 if no frame header was reached. */
 static int jpeg_scan(const unsigned char *b, size_t n, int *orient, long long *w, long long *h)
 {
     size_t i = 2;
@@ -112,30 +117,78 @@ static int jpeg_scan(const unsigned char *b, size_t n, int *orient, long long *w
         }
         i += 2 + len;
         if (m == 0xda) {
-            for (; i + 1 < n; i++)
+            for (int scans = 1; i + 1 < n; i++) {
                 if (b[i] == 0xff && b[i + 1] == 0xd9)
                     return 1;
+                if (b[i] == 0xff && b[i + 1] == 0xda && ++scans > JPEG_MAX_SCANS)
+                    return 0;
+            }
             return 0;
         }
     }
 }
 
-/* Every chunk present through IEND, critical chunks' CRCs right (as libpng requires). */
+/* Bytes of filtered scanlines a PNG header implies: rows of 1 filter byte + packed samples, over
+ * the 7 Adam7 passes when interlaced. 0 for a header no PNG may have. */
+static uint64_t png_raw_size(const unsigned char *ihdr)
+{
+    static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1},
+                     dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    static const int chans[7] = {1, 0, 3, 1, 2, 0, 4}; /* by color type */
+    uint64_t w = rd32(ihdr, 1), h = rd32(ihdr + 4, 1), depth = ihdr[8], type = ihdr[9], size = 0;
+    if (type > 6 || !chans[type] || !depth || depth > 16 || (depth & (depth - 1)) || ihdr[12] > 1)
+        return 0;
+    uint64_t bits = depth * chans[type];
+    if (!ihdr[12])
+        return h * (1 + (w * bits + 7) / 8);
+    for (int p = 0; p < 7; p++) {
+        uint64_t pw = w > (uint64_t)x0[p] ? (w - x0[p] + dx[p] - 1) / dx[p] : 0;
+        uint64_t ph = h > (uint64_t)y0[p] ? (h - y0[p] + dy[p] - 1) / dy[p] : 0;
+        size += pw && ph ? ph * (1 + (pw * bits + 7) / 8) : 0;
+    }
+    return size;
+}
+
+/* Every chunk present through IEND, critical chunks' CRCs right (as libpng requires), and the
+ * IDAT stream inflating to exactly the size the header implies. The inflate runs into a small
+ * scratch buffer and stops at the first byte too many: stb_image would grow its buffer for a
+ * zlib bomb up to 4 GiB, and read zeros for a cut stream. */
 static int png_check(const unsigned char *b, size_t n)
 {
-    size_t i = 8;
-    while (i + 12 <= n) {
+    if (n < 33 || memcmp(b + 8, "\0\0\0\x0dIHDR", 8))
+        return 0;
+    const uint64_t want = png_raw_size(b + 16);
+    uint64_t got = 0;
+    unsigned char scratch[1 << 14];
+    z_stream z = {0};
+    if (!want || inflateInit(&z) != Z_OK)
+        return 0;
+    int ok = 0, zst = Z_OK;
+    for (size_t i = 8; i + 12 <= n;) {
         size_t len = rd32(b + i, 1);
-        if (len > n - i - 12)
-            return 0;
         const unsigned char *type = b + i + 4;
-        if (!(type[0] & 0x20) && crc32(crc32(0, NULL, 0), type, (uInt)len + 4) != rd32(type + 4 + len, 1))
-            return 0;
-        if (!memcmp(type, "IEND", 4))
-            return 1;
+        if (len > n - i - 12 ||
+            (!(type[0] & 0x20) && crc32(crc32(0, NULL, 0), type, (uInt)len + 4) != rd32(type + 4 + len, 1)))
+            break;
+        if (!memcmp(type, "IEND", 4)) {
+            ok = got == want;
+            break;
+        }
+        if (!memcmp(type, "IDAT", 4) && zst == Z_OK) {
+            z.next_in = (unsigned char *)type + 4, z.avail_in = (uInt)len;
+            do {
+                z.next_out = scratch, z.avail_out = sizeof scratch;
+                zst = inflate(&z, Z_NO_FLUSH);
+                got += sizeof scratch - z.avail_out;
+            } while (zst == Z_OK && z.avail_out == 0 && got <= want);
+            if (got > want || (zst != Z_OK && zst != Z_STREAM_END && zst != Z_BUF_ERROR))
+                break;
+            zst = zst == Z_BUF_ERROR ? Z_OK : zst; /* needs the next IDAT */
+        }
         i += 12 + len;
     }
-    return 0;
+    inflateEnd(&z);
+    return ok;
 }
 
 /* Compressed BMPs (RLE, embedded JPEG/PNG) are the kind stb_image cannot read: all but BI_RGB,
