@@ -1,7 +1,6 @@
-/* SHA-256 (FIPS 180-4) for sample hashes and model hashes: small, static, no extra dependency.
+/* SHA-256 (FIPS 180-4) for the hashes of sample images: small, static, no extra dependency.
  * Checked against the FIPS test vectors in tests/unit/test_store.c. */
 #include "store/store.h"
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,26 +92,4 @@ void ps_store_sha256_hex(const void *data, size_t len, char out[65])
     sha256_init(&c);
     sha256_update(&c, data, len);
     sha256_final_hex(&c, out);
-}
-
-ps_status ps_store_model_hash_file(const char *path, char out[PS_STORE_HASH_LEN + 1])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ps_fail(PS_EINPUT, "%s: %s", path, strerror(errno));
-    sha256_ctx c;
-    unsigned char buf[1 << 15];
-    size_t n;
-    sha256_init(&c);
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        sha256_update(&c, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad)
-        return ps_fail(PS_EINPUT, "%s: read error", path);
-    char hex[65];
-    sha256_final_hex(&c, hex);
-    memcpy(out, hex, PS_STORE_HASH_LEN);
-    out[PS_STORE_HASH_LEN] = 0;
-    return PS_OK;
 }

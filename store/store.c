@@ -75,7 +75,11 @@ static const char *const ps_store_migrations[PS_STORE_SCHEMA] = {
 static ps_status store_err(const ps_store *s, int rc, const char *what)
 {
     const char *p = s->path;
+    /* SQLite does not keep the errno of a failed write (sqlite3_system_errno is 0 for
+     * SQLITE_IOERR_WRITE), but errno still holds it when we get here right after the call */
     int err = sqlite3_system_errno(s->db);
+    if (!err && (rc & 0xff) == SQLITE_IOERR)
+        err = errno;
     const char *ctx_sep = what ? " (" : "", *ctx = what ? what : "", *ctx_end = what ? ")" : "";
     switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -107,7 +111,7 @@ static ps_status store_err(const ps_store *s, int rc, const char *what)
 /* ---- statements ---------------------------------------------------------------------------- */
 
 /* Prepare sql and bind parameters from fmt: 't' text (NULL binds NULL), 'i' int64,
- * 'b' blob (pointer, size_t; NULL binds NULL). */
+ * 'b' blob (pointer, size_t; NULL or empty binds NULL, so count(thumb) counts real ones). */
 static int stmt_prep(ps_store *s, sqlite3_stmt **st, const char *sql, const char *fmt, ...)
 {
     int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
@@ -128,7 +132,7 @@ static int stmt_prep(ps_store *s, sqlite3_stmt **st, const char *sql, const char
         case 'b': {
             const void *b = va_arg(ap, const void *);
             size_t n = va_arg(ap, size_t);
-            rc = b ? sqlite3_bind_blob64(*st, i, b, n, SQLITE_STATIC) : sqlite3_bind_null(*st, i);
+            rc = b && n ? sqlite3_bind_blob64(*st, i, b, n, SQLITE_STATIC) : sqlite3_bind_null(*st, i);
             break;
         }
         default:
@@ -232,14 +236,15 @@ static ps_status store_migrate(ps_store *s)
         int rc = exec_const(s, "BEGIN IMMEDIATE");
         if (rc == SQLITE_OK)
             rc = pragma_int(s, "PRAGMA user_version", &v);
-        if (rc == SQLITE_OK && v >= PS_STORE_SCHEMA)
-            return exec_const(s, "COMMIT") == SQLITE_OK ? PS_OK : store_err(s, rc, "migrating");
+        int done = rc == SQLITE_OK && v >= PS_STORE_SCHEMA;
         if (rc == SQLITE_OK && v < 0)
             rc = SQLITE_CORRUPT;
-        if (rc == SQLITE_OK)
+        if (rc == SQLITE_OK && !done)
             rc = exec_const(s, ps_store_migrations[v]);
         if (rc == SQLITE_OK)
             rc = exec_const(s, "COMMIT");
+        if (rc == SQLITE_OK && done)
+            return PS_OK;
         if (rc != SQLITE_OK) {
             ps_status st = store_err(s, rc, "upgrading the schema");
             exec_const(s, "ROLLBACK");
@@ -317,24 +322,31 @@ ps_status ps_store_open(ps_store **out, const char *path, int flags)
     }
     if (!st && !ro && sqlite3_db_readonly(s->db, "main") == 1)
         st = ps_fail(PS_ESTORE, "%s: database is read-only", path);
+    if (!st && ro && version == 0)
+        st = ps_fail(PS_ESTORE, "%s: empty database (no styles yet)", path);
     if (!st && ro && version < PS_STORE_SCHEMA)
         st = ps_fail(PS_ESTORE, "%s: database is from an older pstyle (schema %lld < %d) and needs an "
                                 "upgrade; run a writing command (learn, relearn) once", path,
                      (long long)version, PS_STORE_SCHEMA);
     if (!st) {
-        /* secure_delete zeroes freed content, so forget leaves nothing behind in free pages */
-        rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON");
+        /* secure_delete zeroes freed content, so forget leaves nothing behind in free pages;
+         * temp_store=MEMORY keeps VACUUM's copy of users' data out of temp files */
+        rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY");
+        int wal = 1;
         if (rc == SQLITE_OK && !ro) {
             sqlite3_stmt *q;
             rc = stmt_prep(s, &q, "PRAGMA journal_mode=WAL", "");
             if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
                 const char *mode = (const char *)sqlite3_column_text(q, 0);
-                rc = mode && !strcmp(mode, "wal") ? SQLITE_OK : SQLITE_CANTOPEN;
+                wal = mode && !strcmp(mode, "wal");
+                rc = SQLITE_OK;
             }
             sqlite3_finalize(q);
         }
         if (rc != SQLITE_OK)
             st = store_err(s, rc, NULL);
+        else if (!wal) /* readers must never block the writer: without WAL they would */
+            st = ps_fail(PS_ESTORE, "%s: cannot switch the database to WAL mode", path);
     }
     if (!st && !ro && version < PS_STORE_SCHEMA)
         st = store_migrate(s);

@@ -18,11 +18,11 @@
 #include "pstyle.h"
 #include <stdint.h>
 
-typedef struct ps_store ps_store; /* opaque */
+typedef struct ps_store ps_store; /* opaque; one thread at a time per handle */
 
 #define PS_STORE_SCHEMA 2        /* PRAGMA user_version this pstyle writes */
 #define PS_STORE_NAME_MAX 64     /* users and styles: 1..64 chars of [A-Za-z0-9._-] */
-#define PS_STORE_HASH_LEN 16     /* model hash: 16 lowercase hex chars */
+#define PS_STORE_HASH_LEN 16     /* model hash: 16 lowercase hex chars, as ps_psm_load gives */
 #define PS_STORE_MAX_FLOATS (1 << 22) /* cap on tokens / embedding floats read back */
 #define PS_STORE_DEFAULT_STYLE "default"
 
@@ -33,7 +33,9 @@ enum {
 
 /* Open (and migrate to PS_STORE_SCHEMA unless READONLY). A file that is not SQLite, not pstyle's,
  * from a newer schema, or missing (without CREATE) is refused with PS_ESTORE and left untouched.
- * A file without any write permission bit (chmod a-w) opens read-only even for root. */
+ * Without READONLY, a file with no write permission bit (chmod a-w) is refused as "read-only"
+ * even for root. learn opens with CREATE before its heavy work, so such stores fail fast;
+ * apply opens READONLY, so it works on read-only stores. */
 ps_status ps_store_open(ps_store **out, const char *path, int flags);
 void ps_store_close(ps_store *db);
 const char *ps_store_path(const ps_store *db);
@@ -120,9 +122,8 @@ ps_status ps_store_bundle_read(const char *file, ps_store_bundle *b);
 ps_status ps_store_import(ps_store *db, const ps_store_bundle *b, const char *as_user);
 void ps_store_bundle_free(ps_store_bundle *b);
 
-/* SHA-256 (FIPS 180-4) of bytes, as 64 lowercase hex chars + NUL. */
+/* SHA-256 (FIPS 180-4) of bytes, as 64 lowercase hex chars + NUL: a sample's identity is the
+ * hash of its original file's bytes. */
 void ps_store_sha256_hex(const void *data, size_t len, char out[65]);
-/* Model hash as the store expects it: first 16 hex chars of the SHA-256 of the model file. */
-ps_status ps_store_model_hash_file(const char *path, char out[PS_STORE_HASH_LEN + 1]);
 
 #endif

@@ -1,12 +1,189 @@
-/* pstyle apply: not built yet (see the issues). */
+/* pstyle apply: paint photos in a user's learned style, with per-group weights. */
 #include "cli.h"
+#include "encoder/enc.h"
+#include "store/store.h"
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pstyle apply --user NAME [--style NAME] [--version N] [--color W]\n"
+            "                    [--texture W] [--stroke W] [--strength W] [--size PX]\n"
+            "                    [--quality Q] [--db PATH] [--model PATH]\n"
+            "                    IN... [-o OUT | --out-dir DIR]\n\n"
+            "Paint each IN in NAME's learned style. Weights are reals in [0, 2]: 0 keeps the\n"
+            "photo's own color/texture/stroke, 1 is the learned style, above 1 exaggerates.\n\n"
+            "  --color W, --texture W, --stroke W   per-group weights (default 1)\n"
+            "  --strength W     scales all three (default 1)\n"
+            "  --version N      use an older version of the style (default: latest)\n"
+            "  --size PX        resize the output so its long side is PX (default: keep size)\n"
+            "  --quality Q      JPEG quality 1-100 (default 92)\n"
+            "  -o OUT           output file for a single input (.png or .jpg)\n"
+            "  --out-dir DIR    folder for outputs named <stem>.<user>.png (default: .)\n");
+}
+
+/* Same file (device + inode) — an output must never replace one of the inputs. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+static void out_name(char *buf, size_t n, const char *dir, const char *in, const char *user)
+{
+    const char *base = strrchr(in, '/');
+    base = base ? base + 1 : in;
+    const char *dot = strrchr(base, '.');
+    int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, n, "%s/%.*s.%s.png", dir ? dir : ".", stem, base, user);
+}
 
 int ps_cmd_apply(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "--help")) {
-        printf("usage: pstyle apply ...\n(not built yet)\n");
-        return 0;
+    static const struct option opts[] = {
+        {"user", required_argument, 0, 'u'},    {"style", required_argument, 0, 's'},
+        {"version", required_argument, 0, 'V'}, {"color", required_argument, 0, 'C'},
+        {"texture", required_argument, 0, 'T'}, {"stroke", required_argument, 0, 'S'},
+        {"strength", required_argument, 0, 'W'}, {"size", required_argument, 0, 'z'},
+        {"quality", required_argument, 0, 'q'}, {"out-dir", required_argument, 0, 'O'},
+        {"db", required_argument, 0, 'd'},      {"model", required_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    const char *user = NULL, *style = PS_STORE_DEFAULT_STYLE, *dbopt = NULL, *mopt = NULL;
+    const char *out = NULL, *outdir = NULL;
+    double wgt[3] = {1, 1, 1}, strength = 1;
+    long version = 0, size = 0, quality = 92;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        double *wp = NULL;
+        switch (c) {
+        case 'u': user = optarg; break;
+        case 's': style = optarg; break;
+        case 'd': dbopt = optarg; break;
+        case 'm': mopt = optarg; break;
+        case 'o': out = optarg; break;
+        case 'O': outdir = optarg; break;
+        case 'C': wp = &wgt[0]; break;
+        case 'T': wp = &wgt[1]; break;
+        case 'S': wp = &wgt[2]; break;
+        case 'W': wp = &strength; break;
+        case 'V':
+            if (ps_cli_parse_int(optarg, 1, INT_MAX, &version))
+                return ps_cli_usage("apply", "--version wants a version number, not '%s'", optarg);
+            break;
+        case 'z':
+            if (ps_cli_parse_int(optarg, 16, PS_IMG_MAX_SIDE, &size))
+                return ps_cli_usage("apply", "--size wants 16 to %d pixels, not '%s'",
+                                    PS_IMG_MAX_SIDE, optarg);
+            break;
+        case 'q':
+            if (ps_cli_parse_int(optarg, 1, 100, &quality))
+                return ps_cli_usage("apply", "--quality wants 1 to 100, not '%s'", optarg);
+            break;
+        case 'h': usage(stdout); return 0;
+        default: return ps_cli_usage("apply", "unknown option '%s'", argv[optind - 1]);
+        }
+        if (wp && ps_cli_parse_real(optarg, 0, 2, wp))
+            return ps_cli_usage("apply", "%s wants a weight in [0, 2], not '%s'",
+                                argv[optind - 2], optarg);
     }
-    return ps_cli_error(1, "apply: not built yet");
+    int nin = argc - optind;
+    if (!user)
+        return ps_cli_usage("apply", "--user NAME is required");
+    if (nin < 1)
+        return ps_cli_usage("apply", "give at least one input image");
+    if (out && nin > 1)
+        return ps_cli_usage("apply", "-o names one output; use --out-dir DIR for %d inputs", nin);
+    if (out && outdir)
+        return ps_cli_usage("apply", "give -o or --out-dir, not both");
+    ps_status st;
+    if ((st = ps_store_check_name(PS_NAME_USER, user)) ||
+        (st = ps_store_check_name(PS_NAME_STYLE, style)))
+        return ps_cli_fail(st);
+    if (outdir) {
+        struct stat sd;
+        if (stat(outdir, &sd) || !S_ISDIR(sd.st_mode))
+            return ps_cli_error(2, "%s: not a directory", outdir);
+    }
+    char dbbuf[PATH_MAX], mbuf[PATH_MAX];
+    const char *dbpath = ps_cli_db_path(dbopt, dbbuf, sizeof dbbuf);
+    const char *mpath = ps_cli_model_path(mopt, mbuf, sizeof mbuf);
+    if (!dbpath)
+        return ps_cli_error(1, "database path too long");
+    if (!mpath)
+        return ps_cli_fail(PS_EINPUT);
+    ps_store *db = NULL;
+    if ((st = ps_store_open(&db, dbpath, PS_STORE_READONLY)))
+        return ps_cli_fail(st);
+    ps_style_rec rec = {0};
+    st = ps_store_get_style(db, user, style, (int)version, &rec, NULL, NULL);
+    ps_store_close(db);
+    if (st)
+        return ps_cli_fail(st);
+    ps_model m;
+    if ((st = ps_model_load(&m, mpath))) {
+        ps_store_style_free(&rec);
+        return ps_cli_fail(st);
+    }
+    int rc = 0;
+    if (strcmp(rec.model_hash, m.hash) ||
+        rec.groups * rec.tokens_per_group * rec.dim != ps_model_ntokens(&m)) {
+        rc = ps_cli_error(2, "%s's style '%s' v%d was learned with model %s, but this is model "
+                          "%s (%s); run 'pstyle relearn %s' or learn it again",
+                          user, style, rec.version, rec.model_hash, m.hash, mpath, user);
+    }
+    ps_threads_init(0);
+    float w[3];
+    for (int i = 0; i < 3; i++)
+        w[i] = (float)(wgt[i] * strength);
+    int bad = rc; /* a failed input does not stop the others; the exit code remembers it */
+    for (int i = 0; i < nin && !rc; i++) {
+        const char *in = argv[optind + i];
+        char obuf[PATH_MAX];
+        const char *op = out;
+        if (!op) {
+            out_name(obuf, sizeof obuf, outdir, in, user);
+            op = obuf;
+        }
+        int clash = 0;
+        for (int j = 0; j < nin; j++)
+            clash |= same_file(op, argv[optind + j]);
+        if (clash) {
+            bad = ps_cli_error(2, "%s: refusing to overwrite an input image", op);
+            continue;
+        }
+        ps_image img = {0}, res = {0}, sized = {0};
+        if ((st = ps_img_load(in, &img))) {
+            bad = ps_cli_fail(st);
+            continue;
+        }
+        if (size > 0) {
+            double s = (double)size / (img.w > img.h ? img.w : img.h);
+            int sw = (int)(img.w * s + 0.5), sh = (int)(img.h * s + 0.5);
+            if ((st = ps_img_resize(&img, &sized, sw < 1 ? 1 : sw, sh < 1 ? 1 : sh))) {
+                bad = ps_cli_fail(st);
+                ps_img_free(&img);
+                continue;
+            }
+        }
+        const ps_image *src = size > 0 ? &sized : &img;
+        if ((st = ps_model_apply(&m, rec.tokens, src, w, &res)) ||
+            (st = ps_img_save(op, &res, (int)quality)))
+            bad = ps_cli_fail(st);
+        else
+            printf("%s\n", op);
+        ps_img_free(&img);
+        ps_img_free(&sized);
+        ps_img_free(&res);
+    }
+    ps_model_free(&m);
+    ps_store_style_free(&rec);
+    return bad;
 }

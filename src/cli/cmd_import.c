@@ -1,5 +1,6 @@
 /* pstyle import: add the styles of a file written by 'pstyle export' as new versions. */
 #include "cli.h"
+#include "src/nn/nn.h"
 #include "store/store.h"
 #include <getopt.h>
 #include <string.h>
@@ -65,7 +66,7 @@ int ps_cmd_import(int argc, char **argv)
         return ps_cli_error(PS_EUSAGE, "database path too long");
     if (!ps_cli_model_path(modelopt, mpath, sizeof mpath))
         return ps_cli_fail(PS_EINPUT);
-    if ((st = ps_store_model_hash_file(mpath, mhash)))
+    if ((st = ps_psm_load(mpath, NULL, NULL, mhash))) /* checks the file, reads no tensors */
         return ps_cli_fail(st);
 
     ps_store_bundle b;

@@ -39,7 +39,7 @@ int ps_cmd_list(int argc, char **argv)
     ps_store_row *rows = NULL;
     int n = 0;
     struct stat sb;
-    if (stat(path, &sb) != 0 && errno == ENOENT) {
+    if ((stat(path, &sb) != 0 && errno == ENOENT) || (S_ISREG(sb.st_mode) && sb.st_size == 0)) {
         /* nothing learned yet is an empty list, not an error; and list must not create files */
     } else {
         ps_store *db;

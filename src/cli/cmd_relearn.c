@@ -2,6 +2,7 @@
  * users need not find their images again. The store part (which styles, their samples, saving
  * the new version) is here; running the model is the learning core's, in relearn_style(). */
 #include "cli.h"
+#include "encoder/enc.h"
 #include "store/store.h"
 #include <getopt.h>
 #include <stdlib.h>
@@ -23,8 +24,43 @@ static const char ps_relearn_usage[] =
 static ps_status relearn_style(const char *model_path, const ps_style_rec *old, const ps_sample_rec *smp,
                                int n, ps_style_rec *out)
 {
-    (void)model_path, (void)old, (void)smp, (void)n, (void)out;
-    return ps_fail(PS_EUSAGE, "relearn needs the learning core: not built yet");
+    if (n < 1 || n > PS_LEARN_MAX_SHOTS)
+        return ps_fail(PS_EINPUT, "%s/%s: %d samples stored; 1 to %d can be relearned", old->user,
+                       old->style, n, PS_LEARN_MAX_SHOTS);
+    ps_model m;
+    ps_status st = ps_model_load(&m, model_path);
+    if (st)
+        return st;
+    ps_image imgs[PS_LEARN_MAX_SHOTS];
+    memset(imgs, 0, sizeof imgs);
+    for (int i = 0; i < n && !st; i++)
+        st = ps_img_load_mem(smp[i].thumb, smp[i].thumb_len, "stored thumbnail", &imgs[i]);
+    int nt = ps_model_ntokens(&m);
+    ps_learn_stats ls = {0};
+    if (!st && !(out->tokens = malloc(sizeof(float) * nt)))
+        st = ps_fail(PS_EINTERNAL, "relearn: out of memory");
+    if (!st)
+        st = ps_model_learn(&m, imgs, n, -1, out->tokens, NULL, &ls);
+    if (!st) {
+        char buf[256];
+        out->groups = PS_NGROUPS;
+        out->tokens_per_group = m.gen.cfg.tok;
+        out->dim = m.gen.cfg.dim;
+        out->shots = n;
+        memcpy(out->model_hash, m.hash, sizeof out->model_hash);
+        snprintf(buf, sizeof buf, "{\"steps\":%d,\"work_px\":%d,\"shots\":%d,\"from\":\"thumbnails\"}",
+                 m.inner_steps, m.work_px, n);
+        out->settings = strdup(buf);
+        snprintf(buf, sizeof buf, "{\"inner_loss_before\":%.6f,\"inner_loss_after\":%.6f,\"seconds\":%.3f}",
+                 ls.loss_before, ls.loss_after, ls.seconds);
+        out->quality = strdup(buf);
+        if (!out->settings || !out->quality)
+            st = ps_fail(PS_EINTERNAL, "relearn: out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        ps_img_free(&imgs[i]);
+    ps_model_free(&m);
+    return st;
 }
 
 /* Relearn one style's newest version; PS_EINPUT (and go on with others) if it has no thumbnails. */
@@ -95,7 +131,7 @@ int ps_cmd_relearn(int argc, char **argv)
         return ps_cli_error(PS_EUSAGE, "database path too long");
     if (!ps_cli_model_path(modelopt, mpath, sizeof mpath))
         return ps_cli_fail(PS_EINPUT);
-    if ((st = ps_store_model_hash_file(mpath, mhash)))
+    if ((st = ps_psm_load(mpath, NULL, NULL, mhash))) /* checks the file, reads no tensors */
         return ps_cli_fail(st);
 
     ps_store *db;

@@ -165,6 +165,16 @@ ps_tensor *ps_tensor_const(ps_graph *g, int n, int c, int h, int w)
     return ps_graph_make(g, n, c, h, w, 1, 0, 0);
 }
 
+ps_tensor *ps_tensor_wrap(ps_graph *g, float *data, int n, int c, int h, int w)
+{
+    if (g->status != PS_OK)
+        return NULL;
+    ps_tensor *t = ps_nn_alloc(g, sizeof *t);
+    if (t)
+        *t = (ps_tensor){n, c, h, w, data, NULL};
+    return t;
+}
+
 ps_tensor *ps_tensor_leaf(ps_graph *g, int n, int c, int h, int w)
 {
     return ps_graph_make(g, n, c, h, w, 1, 1, 0);
@@ -208,17 +218,22 @@ void ps_graph_push(ps_graph *g, ps_backward_fn fn, void *ctx)
     g->tape[g->ntape++] = (ps_tape_entry){fn, ctx};
 }
 
-void ps_graph_backward(ps_graph *g, ps_tensor *loss)
+void ps_graph_backward_seed(ps_graph *g, ps_tensor *t, const float *seed)
 {
-    if (g->status != PS_OK || !loss || !loss->grad)
+    if (g->status != PS_OK || !t || !t->grad)
         return;
     for (size_t i = 0; i < g->nzero; i++)
         memset(g->zero[i]->grad, 0, ps_tensor_numel(g->zero[i]) * sizeof(float));
-    size_t n = ps_tensor_numel(loss);
+    size_t n = ps_tensor_numel(t);
     for (size_t i = 0; i < n; i++)
-        loss->grad[i] += 1.0f;
+        t->grad[i] += seed ? seed[i] : 1.0f;
     for (size_t i = g->ntape; i-- > 0;)
         g->tape[i].fn(g->tape[i].ctx);
+}
+
+void ps_graph_backward(ps_graph *g, ps_tensor *loss)
+{
+    ps_graph_backward_seed(g, loss, NULL);
 }
 
 /* ---- threads ------------------------------------------------------------------------------- */

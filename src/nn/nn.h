@@ -48,6 +48,9 @@ ps_status ps_params_alloc(ps_params *p);
 int ps_params_find(const ps_params *p, const char *name);    /* index or -1 */
 void ps_params_free(ps_params *p);
 void ps_params_zero_grad(ps_params *p);
+/* Frozen: every tensor's grad pointer is NULL, so ops skip weight gradients (learn-time and
+ * MAML inner steps move only the style tokens); unfreeze points them back at the flat buffer. */
+void ps_params_freeze(ps_params *p, int frozen);
 /* Deterministic init from a seed: N(0, std^2). The stream depends on (seed, idx), so one seed
  * gives every tensor its own values. */
 void ps_params_init_normal(ps_params *p, int idx, float std, uint64_t seed);
@@ -95,6 +98,9 @@ ps_tensor *ps_tensor_new(ps_graph *g, int n, int c, int h, int w);
 ps_tensor *ps_tensor_leaf(ps_graph *g, int n, int c, int h, int w);
 /* A tensor that never carries a gradient (input images, targets): ops skip its backward. */
 ps_tensor *ps_tensor_const(ps_graph *g, int n, int c, int h, int w);
+/* A constant tensor viewing caller-owned data (no copy, no gradient). Ops keep pointers to
+ * their inputs until backward, so inputs must outlive it: wrap rather than use a stack struct. */
+ps_tensor *ps_tensor_wrap(ps_graph *g, float *data, int n, int c, int h, int w);
 size_t ps_graph_tape_size(const ps_graph *g);  /* backward closures recorded so far */
 ps_status ps_graph_status(const ps_graph *g);
 /* Record a backward closure; ctx must live in the graph's arena (ps_graph_ctx). Used by ops in
@@ -102,6 +108,10 @@ ps_status ps_graph_status(const ps_graph *g);
 void *ps_graph_ctx(ps_graph *g, size_t bytes);
 void ps_graph_push(ps_graph *g, ps_backward_fn fn, void *ctx);
 void ps_graph_backward(ps_graph *g, ps_tensor *loss);
+/* Backward from any tensor t with d(out)/dt = seed (numel(t) floats; NULL = all ones): how a
+ * gradient computed in another graph (e.g. MAML's query loss w.r.t. adapted tokens) continues
+ * into this one. */
+void ps_graph_backward_seed(ps_graph *g, ps_tensor *t, const float *seed);
 
 /* ---- ops on the tape (each has raw _forward/_backward kernels next to it in its .c file) ---- */
 /* Shapes: x (N,C,H,W). Weights are ordinary ps_tensors (parameters or graph tensors). */
@@ -138,6 +148,8 @@ ps_tensor *ps_scale(ps_graph *g, ps_tensor *x, float s);              /* s * x *
 ps_tensor *ps_axpy(ps_graph *g, ps_tensor *a, float s, ps_tensor *b);
 /* Same data, new shape (numel must match); gradient shared. */
 ps_tensor *ps_view(ps_graph *g, ps_tensor *x, int n, int c, int h, int w);
+/* Rows [r0, r0 + rows) of the H axis of every (n, c) plane: (N,C,H,W) -> (N,C,rows,W). */
+ps_tensor *ps_slice_rows(ps_graph *g, ps_tensor *x, int r0, int rows);
 ps_tensor *ps_chan_mean(ps_graph *g, ps_tensor *x);     /* (N,C,H,W) -> (N,1,1,C) */
 ps_tensor *ps_gram(ps_graph *g, ps_tensor *x);          /* centered covariance (N,1,C,C), /HW */
 ps_tensor *ps_l1_loss(ps_graph *g, ps_tensor *a, ps_tensor *b);      /* mean |a-b| -> scalar */

@@ -122,6 +122,12 @@ void ps_params_zero_grad(ps_params *p)
         memset(p->grad, 0, p->total * sizeof(float));
 }
 
+void ps_params_freeze(ps_params *p, int frozen)
+{
+    for (int i = 0; i < p->count; i++)
+        p->t[i].grad = frozen || !p->grad ? NULL : p->grad + p->off[i];
+}
+
 void ps_params_init_normal(ps_params *p, int idx, float std, uint64_t seed)
 {
     ps_rng r;

@@ -6,9 +6,11 @@
  *                   [--model-hash H]      one "USER vN" line on stdout after each commit
  *   test_store_tool get DB USER [--count N]      read the newest version N times, checking it
  *   test_store_tool verify DB                    every version: content, and versions 1..n
+ *   test_store_tool model PATH SEED              write a tiny valid .psm model, print its hash
  *   test_store_tool                              (no arguments) a short self-test, run by make test
  * Exit: 0 ok, the store's status on a store error, 9 on wrong content. */
 #include "check.h"
+#include "src/nn/nn.h"
 #include "store/store.h"
 #include <signal.h>
 #include <stdint.h>
@@ -19,6 +21,8 @@
 #include <unistd.h>
 
 #define TOOL_BAD_CONTENT 9
+
+static int tool_quiet; /* the self-test keeps make test's output short */
 
 static uint64_t rnd_next(uint64_t *s)
 {
@@ -62,7 +66,7 @@ static int make_style(const gen_params *p, const char *user, const char *style, 
     for (int k = 0; k < n; k++) {
         ps_sample_rec *m = &(*smp)[k];
         m->thumb_len = (size_t)p->kb * 1024;
-        m->thumb = malloc(m->thumb_len);
+        m->thumb = m->thumb_len ? malloc(m->thumb_len) : NULL;
         for (size_t i = 0; i < m->thumb_len; i++)
             m->thumb[i] = (unsigned char)rnd_next(&s);
         size_t ml = strlen(p->marker);
@@ -100,7 +104,7 @@ static int check_style(const ps_style_rec *r, const ps_sample_rec *smp, int n)
     for (int k = 0; !bad && k < n; k++)
         bad = strcmp(smp[k].sha256, ws[k].sha256) || smp[k].size != ws[k].size ||
               smp[k].width != ws[k].width || smp[k].thumb_len != ws[k].thumb_len ||
-              memcmp(smp[k].thumb, ws[k].thumb, ws[k].thumb_len) || smp[k].n_embedding != 32 ||
+              (ws[k].thumb_len && memcmp(smp[k].thumb, ws[k].thumb, ws[k].thumb_len)) || smp[k].n_embedding != 32 ||
               memcmp(smp[k].embedding, ws[k].embedding, 32 * sizeof(float));
     if (bad)
         fprintf(stderr, "%s/%s v%d: content differs from what was written\n", r->user, r->style, r->version);
@@ -118,8 +122,10 @@ static int put_one(ps_store *db, const gen_params *p, const char *user, const ch
     ps_store_samples_free(smp, n);
     if (st)
         return fprintf(stderr, "test_store_tool: %s\n", ps_last_error()), (int)st;
-    printf("%s v%d\n", user, v);
-    fflush(stdout);
+    if (!tool_quiet) {
+        printf("%s v%d\n", user, v);
+        fflush(stdout);
+    }
     return 0;
 }
 
@@ -217,7 +223,7 @@ static int tool_verify(const char *path)
             ps_store_samples_free(smp, ns);
         }
         int last = i == n - 1 || strcmp(rows[i].user, rows[i + 1].user) || strcmp(rows[i].style, rows[i + 1].style);
-        if (!st && last)
+        if (!st && last && !tool_quiet)
             printf("%s/%s %d\n", rows[i].user, rows[i].style, rows[i].version);
     }
     free(rows);
@@ -227,9 +233,34 @@ static int tool_verify(const char *path)
     return bad ? TOOL_BAD_CONTENT : 0;
 }
 
+/* A tiny but valid model file (one tensor filled with seed), so that import and relearn see a
+ * real model and its real hash; prints the hash ps_psm_load reports. */
+static int tool_model(const char *path, float seed)
+{
+    ps_params p;
+    ps_hparams hp = {0};
+    char hash[PS_STORE_HASH_LEN + 1];
+    ps_params_init(&p);
+    ps_status st = ps_params_add(&p, "w", 1, 1, 1, 8) < 0 ? PS_EINTERNAL : ps_params_alloc(&p);
+    if (!st) {
+        ps_params_fill(&p, 0, seed);
+        st = ps_hparams_set(&hp, "test", 1);
+    }
+    if (!st)
+        st = ps_psm_save(path, &hp, &p);
+    if (!st)
+        st = ps_psm_load(path, NULL, NULL, hash);
+    ps_params_free(&p);
+    if (st)
+        return fprintf(stderr, "test_store_tool: %s\n", ps_last_error()), (int)st;
+    printf("%s\n", hash);
+    return 0;
+}
+
 /* Without arguments (make test): write, read back and verify a few versions in the temp dir. */
 static int self_test(void)
 {
+    tool_quiet = 1;
     CHECK(tool_put("self.db", "alice", 4, (char *[]){"--count", "3", "--also", "bob"}) == 0, "put");
     CHECK(tool_get("self.db", "alice", 2) == 0, "get");
     CHECK(tool_verify("self.db") == 0, "verify");
@@ -248,6 +279,8 @@ int main(int argc, char **argv)
         return tool_get(argv[2], argv[3], argc == 6 ? atol(argv[5]) : 1);
     if (argc == 3 && !strcmp(argv[1], "verify"))
         return tool_verify(argv[2]);
+    if (argc == 4 && !strcmp(argv[1], "model"))
+        return tool_model(argv[2], (float)atof(argv[3]));
     fprintf(stderr, "usage: see the top of tests/unit/test_store_tool.c\n");
     return 1;
 }

@@ -1,0 +1,316 @@
+/* Composition of the generator's heads at any output resolution:
+ *   z = x + ws * up(dS) + wt * up(dT)          (bilinear, align_corners = 0)
+ *   y = z + wc * (A [z; 1])                    (A: residual 3x4 affine, trilinear slice of the
+ *                                               bilateral grid at (x, y, luma(x)))
+ * The same forward kernel runs training crops and 12-megapixel photos, row by row, in O(1) extra
+ * memory, so full-resolution output never needs the heavy network at full resolution. */
+#include "gen.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Linear interpolation taps for output index o of n_out onto n_in samples (align_corners = 0,
+ * border clamped) — the same convention as ps_upsample_bilinear. */
+static inline void taps(int o, int n_out, int n_in, int *i0, int *i1, float *f)
+{
+    float s = ((float)o + 0.5f) * (float)n_in / (float)n_out - 0.5f;
+    if (s < 0)
+        s = 0;
+    int a = (int)s;
+    if (a > n_in - 1)
+        a = n_in - 1;
+    *i0 = a;
+    *i1 = a + 1 < n_in ? a + 1 : n_in - 1;
+    *f = s - (float)a;
+}
+
+/* Trilinear position in the grid for luma v: bins are cell-centred like the spatial axes. */
+static inline void ztaps(float v, int bins, int *z0, int *z1, float *f)
+{
+    float s = v * (float)bins - 0.5f;
+    if (s < 0)
+        s = 0;
+    if (s > (float)(bins - 1))
+        s = (float)(bins - 1);
+    int a = (int)s;
+    *z0 = a;
+    *z1 = a + 1 < bins ? a + 1 : bins - 1;
+    *f = s - (float)a;
+}
+
+static inline float luma(float r, float g, float b)
+{
+    float v = 0.299f * r + 0.587f * g + 0.114f * b;
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+/* Per-pixel context shared by forward and backward: the 8 grid corners and their weights, the
+ * 4 work-res taps and weights. */
+typedef struct {
+    size_t gcell[8];
+    float gwt[8];
+    size_t dcell[4];
+    float dwt[4];
+} px_ctx;
+
+static inline void px_setup(px_ctx *c, const float *x, size_t HW, size_t pix, int gy0, int gy1,
+                            float gfy, int gx0, int gx1, float gfx, int bins, int gh, int gw,
+                            int dy0, int dy1, float dfy, int dx0, int dx1, float dfx, int w)
+{
+    int z0, z1;
+    float fz;
+    ztaps(luma(x[pix], x[HW + pix], x[2 * HW + pix]), bins, &z0, &z1, &fz);
+    const int ys[2] = {gy0, gy1}, xs[2] = {gx0, gx1}, zs[2] = {z0, z1};
+    const float wy[2] = {1 - gfy, gfy}, wx[2] = {1 - gfx, gfx}, wz[2] = {1 - fz, fz};
+    int k = 0;
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++)
+            for (int d = 0; d < 2; d++, k++) {
+                /* offset of coefficient 0 at bin z; coefficient j adds j*bins*gh*gw */
+                c->gcell[k] = ((size_t)zs[d] * gh + ys[a]) * gw + xs[b];
+                c->gwt[k] = wy[a] * wx[b] * wz[d];
+            }
+    c->dcell[0] = (size_t)dy0 * w + dx0;
+    c->dcell[1] = (size_t)dy0 * w + dx1;
+    c->dcell[2] = (size_t)dy1 * w + dx0;
+    c->dcell[3] = (size_t)dy1 * w + dx1;
+    c->dwt[0] = (1 - dfy) * (1 - dfx);
+    c->dwt[1] = (1 - dfy) * dfx;
+    c->dwt[2] = dfy * (1 - dfx);
+    c->dwt[3] = dfy * dfx;
+}
+
+static inline void px_z(float z[3], const px_ctx *c, const float *x, size_t HW, size_t pix,
+                        const float *ds, const float *dt, size_t hw, const float wgt[3])
+{
+    for (int ch = 0; ch < 3; ch++) {
+        float s = 0, t = 0;
+        for (int k = 0; k < 4; k++) {
+            s += c->dwt[k] * ds[ch * hw + c->dcell[k]];
+            t += c->dwt[k] * dt[ch * hw + c->dcell[k]];
+        }
+        z[ch] = x[ch * HW + pix] + wgt[2] * s + wgt[1] * t;
+    }
+}
+
+static inline void px_coef(float A[12], const px_ctx *c, const float *grid, size_t gstride)
+{
+    for (int j = 0; j < 12; j++) {
+        float v = 0;
+        for (int k = 0; k < 8; k++)
+            v += c->gwt[k] * grid[j * gstride + c->gcell[k]];
+        A[j] = v;
+    }
+}
+
+void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W, const float *ds,
+                            const float *dt, int h, int w, const float *grid, int bins, int gh,
+                            int gw, const float wgt[3])
+{
+    size_t HW = (size_t)H * W, hw = (size_t)h * w, gstride = (size_t)bins * gh * gw;
+    for (int Y = 0; Y < H; Y++) {
+        int gy0, gy1, dy0, dy1;
+        float gfy, dfy;
+        taps(Y, H, gh, &gy0, &gy1, &gfy);
+        taps(Y, H, h, &dy0, &dy1, &dfy);
+        for (int X = 0; X < W; X++) {
+            int gx0, gx1, dx0, dx1;
+            float gfx, dfx, z[3], A[12];
+            taps(X, W, gw, &gx0, &gx1, &gfx);
+            taps(X, W, w, &dx0, &dx1, &dfx);
+            size_t pix = (size_t)Y * W + X;
+            px_ctx c;
+            px_setup(&c, x, HW, pix, gy0, gy1, gfy, gx0, gx1, gfx, bins, gh, gw, dy0, dy1, dfy,
+                     dx0, dx1, dfx, w);
+            px_z(z, &c, x, HW, pix, ds, dt, hw, wgt);
+            px_coef(A, &c, grid, gstride);
+            for (int ch = 0; ch < 3; ch++)
+                out[ch * HW + pix] = z[ch] + wgt[0] * (A[ch * 4] * z[0] + A[ch * 4 + 1] * z[1] +
+                                                       A[ch * 4 + 2] * z[2] + A[ch * 4 + 3]);
+        }
+    }
+}
+
+/* The fast path: the grid and the residuals are interpolated along y once per output row, so
+ * each pixel only blends 4 grid corners (x, luma) and 2 residual taps (x). Same function as the
+ * naive per-pixel version, evaluated in another order. */
+void ps_gen_compose_forward(float *out, const float *x, int H, int W, const float *ds,
+                            const float *dt, int h, int w, const float *grid, int bins, int gh,
+                            int gw, const float wgt[3])
+{
+    size_t HW = (size_t)H * W, hw = (size_t)h * w, gplane = (size_t)gh * gw;
+    int *cg = malloc(sizeof(int) * 4 * W);
+    float *cf = malloc(sizeof(float) * 2 * W);
+    if (!cg || !cf) { /* no memory for the tables: the per-pixel version needs none */
+        free(cg);
+        free(cf);
+        ps_gen_compose_forward_naive(out, x, H, W, ds, dt, h, w, grid, bins, gh, gw, wgt);
+        return;
+    }
+    for (int X = 0; X < W; X++) {
+        taps(X, W, gw, &cg[4 * X], &cg[4 * X + 1], &cf[2 * X]);
+        taps(X, W, w, &cg[4 * X + 2], &cg[4 * X + 3], &cf[2 * X + 1]);
+    }
+    int fail = 0;
+#pragma omp parallel reduction(| : fail) if (HW > 65536)
+    {
+        /* per thread: one row of the grid [gx][bin][12] and of the residuals [6][w] */
+        float *rg = malloc(sizeof(float) * 12 * bins * gw), *rd = malloc(sizeof(float) * 6 * w);
+        fail = !rg || !rd;
+#pragma omp for schedule(static)
+        for (int Y = 0; Y < H; Y++) {
+            if (fail)
+                continue;
+            int gy0, gy1, dy0, dy1;
+            float gfy, dfy;
+            taps(Y, H, gh, &gy0, &gy1, &gfy);
+            taps(Y, H, h, &dy0, &dy1, &dfy);
+            for (int j = 0; j < 12; j++)
+                for (int z = 0; z < bins; z++) {
+                    const float *g = grid + ((size_t)j * bins + z) * gplane;
+                    for (int gx = 0; gx < gw; gx++)
+                        rg[((size_t)gx * bins + z) * 12 + j] =
+                            (1 - gfy) * g[gy0 * gw + gx] + gfy * g[gy1 * gw + gx];
+                }
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < w; i++) {
+                    rd[c * w + i] = (1 - dfy) * ds[c * hw + (size_t)dy0 * w + i] +
+                                    dfy * ds[c * hw + (size_t)dy1 * w + i];
+                    rd[(3 + c) * w + i] = (1 - dfy) * dt[c * hw + (size_t)dy0 * w + i] +
+                                          dfy * dt[c * hw + (size_t)dy1 * w + i];
+                }
+            const float *xr = x + (size_t)Y * W;
+            float *orow = out + (size_t)Y * W;
+            for (int X = 0; X < W; X++) {
+                const int *t = &cg[4 * X];
+                float gfx = cf[2 * X], dfx = cf[2 * X + 1], z[3], A[12];
+                for (int c = 0; c < 3; c++) {
+                    const float *s = rd + c * w, *u = rd + (3 + c) * w;
+                    float sv = s[t[2]] + dfx * (s[t[3]] - s[t[2]]);
+                    float tv = u[t[2]] + dfx * (u[t[3]] - u[t[2]]);
+                    z[c] = xr[c * HW + X] + wgt[2] * sv + wgt[1] * tv;
+                }
+                int z0, z1;
+                float fz;
+                ztaps(luma(xr[X], xr[HW + X], xr[2 * HW + X]), bins, &z0, &z1, &fz);
+                const float *a = rg + ((size_t)t[0] * bins + z0) * 12,
+                            *b = rg + ((size_t)t[1] * bins + z0) * 12,
+                            *c = rg + ((size_t)t[0] * bins + z1) * 12,
+                            *d = rg + ((size_t)t[1] * bins + z1) * 12;
+                float w00 = (1 - gfx) * (1 - fz), w10 = gfx * (1 - fz), w01 = (1 - gfx) * fz,
+                      w11 = gfx * fz;
+                for (int j = 0; j < 12; j++)
+                    A[j] = w00 * a[j] + w10 * b[j] + w01 * c[j] + w11 * d[j];
+                for (int ch = 0; ch < 3; ch++)
+                    orow[ch * HW + X] = z[ch] + wgt[0] * (A[ch * 4] * z[0] + A[ch * 4 + 1] * z[1] +
+                                                          A[ch * 4 + 2] * z[2] + A[ch * 4 + 3]);
+            }
+        }
+        free(rg);
+        free(rd);
+    }
+    free(cg);
+    free(cf);
+    if (fail)
+        ps_gen_compose_forward_naive(out, x, H, W, ds, dt, h, w, grid, bins, gh, gw, wgt);
+}
+
+/* Gradients w.r.t. ds, dt and grid (accumulated); x is a constant (the photo). */
+static void compose_backward_one(float *dds, float *ddt, float *dgrid, const float *dy,
+                                 const float *x, int H, int W, const float *ds, const float *dt,
+                                 int h, int w, const float *grid, int bins, int gh, int gw,
+                                 const float wgt[3])
+{
+    size_t HW = (size_t)H * W, hw = (size_t)h * w, gstride = (size_t)bins * gh * gw;
+    for (int Y = 0; Y < H; Y++) {
+        int gy0, gy1, dy0, dy1;
+        float gfy, dfy;
+        taps(Y, H, gh, &gy0, &gy1, &gfy);
+        taps(Y, H, h, &dy0, &dy1, &dfy);
+        for (int X = 0; X < W; X++) {
+            int gx0, gx1, dx0, dx1;
+            float gfx, dfx, z[3], A[12], g[3], dz[3];
+            taps(X, W, gw, &gx0, &gx1, &gfx);
+            taps(X, W, w, &dx0, &dx1, &dfx);
+            size_t pix = (size_t)Y * W + X;
+            px_ctx c;
+            px_setup(&c, x, HW, pix, gy0, gy1, gfy, gx0, gx1, gfx, bins, gh, gw, dy0, dy1, dfy,
+                     dx0, dx1, dfx, w);
+            px_z(z, &c, x, HW, pix, ds, dt, hw, wgt);
+            px_coef(A, &c, grid, gstride);
+            for (int ch = 0; ch < 3; ch++)
+                g[ch] = dy[ch * HW + pix];
+            for (int j = 0; j < 3; j++)
+                dz[j] = g[j] + wgt[0] * (A[j] * g[0] + A[4 + j] * g[1] + A[8 + j] * g[2]);
+            if (dgrid)
+                for (int ch = 0; ch < 3; ch++) {
+                    float gc = wgt[0] * g[ch];
+                    const float zz[4] = {z[0], z[1], z[2], 1};
+                    for (int j = 0; j < 4; j++) {
+                        float v = gc * zz[j];
+                        float *dst = dgrid + (size_t)(ch * 4 + j) * gstride;
+                        for (int k = 0; k < 8; k++)
+                            dst[c.gcell[k]] += c.gwt[k] * v;
+                    }
+                }
+            for (int ch = 0; ch < 3; ch++)
+                for (int k = 0; k < 4; k++) {
+                    if (dds)
+                        dds[ch * hw + c.dcell[k]] += wgt[2] * c.dwt[k] * dz[ch];
+                    if (ddt)
+                        ddt[ch * hw + c.dcell[k]] += wgt[1] * c.dwt[k] * dz[ch];
+                }
+        }
+    }
+}
+
+typedef struct {
+    ps_tensor *y, *x, *ds, *dt, *grid;
+    int bins;
+    float wgt[3];
+} compose_ctx;
+
+static void compose_backward(void *vctx)
+{
+    compose_ctx *c = vctx;
+    const ps_tensor *x = c->x, *ds = c->ds, *gr = c->grid;
+    size_t HW = (size_t)x->h * x->w, hw = (size_t)ds->h * ds->w, gn = (size_t)gr->c * gr->h * gr->w;
+#pragma omp parallel for schedule(static) if (x->n > 1)
+    for (int n = 0; n < x->n; n++)
+        compose_backward_one(c->ds->grad ? c->ds->grad + n * 3 * hw : NULL,
+                             c->dt->grad ? c->dt->grad + n * 3 * hw : NULL,
+                             gr->grad ? gr->grad + n * gn : NULL, c->y->grad + n * 3 * HW,
+                             x->data + n * 3 * HW, x->h, x->w, ds->data + n * 3 * hw,
+                             c->dt->data + n * 3 * hw, ds->h, ds->w, gr->data + n * gn, c->bins,
+                             gr->h, gr->w, c->wgt);
+}
+
+ps_tensor *ps_gen_compose(ps_graph *g, ps_tensor *x, const ps_gen_heads *hd, const float wgt[3])
+{
+    ps_tensor *ds = hd->ds, *dt = hd->dt, *gr = hd->grid;
+    if (!x || !ds || !dt || !gr || ps_graph_status(g))
+        return NULL;
+    int bins = gr->c / 12;
+    if (x->c != 3 || ds->c != 3 || dt->c != 3 || gr->c != 12 * bins || ds->n != x->n ||
+        dt->n != x->n || gr->n != x->n || dt->h != ds->h || dt->w != ds->w) {
+        ps_fail(PS_EINTERNAL, "compose: shape mismatch");
+        return NULL;
+    }
+    ps_tensor *y = ps_tensor_new(g, x->n, 3, x->h, x->w);
+    if (!y)
+        return NULL;
+    size_t HW = (size_t)x->h * x->w, hw = (size_t)ds->h * ds->w, gn = (size_t)gr->c * gr->h * gr->w;
+    for (int n = 0; n < x->n; n++)
+        ps_gen_compose_forward(y->data + n * 3 * HW, x->data + n * 3 * HW, x->h, x->w,
+                               ds->data + n * 3 * hw, dt->data + n * 3 * hw, ds->h, ds->w,
+                               gr->data + n * gn, bins, gr->h, gr->w, wgt);
+    if (ps_graph_grad_on(g) && y->grad && (ds->grad || dt->grad || gr->grad)) {
+        compose_ctx *c = ps_graph_ctx(g, sizeof *c);
+        if (!c)
+            return NULL;
+        *c = (compose_ctx){.y = y, .x = x, .ds = ds, .dt = dt, .grid = gr, .bins = bins};
+        memcpy(c->wgt, wgt, sizeof c->wgt);
+        ps_graph_push(g, compose_backward, c);
+    }
+    return y;
+}
