@@ -37,9 +37,11 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
  * c must be 1 (gray), 3 or 4. Writes to a temp file in the same folder, fsyncs, then renames, so
  * a crash or a full disk never leaves half a file; a write failure is PS_EINPUT "<path>: <why>". */
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
-/* The whole file in a malloc'd buffer (size-capped; messages as for ps_img_load). */
+/* The whole file in a malloc'd buffer the caller frees (at most PS_IMG_MAX_FILE_BYTES; errors as
+ * for ps_img_load: missing, directory, too large, unreadable). ps_img_load is this + load_mem. */
 ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len);
-/* 8-bit PNG (alpha kept) into a malloc'd buffer. */
+/* The PNG ps_img_save would write (8-bit, alpha kept, c 1, 3 or 4), into a malloc'd buffer the
+ * caller frees. */
 ps_status ps_img_encode_png(const ps_image *img, unsigned char **out, size_t *len);
 ps_status ps_img_alloc(ps_image *img, int w, int h, int c);   /* zeroed */
 void ps_img_free(ps_image *img);

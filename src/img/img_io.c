@@ -318,9 +318,9 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
 }
 
 /* Reads at most PS_IMG_MAX_FILE_BYTES + 1 bytes, so a huge or endless file is refused cheaply. */
-ps_status ps_img_load(const char *path, ps_image *out)
+ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len)
 {
-    memset(out, 0, sizeof *out);
+    *out = NULL, *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -374,6 +374,20 @@ ps_status ps_img_load(const char *path, ps_image *out)
     close(fd);
     if (!buf)
         return ps_fail(PS_EINTERNAL, "%s: out of memory", path);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf, *len = n;
+    return PS_OK;
+}
+
+ps_status ps_img_load(const char *path, ps_image *out)
+{
+    unsigned char *buf;
+    size_t n;
+    memset(out, 0, sizeof *out);
+    ps_status rc = ps_img_read_file(path, &buf, &n);
     if (rc == PS_OK)
         rc = ps_img_load_mem(buf, n, path, out);
     free(buf);
@@ -382,15 +396,27 @@ ps_status ps_img_load(const char *path, ps_image *out)
 
 /* ---- encoding ---- */
 
-/* Buffered output to a file descriptor: stb_image_write hands over a few bytes at a time. */
+/* Buffered output, to a file descriptor or (fd < 0) a growing malloc'd buffer: stb_image_write
+ * hands over a few bytes at a time. */
 typedef struct {
-    int fd, err; /* err: first errno of a failed write */
-    size_t n;
+    int fd, err;         /* err: first errno of a failed write */
+    unsigned char *mem;  /* fd < 0: everything flushed so far */
+    size_t mem_len, mem_cap, n;
     unsigned char buf[1 << 16];
 } sink;
 
 static void sink_flush(sink *s)
 {
+    if (s->fd < 0 && !s->err && s->mem_len + s->n > s->mem_cap) {
+        size_t cap = 2 * s->mem_cap + s->n;
+        unsigned char *nb = realloc(s->mem, cap);
+        if (nb)
+            s->mem = nb, s->mem_cap = cap;
+        else
+            s->err = ENOMEM;
+    }
+    if (s->fd < 0 && !s->err)
+        memcpy(s->mem + s->mem_len, s->buf, s->n), s->mem_len += s->n, s->n = 0;
     const unsigned char *p = s->buf;
     while (s->n > 0 && !s->err) {
         ssize_t r = write(s->fd, p, s->n);
@@ -553,10 +579,10 @@ static ps_status write_atomic(const char *path, int png, const unsigned char *px
     }
     if (fd < 0)
         return ps_fail(PS_EINPUT, "%s: cannot create a temp file in %s", path, dir);
-    sink *s = malloc(sizeof *s);
+    sink *s = calloc(1, sizeof *s);
     int ok = 0, err = ENOMEM;
     if (s) {
-        s->fd = fd, s->err = 0, s->n = 0;
+        s->fd = fd;
         ok = png ? png_encode(s, px, w, h, ch) : stbi_write_jpg_to_func(sink_write, s, w, h, ch, px, quality);
         sink_flush(s);
         err = s->err;
@@ -581,6 +607,21 @@ static ps_status write_atomic(const char *path, int png, const unsigned char *px
     return PS_OK;
 }
 
+/* The 8-bit sRGB samples a PNG (alpha kept) or JPEG (alpha dropped) of img is made of. */
+static ps_status pack8(const char *what, const ps_image *img, int png, unsigned char **px, int *ch)
+{
+    *px = NULL;
+    if (!img->px || img->w <= 0 || img->h <= 0 || (img->c != 1 && img->c != 3 && img->c != 4))
+        return ps_fail(PS_EUSAGE, "%s: cannot encode a %dx%d image with %d planes", what, img->w,
+                       img->h, img->c);
+    *ch = img->c == 1 ? 1 : png && img->c == 4 ? 4 : 3;
+    *px = malloc((size_t)img->w * img->h * *ch);
+    if (!*px)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", what);
+    ps_img_to_rgba8(img, *px, *ch);
+    return PS_OK;
+}
+
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
 {
     const char *slash = strrchr(path, '/'), *dot = strrchr(slash ? slash : path, '.');
@@ -588,19 +629,37 @@ ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
     int jpg = dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
     if (!png && !jpg)
         return ps_fail(PS_EUSAGE, "%s: unsupported output format (use .png, .jpg or .jpeg)", path);
-    if (!img->px || img->w <= 0 || img->h <= 0 || (img->c != 1 && img->c != 3 && img->c != 4))
-        return ps_fail(PS_EUSAGE, "%s: cannot save a %dx%d image with %d planes", path, img->w,
-                       img->h, img->c);
     if (jpeg_quality == 0)
         jpeg_quality = 92;
     if (jpeg_quality < 1 || jpeg_quality > 100)
         return ps_fail(PS_EUSAGE, "%s: JPEG quality %d is not in 1..100", path, jpeg_quality);
-    int ch = img->c == 1 ? 1 : png && img->c == 4 ? 4 : 3;
-    unsigned char *px = malloc((size_t)img->w * img->h * ch);
-    if (!px)
-        return ps_fail(PS_EINTERNAL, "%s: out of memory", path);
-    ps_img_to_rgba8(img, px, ch);
-    ps_status st = write_atomic(path, png, px, img->w, img->h, ch, jpeg_quality);
+    unsigned char *px;
+    int ch;
+    ps_status st = pack8(path, img, png, &px, &ch);
+    if (st == PS_OK)
+        st = write_atomic(path, png, px, img->w, img->h, ch, jpeg_quality);
+    free(px);
+    return st;
+}
+
+ps_status ps_img_encode_png(const ps_image *img, unsigned char **out, size_t *len)
+{
+    *out = NULL, *len = 0;
+    unsigned char *px;
+    int ch;
+    ps_status st = pack8("png encode", img, 1, &px, &ch);
+    sink *s = st ? NULL : calloc(1, sizeof *s);
+    if (st == PS_OK && s) {
+        s->fd = -1;
+        int ok = png_encode(s, px, img->w, img->h, ch);
+        sink_flush(s);
+        if (ok && !s->err)
+            *out = s->mem, *len = s->mem_len, s->mem = NULL;
+        free(s->mem);
+    }
+    if (st == PS_OK && !*out)
+        st = ps_fail(PS_EINTERNAL, "png encode: out of memory");
+    free(s);
     free(px);
     return st;
 }

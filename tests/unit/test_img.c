@@ -269,6 +269,28 @@ static void test_save_png(void)
     }
 }
 
+/* In memory: encode_png gives the bytes save writes; read_file gives a file's bytes. */
+static void test_memory(void)
+{
+    ps_image a, b;
+    smooth_image(&a, 300, 200, 4); /* > 64 KiB of pixels: the memory sink grows */
+    unsigned char *png, *file;
+    size_t n, nf;
+    CHECK(ps_img_encode_png(&a, &png, &n) == PS_OK && n > 8 && !memcmp(png, "\x89PNG", 4), "%s", ps_last_error());
+    CHECK(ps_img_save("mem.png", &a, 0) == PS_OK, "%s", ps_last_error());
+    CHECK(ps_img_read_file("mem.png", &file, &nf) == PS_OK && nf == n && !memcmp(file, png, n),
+          "encode_png and save agree (%zu vs %zu bytes)", n, nf);
+    CHECK(ps_img_load_mem(png, n, "mem", &b) == PS_OK && b.c == 4 && tu_psnr8(&a, &b) == 99.0,
+          "encode_png round trip: %s", ps_last_error());
+    ps_img_free(&b);
+    free(png), free(file);
+    CHECK(ps_img_read_file("nothere.png", &file, &nf) == PS_EINPUT && file == NULL && nf == 0 &&
+              !strcmp(ps_last_error(), "nothere.png: no such file"), "read_file missing");
+    ps_image bad = {0, 0, 0, NULL};
+    CHECK(ps_img_encode_png(&bad, &png, &n) == PS_EUSAGE && png == NULL, "encode an empty image");
+    ps_img_free(&a);
+}
+
 static int dir_entries(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -342,6 +364,7 @@ int main(void)
     test_bmp_tga();
     test_jpeg();
     test_save_png();
+    test_memory();
     test_save_errors();
     return check_done("test_img");
 }
