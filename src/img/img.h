@@ -28,7 +28,9 @@ typedef struct ps_image {
 /* Load any of JPEG, PNG (8/16 bit), BMP, TGA: color, grayscale, gray+alpha, RGBA. JPEG EXIF
  * orientation (1..8) is applied, so the result is upright. Errors (PS_EINPUT): "<path>: <reason>"
  * for missing, empty, directory, truncated, corrupt, non-image, other image formats (GIF, PSD,
- * PNM, HDR, PIC), too large; PS_EINTERNAL "<path>: out of memory". */
+ * PNM, HDR, PIC, compressed BMP), too large; decompression bombs (a PNG stream inflating past
+ * its header's size, a JPEG with over 100 scans) count as corrupt. PS_EINTERNAL "<path>: out of
+ * memory". Thread-safe: no global state. */
 ps_status ps_img_load(const char *path, ps_image *out);
 /* Same from memory (name is used in messages). */
 ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out);
