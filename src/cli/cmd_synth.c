@@ -7,10 +7,47 @@
 
 static const char *usage =
     "usage: pstyle synth --seed N [--count M] [--size PX] [--data DIR] [--val] --sheet OUT.png\n"
+    "       pstyle synth --seed N [--val] --render IMG... --out-dir DIR\n"
     "Render M styles (seeds N..N+M-1; with --val, validation styles N..N+M-1) on photos from\n"
     "DIR/train or DIR/val (default data/photos; procedural images when missing) and write a\n"
     "contact sheet: photo | color only | texture only | stroke only | full, PX pixels a cell\n"
-    "(default 256). Each row's style is printed on stdout.\n";
+    "(default 256). Each row's style is printed on stdout.\n"
+    "With --render, paint style N on each IMG at its own size and write DIR/<stem>.png: stand-in\n"
+    "style samples for demos and tests (a user would bring their own).\n";
+
+/* --render: the style's full render of each image, written as DIR/<stem>.png. */
+static int render_files(uint64_t seed, char **imgs, int n, const char *dir)
+{
+    ps_synth_style style;
+    ps_synth_sample(seed, &style);
+    char desc[256];
+    ps_synth_describe(&style, desc, sizeof desc);
+    printf("style %llu: %s\n", (unsigned long long)seed, desc);
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        ps_image in = {0}, out = {0};
+        ps_status st = ps_img_load(imgs[i], &in);
+        if (!st)
+            st = ps_img_alloc(&out, in.w, in.h, 3);
+        if (!st)
+            st = ps_synth_render(&style, &in, &out, NULL, NULL, NULL);
+        if (!st) {
+            const char *base = strrchr(imgs[i], '/');
+            base = base ? base + 1 : imgs[i];
+            const char *dot = strrchr(base, '.');
+            int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%.*s.png", dir, stem, base);
+            if (!(st = ps_img_save(path, &out, 0)))
+                printf("%s\n", path);
+        }
+        if (st)
+            rc = ps_cli_fail(st);
+        ps_img_free(&in);
+        ps_img_free(&out);
+    }
+    return rc;
+}
 
 /* Center square of src, resized to side x side. */
 static ps_status square(const ps_image *src, int side, ps_image *dst)
@@ -41,8 +78,9 @@ static void blit(ps_image *sheet, const ps_image *cell, int col, int row)
 int ps_cmd_synth(int argc, char **argv)
 {
     long seed = -1, count = 6, size = 256;
-    const char *sheet_path = NULL, *data = "data/photos";
-    int val = 0;
+    const char *sheet_path = NULL, *data = "data/photos", *out_dir = NULL;
+    int val = 0, render = 0, nimg = 0;
+    char **imgs = argv; /* positional arguments (--render's images), compacted in place */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -64,9 +102,20 @@ int ps_cmd_synth(int argc, char **argv)
             sheet_path = argv[++i];
         else if (!strcmp(a, "--data") && has)
             data = argv[++i];
+        else if (!strcmp(a, "--out-dir") && has)
+            out_dir = argv[++i];
+        else if (!strcmp(a, "--render"))
+            render = 1;
+        else if (a[0] != '-')
+            imgs[nimg++] = argv[i];
         else
             return ps_cli_usage("synth", "unknown option or missing value: '%s'", a);
     }
+    if (render || nimg)
+        return seed < 0 || !out_dir || !nimg || !render
+                   ? ps_cli_usage("synth", "--render needs --seed N, images and --out-dir DIR")
+                   : render_files(val ? ps_synth_val_seed((int)seed) : (uint64_t)seed, imgs, nimg,
+                                  out_dir);
     if (seed < 0 || !sheet_path)
         return ps_cli_usage("synth", "--seed and --sheet are required");
 
