@@ -302,7 +302,7 @@ static ps_status store_check_header(ps_store *s, int64_t *version)
         rc = header_read(s, &h);
     exec_const(s, "COMMIT");
     if (rc != SQLITE_OK)
-        return store_err(s, rc, "reading the header");
+        return store_err(s, rc, "opening");
     *version = h.version;
     return header_judge(s, &h);
 }
