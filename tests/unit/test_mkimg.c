@@ -127,6 +127,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < (size_t)3 * 64 * 48; i++)
         err = fmax(err, fabs(back.px[i] - im.px[i]));
     CHECK(err < 0.01, "PNG round trip error %.4f", err);
+    ps_img_free(&im);
     ps_img_free(&back);
     /* RGBA keeps its alpha ramp; gray reads back with three equal planes */
     CHECK(ps_img_alloc(&im, 64, 48, 4) == PS_OK, "alloc");
