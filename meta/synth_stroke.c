@@ -130,7 +130,7 @@ static void stroke_pencil(const ps_synth_op *op, const synth_ctx *cx, float *con
           *lines = cx->tmp[5];
     synth_luma_plane(lum, in, w * h);
     synth_flow(cx, lum, cx->S * 0.01f, tx, ty, hatch);
-    float cell = cx->S * (0.002f + 0.002f * p[1]);
+    float cell = cx->S * (0.006f + 0.004f * p[1]); /* >= ~1 px at 128: sub-pixel noise would not scale */
     FOR_PIXELS(cx) nz[IDX(cx)] = synth_vnoise(((float)x + 0.5f) / cell, ((float)y + 0.5f) / cell, op->seed);
     synth_lic(cx, &hatch, &nz, 1, tx, ty, cx->S * (0.015f + 0.035f * p[0]));
     dog_lines(cx, lum, cx->S * (0.002f + 0.003f * p[2]), 0.01f, 10.f, lines);
@@ -277,7 +277,7 @@ static void stroke_impasto(const ps_synth_op *op, const synth_ctx *cx, float *co
     synth_flow(cx, lum, cx->S * (0.006f + 0.012f * p[2]), tx, ty, relief);
     float len = cx->S * (0.01f + 0.03f * p[0]);
     synth_lic(cx, out, in, 3, tx, ty, len);
-    float cell = cx->S * 0.004f;
+    float cell = cx->S * 0.007f;
     FOR_PIXELS(cx) nz[IDX(cx)] = synth_vnoise(((float)x + 0.5f) / cell, ((float)y + 0.5f) / cell, op->seed);
     synth_lic(cx, &relief, &nz, 1, tx, ty, 0.8f * len);
     float bump = (0.5f + 1.5f * p[1]) * cell;

@@ -83,6 +83,8 @@ int ps_params_add(ps_params *p, const char *name, int n, int c, int h, int w)
 
 ps_status ps_params_alloc(ps_params *p)
 {
+    if (p->data)
+        return ps_fail(PS_EUSAGE, "parameters: already allocated");
     size_t bytes = (p->total ? p->total : 1) * sizeof(float);
     p->data = calloc(1, bytes);
     p->grad = calloc(1, bytes);
