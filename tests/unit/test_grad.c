@@ -1,8 +1,9 @@
-/* One table-driven finite-difference gradient check over every op of the engine (nn.h): central
- * differences in double around the float forward, per-op eps and abs+rel tolerance, kinks
+/* One table-driven finite-difference gradient check over every op of the engine (nn.h) and the
+ * differentiable ops the generator and encoder add on top (gen.h, enc.h): central differences in double around the float forward, per-op eps and abs+rel tolerance, kinks
  * skipped, a capped number of elements per tensor, every input checked (weights, biases and
  * tokens included). Also: gradients accumulate over two backward calls; grad-off records
  * nothing. */
+#include "encoder/enc.h"
 #include "src/nn/nn.h"
 #include "check.h"
 #include <stdlib.h>
@@ -64,6 +65,21 @@ BUILD(b_mse, ps_mse_loss(g, x[0], x[1]))
 BUILD(b_charb, ps_charbonnier_loss(g, x[0], x[1], 0.1f))
 static const float sum_w[3] = {0.5f, -2.0f, 1.5f};
 BUILD(b_sum, ps_sum_scaled(g, x, sum_w, 3))
+/* composition of heads at 7x9 from 3x4 residuals and a 2x3 grid of 2 luma bins; the photo is a
+ * constant (gradients flow to the heads only), smooth and within [0,1] so every bin is used */
+static ps_tensor *b_compose(ps_graph *g, ps_tensor **x)
+{
+    static const float w[3] = {0.7f, 1.3f, 0.9f};
+    ps_tensor *photo = ps_tensor_const(g, 2, 3, 7, 9);
+    if (!photo)
+        return NULL;
+    for (size_t i = 0; i < ps_tensor_numel(photo); i++)
+        photo->data[i] = 0.5f + 0.45f * sinf(0.37f * (float)i);
+    ps_gen_heads h = {x[0], x[1], x[2]};
+    return ps_gen_compose(g, photo, &h, w);
+}
+BUILD(b_linearize, ps_gen_linearize(g, x[0]))
+BUILD(b_pool, ps_enc_pool(g, x[0], x[1]))
 
 #define S(n, c, h, w) {n, c, h, w}
 #define X4 S(2, 3, 4, 5) /* the usual small activation */
@@ -115,15 +131,21 @@ static const grad_case cases[] = {
     {"charbonnier_loss", 2, {X4, X4}, {0}, b_charb, 1e-2, 1e-3, 1e-2, 0},
     {"sum_scaled", 3, {S(1, 1, 1, 1), S(1, 1, 1, 1), S(1, 1, 1, 1)}, {0}, b_sum,
      1e-2, 1e-3, 1e-2, 0},
+    {"gen_compose", 3, {S(2, 3, 3, 4), S(2, 3, 3, 4), S(2, 24, 2, 3)}, {0.3f, 0.3f, 0.5f},
+     b_compose, 1e-2, 2e-3, 1e-2, 0},
+    /* sRGB's linear toe meets the power law at 0.04045 with a small slope jump */
+    {"gen_linearize", 1, {X4}, {0.5f}, b_linearize, 1e-3, 1e-3, 1e-2, 1},
+    {"enc_pool", 2, {S(3, 1, 4, 5), S(1, 1, 5, 1)}, {0}, b_pool, 1e-2, 1e-3, 1e-2, 0},
 };
 #define NCASES (int)(sizeof cases / sizeof cases[0])
 
-/* Every differentiable op declared in nn.h: the table must cover each one. */
+/* Every differentiable op declared in nn.h, gen.h and enc.h: the table must cover each one. */
 static const char *const all_ops[] = {
     "conv2d", "upsample_nearest", "upsample_bilinear", "avgpool", "linear", "relu", "lrelu",
     "gelu", "sigmoid", "tanh", "instnorm", "layernorm", "modulate", "attention",
     "map_to_tokens", "tokens_to_map", "concat", "add", "mul", "scale", "axpy", "view", "slice_rows",
-    "chan_mean", "gram", "l1_loss", "mse_loss", "charbonnier_loss", "sum_scaled"};
+    "chan_mean", "gram", "l1_loss", "mse_loss", "charbonnier_loss", "sum_scaled", "gen_compose",
+    "gen_linearize", "enc_pool"};
 #define NOPS (int)(sizeof all_ops / sizeof all_ops[0])
 
 /* loss = sum (out - target)^2 with a fixed random target; returns it in double from out's data
