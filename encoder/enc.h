@@ -21,7 +21,7 @@ typedef struct ps_enc {
     int score;                  /* (1,1,D,1) pooling score */
 } ps_enc;
 
-ps_status ps_enc_declare(ps_enc *e, int tok, int dim, ps_params *p);
+void ps_enc_declare(ps_enc *e, int tok, int dim, ps_params *p); /* alloc reports failures */
 void ps_enc_init(const ps_enc *e, ps_params *p, uint64_t seed);
 /* x: (K,3,h,w) samples in display space at the working scale (h, w >= 48) -> per-image tokens
  * (K,1,3T,D). Images of other sizes go through one call each; their tokens concatenate. */

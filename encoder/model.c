@@ -11,14 +11,10 @@
 static ps_status model_build(ps_model *m, const ps_gen_cfg *cfg)
 {
     ps_params_init(&m->p);
-    ps_status st = ps_gen_declare(&m->gen, cfg, &m->p);
-    if (!st)
-        st = ps_enc_declare(&m->enc, cfg->tok, cfg->dim, &m->p);
-    if (!st && (m->alpha = ps_params_add(&m->p, "meta.alpha", 1, 1, PS_NGROUPS * cfg->tok,
-                                         cfg->dim)) < 0)
-        st = ps_fail(PS_EINTERNAL, "model: out of memory");
-    if (!st)
-        st = ps_params_alloc(&m->p);
+    ps_gen_declare(&m->gen, cfg, &m->p);
+    ps_enc_declare(&m->enc, cfg->tok, cfg->dim, &m->p);
+    m->alpha = ps_params_add(&m->p, "meta.alpha", 1, 1, PS_NGROUPS * cfg->tok, cfg->dim);
+    ps_status st = ps_params_alloc(&m->p);
     if (st)
         ps_params_free(&m->p);
     return st;

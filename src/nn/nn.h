@@ -52,11 +52,16 @@ typedef struct ps_params {
     size_t total;            /* floats in all tensors */
     float *data, *grad, *m, *v;
     long step;               /* Adam step counter */
+    int failed;              /* an add failed: alloc refuses, so declarations need no checks */
 } ps_params;
 
 void ps_params_init(ps_params *p);
 /* Declare a tensor; returns its index (>= 0) or -1 on OOM. Call before ps_params_alloc. */
 int ps_params_add(ps_params *p, const char *name, int n, int c, int h, int w);
+/* Same with a printf-style name ("gen.attn%d.q"). A failure of either is remembered and makes
+ * ps_params_alloc fail with its message, so a model can declare everything and check once. */
+int ps_params_addf(ps_params *p, int n, int c, int h, int w, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Allocate the flat buffers (zeroed) and point every tensor into them. */
 ps_status ps_params_alloc(ps_params *p);
 int ps_params_find(const ps_params *p, const char *name);    /* index or -1 */

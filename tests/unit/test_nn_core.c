@@ -31,9 +31,15 @@ static void test_params(void)
     ps_params_init(&p);
     int a = ps_params_add(&p, "conv.w", 4, 3, 3, 3), b = ps_params_add(&p, "conv.b", 1, 1, 1, 4);
     CHECK(a == 0 && b == 1, "indices");
-    CHECK(ps_params_add(&p, "bad", 0, 1, 1, 1) == -1, "bad shape rejected");
+    ps_params bad;
+    ps_params_init(&bad);
+    ps_params_add(&bad, "ok", 1, 1, 1, 2);
+    CHECK(ps_params_add(&bad, "bad", 0, 1, 1, 1) == -1, "bad shape rejected");
+    CHECK(ps_params_alloc(&bad) != PS_OK, "a failed declaration makes alloc fail");
+    ps_params_free(&bad);
+    CHECK(ps_params_addf(&p, 1, 1, 1, 2, "x%d", 7) == 2 && ps_params_find(&p, "x7") == 2, "addf");
     CHECK(ps_params_alloc(&p) == PS_OK, "alloc");
-    CHECK(p.total == 108 + 4 && p.off[1] == 108, "layout");
+    CHECK(p.total == 108 + 4 + 2 && p.off[1] == 108, "layout");
     CHECK(p.t[1].data == p.data + 108 && p.t[1].grad == p.grad + 108, "pointers");
     CHECK(ps_params_find(&p, "conv.b") == 1 && ps_params_find(&p, "nope") == -1, "find");
     ps_params_init_he(&p, a, 1.0f, 3);
