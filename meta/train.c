@@ -1,8 +1,9 @@
 /* The MAML (Meta-SGD) outer step. Per episode:
  *   s0 = pool(E(support))                            graph E, kept until the end of the step
- *   s_{k+1} = s_k - alpha * grad_s Linner(s_k)         n inner steps, weights frozen (graph I)
+ *   s_{k+1} = s_k - alpha * grad_s Linner(s_k)         n inner steps, weights frozen (graph I),
+ *                                                      alpha = exp(log_alpha) per dimension
  *   L = sum over weight settings of query losses of G(photo, s_n)          graph Q
- *   dL/dalpha = -sum_k g_k * dL/ds_{k+1}
+ *   dL/dlog_alpha = -alpha * sum_k g_k * dL/ds_{k+1}
  *   dL/ds_k = dL/ds_{k+1} - H_k (alpha * dL/ds_{k+1})  (second order: finite-difference HVP;
  *                                                      first order: the H term is dropped)
  *   backward through E from dL/ds_0, then AdamW on everything.
@@ -211,17 +212,18 @@ ps_status ps_meta_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
     memcpy(t->v, s->grad, sizeof(float) * nt);
 
     /* back through the inner steps: step sizes, then (second order) the Hessian term */
-    float *alpha = m->p.t[m->alpha].data, *dalpha = m->p.t[m->alpha].grad;
+    const float *log_alpha = m->p.t[m->alpha].data;
+    float *dlog_alpha = m->p.t[m->alpha].grad;
     for (int k = n - 1; k >= 0; k--) {
         const float *gk = t->grads + (size_t)k * nt;
         for (int i = 0; i < nt; i++)
-            dalpha[i] -= gk[i] * t->v[i];
+            dlog_alpha[i] -= expf(log_alpha[i]) * gk[i] * t->v[i];
         if (t->cfg.order != PS_META_SECOND)
             continue;
         /* H u by central differences of the inner gradient: two extra backward passes */
         double un = 0;
         for (int i = 0; i < nt; i++) {
-            t->u[i] = alpha[i] * t->v[i];
+            t->u[i] = expf(log_alpha[i]) * t->v[i];
             un += (double)t->u[i] * t->u[i];
         }
         if (un <= 0)

@@ -4,6 +4,8 @@
 #include "img_impl.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <stb_image.h>
 #include <stb_image_write.h>
@@ -555,8 +557,8 @@ static int png_encode(sink *s, const unsigned char *px, int w, int h, int ch)
 
 /* Encodes 8-bit pixels into a fresh temp file beside path, fsyncs and renames it over path.
  * The temp file is created with O_EXCL and mode 0666 so the umask applies as for any output. */
-static ps_status write_atomic(const char *path, int png, const unsigned char *px, int w, int h,
-                              int ch, int quality)
+static ps_status write_atomic_body(const char *path, int png, const unsigned char *px, int w,
+                                   int h, int ch, int quality)
 {
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
     char dir[PATH_MAX], tmp[PATH_MAX];
@@ -605,6 +607,23 @@ static ps_status write_atomic(const char *path, int png, const unsigned char *px
         close(dfd);
     }
     return PS_OK;
+}
+
+/* Ctrl-C (or a TERM/HUP/QUIT) while the temp file exists would leave it behind: those signals
+ * wait until it is renamed into place or removed, then take effect as usual. */
+static ps_status write_atomic(const char *path, int png, const unsigned char *px, int w, int h,
+                              int ch, int quality)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    ps_status st = write_atomic_body(path, png, px, w, h, ch, quality);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return st;
 }
 
 /* The 8-bit sRGB samples a PNG (alpha kept) or JPEG (alpha dropped) of img is made of. */
