@@ -50,7 +50,7 @@ $(BUILD)/pstyle: $(CLIOBJ) $(BUILD)/libpstyle.a
 pstyle: $(BUILD)/pstyle
 	cp $< $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpstyle.a tests/unit/check.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpstyle.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpstyle.a $(LDLIBS)
 

@@ -4,6 +4,7 @@
  * Meta-training (meta/) shapes the encoder, generator and step sizes so these few steps help. */
 #include "enc.h"
 #include "src/feat/feat.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +99,7 @@ ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, fl
                        float *traj, float *grads, float *loss)
 {
     int nt = ps_model_ntokens(m);
-    const float *alpha = m->p.t[m->alpha].data;
+    const float *log_alpha = m->p.t[m->alpha].data;
     float *gk = malloc(sizeof(float) * nt), *fx = malloc(sizeof(float) * PS_FEAT_DIM * x->n);
     ps_status st = gk && fx ? ps_enc_inner_target(g, x, fx)
                             : ps_fail(PS_EINTERNAL, "adapt: out of memory");
@@ -108,7 +109,7 @@ ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, fl
         if ((st = ps_enc_inner_grad(g, m, x, px, fx, tok, gk, loss ? &loss[k] : NULL)))
             break;
         for (int i = 0; i < nt; i++)
-            tok[i] -= alpha[i] * gk[i];
+            tok[i] -= expf(log_alpha[i]) * gk[i];
         if (grads)
             memcpy(grads + (size_t)k * nt, gk, sizeof(float) * nt);
     }

@@ -11,49 +11,32 @@
 #define ENC_C3 64
 #define ENC_FH 128 /* width of the projected feature statistics */
 
-#define ADD(idx, name, n, c, h, w)                                                            \
-    do {                                                                                      \
-        if (((idx) = ps_params_add(p, (name), (n), (c), (h), (w))) < 0)                       \
-            return ps_fail(PS_EINTERNAL, "encoder: out of memory");                           \
-    } while (0)
-
-ps_status ps_enc_declare(ps_enc *e, int tok, int dim, ps_params *p)
+void ps_enc_declare(ps_enc *e, int tok, int dim, ps_params *p)
 {
-    char nm[64];
     e->tok = tok;
     e->dim = dim;
-    ADD(e->c1w, "enc.c1.w", ENC_C1, 3, 3, 3);
-    ADD(e->c1b, "enc.c1.b", 1, 1, 1, ENC_C1);
-    ADD(e->c2w, "enc.c2.w", ENC_C2, ENC_C1, 3, 3);
-    ADD(e->c2b, "enc.c2.b", 1, 1, 1, ENC_C2);
-    ADD(e->c3w, "enc.c3.w", ENC_C3, ENC_C2, 3, 3);
-    ADD(e->c3b, "enc.c3.b", 1, 1, 1, ENC_C3);
-    ADD(e->c4w, "enc.c4.w", dim, ENC_C3, 3, 3);
-    ADD(e->c4b, "enc.c4.b", 1, 1, 1, dim);
-    ADD(e->fw, "enc.feat.w", 1, 1, PS_FEAT_DIM, ENC_FH);
-    ADD(e->fb, "enc.feat.b", 1, 1, 1, ENC_FH);
+    e->c1w = ps_params_add(p, "enc.c1.w", ENC_C1, 3, 3, 3);
+    e->c1b = ps_params_add(p, "enc.c1.b", 1, 1, 1, ENC_C1);
+    e->c2w = ps_params_add(p, "enc.c2.w", ENC_C2, ENC_C1, 3, 3);
+    e->c2b = ps_params_add(p, "enc.c2.b", 1, 1, 1, ENC_C2);
+    e->c3w = ps_params_add(p, "enc.c3.w", ENC_C3, ENC_C2, 3, 3);
+    e->c3b = ps_params_add(p, "enc.c3.b", 1, 1, 1, ENC_C3);
+    e->c4w = ps_params_add(p, "enc.c4.w", dim, ENC_C3, 3, 3);
+    e->c4b = ps_params_add(p, "enc.c4.b", 1, 1, 1, dim);
+    e->fw = ps_params_add(p, "enc.feat.w", 1, 1, PS_FEAT_DIM, ENC_FH);
+    e->fb = ps_params_add(p, "enc.feat.b", 1, 1, 1, ENC_FH);
     for (int k = 0; k < PS_NGROUPS; k++) {
-        snprintf(nm, sizeof nm, "enc.g%d.qw", k);
-        ADD(e->qw[k], nm, 1, 1, ENC_FH, tok * dim);
-        snprintf(nm, sizeof nm, "enc.g%d.qb", k);
-        ADD(e->qb[k], nm, 1, 1, 1, tok * dim);
-        snprintf(nm, sizeof nm, "enc.g%d.qe", k);
-        ADD(e->qe[k], nm, 1, 1, tok, dim);
-        snprintf(nm, sizeof nm, "enc.g%d.attn.q", k);
-        ADD(e->aq[k], nm, 1, 1, dim, dim);
-        snprintf(nm, sizeof nm, "enc.g%d.attn.k", k);
-        ADD(e->ak[k], nm, 1, 1, dim, dim);
-        snprintf(nm, sizeof nm, "enc.g%d.attn.v", k);
-        ADD(e->av[k], nm, 1, 1, dim, dim);
-        snprintf(nm, sizeof nm, "enc.g%d.attn.o", k);
-        ADD(e->ao[k], nm, 1, 1, dim, dim);
-        snprintf(nm, sizeof nm, "enc.g%d.mlp1", k);
-        ADD(e->m1w[k], nm, 1, 1, dim, 2 * dim);
-        snprintf(nm, sizeof nm, "enc.g%d.mlp2", k);
-        ADD(e->m2w[k], nm, 1, 1, 2 * dim, dim);
+        e->qw[k] = ps_params_addf(p, 1, 1, ENC_FH, tok * dim, "enc.g%d.qw", k);
+        e->qb[k] = ps_params_addf(p, 1, 1, 1, tok * dim, "enc.g%d.qb", k);
+        e->qe[k] = ps_params_addf(p, 1, 1, tok, dim, "enc.g%d.qe", k);
+        e->aq[k] = ps_params_addf(p, 1, 1, dim, dim, "enc.g%d.attn.q", k);
+        e->ak[k] = ps_params_addf(p, 1, 1, dim, dim, "enc.g%d.attn.k", k);
+        e->av[k] = ps_params_addf(p, 1, 1, dim, dim, "enc.g%d.attn.v", k);
+        e->ao[k] = ps_params_addf(p, 1, 1, dim, dim, "enc.g%d.attn.o", k);
+        e->m1w[k] = ps_params_addf(p, 1, 1, dim, 2 * dim, "enc.g%d.mlp1", k);
+        e->m2w[k] = ps_params_addf(p, 1, 1, 2 * dim, dim, "enc.g%d.mlp2", k);
     }
-    ADD(e->score, "enc.pool.score", 1, 1, dim, 1);
-    return PS_OK;
+    e->score = ps_params_add(p, "enc.pool.score", 1, 1, dim, 1);
 }
 
 void ps_enc_init(const ps_enc *e, ps_params *p, uint64_t seed)

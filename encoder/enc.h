@@ -21,7 +21,7 @@ typedef struct ps_enc {
     int score;                  /* (1,1,D,1) pooling score */
 } ps_enc;
 
-ps_status ps_enc_declare(ps_enc *e, int tok, int dim, ps_params *p);
+void ps_enc_declare(ps_enc *e, int tok, int dim, ps_params *p); /* alloc reports failures */
 void ps_enc_init(const ps_enc *e, ps_params *p, uint64_t seed);
 /* x: (K,3,h,w) samples in display space at the working scale (h, w >= 48) -> per-image tokens
  * (K,1,3T,D). Images of other sizes go through one call each; their tokens concatenate. */
@@ -35,7 +35,7 @@ typedef struct ps_model {
     ps_hparams hp;
     ps_gen gen;
     ps_enc enc;
-    int alpha;          /* (1,1,3T,D) Meta-SGD per-dimension inner step sizes */
+    int alpha;          /* (1,1,3T,D) log of the Meta-SGD per-dimension inner step sizes */
     int work_px;        /* long side of the working resolution */
     int inner_steps;    /* default learn-time steps */
     char hash[17];      /* of the model file, recorded in style vectors */
@@ -64,7 +64,7 @@ ps_status ps_enc_inner_target(ps_graph *g, ps_tensor *x, float *fx);
  * gradients are touched unless the caller froze them (ps_params_freeze). */
 ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px,
                             const float *fx, const float *tok, float *grad, float *loss);
-/* n Meta-SGD steps: tok <- tok - alpha * grad(inner loss), in place. Optional records for
+/* n Meta-SGD steps: tok <- tok - exp(log_alpha) * grad(inner loss), in place. Optional records for
  * meta-training: traj ((n+1) * ntokens) the tokens before each step and after the last, grads
  * (n * ntokens) each step's gradient, loss[0..n] the inner loss before each step and after the
  * last. */

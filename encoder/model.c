@@ -2,6 +2,7 @@
  * its hyper-parameters so a file fully describes the network it holds. */
 #include "enc.h"
 #include "src/feat/feat.h"
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,14 +12,10 @@
 static ps_status model_build(ps_model *m, const ps_gen_cfg *cfg)
 {
     ps_params_init(&m->p);
-    ps_status st = ps_gen_declare(&m->gen, cfg, &m->p);
-    if (!st)
-        st = ps_enc_declare(&m->enc, cfg->tok, cfg->dim, &m->p);
-    if (!st && (m->alpha = ps_params_add(&m->p, "meta.alpha", 1, 1, PS_NGROUPS * cfg->tok,
-                                         cfg->dim)) < 0)
-        st = ps_fail(PS_EINTERNAL, "model: out of memory");
-    if (!st)
-        st = ps_params_alloc(&m->p);
+    ps_gen_declare(&m->gen, cfg, &m->p);
+    ps_enc_declare(&m->enc, cfg->tok, cfg->dim, &m->p);
+    m->alpha = ps_params_add(&m->p, "meta.log_alpha", 1, 1, PS_NGROUPS * cfg->tok, cfg->dim);
+    ps_status st = ps_params_alloc(&m->p);
     if (st)
         ps_params_free(&m->p);
     return st;
@@ -42,8 +39,10 @@ ps_status ps_model_create(ps_model *m, const ps_gen_cfg *arch, uint64_t seed)
         return st;
     ps_gen_init(&m->gen, &m->p, seed);
     ps_enc_init(&m->enc, &m->p, seed ^ 0x5eed);
-    /* inner step size: tokens are O(1), a first step of ~0.1 * gradient is a safe start */
-    ps_params_fill(&m->p, m->alpha, 0.1f);
+    /* Inner step sizes live in log space: the inner loss's gradient w.r.t. the tokens is ~1e-3
+     * per dimension while tokens are O(1), so useful steps are ~100x the gradient, and Adam's
+     * fixed-size updates move a log step size by a factor, whatever its scale. */
+    ps_params_fill(&m->p, m->alpha, logf(100.0f));
     memcpy(m->hash, "0000000000000000", 17);
     return PS_OK;
 }

@@ -17,26 +17,11 @@ static uint64_t rng_next(uint64_t *s)
 
 static float rng_unit(uint64_t *s) { return (float)(rng_next(s) >> 40) * (1.f / 16777216.f); }
 
-static int img_new(ps_image *im, int w, int h)
-{
-    im->px = calloc((size_t)w * h * 3, sizeof(float));
-    im->w = w;
-    im->h = h;
-    im->c = 3;
-    return im->px != NULL;
-}
-
-static void img_del(ps_image *im)
-{
-    free(im->px);
-    memset(im, 0, sizeof *im);
-}
-
 /* 2x2 box halving of the three color planes (odd last row/column dropped). */
 static int halve(const ps_image *src, ps_image *dst)
 {
     int w = src->w / 2, h = src->h / 2;
-    if (w < 8 || h < 8 || !img_new(dst, w, h))
+    if (w < 8 || h < 8 || ps_img_alloc(dst, w, h, 3))
         return 0;
     size_t sn = (size_t)src->w * src->h, dn = (size_t)w * h;
     for (int c = 0; c < 3; c++)
@@ -65,12 +50,12 @@ void ps_photos_free(ps_photo_set *set)
 {
     for (int i = 0; i < set->n; i++) {
         if (set->img)
-            img_del(&set->img[i]);
+            ps_img_free(&set->img[i]);
         if (set->name)
             free(set->name[i]);
         if (set->half)
             for (int l = 0; l < PS_PHOTOS_LEVELS; l++)
-                img_del(&set->half[i][l]);
+                ps_img_free(&set->half[i][l]);
     }
     free(set->img);
     free(set->name);
@@ -146,7 +131,7 @@ ps_status ps_photos_procedural(int n, int side, ps_photo_split split, ps_photo_s
         if (i % 3 == 2) w = side * 2 / 3;
         char nm[32];
         snprintf(nm, sizeof nm, "procedural-%d", i);
-        if (!img_new(&set->img[i], w, h) || !(set->name[i] = strdup(nm))) {
+        if (ps_img_alloc(&set->img[i], w, h, 3) || !(set->name[i] = strdup(nm))) {
             ps_photos_free(set);
             return ps_fail(PS_EINTERNAL, "photos: out of memory");
         }
@@ -209,7 +194,7 @@ void ps_episode_free(ps_episode *ep)
     for (int a = 0; a < 7; a++)
         if (arr[a]) {
             for (int j = 0; j < (a < 2 ? ep->k : ep->q); j++)
-                img_del(&arr[a][j]);
+                ps_img_free(&arr[a][j]);
             free(arr[a]);
         }
     free(ep->support_src);
@@ -223,9 +208,9 @@ static ps_image *img_array(int count, int side)
     if (!a)
         return NULL;
     for (int j = 0; j < count; j++)
-        if (!img_new(&a[j], side, side)) {
+        if (ps_img_alloc(&a[j], side, side, 3)) {
             for (int t = 0; t < j; t++)
-                img_del(&a[t]);
+                ps_img_free(&a[t]);
             free(a);
             return NULL;
         }
@@ -234,7 +219,9 @@ static ps_image *img_array(int count, int side)
 
 static ps_status episode_alloc(ps_episode *ep, int k, int q, int side)
 {
+    float scale = ep->length_scale; /* the caller's setting survives reallocation */
     ps_episode_free(ep);
+    ep->length_scale = scale;
     ep->k = k;
     ep->q = q;
     ep->size = side;
@@ -266,6 +253,7 @@ ps_status ps_episode_sample(const ps_photo_set *photos, uint64_t seed, int k, in
     if ((ep->k != k || ep->q != q || ep->size != crop_px || !ep->support) && (st = episode_alloc(ep, k, q, crop_px)))
         return st;
     ps_synth_sample(seed, &ep->style);
+    ep->style.scale = ep->length_scale;
     /* the crop stream is decorrelated from the style stream, which consumed `seed` directly */
     uint64_t s = seed ^ 0xa0761d6478bd642fULL;
     /* partial Fisher-Yates over photo indices: the first K+Q are distinct, so support and query

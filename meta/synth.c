@@ -138,7 +138,8 @@ ps_status ps_synth_render(const ps_synth_style *st, const ps_image *in, ps_image
     float *mem = malloc(sizeof(float) * pl * (9 + SYNTH_NTMP));
     if (!mem)
         return ps_fail(PS_EINTERNAL, "synth render: out of memory for %dx%d", in->w, in->h);
-    synth_ctx cx = {.w = in->w, .h = in->h, .S = (float)(in->w < in->h ? in->w : in->h)};
+    float S = (float)(in->w < in->h ? in->w : in->h);
+    synth_ctx cx = {.w = in->w, .h = in->h, .S = st->scale > 0 ? st->scale * S : S};
     float *disp[3], *a[3], *b[3];
     for (int c = 0; c < 3; c++) {
         disp[c] = mem + (size_t)c * pl;

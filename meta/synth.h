@@ -32,6 +32,8 @@ typedef struct ps_synth_op {
 typedef struct ps_synth_style {
     ps_synth_op op[PS_SYNTH_NGROUPS]; /* indexed by ps_synth_group */
     uint64_t seed;                    /* the seed it was sampled from */
+    float scale;                      /* lengths are fractions of scale x the short side: a crop
+                                       * rendered as part of a larger picture (0 or 1: itself) */
 } ps_synth_style;
 
 int ps_synth_family_count(ps_synth_group g);
@@ -80,6 +82,8 @@ void ps_photos_free(ps_photo_set *set);
 typedef struct ps_episode {
     ps_synth_style style;
     int k, q, size;            /* support count, query count, side of every (square) image */
+    float length_scale;        /* set before sampling: the style's scale (ps_synth_style.scale),
+                                * so crops look like parts of a larger styled picture */
     ps_image *support_photo;   /* [k] the crops the support renders come from */
     ps_image *support;         /* [k] full renders: what a user would show pstyle */
     ps_image *query;           /* [q] photo crops */

@@ -54,7 +54,7 @@ static void color_palette(const ps_synth_op *op, const synth_ctx *cx, float *con
         pl[j] = synth_luma(pal[j][0], pal[j][1], pal[j][2]);
     }
     int dither = p[4] > 0.5f;
-    float cell = fmaxf(1.f, cx->S * (0.002f + 0.006f * p[6]));
+    float cell = synth_max(1.f, cx->S * (0.002f + 0.006f * p[6]));
     float spread = 1.f / (float)k;
     FOR_PIXELS(cx) {
         size_t i = IDX(cx);
@@ -207,13 +207,13 @@ static void color_posterize(const ps_synth_op *op, const synth_ctx *cx, float *c
         size_t i = IDX(cx);
         float l = synth_luma(in[0][i], in[1][i], in[2][i]);
         if (lum_only) {
-            float q = fminf(floorf(l * n), n - 1.f) / (n - 1.f);
+            float q = synth_min(floorf(l * n), n - 1.f) / (n - 1.f);
             for (int c = 0; c < 3; c++)
                 out[c][i] = synth_clamp01(q + boost * (in[c][i] - l));
         } else
             for (int c = 0; c < 3; c++) {
                 float v = synth_clamp01(l + boost * (in[c][i] - l));
-                out[c][i] = fminf(floorf(v * n), n - 1.f) / (n - 1.f);
+                out[c][i] = synth_min(floorf(v * n), n - 1.f) / (n - 1.f);
             }
     }
 }

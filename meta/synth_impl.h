@@ -33,6 +33,9 @@ extern const int ps_synth__nstroke;
 
 /* ---- helpers (synth_util.c) ---- */
 static inline float synth_clamp01(float v) { return v < 0.f ? 0.f : v > 1.f ? 1.f : v; }
+/* fmaxf/fminf are library calls without -ffast-math (NaN rules); these inline */
+static inline float synth_max(float a, float b) { return a > b ? a : b; }
+static inline float synth_min(float a, float b) { return a < b ? a : b; }
 static inline float synth_lerp(float a, float b, float t) { return a + (b - a) * t; }
 static inline float synth_smooth(float e0, float e1, float x)
 {

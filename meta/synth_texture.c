@@ -107,21 +107,23 @@ static void tex_halftone(const ps_synth_op *op, const synth_ctx *cx, float *cons
     /* prefilter at the screen's frequency so the screen carries the tone instead of aliasing it */
     for (int c = 0; c < 3; c++)
         synth_gauss(b[c], in[c], cx->w, cx->h, 0.3f * cell, cx->tmp[3]);
-    float ink[3], paper[3] = {0.97f, 0.96f, 0.92f};
+    float ink[3], paper[3] = {0.97f, 0.96f, 0.92f}, ca[3], sa[3];
+    for (int c = 0; c < 3; c++) { /* C, M, Y screens 30 degrees apart; the mono screen uses the first */
+        ca[c] = cosf(ang0 + 0.5236f * (float)c);
+        sa[c] = sinf(ang0 + 0.5236f * (float)c);
+    }
     synth_hsv2rgb(p[4], p[5] > 0.7f ? 0.7f : 0.2f, p[5] > 0.7f ? 0.35f : 0.08f, ink);
     FOR_PIXELS(cx) {
         size_t i = IDX(cx);
         float fx = ((float)x + 0.5f) / cell, fy = ((float)y + 0.5f) / cell;
         if (cmy) {
             for (int c = 0; c < 3; c++) {
-                float a = ang0 + 0.5236f * (float)c, ca = cosf(a), sa = sinf(a);
-                float cov = screen(ca * fx + sa * fy, -sa * fx + ca * fy, synth_clamp01(1.f - b[c][i]), lines, aa);
+                float cov = screen(ca[c] * fx + sa[c] * fy, -sa[c] * fx + ca[c] * fy, synth_clamp01(1.f - b[c][i]), lines, aa);
                 out[c][i] = synth_clamp01(paper[c] * (1.f - cov));
             }
         } else {
-            float ca = cosf(ang0), sa = sinf(ang0);
             float l = synth_luma(b[0][i], b[1][i], b[2][i]);
-            float cov = screen(ca * fx + sa * fy, -sa * fx + ca * fy, synth_clamp01(1.f - l), lines, aa);
+            float cov = screen(ca[0] * fx + sa[0] * fy, -sa[0] * fx + ca[0] * fy, synth_clamp01(1.f - l), lines, aa);
             for (int c = 0; c < 3; c++)
                 out[c][i] = synth_lerp(paper[c], ink[c], cov);
         }
@@ -158,7 +160,7 @@ static void tex_hatch(const ps_synth_op *op, const synth_ctx *cx, float *const i
             v += wob * (synth_vnoise(u * 0.3f, v * 0.05f, op->seed + (uint32_t)k) - 0.5f);
             float d = fabsf(v - floorf(v) - 0.5f);
             float line = synth_smooth(width * 0.5f + aa, width * 0.5f - aa, d) * synth_smooth(t - 0.08f, t + 0.08f, dark);
-            inkv = fmaxf(inkv, line);
+            inkv = synth_max(inkv, line);
         }
         for (int c = 0; c < 3; c++)
             out[c][i] = in[c][i] * (1.f - strength * inkv);
@@ -197,7 +199,7 @@ static void tex_mosaic(const ps_synth_op *op, const synth_ctx *cx, float *const 
                     for (int n = 0; n < 9; n++) {
                         /* Chebyshev distance for square tiles, Euclidean for irregular ones */
                         float dx = fabsf(fx - site[n][0]), dy = fabsf(fy - site[n][1]);
-                        float d = jit == 0.f ? fmaxf(dx, dy) : sqrtf(dx * dx + dy * dy);
+                        float d = jit == 0.f ? synth_max(dx, dy) : sqrtf(dx * dx + dy * dy);
                         if (d < d1) {
                             d2 = d1;
                             d1 = d;

@@ -150,9 +150,18 @@ void synth_flow(const synth_ctx *cx, const float *lum, float sigma, float *tx, f
     for (size_t i = 0; i < (size_t)w * h; i++) {
         float a = exx[i], b = eyy[i], c = exy[i];
         float half = 0.5f * (a - b), root = sqrtf(half * half + c * c);
-        float phi = 0.5f * atan2f(2.f * c, a - b); /* gradient direction of the major eigenvector */
-        tx[i] = -sinf(phi);
-        ty[i] = cosf(phi);
+        /* major eigenvector (c, root - half) is the gradient direction; the tangent is normal to it */
+        float gx = c, gy = root - half, len = gx * gx + gy * gy;
+        if (len < 1e-12f) { /* c == 0 and a >= b: the gradient is along x (or the patch is flat) */
+            gx = 1.f;
+            gy = 0.f;
+        } else {
+            len = 1.f / sqrtf(len);
+            gx *= len;
+            gy *= len;
+        }
+        tx[i] = -gy;
+        ty[i] = gx;
         float c0 = (2.f * root) / (a + b + 1e-6f);
         coh[i] = c0 * c0;
     }
@@ -162,9 +171,9 @@ void synth_lic(const synth_ctx *cx, float *const *dst, float *const *src, int n,
                float len)
 {
     int w = cx->w, h = cx->h;
-    /* at most 6 samples a side whatever the length: the kernel is a box, so a coarser step only
+    /* at most 4 samples a side whatever the length: the kernel is a box, so a coarser step only
      * loses a little accuracy, while the cost stays O(pixels) */
-    float step = len / 6.f < 1.f ? 1.f : len / 6.f;
+    float step = len / 4.f < 1.f ? 1.f : len / 4.f;
     int steps = (int)(len / step);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
@@ -217,7 +226,7 @@ void synth_hsv2rgb(float hh, float s, float v, float *rgb)
 void synth_rgb2hsv(const float *rgb, float *h, float *s, float *v)
 {
     float r = rgb[0], g = rgb[1], b = rgb[2];
-    float mx = fmaxf(r, fmaxf(g, b)), mn = fminf(r, fminf(g, b)), d = mx - mn;
+    float mx = synth_max(r, synth_max(g, b)), mn = synth_min(r, synth_min(g, b)), d = mx - mn;
     *v = mx;
     *s = mx > 1e-6f ? d / mx : 0.f;
     if (d < 1e-6f) {

@@ -1,8 +1,9 @@
 /* The MAML (Meta-SGD) outer step. Per episode:
  *   s0 = pool(E(support))                            graph E, kept until the end of the step
- *   s_{k+1} = s_k - alpha * grad_s Linner(s_k)         n inner steps, weights frozen (graph I)
+ *   s_{k+1} = s_k - alpha * grad_s Linner(s_k)         n inner steps, weights frozen (graph I),
+ *                                                      alpha = exp(log_alpha) per dimension
  *   L = sum over weight settings of query losses of G(photo, s_n)          graph Q
- *   dL/dalpha = -sum_k g_k * dL/ds_{k+1}
+ *   dL/dlog_alpha = -alpha * sum_k g_k * dL/ds_{k+1}
  *   dL/ds_k = dL/ds_{k+1} - H_k (alpha * dL/ds_{k+1})  (second order: finite-difference HVP;
  *                                                      first order: the H term is dropped)
  *   backward through E from dL/ds_0, then AdamW on everything.
@@ -30,7 +31,7 @@ static const int combo_ssim[4] = {1, 0, 0, 1}, combo_feat[4] = {1, 0, 1, 0};
 void ps_meta_cfg_default(ps_meta_cfg *cfg)
 {
     *cfg = (ps_meta_cfg){.out = "models/default.psm", .dir = "runs/default", .data = "data/photos",
-                         .K = 4, .Q = 4, .crop = 128, .inner_steps = 2, .order = PS_META_FIRST,
+                         .K = 4, .Q = 2, .crop = 96, .inner_steps = 1, .order = PS_META_FIRST,
                          .lr = 1e-3f, .seed = 1, .val_every = 250, .ckpt_every = 100,
                          .log_every = 10, .val_styles = 16, .minutes = 60};
 }
@@ -60,10 +61,9 @@ ps_status ps_meta_trainer_new(ps_meta_trainer **out, ps_model *m, const ps_meta_
     t->u = malloc(sizeof(float) * t->nt);
     t->hp = malloc(sizeof(float) * t->nt);
     t->hm = malloc(sizeof(float) * t->nt);
-    t->inner_loss = malloc(sizeof(float) * (n + 1));
     t->fx = malloc(sizeof(float) * PS_FEAT_DIM * cfg->K);
     if (!t->ge || !t->gi || !t->gq || !t->sup_w || !t->sup_d || !t->photo_w || !t->traj ||
-        !t->grads || !t->v || !t->u || !t->hp || !t->hm || !t->inner_loss || !t->fx) {
+        !t->grads || !t->v || !t->u || !t->hp || !t->hm || !t->fx) {
         ps_meta_trainer_free(t);
         return ps_fail(PS_EINTERNAL, "train: out of memory");
     }
@@ -87,7 +87,6 @@ void ps_meta_trainer_free(ps_meta_trainer *t)
     free(t->u);
     free(t->hp);
     free(t->hm);
-    free(t->inner_loss);
     free(t->fx);
     free(t);
 }
@@ -192,12 +191,12 @@ ps_status ps_meta_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
         float *cur = t->u;
         memcpy(cur, tok, sizeof(float) * nt);
         ps_params_freeze(&m->p, 1);
-        rc = ps_enc_adapt(t->gi, m, &xs, &xd, cur, n, t->traj, t->grads, t->inner_loss);
+        /* no loss record: its last entry would cost one more forward pass per episode; the
+         * validation runs report the inner loss before and after */
+        rc = ps_enc_adapt(t->gi, m, &xs, &xd, cur, n, t->traj, t->grads, NULL);
         ps_params_freeze(&m->p, 0);
         if (rc)
             return rc;
-        st->inner_before = t->inner_loss[0];
-        st->inner_after = t->inner_loss[n];
     }
 
     /* query */
@@ -213,17 +212,18 @@ ps_status ps_meta_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
     memcpy(t->v, s->grad, sizeof(float) * nt);
 
     /* back through the inner steps: step sizes, then (second order) the Hessian term */
-    float *alpha = m->p.t[m->alpha].data, *dalpha = m->p.t[m->alpha].grad;
+    const float *log_alpha = m->p.t[m->alpha].data;
+    float *dlog_alpha = m->p.t[m->alpha].grad;
     for (int k = n - 1; k >= 0; k--) {
         const float *gk = t->grads + (size_t)k * nt;
         for (int i = 0; i < nt; i++)
-            dalpha[i] -= gk[i] * t->v[i];
+            dlog_alpha[i] -= expf(log_alpha[i]) * gk[i] * t->v[i];
         if (t->cfg.order != PS_META_SECOND)
             continue;
         /* H u by central differences of the inner gradient: two extra backward passes */
         double un = 0;
         for (int i = 0; i < nt; i++) {
-            t->u[i] = alpha[i] * t->v[i];
+            t->u[i] = expf(log_alpha[i]) * t->v[i];
             un += (double)t->u[i] * t->u[i];
         }
         if (un <= 0)

@@ -227,20 +227,60 @@ static ps_status make_parent_dirs(const char *path)
     return st;
 }
 
-/* Bring a writable store to PS_STORE_SCHEMA, one step per transaction. The version is re-read
- * inside BEGIN IMMEDIATE, so two processes opening a fresh file migrate it once. */
+/* The header's three facts, read in ONE transaction: read one by one, another process could
+ * commit the first migration between them (application_id still 0, then user_version 1 and four
+ * tables), and a fresh file would look like another program's. */
+typedef struct {
+    int64_t app, version, ntables;
+} store_header;
+
+static int header_read(ps_store *s, store_header *h)
+{
+    int rc = pragma_int(s, "PRAGMA application_id", &h->app);
+    if (rc == SQLITE_OK)
+        rc = pragma_int(s, "PRAGMA user_version", &h->version);
+    if (rc == SQLITE_OK)
+        rc = pragma_int(s, "SELECT count(*) FROM sqlite_master", &h->ntables);
+    return rc;
+}
+
+/* Whether we may use (and write) a file with this header: ours at a schema we know, or a new,
+ * empty one (application_id 0, user_version 0, no tables), which the first migration claims. */
+static ps_status header_judge(const ps_store *s, const store_header *h)
+{
+    if (h->app == 0 && h->version == 0 && h->ntables == 0)
+        return PS_OK;
+    if (h->app != PS_STORE_APP_ID)
+        return ps_fail(PS_ESTORE, "%s: not a pstyle database (an SQLite file of another program)", s->path);
+    if (h->version > PS_STORE_SCHEMA)
+        return ps_fail(PS_ESTORE, "%s: database is from a newer pstyle (schema %lld > %d); upgrade pstyle",
+                       s->path, (long long)h->version, PS_STORE_SCHEMA);
+    if (h->version < 0)
+        return ps_fail(PS_ESTORE, "%s: database is corrupt (schema version %lld)", s->path,
+                       (long long)h->version);
+    return PS_OK;
+}
+
+/* Bring a writable store to PS_STORE_SCHEMA, one step per transaction. The header is read and
+ * judged again inside BEGIN IMMEDIATE: of several processes creating the same file at once, the
+ * first to take the lock initialises it, the others then see it initialised and go on. */
 static ps_status store_migrate(ps_store *s)
 {
     for (;;) {
-        int64_t v = 0;
+        store_header h = {0};
         int rc = exec_const(s, "BEGIN IMMEDIATE");
         if (rc == SQLITE_OK)
-            rc = pragma_int(s, "PRAGMA user_version", &v);
-        int done = rc == SQLITE_OK && v >= PS_STORE_SCHEMA;
-        if (rc == SQLITE_OK && v < 0)
-            rc = SQLITE_CORRUPT;
+            rc = header_read(s, &h);
+        if (rc == SQLITE_OK) {
+            ps_status st = header_judge(s, &h);
+            if (st) {
+                exec_const(s, "ROLLBACK");
+                return st;
+            }
+        }
+        int done = rc == SQLITE_OK && h.version >= PS_STORE_SCHEMA;
         if (rc == SQLITE_OK && !done)
-            rc = exec_const(s, ps_store_migrations[v]);
+            rc = exec_const(s, ps_store_migrations[h.version]);
         if (rc == SQLITE_OK)
             rc = exec_const(s, "COMMIT");
         if (rc == SQLITE_OK && done)
@@ -253,25 +293,40 @@ static ps_status store_migrate(ps_store *s)
     }
 }
 
-/* Read-only checks that decide whether we may use (and write) the file at all. */
+/* Read-only checks that decide whether we may use (and write) the file at all, on one snapshot. */
 static ps_status store_check_header(ps_store *s, int64_t *version)
 {
-    int64_t app, ntables;
-    int rc = pragma_int(s, "PRAGMA application_id", &app);
+    store_header h = {0};
+    int rc = exec_const(s, "BEGIN");
     if (rc == SQLITE_OK)
-        rc = pragma_int(s, "PRAGMA user_version", version);
-    if (rc == SQLITE_OK)
-        rc = pragma_int(s, "SELECT count(*) FROM sqlite_master", &ntables);
+        rc = header_read(s, &h);
+    exec_const(s, "COMMIT");
     if (rc != SQLITE_OK)
-        return store_err(s, rc, NULL);
-    if (app == 0 && *version == 0 && ntables == 0)
-        return PS_OK; /* a new, empty file */
-    if (app != PS_STORE_APP_ID)
-        return ps_fail(PS_ESTORE, "%s: not a pstyle database (an SQLite file of another program)", s->path);
-    if (*version > PS_STORE_SCHEMA)
-        return ps_fail(PS_ESTORE, "%s: database is from a newer pstyle (schema %lld > %d); upgrade pstyle",
-                       s->path, (long long)*version, PS_STORE_SCHEMA);
-    return PS_OK;
+        return store_err(s, rc, "opening");
+    *version = h.version;
+    return header_judge(s, &h);
+}
+
+/* PRAGMA journal_mode=WAL on a file still in rollback mode needs a moment alone with it, and
+ * SQLite answers SQLITE_BUSY at once instead of calling the busy handler when another process
+ * holds any lock (several processes creating one new store at once): retry for the same time a
+ * writer would wait. *wal = whether the file is in WAL mode now. */
+static int store_set_wal(ps_store *s, int *wal)
+{
+    int rc;
+    for (int waited = 0;; waited += 10) {
+        sqlite3_stmt *q;
+        rc = stmt_prep(s, &q, "PRAGMA journal_mode=WAL", "");
+        if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(q, 0);
+            *wal = mode && !strcmp(mode, "wal");
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(q);
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= PS_STORE_BUSY_MS)
+            return rc;
+        sqlite3_sleep(10);
+    }
 }
 
 ps_status ps_store_open(ps_store **out, const char *path, int flags)
@@ -333,18 +388,10 @@ ps_status ps_store_open(ps_store **out, const char *path, int flags)
          * temp_store=MEMORY keeps VACUUM's copy of users' data out of temp files */
         rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY");
         int wal = 1;
-        if (rc == SQLITE_OK && !ro) {
-            sqlite3_stmt *q;
-            rc = stmt_prep(s, &q, "PRAGMA journal_mode=WAL", "");
-            if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-                const char *mode = (const char *)sqlite3_column_text(q, 0);
-                wal = mode && !strcmp(mode, "wal");
-                rc = SQLITE_OK;
-            }
-            sqlite3_finalize(q);
-        }
+        if (rc == SQLITE_OK && !ro)
+            rc = store_set_wal(s, &wal);
         if (rc != SQLITE_OK)
-            st = store_err(s, rc, NULL);
+            st = store_err(s, rc, "switching to WAL");
         else if (!wal) /* readers must never block the writer: without WAL they would */
             st = ps_fail(PS_ESTORE, "%s: cannot switch the database to WAL mode", path);
     }

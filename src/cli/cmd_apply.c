@@ -159,6 +159,19 @@ int ps_cmd_apply(int argc, char **argv)
             bad = ps_cli_error(2, "%s: refusing to overwrite an input image", op);
             continue;
         }
+        /* inputs with one stem (x.png, x.jpg, a/x.png) map to one output name: the first keeps it */
+        int first = -1;
+        for (int j = 0; j < i && !out && first < 0; j++) {
+            char prev[PATH_MAX];
+            out_name(prev, sizeof prev, outdir, argv[optind + j], user);
+            if (!strcmp(prev, op))
+                first = j;
+        }
+        if (first >= 0) {
+            bad = ps_cli_error(2, "%s: is the output of %s too; not overwriting it with %s's "
+                               "(apply that one alone with -o)", op, argv[optind + first], in);
+            continue;
+        }
         ps_image img = {0}, res = {0}, sized = {0};
         if ((st = ps_img_load(in, &img))) {
             bad = ps_cli_fail(st);

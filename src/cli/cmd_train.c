@@ -1,12 +1,112 @@
-/* pstyle train: not built yet (see the issues). */
+/* pstyle train: meta-train the model on synthesizer episodes (reproduces models/default.psm). */
 #include "cli.h"
+#include "meta/sampler.h"
+#include <getopt.h>
 #include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    ps_meta_cfg d;
+    ps_meta_cfg_default(&d);
+    fprintf(f,
+            "usage: pstyle train [--data DIR | --procedural] [--out MODEL] [--dir RUNDIR]\n"
+            "                    [--minutes M] [--episodes N] [--shots K] [--queries Q]\n"
+            "                    [--crop PX] [--inner-steps N] [--order first|second]\n"
+            "                    [--lr LR] [--seed S] [--init MODEL] [--resume]\n\n"
+            "Meta-train the style encoder, generator and inner step sizes on procedural styles\n"
+            "applied to the photos of `make data`. Checkpoints, log.csv and val.csv go to RUNDIR;\n"
+            "MODEL is replaced only when the validation styles improve on it.\n\n"
+            "  --data DIR        photos with train/ and val/ (default %s)\n"
+            "  --procedural      procedural content images instead of photos (smoke tests)\n"
+            "  --out MODEL       default %s\n  --dir RUNDIR      default %s\n"
+            "  --minutes M       stop after M minutes (default %.0f; 0 = no limit)\n"
+            "  --episodes N      stop after N episodes (default: no limit)\n"
+            "  --shots K --queries Q --crop PX   episode shape (default %d, %d, %d)\n"
+            "  --inner-steps N   Meta-SGD steps in training (default %d; 0 = plain episodic)\n"
+            "  --order first|second   MAML order (default first)\n"
+            "  --lr LR           Adam learning rate (default %g)\n",
+            d.data, d.out, d.dir, d.minutes, d.K, d.Q, d.crop, d.inner_steps, d.lr);
+}
 
 int ps_cmd_train(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "--help")) {
-        printf("usage: pstyle train ...\n(not built yet)\n");
-        return 0;
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'D'},     {"procedural", no_argument, 0, 'P'},
+        {"out", required_argument, 0, 'o'},      {"dir", required_argument, 0, 'r'},
+        {"minutes", required_argument, 0, 'M'},  {"episodes", required_argument, 0, 'E'},
+        {"shots", required_argument, 0, 'K'},    {"queries", required_argument, 0, 'Q'},
+        {"crop", required_argument, 0, 'c'},     {"inner-steps", required_argument, 0, 'n'},
+        {"order", required_argument, 0, 'O'},    {"lr", required_argument, 0, 'l'},
+        {"seed", required_argument, 0, 's'},     {"init", required_argument, 0, 'i'},
+        {"resume", no_argument, 0, 'R'},         {"val-every", required_argument, 0, 'V'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    ps_meta_cfg cfg;
+    ps_meta_cfg_default(&cfg);
+    int c;
+    long v;
+    double r;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'D': cfg.data = optarg; break;
+        case 'P': cfg.data = NULL; break;
+        case 'o': cfg.out = optarg; break;
+        case 'r': cfg.dir = optarg; break;
+        case 'i': cfg.init = optarg; break;
+        case 'R': cfg.resume = 1; break;
+        case 'M':
+            if (ps_cli_parse_real(optarg, 0, 1e6, &r))
+                return ps_cli_usage("train", "bad --minutes '%s'", optarg);
+            cfg.minutes = r;
+            break;
+        case 'l':
+            if (ps_cli_parse_real(optarg, 1e-7, 1, &r))
+                return ps_cli_usage("train", "bad --lr '%s'", optarg);
+            cfg.lr = (float)r;
+            break;
+        case 'O':
+            if (!strcmp(optarg, "first"))
+                cfg.order = PS_META_FIRST;
+            else if (!strcmp(optarg, "second"))
+                cfg.order = PS_META_SECOND;
+            else
+                return ps_cli_usage("train", "--order is 'first' or 'second', not '%s'", optarg);
+            break;
+        case 'E': case 'K': case 'Q': case 'c': case 'n': case 's': case 'V':
+            if (ps_cli_parse_int(optarg, c == 'n' || c == 'E' ? 0 : 1, 1L << 40, &v) ||
+                (c == 'c' && (v < 96 || v % 16)) || (c == 'K' && v > PS_LEARN_MAX_SHOTS) ||
+                (c == 'n' && v > 20))
+                return ps_cli_usage("train", "bad value '%s' for %s", optarg, argv[optind - 2]);
+            if (c == 'E') cfg.episodes = v;
+            if (c == 'K') cfg.K = (int)v;
+            if (c == 'Q') cfg.Q = (int)v;
+            if (c == 'c') cfg.crop = (int)v;
+            if (c == 'n') cfg.inner_steps = (int)v;
+            if (c == 's') cfg.seed = (uint64_t)v;
+            if (c == 'V') cfg.val_every = (int)v;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: return ps_cli_usage("train", "unknown option '%s'", argv[optind - 1]);
+        }
     }
-    return ps_cli_error(1, "train: not built yet");
+    if (optind < argc)
+        return ps_cli_usage("train", "unexpected argument '%s'", argv[optind]);
+    if (cfg.data && access(cfg.data, R_OK))
+        return ps_cli_error(2, "%s: no photos; run 'make data' first (or --procedural)",
+                            cfg.data);
+    ps_threads_init(0);
+    ps_meta_sampler *s;
+    /* photos fitted to 512 px: crops of 35-100%% of the short side keep detail at crop size */
+    ps_status st = ps_meta_sampler_open(&s, cfg.data, 512);
+    if (st)
+        return ps_cli_fail(st);
+    fprintf(stderr, "training on %d + %d photos (%s), K=%d Q=%d crop %d, %d inner steps (%s)\n",
+            ps_meta_sampler_photos(s, 0), ps_meta_sampler_photos(s, 1),
+            cfg.data ? cfg.data : "procedural", cfg.K, cfg.Q, cfg.crop, cfg.inner_steps,
+            cfg.order == PS_META_SECOND ? "second order" : "first order");
+    st = ps_meta_train(&cfg, ps_meta_sample, s, stderr);
+    ps_meta_sampler_close(s);
+    return st ? ps_cli_fail(st) : 0;
 }

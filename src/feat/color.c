@@ -250,7 +250,8 @@ static void sym_pow3(const double A[3][3], double pw, double B[3][3])
         e[i] = pow(e[i] > 1e-6 ? e[i] : 1e-6, pw);
     for (int r = 0; r < 3; r++)
         for (int c = 0; c < 3; c++)
-            B[r][c] = V[r][0] * e[0] * V[c][0] + V[r][1] * e[1] * V[c][1] + V[r][2] * e[2] * V[c][2];
+            B[r][c] = V[r][0] * e[0] * V[c][0] + V[r][1] * e[1] * V[c][1] +
+                      V[r][2] * e[2] * V[c][2];
 }
 
 static void mat3_mul(const double A[3][3], const double B[3][3], double C[3][3])

@@ -204,8 +204,8 @@ static ps_tensor *texture_stats(ps_graph *g, const pyramid *p)
  * (avgpool) gives local orientation, whose coherence c = (l1-l2)/(l1+l2) and c-weighted doubled/
  * quadrupled angles are summarized by mean, std and power mean (15 per window size). Edge
  * strength |grad| at full and half resolution gets the same moments (3 + 3, log-compressed like
- * texture energies), and their mean ratio
- * fine/(fine+coarse) says whether strokes are crisp (1) or broad (small) independent of contrast. */
+ * texture energies), and their mean ratio fine/(fine+coarse) says whether strokes are crisp (1)
+ * or broad (small) independent of contrast. */
 static ps_tensor *stroke_stats(ps_graph *g, const pyramid *p)
 {
     if (!p->lev[0] || !p->lev[1])
@@ -219,8 +219,10 @@ static ps_tensor *stroke_stats(ps_graph *g, const pyramid *p)
     ps_tensor *e0 = ps_feat__moments(g, ps_feat__mag(g, g0), PS_FEAT_EDGE_DELTA);
     ps_tensor *e1 = ps_feat__moments(g, ps_feat__mag(g, g1), PS_FEAT_EDGE_DELTA);
     static const float s0[3] = {ENERGY_S0, ENERGY_S0, ENERGY_S0};
-    ps_feat__src src[5] = {{ps_feat__moments(g, ps_feat__orient(g, s1), PS_FEAT_ORIENT_DELTA), NULL, 0},
-                           {ps_feat__moments(g, ps_feat__orient(g, s2), PS_FEAT_ORIENT_DELTA), NULL, 0},
+    ps_tensor *o1 = ps_feat__moments(g, ps_feat__orient(g, s1), PS_FEAT_ORIENT_DELTA);
+    ps_tensor *o2 = ps_feat__moments(g, ps_feat__orient(g, s2), PS_FEAT_ORIENT_DELTA);
+    ps_feat__src src[5] = {{o1, NULL, 0},
+                           {o2, NULL, 0},
                            {ps_feat__asinh(g, e0, s0), NULL, 0},
                            {ps_feat__asinh(g, e1, s0), NULL, 0},
                            {ps_feat__ratio(g, e0, 0, e1, 0), NULL, 0}};

@@ -33,8 +33,9 @@ const char *ps_feat_group_name(int group); /* "color", "texture", "stroke" */
 ps_tensor *ps_feat_color(ps_graph *g, ps_tensor *img);
 ps_tensor *ps_feat_texture(ps_graph *g, ps_tensor *img);
 ps_tensor *ps_feat_stroke(ps_graph *g, ps_tensor *img);
-/* All three groups, each statistic shifted and divided by its calibrated scale (feat.c), so one
- * unit means "one typical spread across natural-ish images" in every dimension. */
+/* All three groups, each statistic shifted and divided by its calibrated scale (calib.c: its
+ * spread over natural-ish images, weighted so a group's two kinds of statistics count equally),
+ * so two unrelated images lie about 2 apart in every group's ps_feat_distance. */
 ps_tensor *ps_feat_all(ps_graph *g, ps_tensor *img);
 /* Put raw group vectors (N,1,1,D_group each) in ps_feat_all's calibrated units. */
 ps_tensor *ps_feat_normalize(ps_graph *g, ps_tensor *color, ps_tensor *texture, ps_tensor *stroke);

@@ -10,18 +10,21 @@
 /* Smoothing constants: each keeps a square root or a ratio differentiable where its argument
  * vanishes (flat image regions), and is small against the values it guards (see ops.c). */
 #define PS_FEAT_OPP_EPS 0.01f    /* cube-root offset: slope at black is finite (7.2/0.788) */
-#define PS_FEAT_MAG_DELTA 1e-3f  /* smooth |(a,b)|: filter responses are ~1e-2..1e-1 */
-#define PS_FEAT_TR_EPS 1e-4f     /* coherence denominator: windows whose mean |grad|^2 is below
-                                  * (1% contrast per pixel)^2 count as unoriented */
-#define PS_FEAT_OR_DELTA 1e-5f   /* smooth |(Jxx-Jyy, 2Jxy)|: a tenth of TR_EPS, so flat windows
-                                  * sit in the smooth part, oriented ones (>> TR_EPS) do not feel it */
-#define PS_FEAT_ORIENT_DELTA 1e-2f /* moments of orientation maps (values in [-1,1], spreads ~0.1) */
-#define PS_FEAT_EDGE_DELTA 1e-3f   /* moments of edge strength (|grad| ~ 0.005..0.05), = MAG_DELTA */
+#define PS_FEAT_MAG_DELTA 1e-3f /* smooth |(a,b)|: filter responses are ~1e-2..1e-1 */
+/* coherence denominator: windows whose mean |grad|^2 is below (1% contrast per pixel)^2 count as
+ * unoriented */
+#define PS_FEAT_TR_EPS 1e-4f
+/* smooth |(Jxx-Jyy, 2Jxy)|: a tenth of TR_EPS, so flat windows sit in the smooth part and
+ * oriented ones (>> TR_EPS) do not feel it */
+#define PS_FEAT_OR_DELTA 1e-5f
+#define PS_FEAT_ORIENT_DELTA 1e-2f /* moments of orientation maps: values in [-1,1], spread ~0.1 */
+#define PS_FEAT_EDGE_DELTA 1e-3f   /* moments of edge strength |grad| ~ 0.005..0.05 (= MAG_DELTA) */
 #define PS_FEAT_RATIO_EPS 1e-6f
 
-/* opponent color of compressed linear RGB: (N,3,HW) -> (N,3,HW) = (L, a, b) */
-void ps_feat__opp_forward(float *out, const float *in, int N, int HW);
-void ps_feat__opp_backward(float *din, const float *dout, const float *in, int N, int HW);
+/* opponent color of compressed linear RGB: (N,3,HW) -> (N,3,HW) = (L, a, b); df (may be NULL)
+ * gets the compression's slope per input element, which is all backward needs */
+void ps_feat__opp_forward(float *out, float *df, const float *in, int N, int HW);
+void ps_feat__opp_backward(float *din, const float *dout, const float *df, int N, int HW);
 /* smooth magnitude of channel pairs (k, k+K): (N,2K,HW) -> (N,K,HW) */
 void ps_feat__mag_forward(float *out, const float *in, int N, int K, int HW);
 void ps_feat__mag_backward(float *din, const float *dout, const float *in, const float *out, int N,

@@ -4,54 +4,76 @@
  * wrappers at the bottom record them with ps_graph_push. */
 #include "src/feat/feat_impl.h"
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* ---- opponent color ------------------------------------------------------------------------ */
 /* f(x) = (cbrt(x + e) - cbrt(e)) / (cbrt(1 + e) - cbrt(e)) maps linear [0,1] onto [0,1] roughly
  * like CIE L* (f(0.18) = 0.47), with a finite slope at black so gradients stay bounded. The
  * opponent axes are luminance, red-green and yellow-blue of the compressed channels. */
+/* Cube root for x > 0: exponent/3 bit trick (a few % off), then three Newton steps (quadratic
+ * convergence: 5e-2 -> 3e-3 -> 7e-6 -> float rounding). Two steps would leave a 1e-5 error that
+ * wobbles with x and shows up as noise in finite differences. libm's cbrtf was a third of the
+ * feature time. */
+static float cbrt_pos(float x)
+{
+    union {
+        float f;
+        uint32_t u;
+    } v = {x};
+    v.u = v.u / 3 + 709921077u;
+    float y = v.f;
+    for (int i = 0; i < 3; i++)
+        y -= (y * y * y - x) / (3.0f * y * y);
+    return y;
+}
+
 static float opp_f(float x, float *df)
 {
-    const float c0 = cbrtf(PS_FEAT_OPP_EPS), k = 1.0f / (cbrtf(1.0f + PS_FEAT_OPP_EPS) - c0);
+    static const float c0 = 0.21544347f;      /* cbrt(PS_FEAT_OPP_EPS) */
+    static const float k = 1.26923073f;       /* 1 / (cbrt(1 + eps) - cbrt(eps)) */
     if (x <= 0.0f) { /* generators may overshoot below black: clamp, no gradient */
         *df = 0.0f;
         return 0.0f;
     }
-    float r = cbrtf(x + PS_FEAT_OPP_EPS);
+    float r = cbrt_pos(x + PS_FEAT_OPP_EPS);
     *df = k / (3.0f * r * r);
     return (r - c0) * k;
 }
 
-void ps_feat__opp_forward(float *out, const float *in, int N, int HW)
-{
-    for (int n = 0; n < N; n++) {
-        const float *R = in + (size_t)n * 3 * HW, *G = R + HW, *B = G + HW;
-        float *L = out + (size_t)n * 3 * HW, *A = L + HW, *Y = A + HW;
-        for (int i = 0; i < HW; i++) {
-            float d, r = opp_f(R[i], &d), gg = opp_f(G[i], &d), b = opp_f(B[i], &d);
-            L[i] = (r + gg + b) * (1.0f / 3.0f);
-            A[i] = (r - gg) * 0.5f;
-            Y[i] = (r + gg - 2.0f * b) * 0.25f;
-        }
-    }
-}
-
-void ps_feat__opp_backward(float *din, const float *dout, const float *in, int N, int HW)
+/* df (may be NULL) receives f' per input element, so backward need not take roots again. */
+void ps_feat__opp_forward(float *out, float *df, const float *in, int N, int HW)
 {
     for (int n = 0; n < N; n++) {
         size_t o = (size_t)n * 3 * HW;
         const float *R = in + o, *G = R + HW, *B = G + HW;
+        float *L = out + o, *A = L + HW, *Y = A + HW;
+        for (int i = 0; i < HW; i++) {
+            float dr, dg, db, r = opp_f(R[i], &dr), gg = opp_f(G[i], &dg), b = opp_f(B[i], &db);
+            L[i] = (r + gg + b) * (1.0f / 3.0f);
+            A[i] = (r - gg) * 0.5f;
+            Y[i] = (r + gg - 2.0f * b) * 0.25f;
+            if (df) {
+                df[o + i] = dr;
+                df[o + HW + i] = dg;
+                df[o + 2 * HW + i] = db;
+            }
+        }
+    }
+}
+
+void ps_feat__opp_backward(float *din, const float *dout, const float *df, int N, int HW)
+{
+    for (int n = 0; n < N; n++) {
+        size_t o = (size_t)n * 3 * HW;
+        const float *fr = df + o, *fg = fr + HW, *fb = fg + HW;
         const float *dL = dout + o, *dA = dL + HW, *dY = dA + HW;
         float *dR = din + o, *dG = dR + HW, *dB = dG + HW;
         for (int i = 0; i < HW; i++) {
-            float fr, fg, fb;
-            opp_f(R[i], &fr);
-            opp_f(G[i], &fg);
-            opp_f(B[i], &fb);
             float l = dL[i] * (1.0f / 3.0f);
-            dR[i] += fr * (l + 0.5f * dA[i] + 0.25f * dY[i]);
-            dG[i] += fg * (l - 0.5f * dA[i] + 0.25f * dY[i]);
-            dB[i] += fb * (l - 0.5f * dY[i]);
+            dR[i] += fr[i] * (l + 0.5f * dA[i] + 0.25f * dY[i]);
+            dG[i] += fg[i] * (l - 0.5f * dA[i] + 0.25f * dY[i]);
+            dB[i] += fb[i] * (l - 0.5f * dY[i]);
         }
     }
 }
@@ -216,9 +238,9 @@ void ps_feat__moments_backward(float *din, const float *dout, const float *in, c
  * twice continuously differentiable: the histogram's gradient has no jumps at bin boundaries
  * (triangles would jump at every center, quadratic splines at every half bin), so optimizers
  * see a smooth loss and finite differences converge. */
-static void hist_weights(float t, int *k, float w[4], float dw[4])
+static inline void hist_weights(float t, int *k, float w[4], float dw[4])
 {
-    int kk = (int)floorf(t);
+    int kk = (int)(t + 3.0f) - 3; /* floor: hist_t keeps t >= -2 */
     float u = t - (float)kk, v = 1.0f - u;
     w[0] = v * v * v / 6.0f;
     w[1] = (3.0f * u * u * u - 6.0f * u * u + 4.0f) / 6.0f;
@@ -231,7 +253,11 @@ static void hist_weights(float t, int *k, float w[4], float dw[4])
     *k = kk;
 }
 
-static int hist_clampbin(int b)
+/* Bins k-1..k+2 of a value range over [-3, BINS+3] (hist_t keeps k in [-2, BINS+1]); the kernels
+ * work on a padded row of HIST_PAD bins offset by 3 and fold the padding into the end bins once. */
+#define HIST_PAD (PS_FEAT_HIST_BINS + 7)
+
+static inline int hist_clampbin(int b)
 {
     return b < 0 ? 0 : b >= PS_FEAT_HIST_BINS ? PS_FEAT_HIST_BINS - 1 : b;
 }
@@ -239,9 +265,9 @@ static int hist_clampbin(int b)
 /* t is not clamped to the range: a value past an end keeps spreading over virtual bins that fold
  * into the end bin, which keeps the map C2 across the ends too. Two bins out, all four weights
  * fold into the end bin and nothing changes any more, so clamping there is exact. */
-static float hist_t(float x, float lo, float hi, float *dt)
+static inline float hist_t(float x, float lo, float hi, float *dt)
 {
-    float step = (hi - lo) / (PS_FEAT_HIST_BINS - 1), t = (x - lo) / step;
+    float step = (hi - lo) / (PS_FEAT_HIST_BINS - 1), t = (x - lo) * (1.0f / step);
     const float tmin = -2.0f, tmax = (float)(PS_FEAT_HIST_BINS + 1);
     if (t <= tmin || t >= tmax) {
         *dt = 0.0f;
@@ -258,14 +284,16 @@ void ps_feat__hist_forward(float *out, const float *in, int N, int C, int HW, co
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             const float *x = in + ((size_t)n * C + c) * HW;
-            double acc[PS_FEAT_HIST_BINS] = {0};
+            double pad[HIST_PAD] = {0}, acc[PS_FEAT_HIST_BINS] = {0};
             for (int i = 0; i < HW; i++) {
                 float dt, w[4], dw[4];
                 int k;
                 hist_weights(hist_t(x[i], lo[c], hi[c], &dt), &k, w, dw);
                 for (int j = 0; j < 4; j++)
-                    acc[hist_clampbin(k - 1 + j)] += w[j];
+                    pad[k + 2 + j] += w[j];
             }
+            for (int b = 0; b < HIST_PAD; b++)
+                acc[hist_clampbin(b - 3)] += pad[b];
             float *o = out + ((size_t)n * C + c) * PS_FEAT_HIST_BINS;
             for (int b = 0; b < PS_FEAT_HIST_BINS; b++)
                 o[b] = (float)acc[b] * inv;
@@ -280,6 +308,9 @@ void ps_feat__hist_backward(float *din, const float *dout, const float *in, int 
         for (int c = 0; c < C; c++) {
             size_t base = ((size_t)n * C + c) * HW;
             const float *g = dout + ((size_t)n * C + c) * PS_FEAT_HIST_BINS;
+            float gp[HIST_PAD];
+            for (int b = 0; b < HIST_PAD; b++)
+                gp[b] = g[hist_clampbin(b - 3)];
             for (int i = 0; i < HW; i++) {
                 float dt, w[4], dw[4];
                 int k;
@@ -288,7 +319,7 @@ void ps_feat__hist_backward(float *din, const float *dout, const float *in, int 
                     continue;
                 float s = 0.0f;
                 for (int j = 0; j < 4; j++)
-                    s += g[hist_clampbin(k - 1 + j)] * dw[j];
+                    s += gp[k + 2 + j] * dw[j];
                 din[base + i] += s * dt * inv;
             }
         }
@@ -329,7 +360,8 @@ void ps_feat__corr_forward(float *out, const float *in, int M, int C, float e)
         for (int i = 0; i < C; i++)
             for (int j = 0; j < C; j++)
                 o[i * C + j] = i == j ? asinhf(c[i * C + i] / e)
-                                      : c[i * C + j] / sqrtf((c[i * C + i] + e) * (c[j * C + j] + e));
+                                      : c[i * C + j] /
+                                            sqrtf((c[i * C + i] + e) * (c[j * C + j] + e));
     }
 }
 
@@ -391,19 +423,34 @@ static ps_tensor *unary_op(ps_graph *g, ps_tensor *x, int c, int h, int w, ps_ba
     return y;
 }
 
+typedef struct {
+    ps_tensor *x, *y;
+    float *df; /* f' of every input element */
+} opp_ctx;
+
 static void opp_bwd(void *p)
 {
-    unary_ctx *k = p;
-    ps_feat__opp_backward(k->x->grad, k->y->grad, k->x->data, k->x->n, k->x->h * k->x->w);
+    opp_ctx *k = p;
+    ps_feat__opp_backward(k->x->grad, k->y->grad, k->df, k->x->n, k->x->h * k->x->w);
 }
 
 ps_tensor *ps_feat__opp(ps_graph *g, ps_tensor *x)
 {
     if (!feat_live(g, x))
         return NULL;
-    ps_tensor *y = unary_op(g, x, 3, x->h, x->w, opp_bwd, NULL, NULL, 0.0f);
-    if (y)
-        ps_feat__opp_forward(y->data, x->data, x->n, x->h * x->w);
+    ps_tensor *y = feat_out(g, x->grad != NULL, x->n, 3, x->h, x->w);
+    if (!y)
+        return NULL;
+    opp_ctx *k = NULL;
+    if (y->grad) {
+        k = ps_graph_ctx(g, sizeof *k);
+        float *df = ps_arena_alloc(ps_graph_arena(g), ps_tensor_numel(x) * sizeof(float));
+        if (!k || !df)
+            return NULL;
+        *k = (opp_ctx){x, y, df};
+        ps_graph_push(g, opp_bwd, k);
+    }
+    ps_feat__opp_forward(y->data, k ? k->df : NULL, x->data, x->n, x->h * x->w);
     return y;
 }
 

@@ -187,8 +187,10 @@ ps_tensor *ps_feat_ssim_loss(ps_graph *g, ps_tensor *a, ps_tensor *b)
         return NULL;
     if (a->n != b->n || a->c != b->c || a->h != b->h || a->w != b->w || (a->c != 3 && a->c != 1) ||
         a->h < WIN || a->w < WIN) {
-        ps_fail(PS_EINTERNAL, "ssim loss: need two equal (N,3|1,H>=7,W>=7) images, got (%d,%d,%d,%d)"
-                " and (%d,%d,%d,%d)", a->n, a->c, a->h, a->w, b->n, b->c, b->h, b->w);
+        ps_fail(PS_EUSAGE,
+                "ssim loss: need two equal (N,3|1,H>=7,W>=7) images, got (%d,%d,%d,%d) and "
+                "(%d,%d,%d,%d)",
+                a->n, a->c, a->h, a->w, b->n, b->c, b->h, b->w);
         return NULL;
     }
     int need = ps_graph_grad_on(g) && (a->grad || b->grad);
@@ -208,8 +210,8 @@ ps_tensor *ps_feat_ssim_loss(ps_graph *g, ps_tensor *a, ps_tensor *b)
     float *yb = ya + hw, *da = yb + hw, *db = da + hw, *dxb = dxa + per;
     double sum = 0.0;
     for (int n = 0; n < N; n++) {
-        ps_feat__luma(ya, dxa, a->data + n * per, C, (int)hw);
-        ps_feat__luma(yb, dxb, b->data + n * per, C, (int)hw);
+        ps_feat__luma(ya, need ? dxa : NULL, a->data + n * per, C, (int)hw);
+        ps_feat__luma(yb, need ? dxb : NULL, b->data + n * per, C, (int)hw);
         double s = ps_feat__ssim_plane(ya, yb, H, W, need ? da : NULL, need ? db : NULL, scratch);
         sum += s;
         if (need)

@@ -133,74 +133,107 @@ void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W, cons
 
 /* The fast path: the grid and the residuals are interpolated along y once per output row, so
  * each pixel only blends 4 grid corners (x, luma) and 2 residual taps (x). Same function as the
- * naive per-pixel version, evaluated in another order. */
+ * naive per-pixel version, evaluated in another order; the backward walks the same way. */
+typedef struct {
+    int H, W, h, w, bins, gh, gw;
+    const float *x, *ds, *dt, *grid;
+    const float *wgt;
+    int *cg;   /* per output column: grid x taps, residual x taps */
+    float *cf; /* per output column: grid x fraction, residual x fraction */
+} compose_geom;
+
+static int geom_init(compose_geom *G)
+{
+    G->cg = malloc(sizeof(int) * 4 * G->W);
+    G->cf = malloc(sizeof(float) * 2 * G->W);
+    if (!G->cg || !G->cf) {
+        free(G->cg);
+        free(G->cf);
+        return -1;
+    }
+    for (int X = 0; X < G->W; X++) {
+        taps(X, G->W, G->gw, &G->cg[4 * X], &G->cg[4 * X + 1], &G->cf[2 * X]);
+        taps(X, G->W, G->w, &G->cg[4 * X + 2], &G->cg[4 * X + 3], &G->cf[2 * X + 1]);
+    }
+    return 0;
+}
+
+static void geom_free(compose_geom *G)
+{
+    free(G->cg);
+    free(G->cf);
+}
+
+/* Row Y's y-interpolated grid rg [gx][bin][12] and residuals rd [6][w] (dS then dT). */
+static void row_prep(const compose_geom *G, int Y, float *rg, float *rd, int tap[4], float f[2])
+{
+    size_t gplane = (size_t)G->gh * G->gw, hw = (size_t)G->h * G->w;
+    taps(Y, G->H, G->gh, &tap[0], &tap[1], &f[0]);
+    taps(Y, G->H, G->h, &tap[2], &tap[3], &f[1]);
+    for (int j = 0; j < 12; j++)
+        for (int z = 0; z < G->bins; z++) {
+            const float *g = G->grid + ((size_t)j * G->bins + z) * gplane;
+            for (int gx = 0; gx < G->gw; gx++)
+                rg[((size_t)gx * G->bins + z) * 12 + j] =
+                    (1 - f[0]) * g[tap[0] * G->gw + gx] + f[0] * g[tap[1] * G->gw + gx];
+        }
+    for (int c = 0; c < 6; c++) {
+        const float *src = (c < 3 ? G->ds : G->dt) + (c % 3) * hw;
+        for (int i = 0; i < G->w; i++)
+            rd[c * G->w + i] = (1 - f[1]) * src[(size_t)tap[2] * G->w + i] +
+                               f[1] * src[(size_t)tap[3] * G->w + i];
+    }
+}
+
+/* One pixel: z (photo + residuals), the 4 grid corners' offsets in rg and their weights, A. */
+static inline void px_eval(const compose_geom *G, const float *rg, const float *rd, int Y, int X,
+                           float z[3], float A[12], size_t corner[4], float cw[4])
+{
+    size_t HW = (size_t)G->H * G->W, pix = (size_t)Y * G->W + X;
+    const int *t = &G->cg[4 * X];
+    float gfx = G->cf[2 * X], dfx = G->cf[2 * X + 1];
+    for (int c = 0; c < 3; c++) {
+        const float *s = rd + c * G->w, *u = rd + (3 + c) * G->w;
+        float sv = s[t[2]] + dfx * (s[t[3]] - s[t[2]]);
+        float tv = u[t[2]] + dfx * (u[t[3]] - u[t[2]]);
+        z[c] = G->x[c * HW + pix] + G->wgt[2] * sv + G->wgt[1] * tv;
+    }
+    int z0, z1;
+    float fz;
+    ztaps(luma(G->x[pix], G->x[HW + pix], G->x[2 * HW + pix]), G->bins, &z0, &z1, &fz);
+    corner[0] = ((size_t)t[0] * G->bins + z0) * 12;
+    corner[1] = ((size_t)t[1] * G->bins + z0) * 12;
+    corner[2] = ((size_t)t[0] * G->bins + z1) * 12;
+    corner[3] = ((size_t)t[1] * G->bins + z1) * 12;
+    cw[0] = (1 - gfx) * (1 - fz), cw[1] = gfx * (1 - fz), cw[2] = (1 - gfx) * fz, cw[3] = gfx * fz;
+    const float *a = rg + corner[0], *b = rg + corner[1], *c = rg + corner[2], *d = rg + corner[3];
+    for (int j = 0; j < 12; j++)
+        A[j] = cw[0] * a[j] + cw[1] * b[j] + cw[2] * c[j] + cw[3] * d[j];
+}
+
 void ps_gen_compose_forward(float *out, const float *x, int H, int W, const float *ds,
                             const float *dt, int h, int w, const float *grid, int bins, int gh,
                             int gw, const float wgt[3])
 {
-    size_t HW = (size_t)H * W, hw = (size_t)h * w, gplane = (size_t)gh * gw;
-    int *cg = malloc(sizeof(int) * 4 * W);
-    float *cf = malloc(sizeof(float) * 2 * W);
-    if (!cg || !cf) { /* no memory for the tables: the per-pixel version needs none */
-        free(cg);
-        free(cf);
-        ps_gen_compose_forward_naive(out, x, H, W, ds, dt, h, w, grid, bins, gh, gw, wgt);
-        return;
-    }
-    for (int X = 0; X < W; X++) {
-        taps(X, W, gw, &cg[4 * X], &cg[4 * X + 1], &cf[2 * X]);
-        taps(X, W, w, &cg[4 * X + 2], &cg[4 * X + 3], &cf[2 * X + 1]);
-    }
-    int fail = 0;
-#pragma omp parallel reduction(| : fail) if (HW > 65536)
+    compose_geom G = {H, W, h, w, bins, gh, gw, x, ds, dt, grid, wgt, NULL, NULL};
+    size_t HW = (size_t)H * W;
+    int fail = geom_init(&G) != 0;
+#pragma omp parallel reduction(| : fail) if (HW > 65536 && !fail)
     {
-        /* per thread: one row of the grid [gx][bin][12] and of the residuals [6][w] */
         float *rg = malloc(sizeof(float) * 12 * bins * gw), *rd = malloc(sizeof(float) * 6 * w);
-        fail = !rg || !rd;
+        fail = fail || !rg || !rd;
 #pragma omp for schedule(static)
         for (int Y = 0; Y < H; Y++) {
             if (fail)
                 continue;
-            int gy0, gy1, dy0, dy1;
-            float gfy, dfy;
-            taps(Y, H, gh, &gy0, &gy1, &gfy);
-            taps(Y, H, h, &dy0, &dy1, &dfy);
-            for (int j = 0; j < 12; j++)
-                for (int z = 0; z < bins; z++) {
-                    const float *g = grid + ((size_t)j * bins + z) * gplane;
-                    for (int gx = 0; gx < gw; gx++)
-                        rg[((size_t)gx * bins + z) * 12 + j] =
-                            (1 - gfy) * g[gy0 * gw + gx] + gfy * g[gy1 * gw + gx];
-                }
-            for (int c = 0; c < 3; c++)
-                for (int i = 0; i < w; i++) {
-                    rd[c * w + i] = (1 - dfy) * ds[c * hw + (size_t)dy0 * w + i] +
-                                    dfy * ds[c * hw + (size_t)dy1 * w + i];
-                    rd[(3 + c) * w + i] = (1 - dfy) * dt[c * hw + (size_t)dy0 * w + i] +
-                                          dfy * dt[c * hw + (size_t)dy1 * w + i];
-                }
-            const float *xr = x + (size_t)Y * W;
+            int tap[4];
+            float f[2];
+            row_prep(&G, Y, rg, rd, tap, f);
             float *orow = out + (size_t)Y * W;
             for (int X = 0; X < W; X++) {
-                const int *t = &cg[4 * X];
-                float gfx = cf[2 * X], dfx = cf[2 * X + 1], z[3], A[12];
-                for (int c = 0; c < 3; c++) {
-                    const float *s = rd + c * w, *u = rd + (3 + c) * w;
-                    float sv = s[t[2]] + dfx * (s[t[3]] - s[t[2]]);
-                    float tv = u[t[2]] + dfx * (u[t[3]] - u[t[2]]);
-                    z[c] = xr[c * HW + X] + wgt[2] * sv + wgt[1] * tv;
-                }
-                int z0, z1;
-                float fz;
-                ztaps(luma(xr[X], xr[HW + X], xr[2 * HW + X]), bins, &z0, &z1, &fz);
-                const float *a = rg + ((size_t)t[0] * bins + z0) * 12,
-                            *b = rg + ((size_t)t[1] * bins + z0) * 12,
-                            *c = rg + ((size_t)t[0] * bins + z1) * 12,
-                            *d = rg + ((size_t)t[1] * bins + z1) * 12;
-                float w00 = (1 - gfx) * (1 - fz), w10 = gfx * (1 - fz), w01 = (1 - gfx) * fz,
-                      w11 = gfx * fz;
-                for (int j = 0; j < 12; j++)
-                    A[j] = w00 * a[j] + w10 * b[j] + w01 * c[j] + w11 * d[j];
+                float z[3], A[12], cw[4];
+                size_t corner[4];
+                px_eval(&G, rg, rd, Y, X, z, A, corner, cw);
                 for (int ch = 0; ch < 3; ch++)
                     orow[ch * HW + X] = z[ch] + wgt[0] * (A[ch * 4] * z[0] + A[ch * 4 + 1] * z[1] +
                                                           A[ch * 4 + 2] * z[2] + A[ch * 4 + 3]);
@@ -209,59 +242,94 @@ void ps_gen_compose_forward(float *out, const float *x, int H, int W, const floa
         free(rg);
         free(rd);
     }
-    free(cg);
-    free(cf);
-    if (fail)
+    geom_free(&G);
+    if (fail) /* no memory for the row tables: the per-pixel version needs none */
         ps_gen_compose_forward_naive(out, x, H, W, ds, dt, h, w, grid, bins, gh, gw, wgt);
 }
 
-/* Gradients w.r.t. ds, dt and grid (accumulated); x is a constant (the photo). */
-static void compose_backward_one(float *dds, float *ddt, float *dgrid, const float *dy,
-                                 const float *x, int H, int W, const float *ds, const float *dt,
-                                 int h, int w, const float *grid, int bins, int gh, int gw,
-                                 const float wgt[3])
+/* Gradients w.r.t. ds, dt and grid (accumulated; NULL = not wanted); x is a constant (the
+ * photo). Row by row: scatter into the row's tables, then spread them over the two source rows. */
+static ps_status compose_backward_one(float *dds, float *ddt, float *dgrid, const float *dy,
+                                      const compose_geom *G)
 {
-    size_t HW = (size_t)H * W, hw = (size_t)h * w, gstride = (size_t)bins * gh * gw;
-    for (int Y = 0; Y < H; Y++) {
-        int gy0, gy1, dy0, dy1;
-        float gfy, dfy;
-        taps(Y, H, gh, &gy0, &gy1, &gfy);
-        taps(Y, H, h, &dy0, &dy1, &dfy);
-        for (int X = 0; X < W; X++) {
-            int gx0, gx1, dx0, dx1;
-            float gfx, dfx, z[3], A[12], g[3], dz[3];
-            taps(X, W, gw, &gx0, &gx1, &gfx);
-            taps(X, W, w, &dx0, &dx1, &dfx);
-            size_t pix = (size_t)Y * W + X;
-            px_ctx c;
-            px_setup(&c, x, HW, pix, gy0, gy1, gfy, gx0, gx1, gfx, bins, gh, gw, dy0, dy1, dfy,
-                     dx0, dx1, dfx, w);
-            px_z(z, &c, x, HW, pix, ds, dt, hw, wgt);
-            px_coef(A, &c, grid, gstride);
+    const float *wgt = G->wgt;
+    if (wgt[0] == 0)
+        dgrid = NULL; /* a zero weight cuts its path: nothing to accumulate */
+    if (wgt[2] == 0)
+        dds = NULL;
+    if (wgt[1] == 0)
+        ddt = NULL;
+    size_t HW = (size_t)G->H * G->W, hw = (size_t)G->h * G->w, gplane = (size_t)G->gh * G->gw;
+    size_t nrg = (size_t)12 * G->bins * G->gw;
+    float *rg = malloc(sizeof(float) * nrg), *rd = malloc(sizeof(float) * 6 * G->w);
+    float *drg = calloc(nrg, sizeof(float)), *drd = calloc((size_t)6 * G->w, sizeof(float));
+    if (!rg || !rd || !drg || !drd) {
+        free(rg), free(rd), free(drg), free(drd);
+        return ps_fail(PS_EINTERNAL, "compose backward: out of memory");
+    }
+    for (int Y = 0; Y < G->H; Y++) {
+        int tap[4];
+        float f[2];
+        row_prep(G, Y, rg, rd, tap, f);
+        for (int X = 0; X < G->W; X++) {
+            float z[3], A[12], cw[4], g[3], dz[3];
+            size_t corner[4], pix = (size_t)Y * G->W + X;
+            px_eval(G, rg, rd, Y, X, z, A, corner, cw);
             for (int ch = 0; ch < 3; ch++)
                 g[ch] = dy[ch * HW + pix];
             for (int j = 0; j < 3; j++)
                 dz[j] = g[j] + wgt[0] * (A[j] * g[0] + A[4 + j] * g[1] + A[8 + j] * g[2]);
-            if (dgrid)
+            if (dgrid) {
+                float dA[12];
                 for (int ch = 0; ch < 3; ch++) {
                     float gc = wgt[0] * g[ch];
-                    const float zz[4] = {z[0], z[1], z[2], 1};
-                    for (int j = 0; j < 4; j++) {
-                        float v = gc * zz[j];
-                        float *dst = dgrid + (size_t)(ch * 4 + j) * gstride;
-                        for (int k = 0; k < 8; k++)
-                            dst[c.gcell[k]] += c.gwt[k] * v;
+                    dA[ch * 4] = gc * z[0], dA[ch * 4 + 1] = gc * z[1];
+                    dA[ch * 4 + 2] = gc * z[2], dA[ch * 4 + 3] = gc;
+                }
+                for (int k = 0; k < 4; k++)
+                    for (int j = 0; j < 12; j++)
+                        drg[corner[k] + j] += cw[k] * dA[j];
+            }
+            const int *t = &G->cg[4 * X];
+            float dfx = G->cf[2 * X + 1];
+            for (int ch = 0; ch < 3; ch++) {
+                if (dds) {
+                    drd[ch * G->w + t[2]] += (1 - dfx) * wgt[2] * dz[ch];
+                    drd[ch * G->w + t[3]] += dfx * wgt[2] * dz[ch];
+                }
+                if (ddt) {
+                    drd[(3 + ch) * G->w + t[2]] += (1 - dfx) * wgt[1] * dz[ch];
+                    drd[(3 + ch) * G->w + t[3]] += dfx * wgt[1] * dz[ch];
+                }
+            }
+        }
+        if (dgrid) {
+            for (int j = 0; j < 12; j++)
+                for (int zb = 0; zb < G->bins; zb++) {
+                    float *d = dgrid + ((size_t)j * G->bins + zb) * gplane;
+                    for (int gx = 0; gx < G->gw; gx++) {
+                        float v = drg[((size_t)gx * G->bins + zb) * 12 + j];
+                        d[tap[0] * G->gw + gx] += (1 - f[0]) * v;
+                        d[tap[1] * G->gw + gx] += f[0] * v;
                     }
                 }
-            for (int ch = 0; ch < 3; ch++)
-                for (int k = 0; k < 4; k++) {
-                    if (dds)
-                        dds[ch * hw + c.dcell[k]] += wgt[2] * c.dwt[k] * dz[ch];
-                    if (ddt)
-                        ddt[ch * hw + c.dcell[k]] += wgt[1] * c.dwt[k] * dz[ch];
-                }
+            memset(drg, 0, sizeof(float) * nrg);
+        }
+        for (int c = 0; c < 6; c++) {
+            float *dst = c < 3 ? dds : ddt;
+            if (!dst)
+                continue;
+            dst += (c % 3) * hw;
+            for (int i = 0; i < G->w; i++) {
+                float v = drd[c * G->w + i];
+                dst[(size_t)tap[2] * G->w + i] += (1 - f[1]) * v;
+                dst[(size_t)tap[3] * G->w + i] += f[1] * v;
+                drd[c * G->w + i] = 0;
+            }
         }
     }
+    free(rg), free(rd), free(drg), free(drd);
+    return PS_OK;
 }
 
 typedef struct {
@@ -276,13 +344,19 @@ static void compose_backward(void *vctx)
     const ps_tensor *x = c->x, *ds = c->ds, *gr = c->grid;
     size_t HW = (size_t)x->h * x->w, hw = (size_t)ds->h * ds->w, gn = (size_t)gr->c * gr->h * gr->w;
 #pragma omp parallel for schedule(static) if (x->n > 1)
-    for (int n = 0; n < x->n; n++)
+    for (int n = 0; n < x->n; n++) {
+        compose_geom G = {x->h, x->w, ds->h, ds->w, c->bins, gr->h, gr->w, x->data + n * 3 * HW,
+                          ds->data + n * 3 * hw, c->dt->data + n * 3 * hw, gr->data + n * gn,
+                          c->wgt, NULL, NULL};
+        /* out of memory here has nowhere to go but a zero gradient for this image; the tables
+         * are a few KB, so it does not happen in practice */
+        if (geom_init(&G))
+            continue;
         compose_backward_one(c->ds->grad ? c->ds->grad + n * 3 * hw : NULL,
                              c->dt->grad ? c->dt->grad + n * 3 * hw : NULL,
-                             gr->grad ? gr->grad + n * gn : NULL, c->y->grad + n * 3 * HW,
-                             x->data + n * 3 * HW, x->h, x->w, ds->data + n * 3 * hw,
-                             c->dt->data + n * 3 * hw, ds->h, ds->w, gr->data + n * gn, c->bins,
-                             gr->h, gr->w, c->wgt);
+                             gr->grad ? gr->grad + n * gn : NULL, c->y->grad + n * 3 * HW, &G);
+        geom_free(&G);
+    }
 }
 
 ps_tensor *ps_gen_compose(ps_graph *g, ps_tensor *x, const ps_gen_heads *hd, const float wgt[3])

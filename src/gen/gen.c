@@ -42,59 +42,39 @@ ps_status ps_gen_cfg_from_hparams(ps_gen_cfg *cfg, const ps_hparams *hp)
     return PS_OK;
 }
 
-#define ADD(idx, name, n, c, h, w)                                                            \
-    do {                                                                                      \
-        if (((idx) = ps_params_add(p, (name), (n), (c), (h), (w))) < 0)                       \
-            return ps_fail(PS_EINTERNAL, "generator: out of memory");                         \
-    } while (0)
-
-ps_status ps_gen_declare(ps_gen *gen, const ps_gen_cfg *cfg, ps_params *p)
+void ps_gen_declare(ps_gen *gen, const ps_gen_cfg *cfg, ps_params *p)
 {
     gen->cfg = *cfg;
     int c1 = cfg->c1, c2 = cfg->c2, c3 = cfg->c3, D = cfg->dim;
-    char nm[64];
-    ADD(gen->e1w, "gen.e1.w", c1, 3, 3, 3);
-    ADD(gen->e1b, "gen.e1.b", 1, 1, 1, c1);
-    ADD(gen->e2w, "gen.e2.w", c2, c1, 3, 3);
-    ADD(gen->e2b, "gen.e2.b", 1, 1, 1, c2);
-    ADD(gen->e3w, "gen.e3.w", c3, c2, 3, 3);
-    ADD(gen->e3b, "gen.e3.b", 1, 1, 1, c3);
-    ADD(gen->mw, "gen.mid.w", c3, c3, 3, 3);
-    ADD(gen->mb, "gen.mid.b", 1, 1, 1, c3);
+    gen->e1w = ps_params_add(p, "gen.e1.w", c1, 3, 3, 3);
+    gen->e1b = ps_params_add(p, "gen.e1.b", 1, 1, 1, c1);
+    gen->e2w = ps_params_add(p, "gen.e2.w", c2, c1, 3, 3);
+    gen->e2b = ps_params_add(p, "gen.e2.b", 1, 1, 1, c2);
+    gen->e3w = ps_params_add(p, "gen.e3.w", c3, c2, 3, 3);
+    gen->e3b = ps_params_add(p, "gen.e3.b", 1, 1, 1, c3);
+    gen->mw = ps_params_add(p, "gen.mid.w", c3, c3, 3, 3);
+    gen->mb = ps_params_add(p, "gen.mid.b", 1, 1, 1, c3);
     for (int k = 0; k < PS_NGROUPS; k++) {
-        snprintf(nm, sizeof nm, "gen.attn%d.q", k);
-        ADD(gen->aq[k], nm, 1, 1, c3, D);
-        snprintf(nm, sizeof nm, "gen.attn%d.k", k);
-        ADD(gen->ak[k], nm, 1, 1, D, D);
-        snprintf(nm, sizeof nm, "gen.attn%d.v", k);
-        ADD(gen->av[k], nm, 1, 1, D, D);
-        snprintf(nm, sizeof nm, "gen.attn%d.o", k);
-        ADD(gen->ao[k], nm, 1, 1, D, c3);
+        gen->aq[k] = ps_params_addf(p, 1, 1, c3, D, "gen.attn%d.q", k);
+        gen->ak[k] = ps_params_addf(p, 1, 1, D, D, "gen.attn%d.k", k);
+        gen->av[k] = ps_params_addf(p, 1, 1, D, D, "gen.attn%d.v", k);
+        gen->ao[k] = ps_params_addf(p, 1, 1, D, c3, "gen.attn%d.o", k);
     }
-    ADD(gen->cw, "gen.color.w", c3, c3, 3, 3);
-    ADD(gen->cb, "gen.color.b", 1, 1, 1, c3);
-    ADD(gen->gw, "gen.grid.w", 12 * cfg->bins, c3, 1, 1);
-    ADD(gen->gb, "gen.grid.b", 1, 1, 1, 12 * cfg->bins);
+    gen->cw = ps_params_add(p, "gen.color.w", c3, c3, 3, 3);
+    gen->cb = ps_params_add(p, "gen.color.b", 1, 1, 1, c3);
+    gen->gw = ps_params_add(p, "gen.grid.w", 12 * cfg->bins, c3, 1, 1);
+    gen->gb = ps_params_add(p, "gen.grid.b", 1, 1, 1, 12 * cfg->bins);
     for (int k = 0; k < 2; k++) {
         int extra = k == 0; /* the texture decoder gets a noise channel */
-        snprintf(nm, sizeof nm, "gen.dec%d.film_s", k);
-        ADD(gen->fw[k], nm, 1, 1, D, c2);
-        snprintf(nm, sizeof nm, "gen.dec%d.film_b", k);
-        ADD(gen->fb[k], nm, 1, 1, D, c2);
-        snprintf(nm, sizeof nm, "gen.dec%d.d2.w", k);
-        ADD(gen->d2w[k], nm, c2, c3 + c2, 3, 3);
-        snprintf(nm, sizeof nm, "gen.dec%d.d2.b", k);
-        ADD(gen->d2b[k], nm, 1, 1, 1, c2);
-        snprintf(nm, sizeof nm, "gen.dec%d.d1.w", k);
-        ADD(gen->d1w[k], nm, c1, c2 + c1 + extra, 3, 3);
-        snprintf(nm, sizeof nm, "gen.dec%d.d1.b", k);
-        ADD(gen->d1b[k], nm, 1, 1, 1, c1);
-        snprintf(nm, sizeof nm, "gen.dec%d.out.w", k);
-        ADD(gen->ow[k], nm, 3, c1, 3, 3);
-        snprintf(nm, sizeof nm, "gen.dec%d.out.b", k);
-        ADD(gen->ob[k], nm, 1, 1, 1, 3);
+        gen->fw[k] = ps_params_addf(p, 1, 1, D, c2, "gen.dec%d.film_s", k);
+        gen->fb[k] = ps_params_addf(p, 1, 1, D, c2, "gen.dec%d.film_b", k);
+        gen->d2w[k] = ps_params_addf(p, c2, c3 + c2, 3, 3, "gen.dec%d.d2.w", k);
+        gen->d2b[k] = ps_params_addf(p, 1, 1, 1, c2, "gen.dec%d.d2.b", k);
+        gen->d1w[k] = ps_params_addf(p, c1, c2 + c1 + extra, 3, 3, "gen.dec%d.d1.w", k);
+        gen->d1b[k] = ps_params_addf(p, 1, 1, 1, c1, "gen.dec%d.d1.b", k);
+        gen->ow[k] = ps_params_addf(p, 3, c1, 3, 3, "gen.dec%d.out.w", k);
+        gen->ob[k] = ps_params_addf(p, 1, 1, 1, 3, "gen.dec%d.out.b", k);
     }
-    return PS_OK;
 }
 
 void ps_gen_init(const ps_gen *gen, ps_params *p, uint64_t seed)

@@ -36,8 +36,8 @@ typedef struct ps_gen {
     int d2w[2], d2b[2], d1w[2], d1b[2], ow[2], ob[2]; /* decoders: [0] texture, [1] stroke */
 } ps_gen;
 
-/* Declare the generator's tensors in p (before ps_params_alloc). */
-ps_status ps_gen_declare(ps_gen *gen, const ps_gen_cfg *cfg, ps_params *p);
+/* Declare the generator's tensors in p (before ps_params_alloc, which reports any failure). */
+void ps_gen_declare(ps_gen *gen, const ps_gen_cfg *cfg, ps_params *p);
 /* Initialise declared tensors deterministically (after ps_params_alloc). */
 void ps_gen_init(const ps_gen *gen, ps_params *p, uint64_t seed);
 

@@ -105,33 +105,51 @@ void ps_img_from_rgba8(ps_image *dst, const unsigned char *src, int channels)
 }
 
 /* Exact rounding without a pow per pixel: code k is the number of half-code thresholds
- * linear((j - 0.5)/255), j = 1..255, at or below v, found by binary search. */
-static unsigned char encode8(const float *thr, float v)
+ * thr[j] = linear((j - 0.5)/255), j = 1..255, at or below v. A 4096-bucket table on the linear
+ * value gives the code at each bucket's start; within a bucket v moves up at most a code or two
+ * (the steepest slope, 12.92 near black, spans 0.8 codes per bucket). */
+enum { ENC_BUCKETS = 4096 };
+
+typedef struct {
+    float thr[257]; /* thr[256] = +inf stops the walk */
+    unsigned char start[ENC_BUCKETS];
+} encoder8;
+
+static void encoder8_init(encoder8 *e)
 {
-    int lo = 0, hi = 255; /* answer in [lo, hi] */
-    while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (v >= thr[mid])
-            lo = mid;
-        else
-            hi = mid - 1;
+    e->thr[0] = -INFINITY, e->thr[256] = INFINITY;
+    for (int j = 1; j < 256; j++)
+        e->thr[j] = (float)srgb_to_linear_d((j - 0.5) / 255.0);
+    for (int b = 0, k = 0; b < ENC_BUCKETS; b++) {
+        while ((float)b / ENC_BUCKETS >= e->thr[k + 1])
+            k++;
+        e->start[b] = (unsigned char)k;
     }
-    return (unsigned char)lo;
+}
+
+static unsigned char encode8(const encoder8 *e, float v)
+{
+    if (!(v > 0)) /* also NaN */
+        return 0;
+    if (v >= 1)
+        return 255;
+    int k = e->start[(int)(v * ENC_BUCKETS)];
+    while (v >= e->thr[k + 1])
+        k++;
+    return (unsigned char)k;
 }
 
 void ps_img_to_rgba8(const ps_image *src, unsigned char *dst, int channels)
 {
     assert((channels == 1 && src->c == 1) || ((channels == 3 || channels == 4) && src->c >= 1));
-    float thr[256];
-    thr[0] = -INFINITY;
-    for (int j = 1; j < 256; j++)
-        thr[j] = (float)srgb_to_linear_d((j - 0.5) / 255.0);
+    encoder8 enc;
+    encoder8_init(&enc);
     const size_t plane = (size_t)src->w * src->h;
     const int ncol = src->c >= 3 ? 3 : 1, alpha = src->c == 4 ? 3 : src->c == 2 ? 1 : -1;
     for (size_t i = 0; i < plane; i++) {
         unsigned char *d = dst + i * channels;
         for (int k = 0; k < (channels == 1 ? 1 : 3); k++)
-            d[k] = encode8(thr, src->px[(ncol == 3 ? k : 0) * plane + i]);
+            d[k] = encode8(&enc, src->px[(ncol == 3 ? k : 0) * plane + i]);
         if (channels == 4) {
             double a = alpha < 0 ? 1.0 : clamp01(src->px[alpha * plane + i]);
             d[3] = (unsigned char)lrint(a * 255.0);

@@ -9,7 +9,8 @@
  *   ps_img_free(&im); ps_img_free(&small);
  *
  * Every function that fills a ps_image (load, alloc, resize, fit) overwrites *out without freeing
- * what it held, and leaves it zeroed ({0, 0, 0, NULL}) on failure; ps_img_free is safe on that. */
+ * what it held, and leaves it zeroed ({0, 0, 0, NULL}) on failure; ps_img_free is safe on that.
+ * resize and fit need an output distinct from their input. */
 #ifndef PS_IMG_H
 #define PS_IMG_H
 #include "pstyle.h"
@@ -24,10 +25,12 @@ typedef struct ps_image {
 #define PS_IMG_MAX_SIDE 32768
 #define PS_IMG_MAX_FILE_BYTES (512LL << 20) /* refuse bigger files before reading them */
 
-/* Load any of JPEG, PNG (8/16 bit), BMP, TGA (also GIF's first frame, PNM, PSD), grayscale,
- * gray+alpha, RGBA. JPEG EXIF orientation (1..8) is applied, so the result is upright.
- * Errors (PS_EINPUT): "<path>: <reason>" for missing, empty, directory, truncated, corrupt,
- * non-image, too large; PS_EINTERNAL "<path>: out of memory". */
+/* Load any of JPEG, PNG (8/16 bit), BMP, TGA: color, grayscale, gray+alpha, RGBA. JPEG EXIF
+ * orientation (1..8) is applied, so the result is upright. Errors (PS_EINPUT): "<path>: <reason>"
+ * for missing, empty, directory, truncated, corrupt, non-image, other image formats (GIF, PSD,
+ * PNM, HDR, PIC, compressed BMP), too large; decompression bombs (a PNG stream inflating past
+ * its header's size, a JPEG with over 100 scans) count as corrupt. PS_EINTERNAL "<path>: out of
+ * memory". Thread-safe: no global state. */
 ps_status ps_img_load(const char *path, ps_image *out);
 /* Same from memory (name is used in messages). */
 ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out);
@@ -36,9 +39,11 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
  * c must be 1 (gray), 3 or 4. Writes to a temp file in the same folder, fsyncs, then renames, so
  * a crash or a full disk never leaves half a file; a write failure is PS_EINPUT "<path>: <why>". */
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
-/* The whole file in a malloc'd buffer (size-capped; messages as for ps_img_load). */
+/* The whole file in a malloc'd buffer the caller frees (at most PS_IMG_MAX_FILE_BYTES; errors as
+ * for ps_img_load: missing, directory, too large, unreadable). ps_img_load is this + load_mem. */
 ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len);
-/* 8-bit PNG (alpha kept) into a malloc'd buffer. */
+/* The PNG ps_img_save would write (8-bit, alpha kept, c 1, 3 or 4), into a malloc'd buffer the
+ * caller frees. */
 ps_status ps_img_encode_png(const ps_image *img, unsigned char **out, size_t *len);
 ps_status ps_img_alloc(ps_image *img, int w, int h, int c);   /* zeroed */
 void ps_img_free(ps_image *img);

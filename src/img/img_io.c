@@ -4,6 +4,8 @@
 #include "img_impl.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <stb_image.h>
 #include <stb_image_write.h>
@@ -17,26 +19,31 @@
 
 /* ---- format sniffing and completeness checks ---- */
 
-typedef enum { FMT_UNKNOWN, FMT_PNG, FMT_JPEG, FMT_BMP, FMT_TGA, FMT_OTHER } img_format;
+typedef enum { FMT_UNKNOWN, FMT_PNG, FMT_JPEG, FMT_BMP, FMT_OTHER } img_format;
 
 static int has_magic(const unsigned char *b, size_t n, const char *m, size_t mlen)
 {
     return n >= mlen && !memcmp(b, m, mlen);
 }
 
-/* By magic bytes; TGA has none, so it is only known once stb_image accepts the header. */
-static img_format sniff(const unsigned char *b, size_t n)
+/* By magic bytes; TGA has none, so it is only known once stb_image accepts the header. The other
+ * formats stb_image reads are named so they can be refused before it sees them: it decodes
+ * truncated GIF/PSD/PNM files as if complete, and spins for minutes on some truncated PNM/HDR. */
+static img_format sniff(const unsigned char *b, size_t n, const char **other)
 {
+    static const struct {
+        const char *magic, *name;
+    } others[] = {{"GIF87a", "GIF"}, {"GIF89a", "GIF"}, {"8BPS", "PSD"}, {"#?RADIANCE", "HDR"},
+                  {"#?RGBE", "HDR"}, {"\x53\x80\xf6\x34", "PIC"}, {"P5", "PNM"}, {"P6", "PNM"}};
     if (has_magic(b, n, "\x89PNG\r\n\x1a\n", 8))
         return FMT_PNG;
     if (has_magic(b, n, "\xff\xd8\xff", 3))
         return FMT_JPEG;
     if (has_magic(b, n, "BM", 2))
         return FMT_BMP;
-    if (has_magic(b, n, "GIF87a", 6) || has_magic(b, n, "GIF89a", 6) || has_magic(b, n, "8BPS", 4) ||
-        has_magic(b, n, "#?RADIANCE", 10) || has_magic(b, n, "#?RGBE", 6) ||
-        has_magic(b, n, "\x53\x80\xf6\x34", 4) || has_magic(b, n, "P5", 2) || has_magic(b, n, "P6", 2))
-        return FMT_OTHER;
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (has_magic(b, n, others[i].magic, strlen(others[i].magic)))
+            return *other = others[i].name, FMT_OTHER;
     return FMT_UNKNOWN;
 }
 
@@ -74,10 +81,15 @@ static int exif_orientation(const unsigned char *p, size_t n)
     return 1;
 }
 
+/* Every scan costs a pass over the whole image even when its data is a few bytes, so a small file
+ * with thousands of scans is a CPU bomb; encoders write about 10 (progressive), never hundreds. */
+enum { JPEG_MAX_SCANS = 100 };
+
 /* Walks the marker segments up to the first SOS, reading the frame size (SOFn) and the first Exif
  * APP1 on the way, then requires an EOI after it (entropy-coded data stuffs every 0xFF, so FF D9
- * there is the EOI). stb_image reads zeros past the end instead of failing, so this is what
- * catches truncation. Returns 1 if complete; *w, *h stay 0 if no frame header was reached. */
+ * there is the EOI, FF DA a further scan). stb_image reads zeros past the end instead of failing,
+ * so this is what catches truncation. Returns 1 if complete and within JPEG_MAX_SCANS; *w, *h
+ * stay 0 if no frame header was reached. */
 static int jpeg_scan(const unsigned char *b, size_t n, int *orient, long long *w, long long *h)
 {
     size_t i = 2;
@@ -107,49 +119,101 @@ static int jpeg_scan(const unsigned char *b, size_t n, int *orient, long long *w
         }
         i += 2 + len;
         if (m == 0xda) {
-            for (; i + 1 < n; i++)
+            for (int scans = 1; i + 1 < n; i++) {
                 if (b[i] == 0xff && b[i + 1] == 0xd9)
                     return 1;
+                if (b[i] == 0xff && b[i + 1] == 0xda && ++scans > JPEG_MAX_SCANS)
+                    return 0;
+            }
             return 0;
         }
     }
 }
 
-/* Every chunk present through IEND, critical chunks' CRCs right (as libpng requires). */
-static int png_check(const unsigned char *b, size_t n)
+/* Bytes of filtered scanlines a PNG header implies: rows of 1 filter byte + packed samples, over
+ * the 7 Adam7 passes when interlaced. 0 for a header no PNG may have. */
+static uint64_t png_raw_size(const unsigned char *ihdr)
 {
-    size_t i = 8;
-    while (i + 12 <= n) {
-        size_t len = rd32(b + i, 1);
-        if (len > n - i - 12)
-            return 0;
-        const unsigned char *type = b + i + 4;
-        if (!(type[0] & 0x20) && crc32(crc32(0, NULL, 0), type, (uInt)len + 4) != rd32(type + 4 + len, 1))
-            return 0;
-        if (!memcmp(type, "IEND", 4))
-            return 1;
-        i += 12 + len;
+    static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1},
+                     dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    static const int chans[7] = {1, 0, 3, 1, 2, 0, 4}; /* by color type */
+    uint64_t w = rd32(ihdr, 1), h = rd32(ihdr + 4, 1), depth = ihdr[8], type = ihdr[9], size = 0;
+    if (type > 6 || !chans[type] || !depth || depth > 16 || (depth & (depth - 1)) || ihdr[12] > 1)
+        return 0;
+    uint64_t bits = depth * chans[type];
+    if (!ihdr[12])
+        return h * (1 + (w * bits + 7) / 8);
+    for (int p = 0; p < 7; p++) {
+        uint64_t pw = w > (uint64_t)x0[p] ? (w - x0[p] + dx[p] - 1) / dx[p] : 0;
+        uint64_t ph = h > (uint64_t)y0[p] ? (h - y0[p] + dy[p] - 1) / dy[p] : 0;
+        size += pw && ph ? ph * (1 + (pw * bits + 7) / 8) : 0;
     }
-    return 0;
+    return size;
 }
 
-/* Uncompressed BMP: the pixel rows must fit in the file (stb_image would read zeros). */
+/* Every chunk present through IEND, critical chunks' CRCs right (as libpng requires), and the
+ * IDAT stream inflating to exactly the size the header implies. The inflate runs into a small
+ * scratch buffer and stops at the first byte too many: stb_image would grow its buffer for a
+ * zlib bomb up to 4 GiB, and read zeros for a cut stream. */
+static int png_check(const unsigned char *b, size_t n)
+{
+    if (n < 33 || memcmp(b + 8, "\0\0\0\x0dIHDR", 8))
+        return 0;
+    const uint64_t want = png_raw_size(b + 16);
+    uint64_t got = 0;
+    unsigned char scratch[1 << 14];
+    z_stream z = {0};
+    if (!want || inflateInit(&z) != Z_OK)
+        return 0;
+    int ok = 0, zst = Z_OK;
+    for (size_t i = 8; i + 12 <= n;) {
+        size_t len = rd32(b + i, 1);
+        const unsigned char *type = b + i + 4;
+        if (len > n - i - 12 ||
+            (!(type[0] & 0x20) && crc32(crc32(0, NULL, 0), type, (uInt)len + 4) != rd32(type + 4 + len, 1)))
+            break;
+        if (!memcmp(type, "IEND", 4)) {
+            ok = got == want;
+            break;
+        }
+        if (!memcmp(type, "IDAT", 4) && zst == Z_OK) {
+            z.next_in = (unsigned char *)type + 4, z.avail_in = (uInt)len;
+            do {
+                z.next_out = scratch, z.avail_out = sizeof scratch;
+                zst = inflate(&z, Z_NO_FLUSH);
+                got += sizeof scratch - z.avail_out;
+            } while (zst == Z_OK && z.avail_out == 0 && got <= want);
+            if (got > want || (zst != Z_OK && zst != Z_STREAM_END && zst != Z_BUF_ERROR))
+                break;
+            zst = zst == Z_BUF_ERROR ? Z_OK : zst; /* needs the next IDAT */
+        }
+        i += 12 + len;
+    }
+    inflateEnd(&z);
+    return ok;
+}
+
+/* Compressed BMPs (RLE, embedded JPEG/PNG) are the kind stb_image cannot read: all but BI_RGB,
+ * BI_BITFIELDS and BI_ALPHABITFIELDS, in headers that have the field (not OS/2's 12 bytes). */
+static int bmp_compressed(const unsigned char *b, size_t n)
+{
+    uint32_t comp = n >= 34 && rd32(b + 14, 0) > 12 ? rd32(b + 30, 0) : 0;
+    return comp != 0 && comp != 3 && comp != 6;
+}
+
+/* BMP: the pixel rows must fit in the file (stb_image would read zeros). */
 static int bmp_check(const unsigned char *b, size_t n)
 {
     if (n < 30)
         return 0;
-    uint64_t off = rd32(b + 10, 0), hsz = rd32(b + 14, 0), w, h, bpp, comp = 0;
+    uint64_t off = rd32(b + 10, 0), hsz = rd32(b + 14, 0), w, h, bpp;
     if (hsz == 12) {
         w = rd16(b + 18, 0), h = rd16(b + 20, 0), bpp = rd16(b + 24, 0);
     } else {
-        if (n < 34)
-            return 0;
-        w = rd32(b + 18, 0), bpp = rd16(b + 28, 0), comp = rd32(b + 30, 0);
+        w = rd32(b + 18, 0), bpp = rd16(b + 28, 0);
         int32_t sh = (int32_t)rd32(b + 22, 0);
         h = sh < 0 ? -(int64_t)sh : sh;
     }
-    if (comp != 0 && comp != 3 && comp != 6)
-        return 1; /* stb_image refuses RLE itself */
     uint64_t stride = (w * bpp + 31) / 32 * 4;
     return off + stride * h <= n;
 }
@@ -198,7 +262,12 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
     if ((long long)len > PS_IMG_MAX_FILE_BYTES || len > INT_MAX)
         return ps_fail(PS_EINPUT, "%s: file too large: %zu bytes (limit %lld MiB)", name, len,
                        PS_IMG_MAX_FILE_BYTES >> 20);
-    img_format fmt = sniff(buf, len);
+    const char *other = NULL;
+    img_format fmt = sniff(buf, len, &other);
+    if (fmt == FMT_BMP && bmp_compressed(buf, len))
+        fmt = FMT_OTHER, other = "compressed BMP";
+    if (fmt == FMT_OTHER)
+        return ps_fail(PS_EINPUT, "%s: unsupported image format (%s); use JPEG, PNG, BMP or TGA", name, other);
     int iw, ih, comp, known = stbi_info_from_memory(buf, (int)len, &iw, &ih, &comp);
     long long w = iw, h = llabs(ih); /* stb_image reports top-down BMPs with negative height */
     if (!known)
@@ -209,16 +278,13 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
     if (!known || w <= 0 || h <= 0)
         return ps_fail(PS_EINPUT, fmt == FMT_UNKNOWN ? "%s: not an image (unknown format)"
                                                      : "%s: truncated or corrupt image", name);
-    if (fmt == FMT_UNKNOWN)
-        fmt = FMT_TGA; /* the only format stb_image knows without a magic number */
-    int orient = 1, complete = 1;
+    int orient = 1, complete;
     long long jw, jh;
     switch (fmt) {
     case FMT_PNG: complete = png_check(buf, len); break;
     case FMT_JPEG: complete = jpeg_scan(buf, len, &orient, &jw, &jh); break;
     case FMT_BMP: complete = bmp_check(buf, len); break;
-    case FMT_TGA: complete = tga_check(buf, len); break;
-    default: break;
+    default: complete = tga_check(buf, len); break; /* no magic, yet stb_image took it: TGA */
     }
     if (!complete)
         return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
@@ -254,9 +320,9 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
 }
 
 /* Reads at most PS_IMG_MAX_FILE_BYTES + 1 bytes, so a huge or endless file is refused cheaply. */
-ps_status ps_img_load(const char *path, ps_image *out)
+ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len)
 {
-    memset(out, 0, sizeof *out);
+    *out = NULL, *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -266,7 +332,12 @@ ps_status ps_img_load(const char *path, ps_image *out)
                                                     : strerror(e));
     }
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ps_fail(PS_EINPUT, "%s: cannot read: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
         close(fd);
         return ps_fail(PS_EINPUT, "%s: is a directory", path);
     }
@@ -305,6 +376,20 @@ ps_status ps_img_load(const char *path, ps_image *out)
     close(fd);
     if (!buf)
         return ps_fail(PS_EINTERNAL, "%s: out of memory", path);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf, *len = n;
+    return PS_OK;
+}
+
+ps_status ps_img_load(const char *path, ps_image *out)
+{
+    unsigned char *buf;
+    size_t n;
+    memset(out, 0, sizeof *out);
+    ps_status rc = ps_img_read_file(path, &buf, &n);
     if (rc == PS_OK)
         rc = ps_img_load_mem(buf, n, path, out);
     free(buf);
@@ -313,30 +398,167 @@ ps_status ps_img_load(const char *path, ps_image *out)
 
 /* ---- encoding ---- */
 
+/* Buffered output, to a file descriptor or (fd < 0) a growing malloc'd buffer: stb_image_write
+ * hands over a few bytes at a time. */
 typedef struct {
-    int fd, err; /* err: first errno of a failed write */
+    int fd, err;         /* err: first errno of a failed write */
+    unsigned char *mem;  /* fd < 0: everything flushed so far */
+    size_t mem_len, mem_cap, n;
+    unsigned char buf[1 << 16];
 } sink;
+
+static void sink_flush(sink *s)
+{
+    if (s->fd < 0 && !s->err && s->mem_len + s->n > s->mem_cap) {
+        size_t cap = 2 * s->mem_cap + s->n;
+        unsigned char *nb = realloc(s->mem, cap);
+        if (nb)
+            s->mem = nb, s->mem_cap = cap;
+        else
+            s->err = ENOMEM;
+    }
+    if (s->fd < 0 && !s->err)
+        memcpy(s->mem + s->mem_len, s->buf, s->n), s->mem_len += s->n, s->n = 0;
+    const unsigned char *p = s->buf;
+    while (s->n > 0 && !s->err) {
+        ssize_t r = write(s->fd, p, s->n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            s->err = r < 0 ? errno : EIO;
+        else
+            p += r, s->n -= (size_t)r;
+    }
+    s->n = 0;
+}
 
 static void sink_write(void *ctx, void *data, int size)
 {
     sink *s = ctx;
-    const char *p = data;
+    const unsigned char *p = data;
     while (size > 0 && !s->err) {
-        ssize_t r = write(s->fd, p, (size_t)size);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            s->err = r < 0 ? errno : EIO;
-            break;
-        }
-        p += r, size -= (int)r;
+        size_t k = sizeof s->buf - s->n < (size_t)size ? sizeof s->buf - s->n : (size_t)size;
+        memcpy(s->buf + s->n, p, k);
+        s->n += k, p += k, size -= (int)k;
+        if (s->n == sizeof s->buf)
+            sink_flush(s);
     }
+}
+
+static void be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
+    p[3] = (unsigned char)v;
+}
+
+static void png_chunk(sink *s, const char *type, const unsigned char *data, uint32_t n)
+{
+    unsigned char hdr[8], crc[4];
+    be32(hdr, n);
+    memcpy(hdr + 4, type, 4);
+    uLong c = crc32(crc32(0, NULL, 0), hdr + 4, 4);
+    be32(crc, (uint32_t)(n ? crc32(c, data, n) : c)); /* crc32(c, NULL, 0) would reset c */
+    sink_write(s, hdr, 8);
+    sink_write(s, (void *)data, (int)n);
+    sink_write(s, crc, 4);
+}
+
+static int paeth(int a, int b, int c)
+{
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
+/* Residuals r of row x against predictor f (0 none, 1 left, 2 up, 3 average, 4 Paeth), PNG spec
+ * section 9; one loop per filter keeps the branch out of the inner loop. */
+static void png_filter(int f, unsigned char *r, const unsigned char *x, const unsigned char *up,
+                       size_t n, int bpp)
+{
+    size_t i = 0;
+    switch (f) {
+    case 0: memcpy(r, x, n); break;
+    case 1:
+        for (; i < (size_t)bpp; i++)
+            r[i] = x[i];
+        for (; i < n; i++)
+            r[i] = (unsigned char)(x[i] - x[i - bpp]);
+        break;
+    case 2:
+        for (; i < n; i++)
+            r[i] = (unsigned char)(x[i] - up[i]);
+        break;
+    case 3:
+        for (; i < (size_t)bpp; i++)
+            r[i] = (unsigned char)(x[i] - up[i] / 2);
+        for (; i < n; i++)
+            r[i] = (unsigned char)(x[i] - (x[i - bpp] + up[i]) / 2);
+        break;
+    default:
+        for (; i < (size_t)bpp; i++)
+            r[i] = (unsigned char)(x[i] - up[i]); /* Paeth with a = c = 0 picks b */
+        for (; i < n; i++)
+            r[i] = (unsigned char)(x[i] - paeth(x[i - bpp], up[i], up[i - bpp]));
+        break;
+    }
+}
+
+/* PNG on zlib rather than stb_image_write's own deflate. Each row takes the filter with the
+ * smallest sum of |signed residuals| (libpng's heuristic); deflate runs with Z_RLE, which on a
+ * noisy 12 MP photo-like image was 6x faster than the default strategy and even smaller (13.7
+ * vs 15.5 MB; on smooth synthetic art it is ~25% bigger). Returns 0 if zlib fails (out of
+ * memory); write errors are left in s->err. */
+static int png_encode(sink *s, const unsigned char *px, int w, int h, int ch)
+{
+    enum { OUT = 1 << 16 };
+    static const unsigned char color_type[5] = {0, 0, 4, 2, 6};
+    const size_t stride = (size_t)w * ch;
+    unsigned char ihdr[13] = {0}, *rows = malloc(5 * (stride + 1)), *zero = calloc(stride, 1),
+                  *out = malloc(OUT);
+    z_stream z = {0};
+    if (!rows || !zero || !out || deflateInit2(&z, 6, Z_DEFLATED, 15, 8, Z_RLE) != Z_OK) {
+        free(rows), free(zero), free(out);
+        return 0;
+    }
+    be32(ihdr, (uint32_t)w), be32(ihdr + 4, (uint32_t)h), ihdr[8] = 8, ihdr[9] = color_type[ch];
+    sink_write(s, "\x89PNG\r\n\x1a\n", 8);
+    png_chunk(s, "IHDR", ihdr, 13);
+    int zst = Z_OK;
+    z.next_out = out, z.avail_out = OUT;
+    for (int y = 0; y <= h && zst == Z_OK && !s->err; y++) {
+        unsigned char *best = NULL;
+        if (y < h) {
+            const unsigned char *x = px + y * stride, *up = y ? x - stride : zero;
+            unsigned long best_cost = ~0UL;
+            for (int f = 0; f < 5; f++) {
+                unsigned char *r = rows + f * (stride + 1);
+                r[0] = (unsigned char)f;
+                png_filter(f, r + 1, x, up, stride, ch);
+                unsigned long cost = 0;
+                for (size_t i = 1; i <= stride; i++)
+                    cost += (unsigned long)abs((signed char)r[i]);
+                if (cost < best_cost)
+                    best_cost = cost, best = r;
+            }
+            z.next_in = best, z.avail_in = (uInt)(stride + 1);
+        }
+        do { /* y == h: flush everything */
+            zst = deflate(&z, y < h ? Z_NO_FLUSH : Z_FINISH);
+            if (z.avail_out == 0 || (zst == Z_STREAM_END && z.avail_out < OUT)) {
+                png_chunk(s, "IDAT", out, OUT - z.avail_out);
+                z.next_out = out, z.avail_out = OUT;
+            }
+        } while (zst == Z_OK && (z.avail_in > 0 || (y == h && !s->err)));
+    }
+    png_chunk(s, "IEND", NULL, 0);
+    deflateEnd(&z);
+    free(rows), free(zero), free(out);
+    return zst == Z_STREAM_END || s->err;
 }
 
 /* Encodes 8-bit pixels into a fresh temp file beside path, fsyncs and renames it over path.
  * The temp file is created with O_EXCL and mode 0666 so the umask applies as for any output. */
-static ps_status write_atomic(const char *path, int png, const unsigned char *px, int w, int h,
-                              int ch, int quality)
+static ps_status write_atomic_body(const char *path, int png, const unsigned char *px, int w,
+                                   int h, int ch, int quality)
 {
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
     char dir[PATH_MAX], tmp[PATH_MAX];
@@ -359,25 +581,63 @@ static ps_status write_atomic(const char *path, int png, const unsigned char *px
     }
     if (fd < 0)
         return ps_fail(PS_EINPUT, "%s: cannot create a temp file in %s", path, dir);
-    sink s = {fd, 0};
-    int ok = png ? stbi_write_png_to_func(sink_write, &s, w, h, ch, px, w * ch)
-                 : stbi_write_jpg_to_func(sink_write, &s, w, h, ch, px, quality);
-    if (!s.err && fsync(fd) != 0)
-        s.err = errno;
-    if (close(fd) != 0 && !s.err)
-        s.err = errno;
-    if (!s.err && ok && rename(tmp, path) != 0)
-        s.err = errno;
-    if (s.err || !ok) {
+    sink *s = calloc(1, sizeof *s);
+    int ok = 0, err = ENOMEM;
+    if (s) {
+        s->fd = fd;
+        ok = png ? png_encode(s, px, w, h, ch) : stbi_write_jpg_to_func(sink_write, s, w, h, ch, px, quality);
+        sink_flush(s);
+        err = s->err;
+        free(s);
+    }
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    if (!err && ok && rename(tmp, path) != 0)
+        err = errno;
+    if (err || !ok) {
         unlink(tmp);
-        return s.err ? ps_fail(PS_EINPUT, "%s: cannot write: %s", path, strerror(s.err))
-                     : ps_fail(PS_EINTERNAL, "%s: encoder failed (out of memory?)", path);
+        return err ? ps_fail(err == ENOMEM ? PS_EINTERNAL : PS_EINPUT, "%s: cannot write: %s", path, strerror(err))
+                   : ps_fail(PS_EINTERNAL, "%s: encoder failed (out of memory?)", path);
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* make the rename itself durable */
     if (dfd >= 0) {
         fsync(dfd);
         close(dfd);
     }
+    return PS_OK;
+}
+
+/* Ctrl-C (or a TERM/HUP/QUIT) while the temp file exists would leave it behind: those signals
+ * wait until it is renamed into place or removed, then take effect as usual. */
+static ps_status write_atomic(const char *path, int png, const unsigned char *px, int w, int h,
+                              int ch, int quality)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    ps_status st = write_atomic_body(path, png, px, w, h, ch, quality);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return st;
+}
+
+/* The 8-bit sRGB samples a PNG (alpha kept) or JPEG (alpha dropped) of img is made of. */
+static ps_status pack8(const char *what, const ps_image *img, int png, unsigned char **px, int *ch)
+{
+    *px = NULL;
+    if (!img->px || img->w <= 0 || img->h <= 0 || (img->c != 1 && img->c != 3 && img->c != 4))
+        return ps_fail(PS_EUSAGE, "%s: cannot encode a %dx%d image with %d planes", what, img->w,
+                       img->h, img->c);
+    *ch = img->c == 1 ? 1 : png && img->c == 4 ? 4 : 3;
+    *px = malloc((size_t)img->w * img->h * *ch);
+    if (!*px)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", what);
+    ps_img_to_rgba8(img, *px, *ch);
     return PS_OK;
 }
 
@@ -388,19 +648,37 @@ ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
     int jpg = dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
     if (!png && !jpg)
         return ps_fail(PS_EUSAGE, "%s: unsupported output format (use .png, .jpg or .jpeg)", path);
-    if (!img->px || img->w <= 0 || img->h <= 0 || (img->c != 1 && img->c != 3 && img->c != 4))
-        return ps_fail(PS_EUSAGE, "%s: cannot save a %dx%d image with %d planes", path, img->w,
-                       img->h, img->c);
     if (jpeg_quality == 0)
         jpeg_quality = 92;
     if (jpeg_quality < 1 || jpeg_quality > 100)
         return ps_fail(PS_EUSAGE, "%s: JPEG quality %d is not in 1..100", path, jpeg_quality);
-    int ch = img->c == 1 ? 1 : png && img->c == 4 ? 4 : 3;
-    unsigned char *px = malloc((size_t)img->w * img->h * ch);
-    if (!px)
-        return ps_fail(PS_EINTERNAL, "%s: out of memory", path);
-    ps_img_to_rgba8(img, px, ch);
-    ps_status st = write_atomic(path, png, px, img->w, img->h, ch, jpeg_quality);
+    unsigned char *px;
+    int ch;
+    ps_status st = pack8(path, img, png, &px, &ch);
+    if (st == PS_OK)
+        st = write_atomic(path, png, px, img->w, img->h, ch, jpeg_quality);
+    free(px);
+    return st;
+}
+
+ps_status ps_img_encode_png(const ps_image *img, unsigned char **out, size_t *len)
+{
+    *out = NULL, *len = 0;
+    unsigned char *px;
+    int ch;
+    ps_status st = pack8("png encode", img, 1, &px, &ch);
+    sink *s = st ? NULL : calloc(1, sizeof *s);
+    if (st == PS_OK && s) {
+        s->fd = -1;
+        int ok = png_encode(s, px, img->w, img->h, ch);
+        sink_flush(s);
+        if (ok && !s->err)
+            *out = s->mem, *len = s->mem_len, s->mem = NULL;
+        free(s->mem);
+    }
+    if (st == PS_OK && !*out)
+        st = ps_fail(PS_EINTERNAL, "png encode: out of memory");
+    free(s);
     free(px);
     return st;
 }

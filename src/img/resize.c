@@ -60,7 +60,6 @@ static void axis_kernel_free(axis_kernel *k)
 /* out (nout x rows) <- in (nin x rows) along x */
 static void resize_rows(float *out, const float *in, int nin, int nout, int rows, const axis_kernel *k)
 {
-#pragma omp parallel for schedule(static) if ((long)rows * nout * k->taps > (1L << 22))
     for (int y = 0; y < rows; y++) {
         const float *r = in + (size_t)y * nin;
         float *o = out + (size_t)y * nout;
@@ -78,7 +77,6 @@ static void resize_rows(float *out, const float *in, int nin, int nout, int rows
  * contiguous and vectorises */
 static void resize_cols(float *out, const float *in, int nout, int cols, const axis_kernel *k)
 {
-#pragma omp parallel for schedule(static) if ((long)cols * nout * k->taps > (1L << 22))
     for (int i = 0; i < nout; i++) {
         float *o = out + (size_t)i * cols;
         memset(o, 0, cols * sizeof *o);
@@ -93,6 +91,8 @@ static void resize_cols(float *out, const float *in, int nout, int cols, const a
 
 ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h)
 {
+    if (dst == src)
+        return ps_fail(PS_EUSAGE, "resize: the output must be another image than the input");
     if (!src->px || src->w <= 0 || src->h <= 0 || src->c <= 0) {
         memset(dst, 0, sizeof *dst);
         return ps_fail(PS_EUSAGE, "resize: empty source image");
@@ -129,8 +129,12 @@ ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h)
 
 ps_status ps_img_fit(const ps_image *src, ps_image *dst, int max_side)
 {
-    if (max_side <= 0)
+    if (dst == src)
+        return ps_fail(PS_EUSAGE, "fit: the output must be another image than the input");
+    if (max_side <= 0) {
+        memset(dst, 0, sizeof *dst);
         return ps_fail(PS_EUSAGE, "fit: bad size %d", max_side);
+    }
     int lng = src->w > src->h ? src->w : src->h;
     if (lng <= max_side) {
         ps_status st = ps_img_alloc(dst, src->w, src->h, src->c);

@@ -3,9 +3,10 @@
 #include "nn_impl.h"
 #include <string.h>
 
-/* Column tiles hold at most this many floats (8 MB): big enough for sgemm to run at full speed,
- * small enough to stay near the caches and never to need a gigabyte at 1 MP. */
-#define PS_CONV_TILE_FLOATS ((size_t)2 << 20)
+/* Column tiles hold at most this many floats (4 MB): big enough for sgemm to run at full speed,
+ * small enough to stay in the last-level cache between im2col and sgemm, and never to need a
+ * gigabyte at 1 MP. */
+#define PS_CONV_TILE_FLOATS ((size_t)1 << 20)
 
 static int ps_conv_out(int in, int k, int stride, int pad)
 {
@@ -35,14 +36,27 @@ size_t ps_conv2d_scratch_floats(int C, int H, int W, int K, int stride, int pad)
     return (size_t)C * K * K * OW * ps_conv_tile_rows(C, K, OH, OW);
 }
 
-/* col (C*K*K, rows*OW) for output rows [r0, r0+rows) of one image; zero outside the padding. */
+/* Output columns [*lo, *hi) whose input column ox*stride - pad + kx lies inside [0, W): the
+ * rest of a column row is padding, so the copy loops below need no per-element test. */
+static void ps_conv_valid_cols(int W, int OW, int kx, int stride, int pad, int *lo, int *hi)
+{
+    int first = pad - kx, last = W - 1 + pad - kx; /* need first <= ox*stride <= last */
+    int l = first <= 0 ? 0 : (first + stride - 1) / stride;
+    int h = last < 0 ? 0 : last / stride + 1;
+    *lo = l < OW ? l : OW;
+    *hi = h < *lo ? *lo : (h < OW ? h : OW);
+}
+
+/* col (C*K*K, rows*OW) for output rows [r0, r0+rows) of one image; zero in the padding.
+ * Serial on purpose: it alternates with multi-threaded sgemm calls, and an OpenMP team spinning
+ * between regions would steal the cores OpenBLAS is computing on. */
 static void ps_im2col(float *col, const float *in, int C, int H, int W, int K, int stride, int pad,
                       int OW, int r0, int rows)
 {
     size_t ncols = (size_t)rows * OW;
-#pragma omp parallel for if ((size_t)C * K * K * ncols > PS_NN_OMP_MIN) schedule(static)
     for (int ckk = 0; ckk < C * K * K; ckk++) {
-        int c = ckk / (K * K), ky = ckk / K % K, kx = ckk % K;
+        int c = ckk / (K * K), ky = ckk / K % K, kx = ckk % K, lo, hi;
+        ps_conv_valid_cols(W, OW, kx, stride, pad, &lo, &hi);
         float *dst = col + (size_t)ckk * ncols;
         const float *src = in + (size_t)c * H * W;
         for (int r = 0; r < rows; r++) {
@@ -53,54 +67,37 @@ static void ps_im2col(float *col, const float *in, int C, int H, int W, int K, i
                 continue;
             }
             const float *s = src + (size_t)iy * W;
-            if (stride == 1) {
-                /* contiguous run: valid ox are those with 0 <= ox - pad + kx < W */
-                int lo = pad - kx, hi = W + pad - kx; /* ox in [lo, hi) is inside */
-                if (lo < 0)
-                    lo = 0;
-                if (lo > OW)
-                    lo = OW;
-                if (hi > OW)
-                    hi = OW;
-                if (hi < lo)
-                    hi = lo;
-                memset(d, 0, lo * sizeof(float));
-                memcpy(d + lo, s + lo - pad + kx, (size_t)(hi - lo) * sizeof(float));
-                memset(d + hi, 0, (size_t)(OW - hi) * sizeof(float));
-            } else {
-                for (int ox = 0; ox < OW; ox++) {
-                    int ix = ox * stride - pad + kx;
-                    d[ox] = (ix >= 0 && ix < W) ? s[ix] : 0.0f;
-                }
-            }
+            int off = kx - pad; /* input column of ox is ox * stride + off */
+            memset(d, 0, (size_t)lo * sizeof(float));
+            if (stride == 1)
+                memcpy(d + lo, s + lo + off, (size_t)(hi - lo) * sizeof(float));
+            else
+                for (int ox = lo; ox < hi; ox++)
+                    d[ox] = s[ox * stride + off];
+            memset(d + hi, 0, (size_t)(OW - hi) * sizeof(float));
         }
     }
 }
 
-/* din += col2im(dcol) for output rows [r0, r0+rows). Parallel over channels: no write races. */
+/* din += col2im(dcol) for output rows [r0, r0+rows); serial like ps_im2col. */
 static void ps_col2im_add(float *din, const float *col, int C, int H, int W, int K, int stride,
                           int pad, int OW, int r0, int rows)
 {
     size_t ncols = (size_t)rows * OW;
-#pragma omp parallel for if ((size_t)C * K * K * ncols > PS_NN_OMP_MIN) schedule(static)
-    for (int c = 0; c < C; c++) {
+    for (int ckk = 0; ckk < C * K * K; ckk++) {
+        int c = ckk / (K * K), ky = ckk / K % K, kx = ckk % K, lo, hi;
+        ps_conv_valid_cols(W, OW, kx, stride, pad, &lo, &hi);
+        const float *src = col + (size_t)ckk * ncols;
         float *dst = din + (size_t)c * H * W;
-        for (int ky = 0; ky < K; ky++)
-            for (int kx = 0; kx < K; kx++) {
-                const float *src = col + ((size_t)(c * K + ky) * K + kx) * ncols;
-                for (int r = 0; r < rows; r++) {
-                    int iy = (r0 + r) * stride - pad + ky;
-                    if (iy < 0 || iy >= H)
-                        continue;
-                    float *d = dst + (size_t)iy * W;
-                    const float *s = src + (size_t)r * OW;
-                    for (int ox = 0; ox < OW; ox++) {
-                        int ix = ox * stride - pad + kx;
-                        if (ix >= 0 && ix < W)
-                            d[ix] += s[ox];
-                    }
-                }
-            }
+        for (int r = 0; r < rows; r++) {
+            int iy = (r0 + r) * stride - pad + ky;
+            if (iy < 0 || iy >= H)
+                continue;
+            float *d = dst + (size_t)iy * W;
+            const float *s = src + (size_t)r * OW;
+            for (int ox = lo, off = kx - pad; ox < hi; ox++)
+                d[ox * stride + off] += s[ox];
+        }
     }
 }
 

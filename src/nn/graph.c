@@ -169,6 +169,8 @@ ps_tensor *ps_tensor_wrap(ps_graph *g, float *data, int n, int c, int h, int w)
 {
     if (g->status != PS_OK)
         return NULL;
+    if (!data || n <= 0 || c <= 0 || h <= 0 || w <= 0)
+        return ps_nn_bad(g, "tensor_wrap: no data or bad shape (%d,%d,%d,%d)", n, c, h, w);
     ps_tensor *t = ps_nn_alloc(g, sizeof *t);
     if (t)
         *t = (ps_tensor){n, c, h, w, data, NULL};

@@ -1,6 +1,20 @@
 /* The engine: NCHW float32 tensors, an arena for per-step memory, a flat parameter buffer,
  * and a tape of ops (forward + backward side by side) that every model in pstyle is built from.
- * It knows nothing of styles, images or databases. */
+ * It knows nothing of styles, images or databases.
+ *
+ *   ps_params p; ps_params_init(&p);
+ *   int w = ps_params_add(&p, "conv.w", 16, 3, 3, 3), b = ps_params_add(&p, "conv.b", 1, 1, 1, 16);
+ *   ps_params_alloc(&p); ps_params_init_he(&p, w, 1.41f, seed);
+ *   ps_graph *g = ps_graph_new(64 << 20);               // grad on by default
+ *   for (step...) {
+ *       ps_graph_reset(g);                               // frees last step's activations
+ *       ps_tensor *x = ps_tensor_const(g, 1, 3, H, W);   // fill x->data
+ *       ps_tensor *y = ps_lrelu(g, ps_conv2d(g, x, &p.t[w], &p.t[b], 1, 1), 0.2f);
+ *       ps_tensor *loss = ps_mse_loss(g, y, target);
+ *       if (ps_graph_status(g)) return ps_graph_status(g);  // any failure above, with message
+ *       ps_params_zero_grad(&p); ps_graph_backward(g, loss); ps_adam_step(&p, &opt);
+ *   }
+ */
 #ifndef PS_NN_H
 #define PS_NN_H
 #include "pstyle.h"
@@ -38,11 +52,16 @@ typedef struct ps_params {
     size_t total;            /* floats in all tensors */
     float *data, *grad, *m, *v;
     long step;               /* Adam step counter */
+    int failed;              /* an add failed: alloc refuses, so declarations need no checks */
 } ps_params;
 
 void ps_params_init(ps_params *p);
 /* Declare a tensor; returns its index (>= 0) or -1 on OOM. Call before ps_params_alloc. */
 int ps_params_add(ps_params *p, const char *name, int n, int c, int h, int w);
+/* Same with a printf-style name ("gen.attn%d.q"). A failure of either is remembered and makes
+ * ps_params_alloc fail with its message, so a model can declare everything and check once. */
+int ps_params_addf(ps_params *p, int n, int c, int h, int w, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Allocate the flat buffers (zeroed) and point every tensor into them. */
 ps_status ps_params_alloc(ps_params *p);
 int ps_params_find(const ps_params *p, const char *name);    /* index or -1 */
@@ -104,7 +123,12 @@ ps_tensor *ps_tensor_wrap(ps_graph *g, float *data, int n, int c, int h, int w);
 size_t ps_graph_tape_size(const ps_graph *g);  /* backward closures recorded so far */
 ps_status ps_graph_status(const ps_graph *g);
 /* Record a backward closure; ctx must live in the graph's arena (ps_graph_ctx). Used by ops in
- * other modules (src/feat, src/gen) to define their own differentiable ops. */
+ * other modules (src/feat, src/gen) to define their own differentiable ops:
+ *     ps_tensor *y = ps_tensor_new(g, ...);            // NULL on failure: return NULL
+ *     ... y->data = f(x->data) ...
+ *     if (y->grad) { my_ctx *c = ps_graph_ctx(g, sizeof *c); c->x = x; c->y = y;
+ *                    ps_graph_push(g, my_backward, c); }
+ * and my_backward adds into x->grad (+=) when x->grad is non-NULL (const inputs have none). */
 void *ps_graph_ctx(ps_graph *g, size_t bytes);
 void ps_graph_push(ps_graph *g, ps_backward_fn fn, void *ctx);
 void ps_graph_backward(ps_graph *g, ps_tensor *loss);
@@ -157,7 +181,9 @@ ps_tensor *ps_mse_loss(ps_graph *g, ps_tensor *a, ps_tensor *b);     /* mean (a-
 ps_tensor *ps_charbonnier_loss(ps_graph *g, ps_tensor *a, ps_tensor *b, float eps);
 ps_tensor *ps_sum_scaled(ps_graph *g, ps_tensor *const *xs, const float *ws, int n); /* scalars */
 
-/* Raw conv kernels (also used by the bench and the naive-reference test). */
+/* Raw conv kernels (also used by the bench and the naive-reference test). scratch holds
+ * ps_conv2d_scratch_floats(...) floats: im2col columns for a tile of output rows (<= 4 MB, so
+ * 1 MP images need no giant buffer); 1x1 stride-1 convs go straight to sgemm and need none. */
 void ps_conv2d_forward(float *out, const float *in, const float *w, const float *b, int N, int C,
                        int H, int W, int OC, int K, int stride, int pad, float *scratch);
 void ps_conv2d_forward_naive(float *out, const float *in, const float *w, const float *b, int N,
@@ -183,12 +209,17 @@ ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p
 ps_status ps_psm_read_hparams(const char *path, ps_hparams *hp);
 /* Load tensors into an allocated ps_params: every declared tensor must be present with the same
  * shape, and the file may hold no others; on any error p is left untouched and the status is
- * PS_EINPUT with a message naming the file and the problem. hp may be NULL. hash_out (may be NULL) gets 16 hex chars + NUL: a 64-bit hash of the whole file, which
- * style vectors record so that a vector is never applied with a model it was not made for. */
+ * PS_EINPUT with a message naming the file and the problem. hp may be NULL. hash_out (may be
+ * NULL) gets 16 hex chars + NUL: a 64-bit hash (FNV-1a) of the whole file, which style vectors
+ * record so that a vector is never applied with a model it was not made for. */
 ps_status ps_psm_load(const char *path, ps_hparams *hp, ps_params *p, char hash_out[17]);
 
 /* ---- threads ------------------------------------------------------------------------------- */
-/* Sets OpenBLAS and OpenMP thread counts to n (0 = number of cores, capped by PSTYLE_THREADS). */
+/* Sets OpenBLAS and OpenMP thread counts to n (0 = number of cores, capped by PSTYLE_THREADS).
+ * GEMMs run on OpenBLAS's threads, a few heavy loops (attention core, exp/tanh, norms) on
+ * OpenMP's; the engine never nests one in the other, so callers must not call engine ops from
+ * inside their own OpenMP parallel regions. Results are bitwise deterministic for a given seed
+ * and thread count. */
 void ps_threads_init(int n);
 
 #endif

@@ -36,6 +36,10 @@ static inline void ps_nn_gemm(int ta, int tb, int M, int N, int K, float alpha, 
                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-/* Loops below this many elements are not worth waking OpenMP threads for. */
-#define PS_NN_OMP_MIN 32768
+/* OpenMP only where it clearly pays. libgomp's idle team spins (not yields) for a while after
+ * each region, taking a core from the next multi-threaded sgemm: on 2 cores that costs up to
+ * a few ms per region. So a loop goes parallel only above ~4M elements (>= ~10 ms serial), where
+ * halving it wins; smaller loops and plain copies stay serial. */
+#define PS_NN_OMP_MIN (1L << 22)
+
 #endif

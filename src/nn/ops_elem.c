@@ -5,7 +5,9 @@
 #include <string.h>
 
 /* ---- unary activations (one op, one switch outside the loops: no per-element calls) ---------- */
-typedef enum { PS_U_RELU, PS_U_LRELU, PS_U_GELU, PS_U_SIGMOID, PS_U_TANH, PS_U_SCALE } ps_unary_kind;
+typedef enum {
+    PS_U_RELU, PS_U_LRELU, PS_U_GELU, PS_U_SIGMOID, PS_U_TANH, PS_U_SCALE
+} ps_unary_kind;
 
 typedef struct {
     ps_tensor *x, *y;
@@ -24,10 +26,12 @@ static void ps_unary_bwd(void *p)
     long n = (long)ps_tensor_numel(c->x);
     switch (c->kind) {
     case PS_U_RELU:
+#pragma omp simd
         for (long i = 0; i < n; i++)
             dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
         break;
     case PS_U_LRELU:
+#pragma omp simd
         for (long i = 0; i < n; i++)
             dx[i] += x[i] > 0.0f ? dy[i] : a * dy[i];
         break;
@@ -41,14 +45,17 @@ static void ps_unary_bwd(void *p)
         }
         break;
     case PS_U_SIGMOID:
+#pragma omp simd
         for (long i = 0; i < n; i++)
             dx[i] += dy[i] * y[i] * (1.0f - y[i]);
         break;
     case PS_U_TANH:
+#pragma omp simd
         for (long i = 0; i < n; i++)
             dx[i] += dy[i] * (1.0f - y[i] * y[i]);
         break;
     case PS_U_SCALE:
+#pragma omp simd
         for (long i = 0; i < n; i++)
             dx[i] += a * dy[i];
         break;
@@ -67,10 +74,12 @@ static ps_tensor *ps_unary(ps_graph *g, ps_tensor *xt, ps_unary_kind kind, float
     long n = (long)ps_tensor_numel(xt);
     switch (kind) {
     case PS_U_RELU:
+#pragma omp simd
         for (long i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case PS_U_LRELU:
+#pragma omp simd
         for (long i = 0; i < n; i++)
             y[i] = x[i] > 0.0f ? x[i] : a * x[i];
         break;
@@ -92,6 +101,7 @@ static ps_tensor *ps_unary(ps_graph *g, ps_tensor *xt, ps_unary_kind kind, float
             y[i] = tanhf(x[i]);
         break;
     case PS_U_SCALE:
+#pragma omp simd
         for (long i = 0; i < n; i++)
             y[i] = a * x[i];
         break;
@@ -125,11 +135,14 @@ static void ps_axpy_bwd(void *p)
     size_t n = ps_tensor_numel(c->a), nb = ps_tensor_numel(c->b);
     const float *dy = c->y->grad;
     if (c->a->grad)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             c->a->grad[i] += dy[i];
-    if (c->b->grad)
-        for (size_t i = 0; i < n; i++)
-            c->b->grad[i % nb] += c->s * dy[i];
+    if (c->b->grad) /* nb < n when b was broadcast over N: sum the per-sample slices */
+        for (size_t off = 0; off < n; off += nb)
+#pragma omp simd
+            for (size_t i = 0; i < nb; i++)
+                c->b->grad[i] += c->s * dy[off + i];
 }
 
 ps_tensor *ps_axpy(ps_graph *g, ps_tensor *a, float s, ps_tensor *b)
@@ -144,6 +157,7 @@ ps_tensor *ps_axpy(ps_graph *g, ps_tensor *a, float s, ps_tensor *b)
         return NULL;
     size_t n = ps_tensor_numel(a), nb = ps_tensor_numel(b);
     for (size_t off = 0; off < n; off += nb)
+#pragma omp simd
         for (size_t i = 0; i < nb; i++)
             y->data[off + i] = a->data[off + i] + s * b->data[i + (nb == n ? off : 0)];
     if (y->grad) {
@@ -170,9 +184,11 @@ static void ps_mul_bwd(void *p)
     size_t n = ps_tensor_numel(c->a);
     const float *dy = c->y->grad, *a = c->a->data, *b = c->b->data;
     if (c->a->grad)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             c->a->grad[i] += dy[i] * b[i];
     if (c->b->grad)
+#pragma omp simd
         for (size_t i = 0; i < n; i++)
             c->b->grad[i] += dy[i] * a[i];
 }
@@ -188,6 +204,7 @@ ps_tensor *ps_mul(ps_graph *g, ps_tensor *a, ps_tensor *b)
     if (!y)
         return NULL;
     size_t n = ps_tensor_numel(a);
+#pragma omp simd
     for (size_t i = 0; i < n; i++)
         y->data[i] = a->data[i] * b->data[i];
     if (y->grad) {
@@ -227,6 +244,7 @@ static void ps_modulate_bwd(void *p)
                 dsh += dy[i];
             }
             if (x->grad)
+#pragma omp simd
                 for (size_t i = 0; i < hw; i++)
                     x->grad[o + i] += dy[i] * (1.0f + s);
             if (m->scale && m->scale->grad)
@@ -258,6 +276,7 @@ ps_tensor *ps_modulate(ps_graph *g, ps_tensor *x, ps_tensor *scale, ps_tensor *s
             size_t o = ((size_t)n * x->c + c) * hw;
             float s = 1.0f + (scale ? scale->data[ps_mod_index(scale, n, c, x->c)] : 0.0f);
             float t = shift ? shift->data[ps_mod_index(shift, n, c, x->c)] : 0.0f;
+#pragma omp simd
             for (size_t i = 0; i < hw; i++)
                 y->data[o + i] = x->data[o + i] * s + t;
         }
@@ -397,7 +416,7 @@ ps_tensor *ps_tokens_to_map(ps_graph *g, ps_tensor *t, int h, int w)
     return ps_transpose_op(g, t, t->w, h, w, t->w, h * w);
 }
 
-/* ---- channel mean: (N,C,H,W) -> (N,1,1,C) ----------------------------------------------------- */
+/* ---- channel mean: (N,C,H,W) -> (N,1,1,C) -------------------------------------------------- */
 static void ps_chan_mean_bwd(void *p)
 {
     ps_pair_ctx *c = p; /* a = x, y = mean */
@@ -406,6 +425,7 @@ static void ps_chan_mean_bwd(void *p)
     for (size_t nc = 0; nc < (size_t)c->a->n * c->a->c; nc++) {
         float d = c->y->grad[nc] * inv;
         float *dx = c->a->grad + nc * hw;
+#pragma omp simd
         for (size_t i = 0; i < hw; i++)
             dx[i] += d;
     }

@@ -79,7 +79,8 @@ static ps_tensor *ps_norm(ps_graph *g, ps_tensor *x, ps_tensor *gamma, ps_tensor
     ps_tensor *y = ps_nn_out(g, need, x->n, x->c, x->h, x->w);
     float *rstd = ps_nn_alloc(g, rows * sizeof(float));
     /* y doubles as xhat when there is no affine part; otherwise xhat gets its own buffer */
-    float *xhat = (gamma || beta) ? ps_nn_alloc(g, rows * len * sizeof(float)) : (y ? y->data : NULL);
+    float *xhat = (gamma || beta) ? ps_nn_alloc(g, rows * len * sizeof(float))
+                                  : (y ? y->data : NULL);
     if (!y || !rstd || !xhat)
         return NULL;
     ps_norm_rows(xhat, rstd, x->data, rows, len, eps);

@@ -33,7 +33,6 @@ ps_tensor *ps_upsample_nearest(ps_graph *g, ps_tensor *x, int f)
     ps_tensor *y = ps_nn_out(g, x->grad != NULL, x->n, x->c, x->h * f, x->w * f);
     if (!y)
         return NULL;
-#pragma omp parallel for if (ps_tensor_numel(y) > PS_NN_OMP_MIN) schedule(static)
     for (long nc = 0; nc < (long)x->n * x->c; nc++)
         for (int oy = 0; oy < y->h; oy++) {
             float *d = y->data + ((size_t)nc * y->h + oy) * y->w;
@@ -96,11 +95,13 @@ ps_tensor *ps_upsample_bilinear(ps_graph *g, ps_tensor *x, int oh, int ow)
 {
     if (!ps_nn_live(g, x, x))
         return NULL;
+    if (oh < 1 || ow < 1)
+        return ps_nn_bad(g, "upsample_bilinear: bad output size %dx%d", oh, ow);
     ps_tensor *y = ps_nn_out(g, x->grad != NULL, x->n, x->c, oh, ow);
-    int *iy = ps_nn_alloc(g, (size_t)(oh > 0 ? oh : 1) * sizeof(int));
-    int *ix = ps_nn_alloc(g, (size_t)(ow > 0 ? ow : 1) * sizeof(int));
-    float *wy = ps_nn_alloc(g, (size_t)(oh > 0 ? oh : 1) * sizeof(float));
-    float *wx = ps_nn_alloc(g, (size_t)(ow > 0 ? ow : 1) * sizeof(float));
+    int *iy = ps_nn_alloc(g, (size_t)oh * sizeof(int));
+    int *ix = ps_nn_alloc(g, (size_t)ow * sizeof(int));
+    float *wy = ps_nn_alloc(g, (size_t)oh * sizeof(float));
+    float *wx = ps_nn_alloc(g, (size_t)ow * sizeof(float));
     if (!y || !iy || !ix || !wy || !wx)
         return NULL;
     ps_bilinear_taps(iy, wy, oh, x->h);
@@ -158,7 +159,6 @@ ps_tensor *ps_avgpool(ps_graph *g, ps_tensor *x, int f)
     if (!y)
         return NULL;
     float inv = 1.0f / (float)(f * f);
-#pragma omp parallel for if (ps_tensor_numel(x) > PS_NN_OMP_MIN) schedule(static)
     for (long nc = 0; nc < (long)x->n * x->c; nc++)
         for (int oy = 0; oy < y->h; oy++)
             for (int ox = 0; ox < y->w; ox++) {

@@ -3,6 +3,7 @@
  * Also the deterministic RNG (xoroshiro128+ seeded by splitmix64) and AdamW. */
 #include "nn_impl.h"
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ int ps_params_add(ps_params *p, const char *name, int n, int c, int h, int w)
 {
     if (p->data || n <= 0 || c <= 0 || h <= 0 || w <= 0 || strlen(name) >= sizeof p->name[0]) {
         ps_fail(PS_EINTERNAL, "parameter '%s': bad shape or name, or added after alloc", name);
+        p->failed = 1;
         return -1;
     }
     if (p->count == p->cap) {
@@ -69,6 +71,7 @@ int ps_params_add(ps_params *p, const char *name, int n, int c, int h, int w)
             p->off = off;
         if (!nm || !t || !off) {
             ps_fail(PS_EINTERNAL, "parameter '%s': out of memory", name);
+            p->failed = 1;
             return -1;
         }
         p->cap = cap;
@@ -81,8 +84,22 @@ int ps_params_add(ps_params *p, const char *name, int n, int c, int h, int w)
     return i;
 }
 
+int ps_params_addf(ps_params *p, int n, int c, int h, int w, const char *fmt, ...)
+{
+    char name[sizeof p->name[0] + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap); /* one byte over: too long is refused by add */
+    va_end(ap);
+    return ps_params_add(p, name, n, c, h, w);
+}
+
 ps_status ps_params_alloc(ps_params *p)
 {
+    if (p->failed)
+        return ps_fail(PS_EINTERNAL, "parameters: a declaration failed (out of memory?)");
+    if (p->data)
+        return ps_fail(PS_EUSAGE, "parameters: already allocated");
     size_t bytes = (p->total ? p->total : 1) * sizeof(float);
     p->data = calloc(1, bytes);
     p->grad = calloc(1, bytes);

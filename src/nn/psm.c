@@ -154,6 +154,27 @@ static ps_status ps_psm_encode(ps_psm_buf *b, const ps_hparams *hp, const ps_par
     return b->oom ? ps_fail(PS_EINTERNAL, "model save: out of memory") : PS_OK;
 }
 
+/* Make the rename itself durable (best effort: some file systems refuse fsync on a directory). */
+static void ps_psm_sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX] = ".";
+    if (slash == path) {
+        strcpy(dir, "/");
+    } else if (slash) {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof dir)
+            return;
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p)
 {
     if (!p->data)
@@ -178,6 +199,10 @@ ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p
     if (fd < 0) {
         st = ps_fail(PS_EINPUT, "%s: cannot create: %s", path, strerror(errno));
     } else {
+        mode_t mask = umask(0); /* mkstemp makes 0600; a model is as readable as any file */
+        umask(mask);
+        if (fchmod(fd, 0666 & ~mask) != 0)
+            st = ps_fail(PS_EINPUT, "%s: cannot set permissions: %s", path, strerror(errno));
         size_t done = 0;
         while (done < b.len) {
             ssize_t w = write(fd, b.p + done, b.len - done);
@@ -187,7 +212,7 @@ ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p
                 break;
             done += (size_t)w;
         }
-        if (done < b.len || fsync(fd) != 0)
+        if (!st && (done < b.len || fsync(fd) != 0))
             st = ps_fail(PS_EINPUT, "%s: write failed: %s", path, strerror(errno));
         if (close(fd) != 0 && !st)
             st = ps_fail(PS_EINPUT, "%s: write failed: %s", path, strerror(errno));
@@ -195,6 +220,8 @@ ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p
             st = ps_fail(PS_EINPUT, "%s: cannot replace: %s", path, strerror(errno));
         if (st)
             unlink(tmp);
+        else
+            ps_psm_sync_dir(path);
     }
     free(tmp);
     free(b.p);

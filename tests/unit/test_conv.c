@@ -24,7 +24,8 @@ static double nmse(const float *a, const float *b, size_t n)
 static void compare(int N, int C, int H, int W, int OC, int K, int stride, int pad, ps_rng *r)
 {
     int OH = (H + 2 * pad - K) / stride + 1, OW = (W + 2 * pad - K) / stride + 1;
-    size_t nin = (size_t)N * C * H * W, nw = (size_t)OC * C * K * K, nout = (size_t)N * OC * OH * OW;
+    size_t nin = (size_t)N * C * H * W, nw = (size_t)OC * C * K * K;
+    size_t nout = (size_t)N * OC * OH * OW;
     float *in = malloc(nin * 4), *w = malloc(nw * 4), *b = malloc(OC * 4);
     float *fast = malloc(nout * 4), *ref = malloc(nout * 4);
     float *scratch = malloc(ps_conv2d_scratch_floats(C, H, W, K, stride, pad) * 4);
@@ -32,7 +33,8 @@ static void compare(int N, int C, int H, int W, int OC, int K, int stride, int p
     ps_conv2d_forward(fast, in, w, b, N, C, H, W, OC, K, stride, pad, scratch);
     ps_conv2d_forward_naive(ref, in, w, b, N, C, H, W, OC, K, stride, pad);
     double e = nmse(fast, ref, nout);
-    CHECK(e < 1e-11, "N%d C%d %dx%d OC%d K%d s%d p%d: nmse %.3g", N, C, H, W, OC, K, stride, pad, e);
+    CHECK(e < 1e-11, "N%d C%d %dx%d OC%d K%d s%d p%d: nmse %.3g", N, C, H, W, OC, K, stride, pad,
+          e);
     free(in), free(w), free(b), free(fast), free(ref), free(scratch);
 }
 
@@ -46,7 +48,8 @@ static void adjoint(int N, int C, int H, int W, int OC, int K, int stride, int p
     ps_tensor *dy = ps_tensor_const(g, y->n, y->c, y->h, y->w);
     fill(dy->data, ps_tensor_numel(dy), r);
     /* loss = mean(y * dy), so the backward hands the conv dy / numel */
-    ps_tensor *loss = ps_chan_mean(g, ps_view(g, ps_mul(g, y, dy), 1, 1, 1, (int)ps_tensor_numel(y)));
+    ps_tensor *prod = ps_mul(g, y, dy);
+    ps_tensor *loss = ps_chan_mean(g, ps_view(g, prod, 1, 1, 1, (int)ps_tensor_numel(y)));
     CHECK(ps_graph_status(g) == PS_OK, "adjoint graph: %s", ps_last_error());
     ps_graph_backward(g, loss);
     double yy = 0, xx = 0, ww = 0, n = (double)ps_tensor_numel(y);

@@ -44,13 +44,15 @@ static inline void tf_natural(float *img, int h, int w, uint64_t seed)
     for (int s = 0; s < shapes; s++) {
         float col[3];
         tf_color(&r, col);
-        float rad = 1.5f / sqrtf(1.0f / (1.5f * 1.5f) -
-                                 ps_rng_uniform(&r) * (1.0f / (1.5f * 1.5f) - 1.0f / (rmax * rmax)));
+        /* radius from a power law p(r) ~ r^-3 on [1.5, rmax] by inverting its CDF */
+        float lo2 = 1.0f / (1.5f * 1.5f), hi2 = 1.0f / (rmax * rmax);
+        float rad = 1.0f / sqrtf(lo2 - ps_rng_uniform(&r) * (lo2 - hi2));
         float cx = ps_rng_uniform(&r) * w, cy = ps_rng_uniform(&r) * h;
         int rect = ps_rng_uniform(&r) < 0.4f;
         int fill = ps_rng_uniform(&r) < p_tex ? 1 + (ps_rng_uniform(&r) < 0.5f) : 0;
         float th = ps_rng_uniform(&r) * 3.14159f, fr = 0.05f + 0.4f * ps_rng_uniform(&r),
-              amp = amp_max * ps_rng_uniform(&r);
+              amp = amp_max * ps_rng_uniform(&r), ct = 6.2832f * fr * cosf(th),
+              st = 6.2832f * fr * sinf(th);
         for (int y = (int)fmaxf(0, cy - rad); y < h && y <= cy + rad; y++)
             for (int x = (int)fmaxf(0, cx - rad); x < w && x <= cx + rad; x++) {
                 float dx = x - cx, dy = y - cy;
@@ -58,7 +60,7 @@ static inline void tf_natural(float *img, int h, int w, uint64_t seed)
                     continue;
                 float mod = 1.0f;
                 if (fill == 1)
-                    mod += amp * sinf(6.2832f * fr * (dx * cosf(th) + dy * sinf(th)));
+                    mod += amp * sinf(dx * ct + dy * st);
                 else if (fill == 2)
                     mod += amp * (ps_rng_uniform(&r) - 0.5f);
                 for (int c = 0; c < 3; c++)
@@ -102,7 +104,8 @@ static inline void tf_smooth(float *img, int h, int w, uint64_t seed)
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             for (int c = 0; c < 3; c++)
-                img[c * hw + (size_t)y * w + x] = c0[c] + (c1[c] - c0[c]) * (x + y) / (float)(h + w);
+                img[c * hw + (size_t)y * w + x] =
+                    c0[c] + (c1[c] - c0[c]) * (float)(x + y) / (float)(h + w);
     for (int s = 0; s < 6; s++) {
         float col[3], cx = ps_rng_uniform(&r) * w, cy = ps_rng_uniform(&r) * h,
                       rad = (0.1f + 0.2f * ps_rng_uniform(&r)) * w;

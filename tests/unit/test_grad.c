@@ -1,7 +1,9 @@
-/* One table-driven finite-difference gradient check over every op of the engine (nn.h): central
- * differences in double around the float forward, per-op eps and abs+rel tolerance, kinks
+/* One table-driven finite-difference gradient check over every op of the engine (nn.h) and the
+ * differentiable ops the generator and encoder add on top (gen.h, enc.h): central differences in double around the float forward, per-op eps and abs+rel tolerance, kinks
  * skipped, a capped number of elements per tensor, every input checked (weights, biases and
- * tokens included). Also: gradients accumulate over two backward calls; grad-off records nothing. */
+ * tokens included). Also: gradients accumulate over two backward calls; grad-off records
+ * nothing. */
+#include "encoder/enc.h"
 #include "src/nn/nn.h"
 #include "check.h"
 #include <stdlib.h>
@@ -22,90 +24,128 @@ typedef struct {
     int kinks; /* forward has kinks: skip elements where one-sided slopes disagree */
 } grad_case;
 
-static ps_tensor *b_conv_3s1(ps_graph *g, ps_tensor **x) { return ps_conv2d(g, x[0], x[1], x[2], 1, 1); }
-static ps_tensor *b_conv_3s2(ps_graph *g, ps_tensor **x) { return ps_conv2d(g, x[0], x[1], x[2], 2, 1); }
-static ps_tensor *b_conv_1(ps_graph *g, ps_tensor **x) { return ps_conv2d(g, x[0], x[1], x[2], 1, 0); }
-static ps_tensor *b_conv_5s2(ps_graph *g, ps_tensor **x) { return ps_conv2d(g, x[0], x[1], NULL, 2, 2); }
-static ps_tensor *b_linear(ps_graph *g, ps_tensor **x) { return ps_linear(g, x[0], x[1], x[2]); }
-static ps_tensor *b_relu(ps_graph *g, ps_tensor **x) { return ps_relu(g, x[0]); }
-static ps_tensor *b_lrelu(ps_graph *g, ps_tensor **x) { return ps_lrelu(g, x[0], 0.1f); }
-static ps_tensor *b_gelu(ps_graph *g, ps_tensor **x) { return ps_gelu(g, x[0]); }
-static ps_tensor *b_sigmoid(ps_graph *g, ps_tensor **x) { return ps_sigmoid(g, x[0]); }
-static ps_tensor *b_tanh(ps_graph *g, ps_tensor **x) { return ps_tanh(g, x[0]); }
-static ps_tensor *b_instnorm(ps_graph *g, ps_tensor **x) { return ps_instnorm(g, x[0], 1e-5f); }
-static ps_tensor *b_layernorm(ps_graph *g, ps_tensor **x) { return ps_layernorm(g, x[0], x[1], x[2], 1e-5f); }
-static ps_tensor *b_modulate(ps_graph *g, ps_tensor **x) { return ps_modulate(g, x[0], x[1], x[2]); }
-static ps_tensor *b_up_near(ps_graph *g, ps_tensor **x) { return ps_upsample_nearest(g, x[0], 2); }
-static ps_tensor *b_up_bil(ps_graph *g, ps_tensor **x) { return ps_upsample_bilinear(g, x[0], 9, 7); }
-static ps_tensor *b_down_bil(ps_graph *g, ps_tensor **x) { return ps_upsample_bilinear(g, x[0], 3, 2); }
-static ps_tensor *b_avgpool(ps_graph *g, ps_tensor **x) { return ps_avgpool(g, x[0], 2); }
-static ps_tensor *b_attn(ps_graph *g, ps_tensor **x) { return ps_attention(g, x[0], x[1], x[2], x[3], x[4], x[5], 2); }
-static ps_tensor *b_m2t(ps_graph *g, ps_tensor **x) { return ps_map_to_tokens(g, x[0]); }
-static ps_tensor *b_t2m(ps_graph *g, ps_tensor **x) { return ps_tokens_to_map(g, x[0], 3, 4); }
-static ps_tensor *b_concat(ps_graph *g, ps_tensor **x) { return ps_concat(g, x[0], x[1]); }
-static ps_tensor *b_add(ps_graph *g, ps_tensor **x) { return ps_add(g, x[0], x[1]); }
-static ps_tensor *b_mul(ps_graph *g, ps_tensor **x) { return ps_mul(g, x[0], x[1]); }
-static ps_tensor *b_scale(ps_graph *g, ps_tensor **x) { return ps_scale(g, x[0], -1.7f); }
-static ps_tensor *b_axpy(ps_graph *g, ps_tensor **x) { return ps_axpy(g, x[0], 0.6f, x[1]); }
+/* Each case builds its op (or a tiny chain around it) from the inputs x[]. */
+#define BUILD(name, expr)                                                                     \
+    static ps_tensor *name(ps_graph *g, ps_tensor **x)                                        \
+    {                                                                                         \
+        return expr;                                                                          \
+    }
+BUILD(b_conv_3s1, ps_conv2d(g, x[0], x[1], x[2], 1, 1))
+BUILD(b_conv_3s2, ps_conv2d(g, x[0], x[1], x[2], 2, 1))
+BUILD(b_conv_1, ps_conv2d(g, x[0], x[1], x[2], 1, 0))
+BUILD(b_conv_5s2, ps_conv2d(g, x[0], x[1], NULL, 2, 2))
+BUILD(b_linear, ps_linear(g, x[0], x[1], x[2]))
+BUILD(b_relu, ps_relu(g, x[0]))
+BUILD(b_lrelu, ps_lrelu(g, x[0], 0.1f))
+BUILD(b_gelu, ps_gelu(g, x[0]))
+BUILD(b_sigmoid, ps_sigmoid(g, x[0]))
+BUILD(b_tanh, ps_tanh(g, x[0]))
+BUILD(b_instnorm, ps_instnorm(g, x[0], 1e-5f))
+BUILD(b_layernorm, ps_layernorm(g, x[0], x[1], x[2], 1e-5f))
+BUILD(b_modulate, ps_modulate(g, x[0], x[1], x[2]))
+BUILD(b_up_near, ps_upsample_nearest(g, x[0], 2))
+BUILD(b_up_bil, ps_upsample_bilinear(g, x[0], 9, 7))
+BUILD(b_down_bil, ps_upsample_bilinear(g, x[0], 3, 2))
+BUILD(b_avgpool, ps_avgpool(g, x[0], 2))
+BUILD(b_attn, ps_attention(g, x[0], x[1], x[2], x[3], x[4], x[5], 2))
+BUILD(b_m2t, ps_map_to_tokens(g, x[0]))
+BUILD(b_t2m, ps_tokens_to_map(g, x[0], 3, 4))
+BUILD(b_concat, ps_concat(g, x[0], x[1]))
+BUILD(b_add, ps_add(g, x[0], x[1]))
+BUILD(b_mul, ps_mul(g, x[0], x[1]))
+BUILD(b_scale, ps_scale(g, x[0], -1.7f))
+BUILD(b_axpy, ps_axpy(g, x[0], 0.6f, x[1]))
 /* the view's shared gradient must reach x through a later op */
-static ps_tensor *b_view(ps_graph *g, ps_tensor **x) { return ps_mul(g, ps_view(g, x[0], 1, 6, 4, 5), x[1]); }
-static ps_tensor *b_chan_mean(ps_graph *g, ps_tensor **x) { return ps_chan_mean(g, x[0]); }
-static ps_tensor *b_gram(ps_graph *g, ps_tensor **x) { return ps_gram(g, x[0]); }
-static ps_tensor *b_l1(ps_graph *g, ps_tensor **x) { return ps_l1_loss(g, x[0], x[1]); }
-static ps_tensor *b_mse(ps_graph *g, ps_tensor **x) { return ps_mse_loss(g, x[0], x[1]); }
-static ps_tensor *b_charb(ps_graph *g, ps_tensor **x) { return ps_charbonnier_loss(g, x[0], x[1], 0.1f); }
-static ps_tensor *b_sum(ps_graph *g, ps_tensor **x)
+BUILD(b_view, ps_mul(g, ps_view(g, x[0], 1, 6, 4, 5), x[1]))
+BUILD(b_slice, ps_slice_rows(g, x[0], 1, 3))
+BUILD(b_chan_mean, ps_chan_mean(g, x[0]))
+BUILD(b_gram, ps_gram(g, x[0]))
+BUILD(b_l1, ps_l1_loss(g, x[0], x[1]))
+BUILD(b_mse, ps_mse_loss(g, x[0], x[1]))
+BUILD(b_charb, ps_charbonnier_loss(g, x[0], x[1], 0.1f))
+static const float sum_w[3] = {0.5f, -2.0f, 1.5f};
+BUILD(b_sum, ps_sum_scaled(g, x, sum_w, 3))
+/* composition of heads at 7x9 from 3x4 residuals and a 2x3 grid of 2 luma bins; the photo is a
+ * constant (gradients flow to the heads only), smooth and within [0,1] so every bin is used */
+static ps_tensor *b_compose(ps_graph *g, ps_tensor **x)
 {
-    static const float w[3] = {0.5f, -2.0f, 1.5f};
-    return ps_sum_scaled(g, x, w, 3);
+    static const float w[3] = {0.7f, 1.3f, 0.9f};
+    ps_tensor *photo = ps_tensor_const(g, 2, 3, 7, 9);
+    if (!photo)
+        return NULL;
+    for (size_t i = 0; i < ps_tensor_numel(photo); i++)
+        photo->data[i] = 0.5f + 0.45f * sinf(0.37f * (float)i);
+    ps_gen_heads h = {x[0], x[1], x[2]};
+    return ps_gen_compose(g, photo, &h, w);
 }
+BUILD(b_linearize, ps_gen_linearize(g, x[0]))
+BUILD(b_pool, ps_enc_pool(g, x[0], x[1]))
 
 #define S(n, c, h, w) {n, c, h, w}
+#define X4 S(2, 3, 4, 5) /* the usual small activation */
+#define W_ATT {1, 1, 0.5f, 0.5f, 0.5f, 0.5f}
+/* op, inputs, shapes, init std, build, eps, atol, rtol, kinks */
 static const grad_case cases[] = {
-    {"conv2d", 3, {S(2, 3, 7, 6), S(4, 3, 3, 3), S(1, 1, 1, 4)}, {0}, b_conv_3s1, 1e-2, 2e-3, 1e-2, 0},
-    {"conv2d", 3, {S(2, 3, 8, 7), S(5, 3, 3, 3), S(1, 1, 1, 5)}, {0}, b_conv_3s2, 1e-2, 2e-3, 1e-2, 0},
-    {"conv2d", 3, {S(2, 4, 5, 6), S(3, 4, 1, 1), S(1, 1, 1, 3)}, {0}, b_conv_1, 1e-2, 2e-3, 1e-2, 0},
+    {"conv2d", 3, {S(2, 3, 7, 6), S(4, 3, 3, 3), S(1, 1, 1, 4)}, {0}, b_conv_3s1,
+     1e-2, 2e-3, 1e-2, 0},
+    {"conv2d", 3, {S(2, 3, 8, 7), S(5, 3, 3, 3), S(1, 1, 1, 5)}, {0}, b_conv_3s2,
+     1e-2, 2e-3, 1e-2, 0},
+    {"conv2d", 3, {S(2, 4, 5, 6), S(3, 4, 1, 1), S(1, 1, 1, 3)}, {0}, b_conv_1,
+     1e-2, 2e-3, 1e-2, 0},
     {"conv2d", 2, {S(1, 2, 9, 8), S(3, 2, 5, 5)}, {0}, b_conv_5s2, 1e-2, 2e-3, 1e-2, 0},
-    {"linear", 3, {S(2, 1, 5, 6), S(1, 1, 6, 4), S(1, 1, 1, 4)}, {0}, b_linear, 1e-2, 2e-3, 1e-2, 0},
-    {"relu", 1, {S(2, 3, 4, 5)}, {0}, b_relu, 1e-3, 1e-3, 1e-2, 1},
-    {"lrelu", 1, {S(2, 3, 4, 5)}, {0}, b_lrelu, 1e-3, 1e-3, 1e-2, 1},
-    {"gelu", 1, {S(2, 3, 4, 5)}, {0}, b_gelu, 1e-2, 1e-3, 1e-2, 0},
-    {"sigmoid", 1, {S(2, 3, 4, 5)}, {0}, b_sigmoid, 1e-2, 1e-3, 1e-2, 0},
-    {"tanh", 1, {S(2, 3, 4, 5)}, {0}, b_tanh, 1e-2, 1e-3, 1e-2, 0},
+    {"linear", 3, {S(2, 1, 5, 6), S(1, 1, 6, 4), S(1, 1, 1, 4)}, {0}, b_linear,
+     1e-2, 2e-3, 1e-2, 0},
+    {"relu", 1, {X4}, {0}, b_relu, 1e-3, 1e-3, 1e-2, 1},
+    {"lrelu", 1, {X4}, {0}, b_lrelu, 1e-3, 1e-3, 1e-2, 1},
+    {"gelu", 1, {X4}, {0}, b_gelu, 1e-2, 1e-3, 1e-2, 0},
+    {"sigmoid", 1, {X4}, {0}, b_sigmoid, 1e-2, 1e-3, 1e-2, 0},
+    {"tanh", 1, {X4}, {0}, b_tanh, 1e-2, 1e-3, 1e-2, 0},
     {"instnorm", 1, {S(2, 3, 5, 4)}, {0}, b_instnorm, 1e-2, 2e-3, 2e-2, 0},
-    {"layernorm", 3, {S(2, 1, 5, 8), S(1, 1, 1, 8), S(1, 1, 1, 8)}, {0}, b_layernorm, 1e-2, 2e-3, 2e-2, 0},
-    {"modulate", 3, {S(2, 3, 4, 4), S(2, 1, 1, 3), S(1, 1, 1, 3)}, {1, 0.5f, 1}, b_modulate, 1e-2, 2e-3, 1e-2, 0},
+    {"layernorm", 3, {S(2, 1, 5, 8), S(1, 1, 1, 8), S(1, 1, 1, 8)}, {0}, b_layernorm,
+     1e-2, 2e-3, 2e-2, 0},
+    {"modulate", 3, {S(2, 3, 4, 4), S(2, 1, 1, 3), S(1, 1, 1, 3)}, {1, 0.5f, 1}, b_modulate,
+     1e-2, 2e-3, 1e-2, 0},
     {"upsample_nearest", 1, {S(1, 2, 3, 4)}, {0}, b_up_near, 1e-2, 1e-3, 1e-2, 0},
     {"upsample_bilinear", 1, {S(2, 2, 5, 4)}, {0}, b_up_bil, 1e-2, 1e-3, 1e-2, 0},
     {"upsample_bilinear", 1, {S(1, 2, 7, 5)}, {0}, b_down_bil, 1e-2, 1e-3, 1e-2, 0},
     {"avgpool", 1, {S(1, 2, 5, 7)}, {0}, b_avgpool, 1e-2, 1e-3, 1e-2, 0},
-    {"attention", 6, {S(2, 1, 7, 5), S(2, 1, 4, 6), S(1, 1, 5, 8), S(1, 1, 6, 8), S(1, 1, 6, 8), S(1, 1, 8, 3)},
-     {1, 1, 0.5f, 0.5f, 0.5f, 0.5f}, b_attn, 1e-2, 2e-3, 2e-2, 0},
-    {"attention", 6, {S(3, 1, 5, 4), S(1, 1, 6, 3), S(1, 1, 4, 8), S(1, 1, 3, 8), S(1, 1, 3, 8), S(1, 1, 8, 2)},
-     {1, 1, 0.5f, 0.5f, 0.5f, 0.5f}, b_attn, 1e-2, 2e-3, 2e-2, 0},
-    {"map_to_tokens", 1, {S(2, 3, 4, 5)}, {0}, b_m2t, 1e-2, 1e-3, 1e-2, 0},
+    {"attention", 6,
+     {S(2, 1, 7, 5), S(2, 1, 4, 6), S(1, 1, 5, 8), S(1, 1, 6, 8), S(1, 1, 6, 8), S(1, 1, 8, 3)},
+     W_ATT, b_attn, 1e-2, 2e-3, 2e-2, 0},
+    {"attention", 6, /* one kv set shared by 3 samples */
+     {S(3, 1, 5, 4), S(1, 1, 6, 3), S(1, 1, 4, 8), S(1, 1, 3, 8), S(1, 1, 3, 8), S(1, 1, 8, 2)},
+     W_ATT, b_attn, 1e-2, 2e-3, 2e-2, 0},
+    {"map_to_tokens", 1, {X4}, {0}, b_m2t, 1e-2, 1e-3, 1e-2, 0},
     {"tokens_to_map", 1, {S(2, 1, 12, 3)}, {0}, b_t2m, 1e-2, 1e-3, 1e-2, 0},
     {"concat", 2, {S(2, 2, 3, 4), S(2, 3, 3, 4)}, {0}, b_concat, 1e-2, 1e-3, 1e-2, 0},
-    {"add", 2, {S(2, 3, 4, 5), S(2, 3, 4, 5)}, {0}, b_add, 1e-2, 1e-3, 1e-2, 0},
-    {"mul", 2, {S(2, 3, 4, 5), S(2, 3, 4, 5)}, {0}, b_mul, 1e-2, 1e-3, 1e-2, 0},
-    {"scale", 1, {S(2, 3, 4, 5)}, {0}, b_scale, 1e-2, 1e-3, 1e-2, 0},
+    {"add", 2, {X4, X4}, {0}, b_add, 1e-2, 1e-3, 1e-2, 0},
+    {"mul", 2, {X4, X4}, {0}, b_mul, 1e-2, 1e-3, 1e-2, 0},
+    {"scale", 1, {X4}, {0}, b_scale, 1e-2, 1e-3, 1e-2, 0},
     {"axpy", 2, {S(3, 2, 4, 5), S(1, 2, 4, 5)}, {0}, b_axpy, 1e-2, 1e-3, 1e-2, 0},
-    {"view", 2, {S(2, 3, 4, 5), S(1, 6, 4, 5)}, {0}, b_view, 1e-2, 1e-3, 1e-2, 0},
-    {"chan_mean", 1, {S(2, 3, 4, 5)}, {0}, b_chan_mean, 1e-2, 1e-3, 1e-2, 0},
-    {"gram", 1, {S(2, 3, 4, 5)}, {0}, b_gram, 1e-2, 1e-3, 1e-2, 0},
-    {"l1_loss", 2, {S(2, 3, 4, 5), S(2, 3, 4, 5)}, {0}, b_l1, 1e-3, 1e-3, 1e-2, 1},
-    {"mse_loss", 2, {S(2, 3, 4, 5), S(2, 3, 4, 5)}, {0}, b_mse, 1e-2, 1e-3, 1e-2, 0},
-    {"charbonnier_loss", 2, {S(2, 3, 4, 5), S(2, 3, 4, 5)}, {0}, b_charb, 1e-2, 1e-3, 1e-2, 0},
-    {"sum_scaled", 3, {S(1, 1, 1, 1), S(1, 1, 1, 1), S(1, 1, 1, 1)}, {0}, b_sum, 1e-2, 1e-3, 1e-2, 0},
+    {"view", 2, {X4, S(1, 6, 4, 5)}, {0}, b_view, 1e-2, 1e-3, 1e-2, 0},
+    {"slice_rows", 1, {S(2, 2, 6, 3)}, {0}, b_slice, 1e-2, 1e-3, 1e-2, 0},
+    {"chan_mean", 1, {X4}, {0}, b_chan_mean, 1e-2, 1e-3, 1e-2, 0},
+    {"gram", 1, {X4}, {0}, b_gram, 1e-2, 1e-3, 1e-2, 0},
+    {"l1_loss", 2, {X4, X4}, {0}, b_l1, 1e-3, 1e-3, 1e-2, 1},
+    {"mse_loss", 2, {X4, X4}, {0}, b_mse, 1e-2, 1e-3, 1e-2, 0},
+    {"charbonnier_loss", 2, {X4, X4}, {0}, b_charb, 1e-2, 1e-3, 1e-2, 0},
+    {"sum_scaled", 3, {S(1, 1, 1, 1), S(1, 1, 1, 1), S(1, 1, 1, 1)}, {0}, b_sum,
+     1e-2, 1e-3, 1e-2, 0},
+    {"gen_compose", 3, {S(2, 3, 3, 4), S(2, 3, 3, 4), S(2, 24, 2, 3)}, {0.3f, 0.3f, 0.5f},
+     b_compose, 1e-2, 2e-3, 1e-2, 0},
+    /* sRGB's linear toe meets the power law at 0.04045 with a small slope jump */
+    {"gen_linearize", 1, {X4}, {0.5f}, b_linearize, 1e-3, 1e-3, 1e-2, 1},
+    {"enc_pool", 2, {S(3, 1, 4, 5), S(1, 1, 5, 1)}, {0}, b_pool, 1e-2, 1e-3, 1e-2, 0},
 };
 #define NCASES (int)(sizeof cases / sizeof cases[0])
 
-/* Every differentiable op declared in nn.h: the table must cover each one. */
+/* Every differentiable op declared in nn.h, gen.h and enc.h: the table must cover each one. */
 static const char *const all_ops[] = {
     "conv2d", "upsample_nearest", "upsample_bilinear", "avgpool", "linear", "relu", "lrelu",
     "gelu", "sigmoid", "tanh", "instnorm", "layernorm", "modulate", "attention",
-    "map_to_tokens", "tokens_to_map", "concat", "add", "mul", "scale", "axpy", "view",
-    "chan_mean", "gram", "l1_loss", "mse_loss", "charbonnier_loss", "sum_scaled"};
+    "map_to_tokens", "tokens_to_map", "concat", "add", "mul", "scale", "axpy", "view", "slice_rows",
+    "chan_mean", "gram", "l1_loss", "mse_loss", "charbonnier_loss", "sum_scaled", "gen_compose",
+    "gen_linearize", "enc_pool"};
 #define NOPS (int)(sizeof all_ops / sizeof all_ops[0])
 
 /* loss = sum (out - target)^2 with a fixed random target; returns it in double from out's data

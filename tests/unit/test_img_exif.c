@@ -162,9 +162,39 @@ static void test_malformed(void)
     free(j.b);
 }
 
+/* Random damage inside the Exif block. Run on SOI + APP1 alone, in a buffer of exactly that size,
+ * so any read past the segment is a read past the allocation, which ASan reports; and on the
+ * whole file, which must load (the block is ignored or read) or be refused, never crash. */
+static void test_fuzz(void)
+{
+    uint64_t seed = 2024;
+    int loaded = 0, bad = 0;
+    for (int it = 0; it < 2000; it++) {
+        unsigned char seg[128];
+        size_t n = exif_app1(seg, it & 1, 1 + it % 8, EX_OK);
+        for (int f = 1 + tu_rand(&seed) % 4; f > 0; f--)
+            seg[4 + tu_rand(&seed) % (n - 4)] = (unsigned char)tu_rand(&seed); /* keep marker, length */
+        unsigned char *head = malloc(2 + n);
+        memcpy(head, "\xff\xd8", 2), memcpy(head + 2, seg, n);
+        ps_image im;
+        bad += ps_img_load_mem(head, 2 + n, "head.jpg", &im) != PS_EINPUT;
+        free(head);
+        mem j = make_jpeg(seg, n);
+        ps_status st = ps_img_load_mem(j.b, j.n, "fuzz.jpg", &im);
+        loaded += st == PS_OK;
+        bad += st != PS_OK && st != PS_EINPUT;
+        bad += st == PS_OK && !((im.w == W && im.h == H) || (im.w == H && im.h == W));
+        ps_img_free(&im);
+        free(j.b);
+    }
+    CHECK(bad == 0, "%d bad outcomes", bad);
+    CHECK(loaded == 2000, "damaged Exif blocks must not make the image unreadable (%d of 2000 loaded)", loaded);
+}
+
 int main(void)
 {
     test_orientations();
     test_malformed();
+    test_fuzz();
     return check_done("test_img_exif");
 }

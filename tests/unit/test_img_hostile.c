@@ -36,6 +36,25 @@ static void test_not_images(void)
     const char *txt = "Dear diary, today I took a photo.\n";
     tu_write("notes.jpg", txt, strlen(txt));
     expect_error("notes.jpg", "notes.jpg: not an image (unknown format)");
+    if (geteuid() != 0) { /* root reads anything */
+        tu_write("secret.png", "x", 1);
+        chmod("secret.png", 0);
+        expect_error("secret.png", "secret.png: permission denied");
+    }
+    /* formats stb_image knows but pstyle refuses (truncated ones decode silently or hang it) */
+    static const char *const others[][2] = {{"GIF89a\x02\0\x02\0\x80\0\0", "GIF"}, {"P6\n2 2\n255\n", "PNM"},
+                                            {"8BPS\0\x01", "PSD"}, {"#?RADIANCE\n", "HDR"}};
+    for (int i = 0; i < 4; i++) {
+        char name[32], want[128];
+        snprintf(name, sizeof name, "other%d.img", i);
+        snprintf(want, sizeof want, "%s: unsupported image format (%s); use JPEG, PNG, BMP or TGA", name, others[i][1]);
+        tu_write(name, others[i][0], strlen(others[i][0]));
+        expect_error(name, want);
+    }
+    static unsigned char rle8[64] = "BM"; /* 2x2, 8 bits, BI_RLE8 */
+    rle8[10] = 54, rle8[14] = 40, rle8[18] = rle8[22] = 2, rle8[26] = 1, rle8[28] = 8, rle8[30] = 1;
+    tu_write("rle8.bmp", rle8, sizeof rle8);
+    expect_error("rle8.bmp", "rle8.bmp: unsupported image format (compressed BMP); use JPEG, PNG, BMP or TGA");
     tu_write("bin.dat", "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20);
     expect_error("bin.dat", "bin.dat: not an image (unknown format)");
     /* a sparse 600 MiB file is refused by its size, without reading it */
@@ -99,6 +118,67 @@ static void test_too_large(void)
     tga[2] = 2, tga[12] = tga[14] = 0x40, tga[13] = tga[15] = 0x9c, tga[16] = 24;
     tu_write("huge.tga", tga, sizeof tga);
     expect_error("huge.tga", "huge.tga: image too large: 40000x40000 (limit 100 megapixels, 32768 px per side)");
+}
+
+/* A baseline JPEG whose one scan (SOS segment + data) is repeated: stb_image decodes every copy
+ * over the whole image, so thousands would be a CPU bomb. 100 copies load; 101 are refused. */
+static void test_scan_bomb(void)
+{
+    static unsigned char px[64 * 64 * 3];
+    stbi_write_jpg("one.jpg", 64, 64, 3, px, 90);
+    size_t n, sos = 2;
+    unsigned char *j = tu_read("one.jpg", &n);
+    while (sos + 4 < n && !(j[sos] == 0xff && j[sos + 1] == 0xda))
+        sos += 2 + (j[sos + 2] << 8 | j[sos + 3]);
+    size_t scan = n - 2 - sos; /* SOS .. just before EOI */
+    CHECK(j[n - 2] == 0xff && j[n - 1] == 0xd9 && sos + 4 < n, "layout");
+    for (int copies = 100; copies <= 101; copies++) {
+        unsigned char *b = malloc(sos + copies * scan + 2);
+        memcpy(b, j, sos);
+        for (int c = 0; c < copies; c++)
+            memcpy(b + sos + c * scan, j + sos, scan);
+        memcpy(b + sos + copies * scan, "\xff\xd9", 2);
+        ps_image im;
+        ps_status st = ps_img_load_mem(b, sos + copies * scan + 2, "scans.jpg", &im);
+        CHECK(copies == 100 ? st == PS_OK : st == PS_EINPUT, "%d scans: status %d %s", copies, st,
+              ps_last_error());
+        ps_img_free(&im);
+        free(b);
+    }
+    free(j);
+}
+
+/* A 1000x1000 gray PNG (1 MB of scanlines) whose IDAT inflates to 64 MB of zeros: refused without
+ * inflating much past 1 MB. And the same stream cut short of 1 MB: truncated. */
+static void test_zlib_bomb(void)
+{
+    enum { MB = 1 << 20 };
+    unsigned char *zeros = calloc(MB, 1), *z = malloc(MB), *file = malloc(MB + 64), ihdr[13] = {0};
+    z_stream zs = {0};
+    deflateInit(&zs, 9);
+    zs.next_out = z, zs.avail_out = MB;
+    for (int i = 0; i < 64; i++) {
+        zs.next_in = zeros, zs.avail_in = MB;
+        deflate(&zs, i == 63 ? Z_FINISH : Z_NO_FLUSH);
+    }
+    uint32_t zn = (uint32_t)(MB - zs.avail_out);
+    deflateEnd(&zs);
+    tu_be32(ihdr, 1000), tu_be32(ihdr + 4, 1000), ihdr[8] = 8;
+    for (int cut = 0; cut <= 1; cut++) {
+        unsigned char *p = file;
+        memcpy(p, "\x89PNG\r\n\x1a\n", 8);
+        p = tu_png_chunk(p + 8, "IHDR", ihdr, 13);
+        p = tu_png_chunk(p, "IDAT", z, cut ? 400 : zn); /* 400 bytes of it inflate to < 1 MB */
+        p = tu_png_chunk(p, "IEND", NULL, 0);
+        const char *name = cut ? "cutzlib.png" : "bomb.png";
+        tu_write(name, file, (size_t)(p - file));
+        char want[64];
+        snprintf(want, sizeof want, "%s: truncated or corrupt image", name);
+        double t0 = now();
+        expect_error(name, want);
+        CHECK(now() - t0 < 0.5, "%s refused in %.3f s", name, now() - t0);
+    }
+    free(zeros), free(z), free(file);
 }
 
 /* The sample files the corruption tests cut and flip, each a valid image as a whole. */
@@ -228,6 +308,8 @@ int main(void)
 {
     test_not_images();
     test_too_large();
+    test_scan_bomb();
+    test_zlib_bomb();
     make_samples();
     test_truncated();
     test_bit_flips();

@@ -150,7 +150,9 @@ static void test_fit(void)
     ps_img_free(&a);
     CHECK(ps_img_fit(&a, &b, 100) == PS_EUSAGE && b.px == NULL, "fit of an empty image");
     ps_img_alloc(&a, 4, 4, 1);
-    CHECK(ps_img_fit(&a, &b, 0) == PS_EUSAGE, "fit to 0");
+    CHECK(ps_img_fit(&a, &b, 0) == PS_EUSAGE && b.px == NULL, "fit to 0");
+    CHECK(ps_img_fit(&a, &a, 2) == PS_EUSAGE && a.px != NULL, "fit in place is refused, input intact");
+    CHECK(ps_img_resize(&a, &a, 2, 2) == PS_EUSAGE && a.w == 4, "resize in place is refused");
     CHECK(ps_img_resize(&a, &b, 0, 5) == PS_EUSAGE && b.px == NULL, "resize to 0 wide");
     CHECK(ps_img_alloc(&b, -1, 5, 3) == PS_EUSAGE && b.px == NULL, "alloc negative");
     ps_img_free(&a);

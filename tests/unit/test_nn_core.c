@@ -31,9 +31,15 @@ static void test_params(void)
     ps_params_init(&p);
     int a = ps_params_add(&p, "conv.w", 4, 3, 3, 3), b = ps_params_add(&p, "conv.b", 1, 1, 1, 4);
     CHECK(a == 0 && b == 1, "indices");
-    CHECK(ps_params_add(&p, "bad", 0, 1, 1, 1) == -1, "bad shape rejected");
+    ps_params bad;
+    ps_params_init(&bad);
+    ps_params_add(&bad, "ok", 1, 1, 1, 2);
+    CHECK(ps_params_add(&bad, "bad", 0, 1, 1, 1) == -1, "bad shape rejected");
+    CHECK(ps_params_alloc(&bad) != PS_OK, "a failed declaration makes alloc fail");
+    ps_params_free(&bad);
+    CHECK(ps_params_addf(&p, 1, 1, 1, 2, "x%d", 7) == 2 && ps_params_find(&p, "x7") == 2, "addf");
     CHECK(ps_params_alloc(&p) == PS_OK, "alloc");
-    CHECK(p.total == 108 + 4 && p.off[1] == 108, "layout");
+    CHECK(p.total == 108 + 4 + 2 && p.off[1] == 108, "layout");
     CHECK(p.t[1].data == p.data + 108 && p.t[1].grad == p.grad + 108, "pointers");
     CHECK(ps_params_find(&p, "conv.b") == 1 && ps_params_find(&p, "nope") == -1, "find");
     ps_params_init_he(&p, a, 1.0f, 3);
@@ -77,10 +83,63 @@ static void test_graph_errors(void)
     CHECK(ps_relu(g, x) == NULL, "later ops return NULL");
     ps_graph_reset(g);
     CHECK(ps_graph_status(g) == PS_OK, "reset clears status");
+    /* a shape whose size overflows is refused before any allocation */
+    CHECK(ps_tensor_new(g, 1 << 30, 1 << 30, 1 << 30, 4) == NULL &&
+              ps_graph_status(g) == PS_EINTERNAL, "overflowing shape");
+    ps_graph_reset(g);
+#ifndef __SANITIZE_ADDRESS__ /* ASan aborts on absurd malloc sizes instead of returning NULL */
+    /* out of memory (4 TB) is a status, not a crash; later ops return NULL */
+    ps_tensor *small = ps_tensor_const(g, 1, 1, 2, 2);
+    ps_tensor *huge = ps_tensor_new(g, 1 << 20, 1 << 20, 1, 1);
+    CHECK(huge == NULL && ps_graph_status(g) == PS_EINTERNAL, "OOM status");
+    CHECK(strstr(ps_last_error(), "out of memory") != NULL, "OOM message: %s", ps_last_error());
+    CHECK(small && ps_relu(g, small) == NULL, "ops after OOM return NULL");
+    ps_graph_reset(g);
+#endif
     /* const input: the op records nothing and its output has no gradient */
     ps_tensor *r = ps_relu(g, ps_tensor_const(g, 1, 1, 2, 2));
     CHECK(r && r->grad == NULL && ps_graph_tape_size(g) == 0, "no tape for const inputs");
     ps_graph_free(g);
+}
+
+/* Frozen parameters take no gradient; a seeded backward scales like its seed; wrap copies no
+ * data. */
+static void test_freeze_seed_wrap(void)
+{
+    ps_params p;
+    ps_params_init(&p);
+    int w = ps_params_add(&p, "w", 2, 3, 3, 3);
+    ps_params_alloc(&p);
+    ps_params_init_normal(&p, w, 0.5f, 1);
+    ps_graph *g = ps_graph_new(1 << 16);
+    float img[3 * 5 * 5];
+    for (int i = 0; i < 75; i++)
+        img[i] = (float)(i % 7) - 3.0f;
+    ps_tensor *x = ps_tensor_wrap(g, img, 1, 3, 5, 5);
+    CHECK(x && x->data == img && x->grad == NULL, "wrap views the caller's data");
+
+    ps_params_freeze(&p, 1);
+    ps_tensor *y = ps_conv2d(g, x, &p.t[w], NULL, 1, 1);
+    CHECK(y && y->grad == NULL && ps_graph_tape_size(g) == 0, "frozen: nothing to record");
+    ps_params_freeze(&p, 0);
+    CHECK(p.t[w].grad == p.grad + p.off[w], "unfreeze points back into the flat buffer");
+
+    ps_graph_reset(g);
+    x = ps_tensor_wrap(g, img, 1, 3, 5, 5);
+    y = ps_conv2d(g, x, &p.t[w], NULL, 1, 1);
+    ps_graph_backward(g, y);
+    float g1 = p.grad[5];
+    float seed[2 * 5 * 5];
+    for (int i = 0; i < 50; i++)
+        seed[i] = 2.0f;
+    ps_params_zero_grad(&p);
+    ps_graph_backward_seed(g, y, seed);
+    CHECK(g1 != 0.0f && p.grad[5] == 2.0f * g1, "seed 2 doubles: %g vs %g", p.grad[5], g1);
+
+    CHECK(ps_tensor_wrap(g, NULL, 1, 1, 1, 1) == NULL && ps_graph_status(g) == PS_EINTERNAL,
+          "wrap without data is an error");
+    ps_graph_free(g);
+    ps_params_free(&p);
 }
 
 /* A tiny conv net trained a few Adam steps from a seed; returns its parameters' checksum data. */
@@ -135,6 +194,7 @@ int main(void)
     test_params();
     test_rng();
     test_graph_errors();
+    test_freeze_seed_wrap();
     test_determinism();
     return check_done("test_nn_core");
 }

@@ -135,6 +135,13 @@ int main(void)
     CHECK(strcmp(h1, h2) != 0, "other weights, other hash");
     ps_params_free(&b);
 
+    /* a model file is readable like any other file (mkstemp alone would make it 0600) */
+    mode_t old = umask(022);
+    struct stat sb = {0};
+    CHECK(ps_psm_save("perm.psm", &hp, &a) == PS_OK && stat("perm.psm", &sb) == 0 &&
+              (sb.st_mode & 0777) == 0644, "mode %o", (unsigned)(sb.st_mode & 0777));
+    umask(old);
+
     /* no temp files left behind; saving into a missing directory fails cleanly */
     DIR *d = opendir(".");
     struct dirent *e;
