@@ -70,6 +70,9 @@ typedef struct ps_bench_heads {
 /* Network pass of ps_model_apply for photo (linear RGB) with style tok; resets g. */
 ps_status ps_bench_heads_forward(ps_model *m, ps_graph *g, const float *tok,
                                  const ps_image *photo, ps_bench_heads *r);
+/* The network pass alone on the inputs a ps_bench_heads_forward prepared (the peer's timing:
+ * the same work the PyTorch side does). */
+ps_status ps_bench_heads_network(ps_model *m, const float *tok, ps_bench_heads *r);
 /* ps_model_apply's output (photo's size) at weights w from a network pass: linear RGB, or with
  * linear = 0 the composition's display-space values before the conversion. */
 ps_status ps_bench_heads_compose(const ps_bench_heads *r, const float w[3], int linear,

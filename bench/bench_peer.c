@@ -5,13 +5,16 @@
 #include "bench/bench_impl.h"
 #include "meta/synth.h"
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cblas.h>
 
 #define PEER_ARENA (64u << 20)
+#define PEER_PAUSE_US 250000
 
 /* One array of the exchange file: name, dims, float32 data (little-endian, as on x86/arm). */
 static int put_array(FILE *f, const char *name, int nd, const int *dims, const float *data)
@@ -64,6 +67,64 @@ static int write_inputs(const ps_bench_heads *r, const char *path)
     rc |= put_array(f, "full", 3, df, r->xd);
     rc |= fclose(f);
     return rc;
+}
+
+/* The PyTorch side as a child process driven line by line (see torch_peer.py). */
+typedef struct {
+    pid_t pid;
+    FILE *to, *from;
+} peer_proc;
+
+static int peer_start(peer_proc *pp, const char *cmd)
+{
+    int in[2], out[2];
+    if (pipe(in))
+        return -1;
+    if (pipe(out)) {
+        close(in[0]), close(in[1]);
+        return -1;
+    }
+    fflush(NULL);
+    pp->pid = fork();
+    if (pp->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]), close(out[1]);
+    pp->to = fdopen(in[1], "w");
+    pp->from = fdopen(out[0], "r");
+    char line[64];
+    if (pp->pid < 0 || !pp->to || !pp->from || !fgets(line, sizeof line, pp->from) ||
+        strncmp(line, "ready", 5))
+        return -1;
+    return 0;
+}
+
+/* One PyTorch run; its seconds, or -1. */
+static double peer_run(peer_proc *pp)
+{
+    double t;
+    if (fputs("run\n", pp->to) < 0 || fflush(pp->to) || fscanf(pp->from, "%lf", &t) != 1)
+        return -1;
+    return t;
+}
+
+/* Ask for the output file and wait; 0 when the child exited cleanly. */
+static int peer_end(peer_proc *pp)
+{
+    if (pp->to) {
+        fputs("end\n", pp->to);
+        fclose(pp->to);
+    }
+    if (pp->from)
+        fclose(pp->from);
+    int status = 0;
+    if (pp->pid <= 0 || waitpid(pp->pid, &status, 0) < 0)
+        return -1;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 typedef struct {
@@ -130,6 +191,8 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
     int nrows = c->quick ? 1 : 3;
     ps_graph *g = ps_graph_new(PEER_ARENA);
     const float w1[3] = {1, 1, 1};
+    /* a peer that dies must fail its row, not kill the bench with SIGPIPE */
+    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     char err[300] = "";
     for (int i = 0; i < nrows && g; i++) {
         peer_row *r = &rows[i];
@@ -137,30 +200,36 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
         ps_bench_heads hr = {0};
         if (ps_img_resize(&set.img[0], &photo, r->w, r->h))
             break;
-        double t[PS_BENCH_MAX_RUNS];
-        int ok = 1;
-        for (int k = -1; k < runs && ok; k++) { /* k = -1: warm-up */
-            ps_bench_heads_free(&hr);
-            ps_img_free(&out);
-            double t0 = ps_bench_now();
-            ok = !ps_bench_heads_forward(m, g, tok, &photo, &hr) &&
-                 !ps_bench_heads_compose(&hr, w1, 0, &out);
-            if (k >= 0)
-                t[k] = ps_bench_now() - t0;
-        }
-        char ipath[400], opath[400], cmd[4096];
+        char ipath[400], opath[400], cmd[4096], path[400];
         snprintf(ipath, sizeof ipath, "%s/peer_in%d.bin", c->tmp, i);
         snprintf(opath, sizeof opath, "%s/peer_out%d.bin", c->tmp, i);
-        snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' '%s' %d %d > '%s/peer.txt' "
-                 "2> '%s/peer.err'", py, script, wpath, ipath, opath, threads, runs, c->tmp, c->tmp);
+        snprintf(cmd, sizeof cmd, "exec '%s' '%s' '%s' '%s' '%s' %d 2> '%s/peer.err'", py, script,
+                 wpath, ipath, opath, threads, c->tmp);
+        /* inputs prepared once (resize to the working size, display space), as PyTorch gets
+         * them; timed: the network and the full-resolution composition, one C run then one
+         * PyTorch run, so both sides see the same load */
+        double t[PS_BENCH_MAX_RUNS], tp[PS_BENCH_MAX_RUNS];
+        peer_proc pp = {0};
+        int ok = !ps_bench_heads_forward(m, g, tok, &photo, &hr) && !write_inputs(&hr, ipath) &&
+                 !peer_start(&pp, cmd);
+        for (int k = -1; k < runs && ok; k++) { /* k = -1: warm-up */
+            ps_img_free(&out);
+            /* a pause before each side: OpenBLAS and OpenMP workers spin for a while after a
+             * run, and must not steal the other side's cores */
+            usleep(PEER_PAUSE_US);
+            double t0 = ps_bench_now();
+            ok = !ps_bench_heads_network(m, tok, &hr) && !ps_bench_heads_compose(&hr, w1, 0, &out);
+            double tc = ps_bench_now() - t0;
+            usleep(PEER_PAUSE_US);
+            double tt = ok ? peer_run(&pp) : -1;
+            ok = ok && tt >= 0;
+            if (k >= 0)
+                t[k] = tc, tp[k] = tt;
+        }
+        ok = !peer_end(&pp) && ok;
         if (ok) {
             r->c_t = ps_bench_stats(t, runs);
-            ok = !write_inputs(&hr, ipath) && system(cmd) == 0;
-        }
-        char path[400];
-        snprintf(path, sizeof path, "%s/peer.txt", c->tmp);
-        FILE *f = ok ? fopen(path, "r") : NULL;
-        if (f && fscanf(f, "%lf %lf %lf", &r->py_t.med, &r->py_t.min, &r->py_t.max) == 3) {
+            r->py_t = ps_bench_stats(tp, runs);
             FILE *o = fopen(opath, "rb");
             size_t n = (size_t)3 * r->w * r->h;
             float *py_out = malloc(sizeof(float) * n);
@@ -173,8 +242,6 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
                 fclose(o);
             free(py_out);
         }
-        if (f)
-            fclose(f);
         if (!r->ok) {
             snprintf(path, sizeof path, "%s/peer.err", c->tmp);
             FILE *e = fopen(path, "r");
@@ -191,11 +258,12 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
         unlink(ipath);
         unlink(opath);
     }
+    signal(SIGPIPE, old_pipe);
     fprintf(c->md, "`bench/torch_peer.py` rebuilds the generator (content path, per-group "
             "attention, FiLM decoders, bilateral grid) and the full-resolution composition in "
             "PyTorch %s from the same weights, style tokens and inputs; both sides run the "
-            "network at %d px and compose at full size, with %d threads each, median (min-max) "
-            "of %d runs after a warm-up. Goal: pstyle >= 2x faster; max |difference| < 1e-3."
+            "network at %d px and compose at full size, with %d threads each, runs alternating "
+            "(C, PyTorch, C, ...), median (min-max) of %d runs after a warm-up. Goal: pstyle >= 2x faster; max |difference| < 1e-3."
             " The ratio of the fastest runs is given too: on a busy machine the minimum is the best"
             " estimate of each side's own cost.\n\n| output | pstyle s | PyTorch s | time ratio "
             "C / PyTorch (medians) | ratio of minimums | max abs diff |\n"

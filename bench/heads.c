@@ -23,10 +23,16 @@ ps_status ps_bench_heads_forward(ps_model *m, ps_graph *g, const float *tok,
     if (!r->xd)
         return ps_fail(PS_EINTERNAL, "bench: out of memory");
     ps_gen_to_display(r->xd, photo->px, (size_t)3 * photo->w * photo->h);
+    return ps_bench_heads_network(m, tok, r);
+}
+
+ps_status ps_bench_heads_network(ps_model *m, const float *tok, ps_bench_heads *r)
+{
+    ps_graph *g = r->g;
     ps_graph_reset(g);
     ps_graph_set_grad(g, 0);
     int T3 = ps_model_ntokens(m) / m->gen.cfg.dim;
-    ps_tensor *x = ps_tensor_wrap(g, r->work.px, 1, 3, wh, ww);
+    ps_tensor *x = ps_tensor_wrap(g, r->work.px, 1, 3, r->work.h, r->work.w);
     ps_tensor *s = ps_tensor_wrap(g, (float *)tok, 1, 1, T3, m->gen.cfg.dim);
     if (!x || !s)
         return ps_graph_status(g);

@@ -2,14 +2,16 @@
 """PyTorch peer of pstyle's generator for the bench (section 3 of bench/REPORT.md).
 
 Rebuilds ps_gen_heads_forward (src/gen/gen.c) and ps_gen_compose_forward (src/gen/compose.c)
-from the weights pstyle exports, runs them on the same inputs with the same thread count, prints
-"median min max" seconds over RUNS runs after a warm-up and writes the output (3,H,W float32).
+from the weights pstyle exports and runs them on the same inputs with the same thread count. The
+bench drives it run by run, alternating with its own runs so that both see the same machine
+load: each line "run" on stdin runs once and prints the seconds it took; "end" writes the output
+(3,H,W float32) and exits.
 Semantics followed: leaky ReLU 0.2; bilinear resampling with align_corners=False; attention
 heads are column slices of Q/K/V, softmax scaled by 1/sqrt(E/heads); FiLM y = x*(1+s)+b; the
 texture decoder's noise channel is the position hash of gen.c; the color grid is sliced
 trilinearly at (x, y, luma of the photo) with border clamping.
 
-Usage: torch_peer.py WEIGHTS INPUTS OUTPUT THREADS RUNS
+Usage: torch_peer.py WEIGHTS INPUTS OUTPUT THREADS
 """
 import math
 import struct
@@ -141,21 +143,22 @@ class Generator:
 
 
 def main():
-    wpath, ipath, opath, threads, runs = sys.argv[1:6]
+    wpath, ipath, opath, threads = sys.argv[1:5]
     torch.set_num_threads(int(threads))
     gen = Generator(read_arrays(wpath))
     inp = read_arrays(ipath)
     work, full = inp["work"].unsqueeze(0), inp["full"].unsqueeze(0)
-    times, y = [], None
+    y = None
+    print("ready", flush=True)
     with torch.no_grad():
-        for r in range(int(runs) + 1):                              # run 0: warm-up
+        for line in sys.stdin:
+            if line.strip() != "run":
+                break
             t0 = time.perf_counter()
             y = gen.compose(full, *gen.heads_forward(work))
-            if r:
-                times.append(time.perf_counter() - t0)
-    y.numpy().astype("<f4").tofile(opath)
-    times.sort()
-    print(f"{np.median(times):.6f} {times[0]:.6f} {times[-1]:.6f}")
+            print(f"{time.perf_counter() - t0:.6f}", flush=True)
+    if y is not None:
+        y.numpy().astype("<f4").tofile(opath)
 
 
 if __name__ == "__main__":
