@@ -410,17 +410,18 @@ static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, cons
     /* DESIGN's claim: meta-learned adaptation beats the encoder alone and the no-inner-loop
      * model at equal test-time steps. Say per K whether this run shows it (PSNR). */
     fputs("\nMeta-trained minus the others, PSNR dB (positive: the claim holds):", c->md);
+    const char *sep = " ";
     for (int k = 0; k < 4; k++) {
         if (!a->few[FEW_META][k].n)
             continue;
         double meta = acc_mean(&a->few[FEW_META][k], Q_PSNR);
-        fprintf(c->md, " K=%d: %+.2f vs encoder only", few_k[k],
+        fprintf(c->md, "%sK=%d: %+.2f vs encoder only", sep, few_k[k],
                 meta - acc_mean(&a->few[FEW_ENC][k], Q_PSNR));
         if (have_abl)
             fprintf(c->md, ", %+.2f vs no inner loop", meta - acc_mean(&a->few[FEW_ABL][k], Q_PSNR));
-        fputc(';', c->md);
+        sep = "; ";
     }
-    fputc('\n', c->md);
+    fputs(".\n", c->md);
     int ns = 0;
     for (int r = 0; r < FEW_ROWS; r++)
         if (r != FEW_ABL || have_abl)
