@@ -123,7 +123,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         return;
     }
 
-    /* learn, K = 1 / 5 / 10 (the last one leaves the style that apply uses) */
+    /* learn, K = 1 / 5 / 10 (quick: 1 / 5); the last one leaves the style that apply uses */
     static const int ks[3] = {1, 5, 10};
     int runs = c->quick ? 1 : 3, warm = !c->quick;
     fprintf(c->md, "### learn\n\nA `pstyle learn` process on K JPEG samples of %s (decode, "
@@ -132,7 +132,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
             c->quick ? "384x288" : "768x576", c->model.inner_steps, runs,
             warm ? " after a warm-up" : " (quick: no warm-up, not comparable with the targets)");
     ps_bench_json_begin(&c->js, "learn", 1);
-    for (int ki = 0; ki < 3; ki++) {
+    for (int ki = 0; ki < (c->quick ? 2 : 3); ki++) {
         const char *args[SPEED_MAX_ARGS] = {"learn", "--user", "bench", "--db", db, "--model",
                                             c->model_path};
         int na = 7;
