@@ -82,8 +82,11 @@ deps:
 data:
 	bash meta/make_data.sh
 
+# Reproduces models/default.psm from `make data`: one thread, so the run is bitwise repeatable
+# (the shipped model was trained this way, side by side with its no-inner-loop ablation).
+TRAINFLAGS ?= --episodes TRAIN_EPISODES --inner-steps 1 --order first --seed 1
 train: pstyle
-	./pstyle train $(TRAINFLAGS)
+	PSTYLE_THREADS=1 ./pstyle train --data data/photos --out models/default.psm --dir runs/default $(TRAINFLAGS)
 
 clean:
 	rm -rf build build-san pstyle libpstyle.a

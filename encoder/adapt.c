@@ -96,7 +96,7 @@ ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *p
 }
 
 ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, float *tok, int n,
-                       float *traj, float *grads, float *loss)
+                       float *traj, float *grads, float *clip, float *loss)
 {
     int nt = ps_model_ntokens(m);
     const float *log_alpha = m->p.t[m->alpha].data;
@@ -108,10 +108,21 @@ ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, fl
             memcpy(traj + (size_t)k * nt, tok, sizeof(float) * nt);
         if ((st = ps_enc_inner_grad(g, m, x, px, fx, tok, gk, loss ? &loss[k] : NULL)))
             break;
+        /* a trust region on each step: tokens are O(1), and one unlucky sample with a huge
+         * gradient must not throw them (and the outer loss) out of range */
+        double ss = 0;
+        for (int i = 0; i < nt; i++) {
+            double d = expf(log_alpha[i]) * gk[i];
+            ss += d * d;
+        }
+        double rms = sqrt(ss / nt);
+        float c = rms > PS_ENC_MAX_STEP ? (float)(PS_ENC_MAX_STEP / rms) : 1.0f;
         for (int i = 0; i < nt; i++)
-            tok[i] -= expf(log_alpha[i]) * gk[i];
+            tok[i] -= c * expf(log_alpha[i]) * gk[i];
         if (grads)
             memcpy(grads + (size_t)k * nt, gk, sizeof(float) * nt);
+        if (clip)
+            clip[k] = c;
     }
     if (!st && traj)
         memcpy(traj + (size_t)n * nt, tok, sizeof(float) * nt);

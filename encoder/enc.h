@@ -64,12 +64,14 @@ ps_status ps_enc_inner_target(ps_graph *g, ps_tensor *x, float *fx);
  * gradients are touched unless the caller froze them (ps_params_freeze). */
 ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px,
                             const float *fx, const float *tok, float *grad, float *loss);
-/* n Meta-SGD steps: tok <- tok - exp(log_alpha) * grad(inner loss), in place. Optional records for
- * meta-training: traj ((n+1) * ntokens) the tokens before each step and after the last, grads
- * (n * ntokens) each step's gradient, loss[0..n] the inner loss before each step and after the
- * last. */
+/* n Meta-SGD steps: tok <- tok - c * exp(log_alpha) * grad(inner loss), in place, where
+ * c <= 1 keeps each step's RMS under PS_ENC_MAX_STEP. Optional records for meta-training: traj
+ * ((n+1) * ntokens) the tokens before each step and after the last, grads (n * ntokens) each
+ * step's gradient, clip (n) each step's c, loss[0..n] the inner loss before each step and after
+ * the last. */
+#define PS_ENC_MAX_STEP 0.5
 ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, float *tok, int n,
-                       float *traj, float *grads, float *loss);
+                       float *traj, float *grads, float *clip, float *loss);
 
 /* ---- the product's two operations on a loaded model -------------------------------------- */
 typedef struct ps_learn_stats {

@@ -92,7 +92,7 @@ ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, fl
         if (steps > 100)
             steps = 100;
         ps_params_freeze(&m->p, 1); /* only the tokens move: skip the weights' gradients */
-        st = ps_enc_adapt(g, m, &x, &px, tok, steps, NULL, NULL, losses);
+        st = ps_enc_adapt(g, m, &x, &px, tok, steps, NULL, NULL, NULL, losses);
         ps_params_freeze(&m->p, 0);
     }
     if (stats) {

@@ -84,7 +84,7 @@ ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *c
                 ps_enc_destyle(t->sup_d + k * wimg, t->sup_w + k * wimg, w, w);
             ps_tensor xd = {ep.K, 3, w, w, t->sup_d, NULL};
             ps_params_freeze(&m->p, 1);
-            rc = ps_enc_adapt(t->gi, m, &xs, &xd, tok, steps, NULL, NULL, inner);
+            rc = ps_enc_adapt(t->gi, m, &xs, &xd, tok, steps, NULL, NULL, NULL, inner);
             ps_params_freeze(&m->p, 0);
             if (rc)
                 break;
@@ -255,6 +255,7 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
             fprintf(progress, "current %s: validation L1 %.5f\n", cfg->out, best);
     }
     double t0 = now_s();
+    long nskip = 0, nclip = 0;
     ps_meta_stats avg = {0};
     int navg = 0;
     for (long e = ep0;; e++) {
@@ -284,6 +285,10 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
         ps_meta_stats st;
         if ((rc = ps_meta_step(t, &ep, &st)))
             break;
+        nskip += st.skipped;
+        nclip += st.clipped;
+        if (st.skipped)
+            continue;
         avg.loss += st.loss, avg.ssim += st.ssim, avg.feat += st.feat;
         for (int i = 0; i < 4; i++)
             avg.l1[i] += st.l1[i];
@@ -298,8 +303,8 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
                 double left = cfg->minutes > 0 ? cfg->minutes * 60 - (now_s() - t0)
                                                 : (cfg->episodes - e - 1) * rate;
                 fprintf(progress, "episode %ld loss %.4f (L1 full %.4f) %.2f s/episode, "
-                                  "%.0f min left\n", e + 1, avg.loss / navg, avg.l1[0] / navg,
-                        rate, left / 60);
+                                  "%.0f min left, %ld clipped, %ld skipped\n", e + 1,
+                        avg.loss / navg, avg.l1[0] / navg, rate, left / 60, nclip, nskip);
                 fflush(progress);
             }
             memset(&avg, 0, sizeof avg);

@@ -9,7 +9,7 @@
 /* A color from three unit parameters, for tints: hue, saturation in [smin, smax], value. */
 static void tint(float hue, float sat, float val, float smin, float smax, float *rgb)
 {
-    synth_hsv2rgb(hue, synth_lerp(smin, smax, sat), val, rgb);
+    ps_synth__hsv2rgb(hue, synth_lerp(smin, smax, sat), val, rgb);
 }
 
 /* lift / gamma / gain per channel and a contrast S-curve (the colorist's primary grade) */
@@ -144,10 +144,10 @@ static void color_huesat(const ps_synth_op *op, const synth_ctx *cx, float *cons
     FOR_PIXELS(cx) {
         size_t i = IDX(cx);
         float rgb[3] = {in[0][i], in[1][i], in[2][i]}, hh, s, v;
-        synth_rgb2hsv(rgb, &hh, &s, &v);
+        ps_synth__rgb2hsv(rgb, &hh, &s, &v);
         hh += rot + bend * sinf(6.2831853f * (hh - phase));
         s = synth_clamp01(s * sat * (1.f + sat_slope * (v - 0.5f)));
-        synth_hsv2rgb(hh, s, v, rgb);
+        ps_synth__hsv2rgb(hh, s, v, rgb);
         for (int c = 0; c < 3; c++)
             out[c][i] = rgb[c];
     }

@@ -11,7 +11,7 @@
 typedef struct synth_ctx {
     int w, h;
     float S;                  /* short side in pixels: every length is a fraction of it */
-    float *tmp[SYNTH_NTMP];   /* scratch planes of w*h (+ one spare row, for synth_box), free for
+    float *tmp[SYNTH_NTMP];   /* scratch planes of w*h (+ one spare row, for ps_synth__box), free for
                                  the running op to use */
 } synth_ctx;
 
@@ -53,14 +53,14 @@ static inline uint32_t synth_hash3(uint32_t x, uint32_t y, uint32_t s)
 static inline float synth_hashf(int x, int y, uint32_t s) { return (float)(synth_hash3((uint32_t)x, (uint32_t)y, s) >> 8) * (1.f / 16777216.f); }
 
 /* Smooth value noise in [0,1] at continuous lattice coordinates. */
-float synth_vnoise(float x, float y, uint32_t seed);
+float ps_synth__vnoise(float x, float y, uint32_t seed);
 /* Sum of `oct` octaves (gain 1/2), normalized to [0,1]. */
-float synth_fbm(float x, float y, int oct, uint32_t seed);
+float ps_synth__fbm(float x, float y, int oct, uint32_t seed);
 /* Separable box blur of radius r (clamped edges); dst may equal src; tmp is one w*h plane. */
-void synth_box(float *dst, const float *src, int w, int h, int r, float *tmp);
+void ps_synth__box(float *dst, const float *src, int w, int h, int r, float *tmp);
 /* Gaussian of std sigma (pixels) as three box passes; sigma < 0.5 copies. */
-void synth_gauss(float *dst, const float *src, int w, int h, float sigma, float *tmp);
-void synth_luma_plane(float *dst, float *const in[3], int n);
+void ps_synth__gauss(float *dst, const float *src, int w, int h, float sigma, float *tmp);
+void ps_synth__luma_plane(float *dst, float *const in[3], int n);
 static inline int synth_floor(float v)
 {
     int i = (int)v;
@@ -79,12 +79,12 @@ static inline float synth_sample(const float *pl, int w, int h, float x, float y
 }
 /* Edge tangent field of the luminance: unit (tx, ty) along edges and coherence in [0,1] from the
  * structure tensor smoothed at sigma px. Uses tmp[6..9] of the context. */
-void synth_flow(const synth_ctx *cx, const float *lum, float sigma, float *tx, float *ty, float *coh);
+void ps_synth__flow(const synth_ctx *cx, const float *lum, float sigma, float *tx, float *ty, float *coh);
 /* Line-integral convolution of n planes along the (tx, ty) field over +-len pixels. */
-void synth_lic(const synth_ctx *cx, float *const *dst, float *const *src, int n, const float *tx, const float *ty,
+void ps_synth__lic(const synth_ctx *cx, float *const *dst, float *const *src, int n, const float *tx, const float *ty,
                float len);
-void synth_hsv2rgb(float h, float s, float v, float *rgb);
-void synth_rgb2hsv(const float *rgb, float *h, float *s, float *v);
+void ps_synth__hsv2rgb(float h, float s, float v, float *rgb);
+void ps_synth__rgb2hsv(const float *rgb, float *h, float *s, float *v);
 
 /* Photo sets (episode.c, data.c): build set->half once set->img is filled. */
 ps_status ps_photos__pyramid(ps_photo_set *set);

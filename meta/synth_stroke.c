@@ -11,15 +11,15 @@
  * the flow by the coherence, each summarized by mean and variance from 4 nearest-pixel samples
  * and the center;
  * sectors are blended with weights 1/(eps+var)^2, so the flattest side of an edge wins.
- * Uses tmp[0..3] (and tmp[6..9] through synth_flow). */
+ * Uses tmp[0..3] (and tmp[6..9] through ps_synth__flow). */
 static void kuwahara(const synth_ctx *cx, float *const in[3], float *const out[3], float radius)
 {
     /* 2 radii x 2 angles a sector, staggered so the 16 samples cover the ellipse evenly */
     static const float rho[4] = {0.45f, 0.45f, 0.9f, 0.9f}, phi[4] = {-0.45f, 0.35f, -0.25f, 0.5f};
     int w = cx->w, h = cx->h;
     float *lum = cx->tmp[0], *tx = cx->tmp[1], *ty = cx->tmp[2], *coh = cx->tmp[3];
-    synth_luma_plane(lum, in, w * h);
-    synth_flow(cx, lum, synth_max(1.f, 0.5f * radius), tx, ty, coh);
+    ps_synth__luma_plane(lum, in, w * h);
+    ps_synth__flow(cx, lum, synth_max(1.f, 0.5f * radius), tx, ty, coh);
     float unit[4][4][2];
     for (int s = 0; s < 4; s++)
         for (int k = 0; k < 4; k++) {
@@ -71,8 +71,8 @@ static void dog_lines(const synth_ctx *cx, const float *lum, float sigma, float 
 {
     int w = cx->w, h = cx->h;
     float *g1 = cx->tmp[7], *g2 = cx->tmp[8];
-    synth_gauss(g1, lum, w, h, sigma, cx->tmp[9]);
-    synth_gauss(g2, lum, w, h, 1.6f * sigma, cx->tmp[9]);
+    ps_synth__gauss(g1, lum, w, h, sigma, cx->tmp[9]);
+    ps_synth__gauss(g2, lum, w, h, 1.6f * sigma, cx->tmp[9]);
     for (size_t i = 0; i < (size_t)w * h; i++) {
         float d = 25.f * (g1[i] - g2[i]) + thr;
         dst[i] = d >= 0.f ? 1.f : 1.f + tanhf(sharp * d);
@@ -99,15 +99,15 @@ static void stroke_xdog(const ps_synth_op *op, const synth_ctx *cx, float *const
     int w = cx->w, h = cx->h;
     float sigma = cx->S * (0.0025f + 0.004f * p[0]);
     float *lum = cx->tmp[0], *e = cx->tmp[1];
-    synth_luma_plane(lum, in, w * h);
+    ps_synth__luma_plane(lum, in, w * h);
     float ink[3], paper[3] = {0.97f, 0.96f, 0.93f};
-    synth_hsv2rgb(p[3], p[4] > 0.7f ? 0.6f : 0.1f, 0.06f + 0.1f * p[4], ink);
+    ps_synth__hsv2rgb(p[3], p[4] > 0.7f ? 0.6f : 0.1f, 0.06f + 0.1f * p[4], ink);
     if (p[2] < 0.5f) {
         /* XDoG proper: S = (1+tau) G_s - tau G_ks against a tone threshold eps; lower eps, less fill */
         float tau = 15.f + 20.f * p[5], eps = 0.25f + 0.45f * p[1], phi = 8.f + 20.f * p[6];
         float *g1 = cx->tmp[2], *g2 = cx->tmp[3];
-        synth_gauss(g1, lum, w, h, sigma, cx->tmp[4]);
-        synth_gauss(g2, lum, w, h, 1.6f * sigma, cx->tmp[4]);
+        ps_synth__gauss(g1, lum, w, h, sigma, cx->tmp[4]);
+        ps_synth__gauss(g2, lum, w, h, 1.6f * sigma, cx->tmp[4]);
         for (size_t i = 0; i < (size_t)w * h; i++) {
             float s = (1.f + tau) * g1[i] - tau * g2[i];
             float v = s >= eps ? 1.f : 1.f + tanhf(phi * (s - eps));
@@ -118,7 +118,7 @@ static void stroke_xdog(const ps_synth_op *op, const synth_ctx *cx, float *const
     }
     dog_lines(cx, lum, sigma, 0.02f + 0.05f * p[1], 6.f + 10.f * p[6], e);
     for (int c = 0; c < 3; c++)
-        synth_gauss(out[c], in[c], w, h, sigma, cx->tmp[2]);
+        ps_synth__gauss(out[c], in[c], w, h, sigma, cx->tmp[2]);
     for (size_t i = 0; i < (size_t)w * h; i++)
         for (int c = 0; c < 3; c++)
             out[c][i] = synth_lerp(ink[c], out[c][i], e[i]);
@@ -132,8 +132,8 @@ static void stroke_pencil(const ps_synth_op *op, const synth_ctx *cx, float *con
     int w = cx->w, h = cx->h;
     float *lum = cx->tmp[0], *tx = cx->tmp[1], *ty = cx->tmp[2], *nz = cx->tmp[3], *hatch = cx->tmp[4],
           *lines = cx->tmp[5];
-    synth_luma_plane(lum, in, w * h);
-    synth_flow(cx, lum, cx->S * 0.01f, tx, ty, hatch);
+    ps_synth__luma_plane(lum, in, w * h);
+    ps_synth__flow(cx, lum, cx->S * 0.01f, tx, ty, hatch);
     /* where there is no clear edge direction, hatch along one fixed diagonal, as an artist would */
     float ha = 0.5f + 1.5f * p[6], hx = cosf(ha), hy = sinf(ha);
     for (size_t i = 0; i < (size_t)w * h; i++) {
@@ -144,8 +144,8 @@ static void stroke_pencil(const ps_synth_op *op, const synth_ctx *cx, float *con
         ty[i] = uy * n;
     }
     float cell = cx->S * (0.006f + 0.004f * p[1]); /* >= ~1 px at 128: sub-pixel noise would not scale */
-    FOR_PIXELS(cx) nz[IDX(cx)] = synth_vnoise(((float)x + 0.5f) / cell, ((float)y + 0.5f) / cell, op->seed);
-    synth_lic(cx, &hatch, &nz, 1, tx, ty, cx->S * (0.015f + 0.035f * p[0]));
+    FOR_PIXELS(cx) nz[IDX(cx)] = ps_synth__vnoise(((float)x + 0.5f) / cell, ((float)y + 0.5f) / cell, op->seed);
+    ps_synth__lic(cx, &hatch, &nz, 1, tx, ty, cx->S * (0.015f + 0.035f * p[0]));
     dog_lines(cx, lum, cx->S * (0.002f + 0.003f * p[2]), 0.01f, 10.f, lines);
     float gam = 0.7f + 0.8f * p[3], contrast = 5.f + 5.f * p[4];
     int colored = p[5] > 0.6f;
@@ -173,7 +173,7 @@ static void stroke_watercolor(const ps_synth_op *op, const synth_ctx *cx, float 
     float sa = cx->S * (0.006f + 0.012f * p[0]), bleed = cx->S * (0.004f + 0.014f * p[1]);
     float *a[3] = {cx->tmp[0], cx->tmp[1], cx->tmp[2]}, *big = cx->tmp[3], *la = cx->tmp[4];
     for (int c = 0; c < 3; c++)
-        synth_gauss(a[c], in[c], w, h, sa, cx->tmp[9]);
+        ps_synth__gauss(a[c], in[c], w, h, sa, cx->tmp[9]);
     float levels = (float)(4 + (int)(p[7] * 4.f));
     for (size_t i = 0; i < (size_t)w * h; i++) { /* washes: soft steps of luminance, hue kept */
         float l = synth_luma(a[0][i], a[1][i], a[2][i]);
@@ -186,19 +186,19 @@ static void stroke_watercolor(const ps_synth_op *op, const synth_ctx *cx, float 
     /* bleed: resample the washes through a smooth random displacement */
     FOR_PIXELS(cx) {
         float u = ((float)x + 0.5f) / turb_cell, v = ((float)y + 0.5f) / turb_cell;
-        float dx = bleed * (synth_vnoise(u, v, op->seed) - 0.5f) * 2.f;
-        float dy = bleed * (synth_vnoise(u, v, op->seed + 17u) - 0.5f) * 2.f;
+        float dx = bleed * (ps_synth__vnoise(u, v, op->seed) - 0.5f) * 2.f;
+        float dy = bleed * (ps_synth__vnoise(u, v, op->seed + 17u) - 0.5f) * 2.f;
         for (int c = 0; c < 3; c++)
             out[c][IDX(cx)] = synth_sample(a[c], w, h, (float)x + dx, (float)y + dy);
     }
-    synth_luma_plane(la, out, w * h);
-    synth_gauss(big, la, w, h, 1.5f * sa + 1.f, cx->tmp[9]);
+    ps_synth__luma_plane(la, out, w * h);
+    ps_synth__gauss(big, la, w, h, 1.5f * sa + 1.f, cx->tmp[9]);
     float k_edge = 4.f + 8.f * p[3], k_gran = 0.1f + 0.25f * p[4], k_turb = 0.3f * p[5], light = 0.12f + 0.18f * p[6];
     FOR_PIXELS(cx) {
         size_t i = IDX(cx);
         float fx = ((float)x + 0.5f), fy = ((float)y + 0.5f);
-        float gran = synth_vnoise(fx / gran_cell, fy / gran_cell, op->seed + 5u) - 0.5f;
-        float turb = synth_vnoise(fx / turb_cell, fy / turb_cell, op->seed + 9u) - 0.5f;
+        float gran = ps_synth__vnoise(fx / gran_cell, fy / gran_cell, op->seed + 5u) - 0.5f;
+        float turb = ps_synth__vnoise(fx / turb_cell, fy / turb_cell, op->seed + 9u) - 0.5f;
         /* pigment pools on the darker side of wash boundaries */
         float edge = synth_max(0.f, big[i] - la[i]) * k_edge;
         float d = 1.f + edge + k_gran * gran + k_turb * turb;
@@ -222,10 +222,10 @@ static void stroke_dabs(const ps_synth_op *op, const synth_ctx *cx, float *const
     float cjit = pointil ? 0.25f : 0.06f * p[4], ajit = 0.4f * p[5];
     float *b[3] = {cx->tmp[0], cx->tmp[1], cx->tmp[2]}, *tx = cx->tmp[3], *ty = cx->tmp[4], *lum = cx->tmp[5];
     float *z = cx->tmp[6];
-    synth_luma_plane(lum, in, w * h);
-    synth_flow(cx, lum, cx->S * 0.02f, tx, ty, out[2]); /* coherence unused: out[2] is free scratch */
+    ps_synth__luma_plane(lum, in, w * h);
+    ps_synth__flow(cx, lum, cx->S * 0.02f, tx, ty, out[2]); /* coherence unused: out[2] is free scratch */
     for (int c = 0; c < 3; c++)
-        synth_gauss(b[c], in[c], w, h, 0.35f * cell, cx->tmp[9]);
+        ps_synth__gauss(b[c], in[c], w, h, 0.35f * cell, cx->tmp[9]);
     for (size_t i = 0; i < (size_t)w * h; i++) {
         z[i] = -1.f;
         for (int c = 0; c < 3; c++)
@@ -275,7 +275,7 @@ static void stroke_cartoon(const ps_synth_op *op, const synth_ctx *cx, float *co
     int w = cx->w, h = cx->h;
     kuwahara(cx, in, out, cx->S * (0.006f + 0.01f * p[0]));
     float *lum = cx->tmp[4], *lines = cx->tmp[5];
-    synth_luma_plane(lum, in, w * h);
+    ps_synth__luma_plane(lum, in, w * h);
     dog_lines(cx, lum, cx->S * (0.002f + 0.003f * p[2]), 0.005f + 0.02f * p[3], 12.f, lines);
     float n = (float)(3 + (int)(p[1] * 6.f)), sharp = 4.f + 8.f * p[4];
     for (size_t i = 0; i < (size_t)w * h; i++) {
@@ -295,13 +295,13 @@ static void stroke_impasto(const ps_synth_op *op, const synth_ctx *cx, float *co
     const float *p = op->p;
     int w = cx->w, h = cx->h;
     float *lum = cx->tmp[0], *tx = cx->tmp[1], *ty = cx->tmp[2], *nz = cx->tmp[3], *relief = cx->tmp[4];
-    synth_luma_plane(lum, in, w * h);
-    synth_flow(cx, lum, cx->S * (0.006f + 0.012f * p[2]), tx, ty, relief);
+    ps_synth__luma_plane(lum, in, w * h);
+    ps_synth__flow(cx, lum, cx->S * (0.006f + 0.012f * p[2]), tx, ty, relief);
     float len = cx->S * (0.01f + 0.03f * p[0]);
-    synth_lic(cx, out, in, 3, tx, ty, len);
+    ps_synth__lic(cx, out, in, 3, tx, ty, len);
     float cell = cx->S * 0.012f; /* >= 1.5 px at 128: finer relief would alias and not scale */
-    FOR_PIXELS(cx) nz[IDX(cx)] = synth_vnoise(((float)x + 0.5f) / cell, ((float)y + 0.5f) / cell, op->seed);
-    synth_lic(cx, &relief, &nz, 1, tx, ty, 0.8f * len);
+    FOR_PIXELS(cx) nz[IDX(cx)] = ps_synth__vnoise(((float)x + 0.5f) / cell, ((float)y + 0.5f) / cell, op->seed);
+    ps_synth__lic(cx, &relief, &nz, 1, tx, ty, 0.8f * len);
     float bump = (0.3f + 0.9f * p[1]) * cell;
     FOR_PIXELS(cx) {
         size_t i = IDX(cx);

@@ -39,7 +39,7 @@ static void tex_paper(const ps_synth_op *op, const synth_ctx *cx, float *const i
     FOR_PIXELS(cx) {
         float fx = ((float)x + 0.5f) / cell, fy = ((float)y + 0.5f) / cell;
         float u = (ca * fx + sa * fy) / stretch, v = -sa * fx + ca * fy;
-        h[IDX(cx)] = synth_fbm(u, v, 3, op->seed);
+        h[IDX(cx)] = ps_synth__fbm(u, v, 3, op->seed);
     }
     surface(cx, in, out, h, 1.f, 0.15f + 0.35f * p[3], 0.6f * p[4]);
 }
@@ -59,7 +59,7 @@ static void tex_canvas(const ps_synth_op *op, const synth_ctx *cx, float *const 
         float a = sinf(3.14159265f * fu), b = sinf(3.14159265f * fv);
         /* the thread on top arches along its length; irregular thickness from noise per thread */
         float warp = a * (0.6f + 0.4f * b), weft = b * (0.6f + 0.4f * a);
-        float jit = irr * (synth_vnoise(iu * 0.5f, v * 0.15f, op->seed) - 0.5f);
+        float jit = irr * (ps_synth__vnoise(iu * 0.5f, v * 0.15f, op->seed) - 0.5f);
         h[IDX(cx)] = synth_clamp01((top ? warp : weft) + jit);
     }
     surface(cx, in, out, h, period * 0.15f, 0.2f + 0.35f * p[3], 0.3f * p[4]);
@@ -76,9 +76,9 @@ static void tex_grain(const ps_synth_op *op, const synth_ctx *cx, float *const i
         float fx = ((float)x + 0.5f) / cell, fy = ((float)y + 0.5f) / cell;
         float l = synth_luma(in[0][i], in[1][i], in[2][i]);
         float wgt = 0.35f + 2.6f * l * (1.f - l);
-        float n0 = synth_vnoise(fx, fy, op->seed) - 0.5f;
+        float n0 = ps_synth__vnoise(fx, fy, op->seed) - 0.5f;
         for (int c = 0; c < 3; c++) {
-            float n = chroma ? synth_vnoise(fx, fy, op->seed + 101u * (uint32_t)(c + 1)) - 0.5f : n0;
+            float n = chroma ? ps_synth__vnoise(fx, fy, op->seed + 101u * (uint32_t)(c + 1)) - 0.5f : n0;
             out[c][i] = synth_clamp01(in[c][i] + 2.f * amp * wgt * n);
         }
     }
@@ -106,13 +106,13 @@ static void tex_halftone(const ps_synth_op *op, const synth_ctx *cx, float *cons
     float *b[3] = {cx->tmp[0], cx->tmp[1], cx->tmp[2]};
     /* prefilter at the screen's frequency so the screen carries the tone instead of aliasing it */
     for (int c = 0; c < 3; c++)
-        synth_gauss(b[c], in[c], cx->w, cx->h, 0.3f * cell, cx->tmp[3]);
+        ps_synth__gauss(b[c], in[c], cx->w, cx->h, 0.3f * cell, cx->tmp[3]);
     float ink[3], paper[3] = {0.97f, 0.96f, 0.92f}, ca[3], sa[3];
     for (int c = 0; c < 3; c++) { /* C, M, Y screens 30 degrees apart; the mono screen uses the first */
         ca[c] = cosf(ang0 + 0.5236f * (float)c);
         sa[c] = sinf(ang0 + 0.5236f * (float)c);
     }
-    synth_hsv2rgb(p[4], p[5] > 0.7f ? 0.7f : 0.2f, p[5] > 0.7f ? 0.35f : 0.08f, ink);
+    ps_synth__hsv2rgb(p[4], p[5] > 0.7f ? 0.7f : 0.2f, p[5] > 0.7f ? 0.35f : 0.08f, ink);
     FOR_PIXELS(cx) {
         size_t i = IDX(cx);
         float fx = ((float)x + 0.5f) / cell, fy = ((float)y + 0.5f) / cell;
@@ -139,8 +139,8 @@ static void tex_hatch(const ps_synth_op *op, const synth_ctx *cx, float *const i
     if (layers > 4) layers = 4;
     float width = 0.12f + 0.15f * p[3], strength = 0.55f + 0.4f * p[4], wob = 0.3f * p[5];
     float *l = cx->tmp[0];
-    synth_luma_plane(l, in, cx->w * cx->h);
-    synth_gauss(l, l, cx->w, cx->h, 0.5f * spacing, cx->tmp[1]);
+    ps_synth__luma_plane(l, in, cx->w * cx->h);
+    ps_synth__gauss(l, l, cx->w, cx->h, 0.5f * spacing, cx->tmp[1]);
     float ca[4], sa[4];
     for (int k = 0; k < layers; k++) {
         float a = ang0 + 3.14159265f * (float)k / (float)layers;
@@ -157,7 +157,7 @@ static void tex_hatch(const ps_synth_op *op, const synth_ctx *cx, float *const i
             if (dark < t - 0.08f) /* layers only appear past their threshold */
                 continue;
             float u = ca[k] * fx + sa[k] * fy, v = -sa[k] * fx + ca[k] * fy;
-            v += wob * (synth_vnoise(u * 0.3f, v * 0.05f, op->seed + (uint32_t)k) - 0.5f);
+            v += wob * (ps_synth__vnoise(u * 0.3f, v * 0.05f, op->seed + (uint32_t)k) - 0.5f);
             float d = fabsf(v - floorf(v) - 0.5f);
             float line = synth_smooth(width * 0.5f + aa, width * 0.5f - aa, d) * synth_smooth(t - 0.08f, t + 0.08f, dark);
             inkv = synth_max(inkv, line);
@@ -176,7 +176,7 @@ static void tex_mosaic(const ps_synth_op *op, const synth_ctx *cx, float *const 
     float grout = 0.03f + 0.08f * p[2], gv = p[3] > 0.5f ? 0.85f : 0.12f, var = 0.15f * p[4];
     float *b[3] = {cx->tmp[0], cx->tmp[1], cx->tmp[2]};
     for (int c = 0; c < 3; c++)
-        synth_gauss(b[c], in[c], cx->w, cx->h, 0.25f * cell, cx->tmp[3]);
+        ps_synth__gauss(b[c], in[c], cx->w, cx->h, 0.25f * cell, cx->tmp[3]);
     /* cell by cell: the 9 candidate sites are hashed once per cell, not once per pixel */
     int gw = (int)ceilf((float)cx->w / cell), gh = (int)ceilf((float)cx->h / cell);
     for (int iy = 0; iy < gh; iy++)
@@ -228,7 +228,7 @@ static void tex_stipple(const ps_synth_op *op, const synth_ctx *cx, float *const
     int colored = p[2] > 0.5f;
     float *b[3] = {cx->tmp[0], cx->tmp[1], cx->tmp[2]}, *cov = cx->tmp[4];
     for (int c = 0; c < 3; c++)
-        synth_gauss(b[c], in[c], w, h, 0.4f * cell, cx->tmp[3]);
+        ps_synth__gauss(b[c], in[c], w, h, 0.4f * cell, cx->tmp[3]);
     float aa = 0.7f / cell, paper[3] = {0.96f, 0.95f, 0.91f}, ink[3] = {0.06f, 0.05f, 0.05f};
     for (size_t i = 0; i < (size_t)w * h; i++)
         cov[i] = 0.f;

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-float synth_vnoise(float x, float y, uint32_t seed)
+float ps_synth__vnoise(float x, float y, uint32_t seed)
 {
     int ix = synth_floor(x), iy = synth_floor(y);
     float u = x - (float)ix, v = y - (float)iy;
@@ -16,12 +16,12 @@ float synth_vnoise(float x, float y, uint32_t seed)
     return synth_lerp(synth_lerp(a, b, u), synth_lerp(c, d, u), v);
 }
 
-float synth_fbm(float x, float y, int oct, uint32_t seed)
+float ps_synth__fbm(float x, float y, int oct, uint32_t seed)
 {
     float sum = 0.f, amp = 1.f, norm = 0.f;
     for (int o = 0; o < oct; o++) {
         /* the 0.37 offset keeps lattice points of successive octaves from lining up */
-        sum += amp * synth_vnoise(x + 0.37f * (float)o, y - 0.37f * (float)o, seed + 7919u * (uint32_t)o);
+        sum += amp * ps_synth__vnoise(x + 0.37f * (float)o, y - 0.37f * (float)o, seed + 7919u * (uint32_t)o);
         norm += amp;
         amp *= 0.5f;
         x *= 2.f;
@@ -55,7 +55,7 @@ static void box_line(float *dst, const float *src, int n, int r)
     }
 }
 
-void synth_box(float *dst, const float *src, int w, int h, int r, float *tmp)
+void ps_synth__box(float *dst, const float *src, int w, int h, int r, float *tmp)
 {
     if (r <= 0) {
         if (dst != src)
@@ -103,7 +103,7 @@ static void tap3(float *dst, const float *src, int w, int h, float a, float *tmp
     }
 }
 
-void synth_gauss(float *dst, const float *src, int w, int h, float sigma, float *tmp)
+void ps_synth__gauss(float *dst, const float *src, int w, int h, float sigma, float *tmp)
 {
     if (sigma < 0.8f) {
         if (sigma < 0.05f) {
@@ -116,18 +116,18 @@ void synth_gauss(float *dst, const float *src, int w, int h, float sigma, float 
     }
     /* three boxes of radius r have variance r(r+1) */
     int r = (int)lrintf((-1.f + sqrtf(1.f + 4.f * sigma * sigma)) * 0.5f);
-    synth_box(dst, src, w, h, r, tmp);
-    synth_box(dst, dst, w, h, r, tmp);
-    synth_box(dst, dst, w, h, r, tmp);
+    ps_synth__box(dst, src, w, h, r, tmp);
+    ps_synth__box(dst, dst, w, h, r, tmp);
+    ps_synth__box(dst, dst, w, h, r, tmp);
 }
 
-void synth_luma_plane(float *dst, float *const in[3], int n)
+void ps_synth__luma_plane(float *dst, float *const in[3], int n)
 {
     for (int i = 0; i < n; i++)
         dst[i] = synth_luma(in[0][i], in[1][i], in[2][i]);
 }
 
-void synth_flow(const synth_ctx *cx, const float *lum, float sigma, float *tx, float *ty, float *coh)
+void ps_synth__flow(const synth_ctx *cx, const float *lum, float sigma, float *tx, float *ty, float *coh)
 {
     int w = cx->w, h = cx->h;
     float *exx = cx->tmp[6], *eyy = cx->tmp[7], *exy = cx->tmp[8], *t = cx->tmp[9];
@@ -144,9 +144,9 @@ void synth_flow(const synth_ctx *cx, const float *lum, float sigma, float *tx, f
             exy[i] = gx * gy;
         }
     }
-    synth_gauss(exx, exx, w, h, sigma, t);
-    synth_gauss(eyy, eyy, w, h, sigma, t);
-    synth_gauss(exy, exy, w, h, sigma, t);
+    ps_synth__gauss(exx, exx, w, h, sigma, t);
+    ps_synth__gauss(eyy, eyy, w, h, sigma, t);
+    ps_synth__gauss(exy, exy, w, h, sigma, t);
     for (size_t i = 0; i < (size_t)w * h; i++) {
         float a = exx[i], b = eyy[i], c = exy[i];
         float half = 0.5f * (a - b), root = sqrtf(half * half + c * c);
@@ -167,7 +167,7 @@ void synth_flow(const synth_ctx *cx, const float *lum, float sigma, float *tx, f
     }
 }
 
-void synth_lic(const synth_ctx *cx, float *const *dst, float *const *src, int n, const float *tx, const float *ty,
+void ps_synth__lic(const synth_ctx *cx, float *const *dst, float *const *src, int n, const float *tx, const float *ty,
                float len)
 {
     int w = cx->w, h = cx->h;
@@ -207,7 +207,7 @@ void synth_lic(const synth_ctx *cx, float *const *dst, float *const *src, int n,
         }
 }
 
-void synth_hsv2rgb(float hh, float s, float v, float *rgb)
+void ps_synth__hsv2rgb(float hh, float s, float v, float *rgb)
 {
     hh = hh - floorf(hh);
     float h6 = hh * 6.f;
@@ -223,7 +223,7 @@ void synth_hsv2rgb(float hh, float s, float v, float *rgb)
     }
 }
 
-void synth_rgb2hsv(const float *rgb, float *h, float *s, float *v)
+void ps_synth__rgb2hsv(const float *rgb, float *h, float *s, float *v)
 {
     float r = rgb[0], g = rgb[1], b = rgb[2];
     float mx = synth_max(r, synth_max(g, b)), mn = synth_min(r, synth_min(g, b)), d = mx - mn;

@@ -62,8 +62,9 @@ ps_status ps_meta_trainer_new(ps_meta_trainer **out, ps_model *m, const ps_meta_
     t->hp = malloc(sizeof(float) * t->nt);
     t->hm = malloc(sizeof(float) * t->nt);
     t->fx = malloc(sizeof(float) * PS_FEAT_DIM * cfg->K);
+    t->clip = malloc(sizeof(float) * (n + 1));
     if (!t->ge || !t->gi || !t->gq || !t->sup_w || !t->sup_d || !t->photo_w || !t->traj ||
-        !t->grads || !t->v || !t->u || !t->hp || !t->hm || !t->fx) {
+        !t->grads || !t->v || !t->u || !t->hp || !t->hm || !t->fx || !t->clip) {
         ps_meta_trainer_free(t);
         return ps_fail(PS_EINTERNAL, "train: out of memory");
     }
@@ -88,6 +89,7 @@ void ps_meta_trainer_free(ps_meta_trainer *t)
     free(t->hp);
     free(t->hm);
     free(t->fx);
+    free(t->clip);
     free(t);
 }
 
@@ -193,7 +195,7 @@ ps_status ps_meta_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
         ps_params_freeze(&m->p, 1);
         /* no loss record: its last entry would cost one more forward pass per episode; the
          * validation runs report the inner loss before and after */
-        rc = ps_enc_adapt(t->gi, m, &xs, &xd, cur, n, t->traj, t->grads, NULL);
+        rc = ps_enc_adapt(t->gi, m, &xs, &xd, cur, n, t->traj, t->grads, t->clip, NULL);
         ps_params_freeze(&m->p, 0);
         if (rc)
             return rc;
@@ -217,13 +219,13 @@ ps_status ps_meta_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
     for (int k = n - 1; k >= 0; k--) {
         const float *gk = t->grads + (size_t)k * nt;
         for (int i = 0; i < nt; i++)
-            dlog_alpha[i] -= expf(log_alpha[i]) * gk[i] * t->v[i];
+            dlog_alpha[i] -= t->clip[k] * expf(log_alpha[i]) * gk[i] * t->v[i];
         if (t->cfg.order != PS_META_SECOND)
             continue;
         /* H u by central differences of the inner gradient: two extra backward passes */
         double un = 0;
         for (int i = 0; i < nt; i++) {
-            t->u[i] = expf(log_alpha[i]) * t->v[i];
+            t->u[i] = t->clip[k] * expf(log_alpha[i]) * t->v[i];
             un += (double)t->u[i] * t->u[i];
         }
         if (un <= 0)
@@ -258,8 +260,24 @@ ps_status ps_meta_step(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
     ps_status rc = ps_meta_loss(t, ep, st);
     if (rc)
         return rc;
-    if (!isfinite(st->loss))
-        return ps_fail(PS_EINTERNAL, "train: loss is not finite");
-    ps_adam_step(&t->m->p, &t->adam);
+    ps_params *p = &t->m->p;
+    double ss = 0;
+    for (size_t i = 0; i < p->total; i++)
+        ss += (double)p->grad[i] * p->grad[i];
+    double norm = sqrt(ss);
+    if (!isfinite(st->loss) || !isfinite(norm)) {
+        st->skipped = 1; /* an episode that overflows teaches nothing: drop it, keep going */
+        return PS_OK;
+    }
+    /* Spikes (a style the model cannot yet follow) would dominate Adam's moments for hundreds of
+     * steps: clip the gradient's norm to 3x its running average. */
+    if (t->gnorm_avg > 0 && norm > 3 * t->gnorm_avg) {
+        float c = (float)(3 * t->gnorm_avg / norm);
+        for (size_t i = 0; i < p->total; i++)
+            p->grad[i] *= c;
+        st->clipped = 1;
+    }
+    t->gnorm_avg = t->gnorm_avg > 0 ? 0.99 * t->gnorm_avg + 0.01 * norm : norm;
+    ps_adam_step(p, &t->adam);
     return PS_OK;
 }

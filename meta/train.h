@@ -38,6 +38,7 @@ typedef struct ps_meta_episode {
 /* Losses of one outer step (query loss after the inner steps). */
 typedef struct ps_meta_stats {
     float loss, l1[4], ssim, feat;
+    int skipped, clipped; /* not finite: no update; gradient norm clipped */
 } ps_meta_stats;
 
 /* The state of a run: model, optimizer, graphs and buffers. */

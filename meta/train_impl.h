@@ -10,7 +10,8 @@ struct ps_meta_trainer {
     ps_adam adam;
     int nt, work;
     float *sup_w, *sup_d, *photo_w; /* work-res support, its destyled version, work-res photos */
-    float *traj, *grads, *v, *u, *hp, *hm, *fx;
+    float *traj, *grads, *v, *u, *hp, *hm, *fx, *clip;
+    double gnorm_avg; /* running average of the outer gradient's norm, for clipping */
 };
 
 /* 2x2 box downsampling of n planar RGB images px x px -> px/2: the working scale. */
