@@ -364,16 +364,16 @@ static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *
 }
 
 static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, const char *abl,
-                          int nsteps, int default_steps)
+                          int nsteps, int default_steps, const char *photos)
 {
     static const char *const row_name[FEW_ROWS] = {"(a) encoder only, 0 steps",
                                                    "(c) meta-trained, n steps",
                                                    "(b) trained without inner loop, n steps"};
     static const char *const row_key[FEW_ROWS] = {"encoder_only", "meta", "no_inner_loop"};
-    fprintf(c->md, "## 7. Few-shot\n\nOn %d validation styles; n = %d (the model's default). "
-            "PSNR dB / SSIM / ΔE2000 against the full ground truth, learn time per style in "
-            "seconds.\n\n| method | K=1 | K=3 | K=5 | K=10 |\n|---|---|---|---|---|\n",
-            a->nfew_done, default_steps);
+    fprintf(c->md, "## 7. Few-shot\n\nOn %d validation styles, photos: %s; n = %d (the "
+            "model's default). PSNR dB / SSIM / ΔE2000 against the full ground truth, learn time "
+            "per style in seconds.\n\n| method | K=1 | K=3 | K=5 | K=10 |\n|---|---|---|---|---|\n",
+            a->nfew_done, photos, default_steps);
     ps_bench_json_begin(&c->js, "fewshot", 0);
     ps_bench_json_val(&c->js, "styles", a->nfew_done, "count");
     ps_bench_json_val(&c->js, "inner_steps", default_steps, "steps");
@@ -458,8 +458,7 @@ static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, cons
 
 /* One validation episode: every method on every query, controls, few-shot, sheet row. */
 static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const ps_episode *ep,
-                             ps_graph *g, ps_model *abl, qual_acc *a, ps_image *sheet,
-                             int *npairs)
+                             ps_graph *g, qual_acc *a, ps_image *sheet, int *npairs)
 {
     ps_model *m = &c->model;
     int nt = ps_model_ntokens(m);
@@ -560,26 +559,32 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
         for (int mm = 0; mm < NMETHODS; mm++)
             ps_img_free(&res[mm]);
     }
-    /* few-shot on the first nfew styles */
-    if (!st && si < cf->nfew) {
-        for (int k = 0; k < 4 && !st; k++) {
-            if (c->quick && (k == 1 || k == 3)) /* quick: K = 1 and 5 only */
-                continue;
-            st = eval_learn(m, g, ep, few_k[k], 0, &a->few[FEW_ENC][k], &a->few_sec[FEW_ENC][k]);
-            if (!st)
-                st = eval_learn(m, g, ep, few_k[k], -1, &a->few[FEW_META][k],
-                                &a->few_sec[FEW_META][k]);
-            if (!st && abl)
-                st = eval_learn(abl, g, ep, few_k[k], m->inner_steps, &a->few[FEW_ABL][k],
-                                &a->few_sec[FEW_ABL][k]);
-        }
-        for (int s = 0; s < (c->quick ? 2 : 6) && !st; s++)
-            st = eval_learn(m, g, ep, 5, few_steps[s], &a->steps[s], &a->steps_sec[s]);
-        if (!st)
-            a->nfew_done++;
-    }
     ps_img_free(&ref);
     free(tok);
+    return st;
+}
+
+/* Few-shot (section 7) on one episode with KMAX supports: K and inner-step sweeps. */
+static ps_status run_fewshot(ps_bench_ctx *c, const ps_episode *ep, ps_graph *g, ps_model *abl,
+                             qual_acc *a)
+{
+    ps_model *m = &c->model;
+    ps_status st = PS_OK;
+    for (int k = 0; k < 4 && !st; k++) {
+        if (c->quick && (k == 1 || k == 3)) /* quick: K = 1 and 5 only */
+            continue;
+        st = eval_learn(m, g, ep, few_k[k], 0, &a->few[FEW_ENC][k], &a->few_sec[FEW_ENC][k]);
+        if (!st)
+            st = eval_learn(m, g, ep, few_k[k], -1, &a->few[FEW_META][k],
+                            &a->few_sec[FEW_META][k]);
+        if (!st && abl)
+            st = eval_learn(abl, g, ep, few_k[k], m->inner_steps, &a->few[FEW_ABL][k],
+                            &a->few_sec[FEW_ABL][k]);
+    }
+    for (int s = 0; s < (c->quick ? 2 : 6) && !st; s++)
+        st = eval_learn(m, g, ep, 5, few_steps[s], &a->steps[s], &a->steps_sec[s]);
+    if (!st)
+        a->nfew_done++;
     return st;
 }
 
@@ -600,24 +605,39 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
     cf.nsweep = c->quick ? 3 : 9;
     for (int s = 0; s < cf.nsweep; s++)
         cf.sweep[s] = 2.0 * s / (cf.nsweep - 1);
-    ps_photo_set set;
-    char source[600];
-    snprintf(source, sizeof source, "validation photos from `%s/val`", c->o->data);
-    if (ps_photos_load(c->o->data, PS_PHOTOS_VAL, 512, &set) || set.n < KMAX + cf.q) {
-        if (set.n)
-            ps_photos_free(&set);
-        snprintf(source, sizeof source, "**procedural content images** (no `%s/val` with at "
-                 "least %d photos: run `make data` for real photos)", c->o->data, KMAX + cf.q);
-        if (ps_photos_procedural(24, 384, PS_PHOTOS_VAL, &set)) {
-            fprintf(c->md, "Not measured: cannot make photos: %s\n\n", ps_last_error());
-            ps_bench_json_str(&c->js, "skipped", ps_last_error());
-            ps_bench_json_end(&c->js, 0);
-            return;
-        }
+    /* real validation photos when there are enough for K + Q disjoint ones; the few-shot
+     * sweep needs KMAX + Q, which the shipped set (10 val photos) may not have: it then runs on
+     * procedural photos, and says so */
+    ps_photo_set real = {0}, proc = {0};
+    char source[600], few_source[600];
+    int have_real = !ps_photos_load(c->o->data, PS_PHOTOS_VAL, 512, &real) &&
+                    real.n >= cf.k + cf.q;
+    if (ps_photos_procedural(24, 384, PS_PHOTOS_VAL, &proc)) {
+        fprintf(c->md, "Not measured: cannot make photos: %s\n\n", ps_last_error());
+        ps_bench_json_str(&c->js, "skipped", ps_last_error());
+        ps_bench_json_end(&c->js, 0);
+        ps_photos_free(&real);
+        return;
     }
-    fprintf(c->md, "Photos: %s, %d of them. Styles: `ps_synth_val_seed(0..%d)`.\n\n", source,
-            set.n, cf.nstyles - 1);
+    const ps_photo_set *set = have_real ? &real : &proc;
+    const ps_photo_set *few_set = have_real && real.n >= KMAX + cf.q ? &real : &proc;
+    if (have_real)
+        snprintf(source, sizeof source, "the %d validation photos of `%s/val`", real.n,
+                 c->o->data);
+    else
+        snprintf(source, sizeof source, "**%d procedural content images** (no `%s/val` with at "
+                 "least %d photos: run `make data` for real photos)", proc.n, c->o->data,
+                 cf.k + cf.q);
+    if (few_set == set)
+        snprintf(few_source, sizeof few_source, "the same photos");
+    else
+        snprintf(few_source, sizeof few_source, "**%d procedural content images** (K = %d + %d "
+                 "queries needs %d disjoint photos; `%s/val` has %d)", proc.n, KMAX, cf.q,
+                 KMAX + cf.q, c->o->data, real.n);
+    fprintf(c->md, "Photos: %s. Styles: `ps_synth_val_seed(0..%d)`.\n\n", source,
+            cf.nstyles - 1);
     ps_bench_json_str(&c->js, "photos", source);
+    ps_bench_json_str(&c->js, "fewshot_photos", few_source);
     ps_bench_json_val(&c->js, "styles", cf.nstyles, "count");
     ps_bench_json_val(&c->js, "queries_per_style", cf.q, "count");
     ps_bench_json_val(&c->js, "size", cf.size, "px");
@@ -634,13 +654,16 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
                       rows * (SHEET_TILE + SHEET_GAP) - SHEET_GAP, 3))
         for (size_t i = 0; i < (size_t)3 * sheet.w * sheet.h; i++)
             sheet.px[i] = 1;
-    ps_episode ep = {0};
+    ps_episode ep = {0}, few = {0};
     ps_status st = a && g ? PS_OK : ps_fail(PS_EINTERNAL, "bench: out of memory");
     int done = 0;
     for (int si = 0; si < cf.nstyles && !st; si++) {
-        st = ps_episode_sample(&set, ps_synth_val_seed(si), KMAX, cf.q, cf.size, &ep);
+        uint64_t seed = ps_synth_val_seed(si);
+        st = ps_episode_sample(set, seed, cf.k, cf.q, cf.size, &ep);
         if (!st)
-            st = run_episode(c, &cf, si, &ep, g, have_abl ? &abl : NULL, a, &sheet, &npairs);
+            st = run_episode(c, &cf, si, &ep, g, a, &sheet, &npairs);
+        if (!st && si < cf.nfew && !(st = ps_episode_sample(few_set, seed, KMAX, cf.q, cf.size, &few)))
+            st = run_fewshot(c, &few, g, have_abl ? &abl : NULL, a);
         if (!st)
             done++;
     }
@@ -660,7 +683,8 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
         ssim_crosscheck(c, npairs);
         ps_bench_json_end(&c->js, 0); /* quality */
         write_controls(c, &cf, a);
-        write_fewshot(c, a, have_abl, c->o->ablation, c->quick ? 2 : 6, c->model.inner_steps);
+        write_fewshot(c, a, have_abl, c->o->ablation, c->quick ? 2 : 6, c->model.inner_steps,
+                      few_source);
         char path[1024];
         snprintf(path, sizeof path, "%s/contact_sheet.png", c->out);
         if (sheet.px && !ps_img_save(path, &sheet, 0))
@@ -671,10 +695,12 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
         ps_bench_json_end(&c->js, 0);
     }
     ps_episode_free(&ep);
+    ps_episode_free(&few);
     ps_img_free(&sheet);
     ps_graph_free(g);
     free(a);
     if (have_abl)
         ps_model_free(&abl);
-    ps_photos_free(&set);
+    ps_photos_free(&proc);
+    ps_photos_free(&real); /* safe on the zeroed set a failed load leaves */
 }
