@@ -37,7 +37,7 @@ static void json_sep(ps_bench_json *j, const char *key)
 {
     if (j->count[j->depth]++)
         fputc(',', j->f);
-    fprintf(j->f, "\n%*s", 2 * j->depth, "");
+    fprintf(j->f, "\n%*s", 2 * (j->depth + 1), "");
     if (key) {
         ps_bench_json_str_lit(j->f, key);
         fputs(": ", j->f);
@@ -71,7 +71,7 @@ void ps_bench_json_begin(ps_bench_json *j, const char *key, int array)
 void ps_bench_json_end(ps_bench_json *j, int array)
 {
     if (j->count[j->depth])
-        fprintf(j->f, "\n%*s", 2 * (j->depth - 1 > 0 ? j->depth - 1 : 0), "");
+        fprintf(j->f, "\n%*s", 2 * j->depth, "");
     fputc(array ? ']' : '}', j->f);
     j->depth--;
 }
