@@ -97,7 +97,9 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
     fputs("## 4. Speed\n\n", c->md);
     ps_bench_json_begin(&c->js, "speed", 0);
     if (!c->have_model || !c->tmp[0] || !c->o->exe) {
-        const char *why = !c->have_model ? "no model could be loaded" : "no scratch folder";
+        const char *why = !c->have_model ? "no model could be loaded"
+                          : !c->tmp[0]     ? "no scratch folder"
+                                           : "the pstyle binary's path is unknown";
         fprintf(c->md, "Not measured: %s.\n\n", why);
         ps_bench_json_str(&c->js, "skipped", why);
         ps_bench_json_end(&c->js, 0);
