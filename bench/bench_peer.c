@@ -103,13 +103,13 @@ static int peer_start(peer_proc *pp, const char *cmd)
     return 0;
 }
 
-/* One PyTorch run; its seconds, or -1. */
-static double peer_run(peer_proc *pp)
+/* One PyTorch run: seconds of its network and of its composition; 0 ok, -1 failed. */
+static int peer_run(peer_proc *pp, double *net, double *comp)
 {
-    double t;
-    if (fputs("run\n", pp->to) < 0 || fflush(pp->to) || fscanf(pp->from, "%lf", &t) != 1)
+    if (fputs("run\n", pp->to) < 0 || fflush(pp->to) ||
+        fscanf(pp->from, "%lf %lf", net, comp) != 2)
         return -1;
-    return t;
+    return 0;
 }
 
 /* Ask for the output file and wait; 0 when the child exited cleanly. */
@@ -129,7 +129,8 @@ static int peer_end(peer_proc *pp)
 
 typedef struct {
     int w, h, runs; /* more runs where a run is short: the small sizes are the noisiest */
-    ps_bench_time c_t, py_t;
+    ps_bench_time c_t, py_t;           /* network + composition */
+    double c_net, py_net, c_comp, py_comp; /* medians of the two parts */
     double maxdiff;
     int ok;
 } peer_row;
@@ -209,7 +210,7 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
         /* inputs prepared once (resize to the working size, display space), as PyTorch gets
          * them; timed: the network and the full-resolution composition, one C run then one
          * PyTorch run, so both sides see the same load */
-        double t[PS_BENCH_MAX_RUNS], tp[PS_BENCH_MAX_RUNS];
+        double t[PS_BENCH_MAX_RUNS], tp[PS_BENCH_MAX_RUNS], part[4][PS_BENCH_MAX_RUNS];
         peer_proc pp = {0};
         int ok = !ps_bench_heads_forward(m, g, tok, &photo, &hr) && !write_inputs(&hr, ipath) &&
                  !peer_start(&pp, cmd);
@@ -220,13 +221,22 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
              * run, and must not steal the other side's cores */
             usleep(PEER_PAUSE_US);
             double t0 = ps_bench_now();
-            ok = !ps_bench_heads_network(m, tok, &hr) && !ps_bench_heads_compose(&hr, w1, 0, &out);
-            double tc = ps_bench_now() - t0;
+            ok = !ps_bench_heads_network(m, tok, &hr);
+            double t1 = ps_bench_now();
+            ok = ok && !ps_bench_heads_compose(&hr, w1, 0, &out);
+            double t2 = ps_bench_now(), pn = 0, pc = 0;
             usleep(PEER_PAUSE_US);
-            double tt = ok ? peer_run(&pp) : -1;
-            ok = ok && tt >= 0;
-            if (k >= 0)
-                t[k] = tc, tp[k] = tt;
+            ok = ok && !peer_run(&pp, &pn, &pc);
+            if (k >= 0) {
+                t[k] = t2 - t0, tp[k] = pn + pc;
+                part[0][k] = t1 - t0, part[1][k] = pn, part[2][k] = t2 - t1, part[3][k] = pc;
+            }
+        }
+        if (ok) {
+            r->c_net = ps_bench_stats(part[0], runs).med;
+            r->py_net = ps_bench_stats(part[1], runs).med;
+            r->c_comp = ps_bench_stats(part[2], runs).med;
+            r->py_comp = ps_bench_stats(part[3], runs).med;
         }
         ok = !peer_end(&pp) && ok;
         if (ok) {
@@ -267,9 +277,11 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
             "network at %d px and compose at full size, with %d threads each, runs alternating "
             "(C, PyTorch, C, ...), median (min-max) of %s runs after a warm-up. Goal: pstyle >= 2x faster; max |difference| < 1e-3."
             " The ratio of the fastest runs is given too: on a busy machine the minimum is the best"
-            " estimate of each side's own cost.\n\n| output | pstyle s | PyTorch s | time ratio "
-            "C / PyTorch (medians) | ratio of minimums | max abs diff |\n"
-            "|---|---|---|---|---|---|\n", py, m->work_px, threads, c->quick ? "2" : "9, 7 and 5");
+            " estimate of each side's own cost. The last columns split the time into the network "
+            "at the working size and the full-resolution composition (medians, C / PyTorch)."
+            "\n\n| output | pstyle s | PyTorch s | time ratio C / PyTorch (medians) | ratio of "
+            "minimums | max abs diff | network s | composition s |\n"
+            "|---|---|---|---|---|---|---|---|\n", py, m->work_px, threads, c->quick ? "2" : "9, 7 and 5");
     ps_bench_json_str(&c->js, "python", py);
     ps_bench_json_val(&c->js, "threads", threads, "count");
     ps_bench_json_begin(&c->js, "sizes", 1);
@@ -277,15 +289,18 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
         peer_row *r = &rows[i];
         double mp = r->w * (double)r->h / 1e6;
         if (!r->ok) {
-            fprintf(c->md, "| %dx%d (%.2f MP) | failed: %s | | | | |\n", r->w, r->h, mp, err);
+            fprintf(c->md, "| %dx%d (%.2f MP) | failed: %s | | | | | | |\n", r->w, r->h, mp,
+                    err);
             continue;
         }
         double ratio = r->c_t.med / r->py_t.med;
         fprintf(c->md, "| %dx%d (%.2f MP) | %.3f (%.3f-%.3f) | %.3f (%.3f-%.3f) | %.2f (goal "
-                "<= 0.5: %s) | %.2f | %.1e%s |\n", r->w, r->h, mp, r->c_t.med, r->c_t.min,
+                "<= 0.5: %s) | %.2f | %.1e%s | %.3f / %.3f | %.3f / %.3f |\n", r->w, r->h, mp,
+                r->c_t.med, r->c_t.min,
                 r->c_t.max, r->py_t.med, r->py_t.min, r->py_t.max, ratio,
                 ratio <= 0.5 ? "met" : "**missed**", r->c_t.min / r->py_t.min, r->maxdiff,
-                r->maxdiff < 1e-3 ? "" : " **too large**");
+                r->maxdiff < 1e-3 ? "" : " **too large**", r->c_net, r->py_net, r->c_comp,
+                r->py_comp);
         ps_bench_json_begin(&c->js, NULL, 0);
         ps_bench_json_val(&c->js, "megapixels", mp, "MP");
         int runs = c->quick ? 2 : r->runs;
@@ -293,6 +308,10 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
         ps_bench_json_time(&c->js, "torch_time", r->py_t, 1, runs, "s");
         ps_bench_json_val(&c->js, "time_ratio_c_over_torch", ratio, "1");
         ps_bench_json_val(&c->js, "min_time_ratio_c_over_torch", r->c_t.min / r->py_t.min, "1");
+        ps_bench_json_val(&c->js, "pstyle_network_time", r->c_net, "s");
+        ps_bench_json_val(&c->js, "torch_network_time", r->py_net, "s");
+        ps_bench_json_val(&c->js, "pstyle_composition_time", r->c_comp, "s");
+        ps_bench_json_val(&c->js, "torch_composition_time", r->py_comp, "s");
         ps_bench_json_val(&c->js, "max_abs_difference", r->maxdiff, "display units [0,1]");
         ps_bench_json_end(&c->js, 0);
     }

@@ -4,7 +4,8 @@
 Rebuilds ps_gen_heads_forward (src/gen/gen.c) and ps_gen_compose_forward (src/gen/compose.c)
 from the weights pstyle exports and runs them on the same inputs with the same thread count. The
 bench drives it run by run, alternating with its own runs so that both see the same machine
-load: each line "run" on stdin runs once and prints the seconds it took; "end" writes the output
+load: each line "run" on stdin runs once and prints the seconds its network and its composition
+took; "end" writes the output
 (3,H,W float32) and exits.
 Semantics followed: leaky ReLU 0.2; bilinear resampling with align_corners=False; attention
 heads are column slices of Q/K/V, softmax scaled by 1/sqrt(E/heads); FiLM y = x*(1+s)+b; the
@@ -155,8 +156,10 @@ def main():
             if line.strip() != "run":
                 break
             t0 = time.perf_counter()
-            y = gen.compose(full, *gen.heads_forward(work))
-            print(f"{time.perf_counter() - t0:.6f}", flush=True)
+            heads = gen.heads_forward(work)
+            t1 = time.perf_counter()
+            y = gen.compose(full, *heads)
+            print(f"{t1 - t0:.6f} {time.perf_counter() - t1:.6f}", flush=True)
     if y is not None:
         y.numpy().astype("<f4").tofile(opath)
 
