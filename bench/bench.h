@@ -19,4 +19,16 @@ typedef struct ps_bench_opts {
  * the outputs cannot be written; a section that cannot run says why in the report. */
 ps_status ps_bench_run(const ps_bench_opts *o);
 
+/* Line plots (the report's, and the training run's loss curves). */
+#define PS_BENCH_PLOT_SERIES 8
+typedef struct ps_bench_series {
+    const char *name;
+    int n;
+    const double *x, *y;
+} ps_bench_series;
+/* <dir>/<file>: a PNG line plot drawn by pstyle's own raster writer (no gnuplot needed). */
+ps_status ps_bench_plot_png(const char *dir, const char *file, const char *title,
+                            const char *xlabel, const char *ylabel, const ps_bench_series *s,
+                            int ns);
+
 #endif

@@ -88,12 +88,6 @@ int ps_bench_python(const char *modules, char *buf, size_t n);
 int ps_bench_script(const ps_bench_ctx *c, const char *name, char *buf, size_t n);
 
 /* ---- plots ------------------------------------------------------------------------------- */
-#define PS_BENCH_PLOT_SERIES 8
-typedef struct ps_bench_series {
-    const char *name;
-    int n;
-    const double *x, *y;
-} ps_bench_series;
 /* <out>/<file>: line plot with markers, gnuplot when available, else pstyle's own PNG writer.
  * logx: logarithmic x axis. Returns 0 when written. */
 int ps_bench_plot(ps_bench_ctx *c, const char *file, const char *title, const char *xlabel,

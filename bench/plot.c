@@ -204,3 +204,13 @@ int ps_bench_plot(ps_bench_ctx *c, const char *file, const char *title, const ch
         return 0;
     return plot_own(c, file, title, xlabel, ylabel, s, ns, logx);
 }
+
+ps_status ps_bench_plot_png(const char *dir, const char *file, const char *title,
+                            const char *xlabel, const char *ylabel, const ps_bench_series *s,
+                            int ns)
+{
+    ps_bench_ctx c = {.out = dir}; /* no gnuplot, no scratch folder: our own raster */
+    if (ps_bench_plot(&c, file, title, xlabel, ylabel, s, ns, 0))
+        return ps_fail(PS_EINPUT, "%s/%s: cannot write the plot", dir, file);
+    return PS_OK;
+}

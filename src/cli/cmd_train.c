@@ -1,7 +1,9 @@
 /* pstyle train: meta-train the model on synthesizer episodes (reproduces models/default.psm). */
 #include "cli.h"
+#include "bench/bench.h"
 #include "meta/sampler.h"
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,6 +29,63 @@ static void usage(FILE *f)
             "  --order first|second   MAML order (default first)\n"
             "  --lr LR           Adam learning rate (default %g)\n",
             d.data, d.out, d.dir, d.minutes, d.K, d.Q, d.crop, d.inner_steps, d.lr);
+}
+
+/* Column col (0-based, after the episode column 0) of a run's CSV as (episode, value) pairs. */
+static int read_csv(const char *path, int col, double **x, double **y)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int n = 0, cap = 0;
+    char line[1024];
+    *x = *y = NULL;
+    if (!fgets(line, sizeof line, f)) { /* header */
+        fclose(f);
+        return 0;
+    }
+    while (fgets(line, sizeof line, f)) {
+        char *p = line, *end;
+        double ep = strtod(p, &end), v = 0;
+        for (int c = 0; c < col && (p = strchr(p, ',')); c++)
+            p++;
+        if (!p || end == line)
+            continue;
+        v = strtod(p, NULL);
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            double *nx = realloc(*x, sizeof(double) * cap), *ny = realloc(*y, sizeof(double) * cap);
+            if (nx)
+                *x = nx;
+            if (ny)
+                *y = ny;
+            if (!nx || !ny)
+                break;
+        }
+        (*x)[n] = ep, (*y)[n] = v, n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* <dir>/loss.png: training loss and L1 of the full render (log.csv), validation L1 (val.csv). */
+static void plot_run(const char *dir)
+{
+    char log[4096], val[4096];
+    snprintf(log, sizeof log, "%s/log.csv", dir);
+    snprintf(val, sizeof val, "%s/val.csv", dir);
+    double *x[3] = {0}, *y[3] = {0};
+    int n[3] = {read_csv(log, 2, &x[0], &y[0]), read_csv(log, 3, &x[1], &y[1]),
+                read_csv(val, 2, &x[2], &y[2])};
+    ps_bench_series s[3] = {{"train loss", n[0], x[0], y[0]},
+                            {"train L1 full", n[1], x[1], y[1]},
+                            {"validation L1 full", n[2], x[2], y[2]}};
+    if (ps_bench_plot_png(dir, "loss.png", "meta-training", "episode", "loss", s, 3))
+        fprintf(stderr, "pstyle train: %s\n", ps_last_error());
+    else
+        fprintf(stderr, "loss curves: %s/loss.png\n", dir);
+    for (int i = 0; i < 3; i++)
+        free(x[i]), free(y[i]);
 }
 
 int ps_cmd_train(int argc, char **argv)
@@ -108,5 +167,8 @@ int ps_cmd_train(int argc, char **argv)
             cfg.order == PS_META_SECOND ? "second order" : "first order");
     st = ps_meta_train(&cfg, ps_meta_sample, s, stderr);
     ps_meta_sampler_close(s);
-    return st ? ps_cli_fail(st) : 0;
+    if (st)
+        return ps_cli_fail(st);
+    plot_run(cfg.dir);
+    return 0;
 }
