@@ -84,7 +84,7 @@ data:
 
 # Reproduces models/default.psm from `make data`: one thread, so the run is bitwise repeatable
 # (the shipped model was trained this way, side by side with its no-inner-loop ablation).
-TRAINFLAGS ?= --episodes 6750 --inner-steps 1 --order first --seed 1
+TRAINFLAGS ?= --episodes 6750 --inner-steps 1 --learn-steps 5 --order first --seed 1
 train: pstyle
 	PSTYLE_THREADS=1 ./pstyle train --data data/photos --out models/default.psm --dir runs/default $(TRAINFLAGS)
 

@@ -218,10 +218,12 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
     }
     if (rc)
         return rc;
-    /* the inner-loop setting a model was trained with is the one learn should use */
-    if (cfg->inner_steps > 0) {
-        m.inner_steps = cfg->inner_steps;
-        ps_hparams_set(&m.hp, "model.inner_steps", cfg->inner_steps);
+    /* what learn does by default: the training setting, or more steps when validation says
+     * they help (the Meta-SGD steps keep improving past the one step they were trained with) */
+    int learn_steps = cfg->learn_steps > 0 ? cfg->learn_steps : cfg->inner_steps;
+    if (learn_steps > 0) {
+        m.inner_steps = learn_steps;
+        ps_hparams_set(&m.hp, "model.inner_steps", learn_steps);
     }
     ps_meta_trainer *t = NULL;
     ps_meta_episode ep = {0};

@@ -16,6 +16,7 @@ typedef struct ps_meta_cfg {
     double minutes;         /* stop after this long (0 = only the episode count) */
     int K, Q, crop;         /* shots, queries, crop size at full resolution (work = crop/2) */
     int inner_steps;        /* inner steps during training (0 = no inner loop: ablation (b)) */
+    int learn_steps;        /* steps `pstyle learn` takes with the model (0 = inner_steps) */
     ps_meta_order order;    /* first-order or finite-difference second-order MAML */
     float lr;               /* Adam learning rate (networks and inner step sizes) */
     uint64_t seed;

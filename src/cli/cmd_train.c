@@ -26,6 +26,7 @@ static void usage(FILE *f)
             "  --episodes N      stop after N episodes (default: no limit)\n"
             "  --shots K --queries Q --crop PX   episode shape (default %d, %d, %d)\n"
             "  --inner-steps N   Meta-SGD steps in training (default %d; 0 = plain episodic)\n"
+            "  --learn-steps N   steps the model takes in `pstyle learn` (default: as trained)\n"
             "  --order first|second   MAML order (default first)\n"
             "  --lr LR           Adam learning rate (default %g)\n",
             d.data, d.out, d.dir, d.minutes, d.K, d.Q, d.crop, d.inner_steps, d.lr);
@@ -99,6 +100,7 @@ int ps_cmd_train(int argc, char **argv)
         {"order", required_argument, 0, 'O'},    {"lr", required_argument, 0, 'l'},
         {"seed", required_argument, 0, 's'},     {"init", required_argument, 0, 'i'},
         {"resume", no_argument, 0, 'R'},         {"val-every", required_argument, 0, 'V'},
+        {"learn-steps", required_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     ps_meta_cfg cfg;
     ps_meta_cfg_default(&cfg);
@@ -133,10 +135,10 @@ int ps_cmd_train(int argc, char **argv)
             else
                 return ps_cli_usage("train", "--order is 'first' or 'second', not '%s'", optarg);
             break;
-        case 'E': case 'K': case 'Q': case 'c': case 'n': case 's': case 'V':
+        case 'E': case 'K': case 'Q': case 'c': case 'n': case 's': case 'V': case 'L':
             if (ps_cli_parse_int(optarg, c == 'n' || c == 'E' ? 0 : 1, 1L << 40, &v) ||
                 (c == 'c' && (v < 96 || v % 16)) || (c == 'K' && v > PS_LEARN_MAX_SHOTS) ||
-                (c == 'n' && v > 20))
+                ((c == 'n' || c == 'L') && v > 20))
                 return ps_cli_usage("train", "bad value '%s' for %s", optarg, argv[optind - 2]);
             if (c == 'E') cfg.episodes = v;
             if (c == 'K') cfg.K = (int)v;
@@ -145,6 +147,7 @@ int ps_cmd_train(int argc, char **argv)
             if (c == 'n') cfg.inner_steps = (int)v;
             if (c == 's') cfg.seed = (uint64_t)v;
             if (c == 'V') cfg.val_every = (int)v;
+            if (c == 'L') cfg.learn_steps = (int)v;
             break;
         case 'h': usage(stdout); return 0;
         default: return ps_cli_usage("train", "unknown option '%s'", argv[optind - 1]);
