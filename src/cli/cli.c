@@ -1,5 +1,6 @@
 /* Shared CLI helpers: messages, paths of the store and the model, number parsing, progress. */
 #include "cli.h"
+#include "store/store.h"
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -54,6 +55,18 @@ const char *ps_cli_db_path(const char *opt, char *buf, size_t n)
     else
         r = snprintf(buf, n, "pstyle-styles.db");
     return (r < 0 || (size_t)r >= n) ? NULL : buf;
+}
+
+int ps_cli_target(const char *user, const char *style, const char *dbopt, char *path, size_t n)
+{
+    ps_status st = user ? ps_store_check_name(PS_NAME_USER, user) : PS_OK;
+    if (!st && style)
+        st = ps_store_check_name(PS_NAME_STYLE, style);
+    if (st)
+        return ps_cli_fail(st);
+    if (!ps_cli_db_path(dbopt, path, n))
+        return ps_cli_error(PS_EUSAGE, "database path too long");
+    return 0;
 }
 
 static int file_exists(const char *p)

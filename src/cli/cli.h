@@ -27,6 +27,10 @@ int ps_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(pr
 /* Database path: --db value if non-NULL, else $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db,
  * else ~/.local/share/pstyle/styles.db. Writes into buf; returns buf or NULL if too long. */
 const char *ps_cli_db_path(const char *opt, char *buf, size_t n);
+/* The target of a store command: checks the user's and the style's names (each may be NULL) and
+ * resolves the database path (see ps_cli_db_path) into path. 0, or the exit code after printing
+ * why (2 for a bad name, 1 for a path too long). */
+int ps_cli_target(const char *user, const char *style, const char *dbopt, char *path, size_t n);
 /* Model path: --model, else $PSTYLE_MODEL, else models/default.psm next to the binary (or one
  * level up, for the build tree), else PS_DATADIR/default.psm. NULL with a message if none. */
 const char *ps_cli_model_path(const char *opt, char *buf, size_t n);

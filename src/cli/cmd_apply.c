@@ -104,19 +104,16 @@ int ps_cmd_apply(int argc, char **argv)
     if (out && outdir)
         return ps_cli_usage("apply", "give -o or --out-dir, not both");
     ps_status st;
-    if ((st = ps_store_check_name(PS_NAME_USER, user)) ||
-        (st = ps_store_check_name(PS_NAME_STYLE, style)))
-        return ps_cli_fail(st);
+    char dbpath[PATH_MAX], mbuf[PATH_MAX];
+    int rc = ps_cli_target(user, style, dbopt, dbpath, sizeof dbpath);
+    if (rc)
+        return rc;
     if (outdir) {
         struct stat sd;
         if (stat(outdir, &sd) || !S_ISDIR(sd.st_mode))
             return ps_cli_error(2, "%s: not a directory", outdir);
     }
-    char dbbuf[PATH_MAX], mbuf[PATH_MAX];
-    const char *dbpath = ps_cli_db_path(dbopt, dbbuf, sizeof dbbuf);
     const char *mpath = ps_cli_model_path(mopt, mbuf, sizeof mbuf);
-    if (!dbpath)
-        return ps_cli_error(1, "database path too long");
     if (!mpath)
         return ps_cli_fail(PS_EINPUT);
     ps_store *db = NULL;
@@ -132,7 +129,7 @@ int ps_cmd_apply(int argc, char **argv)
         ps_store_style_free(&rec);
         return ps_cli_fail(st);
     }
-    int rc = 0;
+    rc = 0;
     if (strcmp(rec.model_hash, m.hash) ||
         rec.groups * rec.tokens_per_group * rec.dim != ps_model_ntokens(&m)) {
         rc = ps_cli_error(2, "%s's style '%s' v%d was learned with model %s, but this is model "

@@ -31,14 +31,11 @@ int ps_cmd_forget(int argc, char **argv)
     if (argc - optind != 1)
         return ps_cli_usage("forget", "give exactly one USER");
     const char *user = argv[optind];
-    ps_status st = ps_store_check_name(PS_NAME_USER, user);
-    if (!st && style)
-        st = ps_store_check_name(PS_NAME_STYLE, style);
-    if (st)
-        return ps_cli_fail(st);
     char path[4096];
-    if (!ps_cli_db_path(dbopt, path, sizeof path))
-        return ps_cli_error(PS_EUSAGE, "database path too long");
+    int rc = ps_cli_target(user, style, dbopt, path, sizeof path);
+    if (rc)
+        return rc;
+    ps_status st;
     ps_store *db;
     st = ps_store_open(&db, path, 0);
     if (!st)

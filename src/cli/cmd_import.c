@@ -58,12 +58,11 @@ int ps_cmd_import(int argc, char **argv)
     if (argc - optind != 1)
         return ps_cli_usage("import", "give exactly one FILE");
     const char *file = argv[optind];
-    ps_status st = as ? ps_store_check_name(PS_NAME_USER, as) : PS_OK;
-    if (st)
-        return ps_cli_fail(st);
     char path[4096], mpath[4096], mhash[PS_STORE_HASH_LEN + 1];
-    if (!ps_cli_db_path(dbopt, path, sizeof path))
-        return ps_cli_error(PS_EUSAGE, "database path too long");
+    int rc = ps_cli_target(as, NULL, dbopt, path, sizeof path);
+    if (rc)
+        return rc;
+    ps_status st;
     if (!ps_cli_model_path(modelopt, mpath, sizeof mpath))
         return ps_cli_fail(PS_EINPUT);
     if ((st = ps_psm_load(mpath, NULL, NULL, mhash))) /* checks the file, reads no tensors */

@@ -68,15 +68,11 @@ int ps_cmd_learn(int argc, char **argv)
     if (nimg > shots_max)
         nimg = (int)shots_max;
     ps_status st;
-    if ((st = ps_store_check_name(PS_NAME_USER, user)) ||
-        (st = ps_store_check_name(PS_NAME_STYLE, style)))
-        return ps_cli_fail(st);
-
-    char dbbuf[PATH_MAX], mbuf[PATH_MAX];
-    const char *dbpath = ps_cli_db_path(dbopt, dbbuf, sizeof dbbuf);
+    char dbpath[PATH_MAX], mbuf[PATH_MAX];
+    int bad = ps_cli_target(user, style, dbopt, dbpath, sizeof dbpath);
+    if (bad)
+        return bad;
     const char *mpath = ps_cli_model_path(mopt, mbuf, sizeof mbuf);
-    if (!dbpath)
-        return ps_cli_error(1, "database path too long");
     if (!mpath)
         return ps_cli_fail(PS_EINPUT);
     /* Open the store first: a locked, corrupt or read-only database fails before any work. */

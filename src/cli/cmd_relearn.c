@@ -121,14 +121,11 @@ int ps_cmd_relearn(int argc, char **argv)
         return ps_cli_usage("relearn", "give one USER, or --all");
     if (!all)
         user = argv[optind];
-    ps_status st = user ? ps_store_check_name(PS_NAME_USER, user) : PS_OK;
-    if (!st && style)
-        st = ps_store_check_name(PS_NAME_STYLE, style);
-    if (st)
-        return ps_cli_fail(st);
     char path[4096], mpath[4096], mhash[PS_STORE_HASH_LEN + 1];
-    if (!ps_cli_db_path(dbopt, path, sizeof path))
-        return ps_cli_error(PS_EUSAGE, "database path too long");
+    int bad = ps_cli_target(user, style, dbopt, path, sizeof path);
+    if (bad)
+        return bad;
+    ps_status st;
     if (!ps_cli_model_path(modelopt, mpath, sizeof mpath))
         return ps_cli_fail(PS_EINPUT);
     if ((st = ps_psm_load(mpath, NULL, NULL, mhash))) /* checks the file, reads no tensors */
