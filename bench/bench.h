@@ -5,6 +5,7 @@
 #ifndef PS_BENCH_H
 #define PS_BENCH_H
 #include "pstyle.h"
+#include <stdio.h>
 
 typedef struct ps_bench_opts {
     int quick;            /* fewer sizes, styles and runs; every section still runs */
@@ -18,6 +19,11 @@ typedef struct ps_bench_opts {
 /* Run everything and write <out>/REPORT.md, <out>/results.json and PNG plots in <out>. Fails only when
  * the outputs cannot be written; a section that cannot run says why in the report. */
 ps_status ps_bench_run(const ps_bench_opts *o);
+
+/* s as a JSON string literal (quotes, backslashes and control characters escaped; bytes >= 0x80
+ * pass through as given); also what
+ * `pstyle list/show --json` write with. */
+void ps_bench_json_str_lit(FILE *f, const char *s);
 
 /* Line plots (the report's, and the training run's loss curves). */
 #define PS_BENCH_PLOT_SERIES 8

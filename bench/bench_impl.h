@@ -26,7 +26,6 @@ typedef struct ps_bench_json {
 
 /* key is NULL inside arrays. Non-finite numbers are written as null. */
 /* s as a JSON string literal */
-void ps_bench_json_str_lit(FILE *f, const char *s);
 void ps_bench_json_begin(ps_bench_json *j, const char *key, int array);
 void ps_bench_json_end(ps_bench_json *j, int array);
 void ps_bench_json_num(ps_bench_json *j, const char *key, double v);

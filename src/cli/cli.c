@@ -167,20 +167,6 @@ void ps_cli_progress_done(void)
     ps_cli_progress_shown = 0;
 }
 
-void ps_cli_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 const char *ps_cli_utc(long long t, char *buf, size_t n)
 {
     time_t tt = (time_t)t;

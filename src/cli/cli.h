@@ -41,8 +41,6 @@ int ps_cli_parse_int(const char *s, long lo, long hi, long *out);
 void ps_cli_progress(const char *label, double frac, double elapsed_s);
 void ps_cli_progress_done(void);
 double ps_cli_now(void); /* monotonic seconds */
-/* s as a JSON string literal (quotes, escapes; bytes >= 0x80 pass through as given). */
-void ps_cli_json_str(FILE *f, const char *s);
 /* Unix seconds as "2026-11-22T14:05:00Z" into buf (at least 24 bytes); returns buf. */
 const char *ps_cli_utc(long long t, char *buf, size_t n);
 extern const char *ps_cli_argv0;

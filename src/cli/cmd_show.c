@@ -1,4 +1,5 @@
 /* pstyle show: one user's styles, every version with its shots, model, date and sample hashes. */
+#include "bench/bench.h"
 #include "cli.h"
 #include "store/store.h"
 #include <getopt.h>
@@ -37,22 +38,22 @@ static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
     char when[32];
     printf("{\"version\": %d, \"created_at\": \"%s\", \"model_hash\": ", r->version,
            ps_cli_utc(r->created_at, when, sizeof when));
-    ps_cli_json_str(stdout, r->model_hash);
+    ps_bench_json_str_lit(stdout, r->model_hash);
     printf(", \"shots\": %d, \"tokens\": [%d, %d, %d]", r->shots, r->groups, r->tokens_per_group, r->dim);
     printf(", \"settings\": ");
     if (r->settings)
-        ps_cli_json_str(stdout, r->settings);
+        ps_bench_json_str_lit(stdout, r->settings);
     else
         printf("null");
     printf(", \"quality\": ");
     if (r->quality)
-        ps_cli_json_str(stdout, r->quality);
+        ps_bench_json_str_lit(stdout, r->quality);
     else
         printf("null");
     printf(", \"samples\": [");
     for (int k = 0; k < n; k++) {
         printf("%s{\"sha256\": ", k ? ", " : "");
-        ps_cli_json_str(stdout, smp[k].sha256);
+        ps_bench_json_str_lit(stdout, smp[k].sha256);
         printf(", \"bytes\": %lld, \"width\": %d, \"height\": %d, \"thumbnail_bytes\": %zu}",
                (long long)smp[k].size, smp[k].width, smp[k].height, smp[k].thumb_len);
     }
@@ -106,7 +107,7 @@ int ps_cmd_show(int argc, char **argv)
     if (!st) {
         if (json) {
             printf("{\"user\": ");
-            ps_cli_json_str(stdout, user);
+            ps_bench_json_str_lit(stdout, user);
             printf(", \"styles\": [");
         }
         for (int i = 0; i < n; i++) {
@@ -118,7 +119,7 @@ int ps_cmd_show(int argc, char **argv)
             }
             if (first) {
                 printf("%s\n  {\"style\": ", i ? "," : "");
-                ps_cli_json_str(stdout, rows[i].style);
+                ps_bench_json_str_lit(stdout, rows[i].style);
                 printf(", \"versions\": [");
             }
             printf("\n    ");
