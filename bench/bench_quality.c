@@ -24,7 +24,7 @@ static const char *const metric_unit[NMETRICS] = {"dB", "1", "dE00", "1"};
 #define MAX_FAMILIES 16
 #define MAX_SWEEP 9
 #define SHEET_TILE 128
-#define SHEET_COLS 9
+#define SHEET_COLS 13
 #define SHEET_GAP 4 /* white gutter between tiles */
 #define QUAL_ARENA (64u << 20)
 #define KMAX 10
@@ -533,20 +533,23 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
             }
         }
         a->nctl++;
-        /* contact sheet: samples | photo | Reinhard | pstyle at 0.5, 1, 1.5 | ground truth */
+        /* contact sheet: samples | photo | Reinhard | pstyle at (1,1,1), then each group's dial
+         * at 0.5 and 1.5 with the other two at 1 | ground truth */
         if (!st && sheet->px && q == 0 && si < (sheet->h + SHEET_GAP) / (SHEET_TILE + SHEET_GAP)) {
             for (int i = 0; i < 3; i++)
                 sheet_put(sheet, si, i, &ep->support[i % ep->k]);
             sheet_put(sheet, si, 3, ph);
             sheet_put(sheet, si, 4, &res[M_REINHARD]);
-            for (int i = 0; i < 3; i++) {
-                const float ws[3] = {0.5f + 0.5f * i, 0.5f + 0.5f * i, 0.5f + 0.5f * i};
+            for (int i = 0; i < 7; i++) {
+                float ws[3] = {1, 1, 1};
+                if (i > 0)
+                    ws[(i - 1) / 2] = i % 2 ? 0.5f : 1.5f;
                 ps_image o = {0};
                 if (!ps_bench_heads_compose(&r, ws, 1, &o))
                     sheet_put(sheet, si, 5 + i, &o);
                 ps_img_free(&o);
             }
-            sheet_put(sheet, si, 8, gt);
+            sheet_put(sheet, si, SHEET_COLS - 1, gt);
         }
         if (!st && *npairs < cf->nssim) {
             char pa[400], pb[400];
@@ -689,8 +692,9 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
         snprintf(path, sizeof path, "%s/contact_sheet.png", c->out);
         if (sheet.px && !ps_img_save(path, &sheet, 0))
             fprintf(c->md, "## 8. Contact sheet\n\nOne validation style per row: three of the "
-                    "samples | the photo | Reinhard | pstyle at weights 0.5, 1, 1.5 | ground "
-                    "truth.\n\n![contact sheet](contact_sheet.png)\n\n");
+                    "samples | the photo | Reinhard | pstyle at weights (1,1,1) | color at 0.5 "
+                    "and 1.5 | texture at 0.5 and 1.5 | stroke at 0.5 and 1.5 (the other two "
+                    "weights at 1) | ground truth.\n\n![contact sheet](contact_sheet.png)\n\n");
     } else {
         ps_bench_json_end(&c->js, 0);
     }

@@ -15,12 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Loss weights: pixel L1 on every weight setting carries most of the signal; SSIM keeps the
- * full render's structure; feature statistics are the only term that can teach stochastic
- * textures (grain) that a pixel loss cannot, so they go on the full and texture-only renders
- * (on all four they cost 40% more time per episode for no visible gain). */
-#define W_SSIM 0.2f
-#define W_FEAT 0.01f
+/* Loss weights (cfg->w_ssim, cfg->w_feat): pixel L1 on every weight setting carries most of the
+ * signal; SSIM keeps the full render's structure; feature statistics are the only term that can
+ * teach stochastic textures (grain) that a pixel loss cannot, so they go on the full and
+ * texture-only renders (on all four they cost 40% more time per episode for no visible gain). */
 static const float combo_w[4][3] = {{1, 1, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
 static const float combo_loss_w[4] = {1.0f, 0.5f, 0.5f, 0.5f};
 static const int combo_ssim[4] = {1, 0, 0, 1}, combo_feat[4] = {1, 0, 1, 0};
@@ -32,7 +30,7 @@ void ps_meta_cfg_default(ps_meta_cfg *cfg)
 {
     *cfg = (ps_meta_cfg){.out = "models/default.psm", .dir = "runs/default", .data = "data/photos",
                          .K = 4, .Q = 2, .crop = 96, .inner_steps = 1, .order = PS_META_FIRST,
-                         .lr = 1e-3f, .seed = 1, .val_every = 250, .ckpt_every = 100,
+                         .lr = 1e-3f, .w_ssim = 0.2f, .w_feat = 0.01f, .seed = 1, .val_every = 250, .ckpt_every = 100,
                          .log_every = 10, .val_styles = 16, .minutes = 60};
 }
 
@@ -145,14 +143,14 @@ static ps_tensor *query_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_tensor 
             if (!ss)
                 return NULL;
             st->ssim += combo_loss_w[c] * ss->data[0];
-            parts[np] = ss, wts[np++] = combo_loss_w[c] * W_SSIM;
+            parts[np] = ss, wts[np++] = combo_loss_w[c] * t->cfg.w_ssim;
         }
         if (combo_feat[c]) {
             ps_tensor *fd = ps_feat_distance(g, ps_feat_all(g, yl), ps_feat_all(g, gl), fw);
             if (!fd)
                 return NULL;
             st->feat += combo_loss_w[c] * fd->data[0];
-            parts[np] = fd, wts[np++] = combo_loss_w[c] * W_FEAT;
+            parts[np] = fd, wts[np++] = combo_loss_w[c] * t->cfg.w_feat;
         }
     }
     ps_tensor *loss = ps_sum_scaled(g, parts, wts, np);

@@ -18,7 +18,8 @@ typedef struct ps_meta_cfg {
     int inner_steps;        /* inner steps during training (0 = no inner loop: ablation (b)) */
     int learn_steps;        /* steps `pstyle learn` takes with the model (0 = inner_steps) */
     ps_meta_order order;    /* first-order or finite-difference second-order MAML */
-    float lr;               /* Adam learning rate (networks and inner step sizes) */
+    float lr;               /* peak Adam learning rate (networks and inner step sizes) */
+    float w_ssim, w_feat;   /* query loss weights of SSIM and feature statistics (L1: 1) */
     uint64_t seed;
     int resume;             /* continue from dir/checkpoint.psm if present */
     int val_every, ckpt_every, log_every;

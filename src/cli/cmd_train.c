@@ -15,7 +15,8 @@ static void usage(FILE *f)
             "usage: pstyle train [--data DIR | --procedural] [--out MODEL] [--dir RUNDIR]\n"
             "                    [--minutes M] [--episodes N] [--shots K] [--queries Q]\n"
             "                    [--crop PX] [--inner-steps N] [--order first|second]\n"
-            "                    [--lr LR] [--seed S] [--init MODEL] [--resume]\n\n"
+            "                    [--lr LR] [--w-ssim W] [--w-feat W] [--seed S]\n"
+            "                    [--init MODEL] [--resume]\n\n"
             "Meta-train the style encoder, generator and inner step sizes on procedural styles\n"
             "applied to the photos of `make data`. Checkpoints, log.csv and val.csv go to RUNDIR;\n"
             "MODEL is replaced only when the validation styles improve on it.\n\n"
@@ -28,8 +29,12 @@ static void usage(FILE *f)
             "  --inner-steps N   Meta-SGD steps in training (default %d; 0 = plain episodic)\n"
             "  --learn-steps N   steps the model takes in `pstyle learn` (default: as trained)\n"
             "  --order first|second   MAML order (default first)\n"
-            "  --lr LR           Adam learning rate (default %g)\n",
-            d.data, d.out, d.dir, d.minutes, d.K, d.Q, d.crop, d.inner_steps, d.lr);
+            "  --lr LR           peak Adam learning rate: warm-up, then cosine decay over\n"
+            "                    --episodes (default %g)\n"
+            "  --w-ssim W --w-feat W   query loss weights of SSIM and feature statistics\n"
+            "                    (default %g, %g; L1 has weight 1)\n",
+            d.data, d.out, d.dir, d.minutes, d.K, d.Q, d.crop, d.inner_steps, d.lr, d.w_ssim,
+            d.w_feat);
 }
 
 /* Column col (0-based, after the episode column 0) of a run's CSV as (episode, value) pairs. */
@@ -100,7 +105,8 @@ int ps_cmd_train(int argc, char **argv)
         {"order", required_argument, 0, 'O'},    {"lr", required_argument, 0, 'l'},
         {"seed", required_argument, 0, 's'},     {"init", required_argument, 0, 'i'},
         {"resume", no_argument, 0, 'R'},         {"val-every", required_argument, 0, 'V'},
-        {"learn-steps", required_argument, 0, 'L'},
+        {"learn-steps", required_argument, 0, 'L'}, {"w-ssim", required_argument, 0, 'S'},
+        {"w-feat", required_argument, 0, 'F'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     ps_meta_cfg cfg;
     ps_meta_cfg_default(&cfg);
@@ -122,10 +128,10 @@ int ps_cmd_train(int argc, char **argv)
                 return ps_cli_usage("train", "bad --minutes '%s'", optarg);
             cfg.minutes = r;
             break;
-        case 'l':
-            if (ps_cli_parse_real(optarg, 1e-7, 1, &r))
-                return ps_cli_usage("train", "bad --lr '%s'", optarg);
-            cfg.lr = (float)r;
+        case 'l': case 'S': case 'F':
+            if (ps_cli_parse_real(optarg, c == 'l' ? 1e-7 : 0, c == 'l' ? 1 : 100, &r))
+                return ps_cli_usage("train", "bad value '%s' for %s", optarg, argv[optind - 2]);
+            *(c == 'l' ? &cfg.lr : c == 'S' ? &cfg.w_ssim : &cfg.w_feat) = (float)r;
             break;
         case 'O':
             if (!strcmp(optarg, "first"))

@@ -64,6 +64,7 @@ void ps_gen_declare(ps_gen *gen, const ps_gen_cfg *cfg, ps_params *p)
     gen->cb = ps_params_add(p, "gen.color.b", 1, 1, 1, c3);
     gen->gw = ps_params_add(p, "gen.grid.w", 12 * cfg->bins, c3, 1, 1);
     gen->gb = ps_params_add(p, "gen.grid.b", 1, 1, 1, 12 * cfg->bins);
+    gen->gg = ps_params_add(p, "gen.grid.global", 1, 1, D, 12 * cfg->bins);
     for (int k = 0; k < 2; k++) {
         int extra = k == 0; /* the texture decoder gets a noise channel */
         gen->fw[k] = ps_params_addf(p, 1, 1, D, c2, "gen.dec%d.film_s", k);
@@ -97,6 +98,7 @@ void ps_gen_init(const ps_gen *gen, ps_params *p, uint64_t seed)
         ps_params_init_he(p, gen->ow[k], 0.01f, seed);
     }
     ps_params_init_he(p, gen->gw, 0.01f, seed);
+    ps_params_init_he(p, gen->gg, 0.01f, seed);
 }
 
 void ps_gen_work_size(const ps_gen *gen, int W, int H, int work, int *ow, int *oh)
@@ -129,6 +131,12 @@ static ps_tensor *noise_map(ps_graph *g, int n, int h, int w)
 
 #define P(i) (&p->t[(i)])
 
+/* b * tanh(x / b): the identity near 0, never beyond +-b */
+static ps_tensor *bound(ps_graph *g, ps_tensor *x, float b)
+{
+    return ps_scale(g, ps_tanh(g, ps_scale(g, x, 1.0f / b)), b);
+}
+
 ps_status ps_gen_heads_forward(ps_graph *g, const ps_gen *gen, ps_params *p, ps_tensor *x,
                                ps_tensor *tok, ps_gen_heads *out)
 {
@@ -154,7 +162,11 @@ ps_status ps_gen_heads_forward(ps_graph *g, const ps_gen *gen, ps_params *p, ps_
     ps_tensor *hc = ps_lrelu(g, ps_conv2d(g, h3[PS_GROUP_COLOR], P(gen->cw), P(gen->cb), 1, 1),
                              0.2f);
     hc = ps_avgpool(g, hc, c->grid_div / 4);
-    out->grid = ps_conv2d(g, hc, P(gen->gw), P(gen->gb), 1, 0);
+    /* a grade that is the same everywhere (toning, gradient maps, curves) is most of what color
+     * styles do: the pooled color tokens set it directly; the cells add what depends on content */
+    ps_tensor *global = ps_linear(g, pooled[PS_GROUP_COLOR], P(gen->gg), NULL);
+    out->grid = bound(g, ps_modulate(g, ps_conv2d(g, hc, P(gen->gw), P(gen->gb), 1, 0), NULL,
+                                     global), 2.0f);
     /* texture [0] and stroke [1] decoders: resize-then-conv, skips from the content path */
     for (int k = 0; k < 2; k++) {
         int grp = k == 0 ? PS_GROUP_TEXTURE : PS_GROUP_STROKE;
@@ -168,7 +180,7 @@ ps_status ps_gen_heads_forward(ps_graph *g, const ps_gen *gen, ps_params *p, ps_
         if (k == 0)
             u1 = ps_concat(g, u1, noise_map(g, N, h, w));
         ps_tensor *d1 = ps_lrelu(g, ps_conv2d(g, u1, P(gen->d1w[k]), P(gen->d1b[k]), 1, 1), 0.2f);
-        ps_tensor *o = ps_conv2d(g, d1, P(gen->ow[k]), P(gen->ob[k]), 1, 1);
+        ps_tensor *o = bound(g, ps_conv2d(g, d1, P(gen->ow[k]), P(gen->ob[k]), 1, 1), 1.0f);
         if (k == 0)
             out->dt = o;
         else

@@ -6,6 +6,8 @@
  *              the photo's luma, so edges stay sharp at any output size)
  * and the output is   y = z + wc * (A_res(x) [z;1]),   z = x + ws * up(dS) + wt * up(dT),
  * so weights (0,0,0) give back the photo exactly and each weight scales one group only.
+ * The heads are bounded (b*tanh(x/b): residuals within +-1, affine coefficients within +-2), so
+ * a bad episode cannot push the outputs, and with them the losses, beyond any bound.
  * Everything works in display space (sRGB-encoded floats in [0,1]). */
 #ifndef PS_GEN_H
 #define PS_GEN_H
@@ -32,6 +34,7 @@ typedef struct ps_gen {
     int e1w, e1b, e2w, e2b, e3w, e3b, mw, mb;
     int aq[PS_NGROUPS], ak[PS_NGROUPS], av[PS_NGROUPS], ao[PS_NGROUPS];
     int cw, cb, gw, gb;                      /* color head: conv3x3 then 1x1 to the grid */
+    int gg;                                  /* pooled color tokens -> grid-wide coefficients */
     int fw[2], fb[2];                        /* FiLM from pooled tokens, texture/stroke decoders */
     int d2w[2], d2b[2], d1w[2], d1b[2], ow[2], ob[2]; /* decoders: [0] texture, [1] stroke */
 } ps_gen;
