@@ -84,7 +84,7 @@ static ps_status store_err(const ps_store *s, int rc, const char *what)
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        return ps_fail(PS_ESTORE, "%s: database is locked (another pstyle held it for %d s)%s%s%s",
+        return ps_fail(PS_ESTORE, "%s: database is locked (another process held it for %d s)%s%s%s",
                        p, PS_STORE_BUSY_MS / 1000, ctx_sep, ctx, ctx_end);
     case SQLITE_NOTADB:
         return ps_fail(PS_ESTORE, "%s: not a pstyle database (not an SQLite file)", p);

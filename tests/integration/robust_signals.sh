@@ -1,7 +1,7 @@
 # learn interrupted (SIGINT, SIGKILL at random moments) leaves the previous versions intact and the
 # database sound; a read-only store fails learn at once (exit 3) but still serves apply; a writer
-# holding the lock makes learn wait its turn, not fail. (A lock held past busy_timeout, 30 s, would
-# be exit 3 too; no test waits that long.)
+# holding the lock makes learn wait its turn, not fail; one holding it past busy_timeout (30 s)
+# makes learn give up with exit 3 and a clear message, the store unchanged.
 . "$TESTS_DIR/lib.sh"
 B=$(dirname "$P")/tests
 for t in test_mkimg test_mkmodel; do [ -x "$B/$t" ] || fail "missing $B/$t (make builds it)"; done
@@ -71,5 +71,18 @@ out=$("$P" learn --user u --steps 1 s3.png 2>&1) || fail "learn behind a lock: $
 wait $holder || fail "lock holder"
 echo "$out" | grep -qi locked && fail "learn reported a lock: $out"
 [ "$(versions)" = $((n0 + 1)) ] || fail "learn behind a lock stored $(($(versions) - n0)) versions"
+[ "$(sqlite3 "$PSTYLE_DB" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
+
+# a lock held for longer than busy_timeout: exit 3 after ~30 s, nothing stored
+n0=$(versions)
+{ printf 'BEGIN IMMEDIATE;\nCREATE TABLE hold(x);\n.shell sleep 36\nROLLBACK;\n'; } |
+  sqlite3 "$PSTYLE_DB" > /dev/null & holder=$!
+sleep 0.5
+t0=$(date +%s)
+expect 3 "^pstyle: .*database is locked \(another process held it for 30 s\)" -- \
+  "$P" learn --user u --steps 1 s3.png
+[ $(($(date +%s) - t0)) -ge 29 ] || fail "learn gave up on a lock before busy_timeout"
+wait $holder || fail "lock holder"
+[ "$(versions)" = "$n0" ] || fail "learn stored a version despite the lock"
 [ "$(sqlite3 "$PSTYLE_DB" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
 echo ok

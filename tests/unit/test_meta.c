@@ -107,6 +107,7 @@ int main(void)
     for (int k = 0; k < 2; k++)
         ps_params_init_normal(&m.p, m.gen.ow[k], 0.05f, 3 + k);
     ps_params_init_normal(&m.p, m.gen.gw, 0.05f, 5);
+    ps_params_init_normal(&m.p, m.gen.gg, 0.05f, 6);
     /* inner steps of 0.1 here: with the shipped start (100), or even 1, the tiny model's tokens
      * move so far that the kinks of L1 and leaky ReLU spoil the finite-difference Hessian-vector
      * products (and the central differences of this check) by 5-25% */
@@ -125,7 +126,8 @@ int main(void)
     int checked = 0;
     const int first_order[] = {m.enc.c1w, m.enc.qe[0], m.enc.aq[1], m.enc.score, m.enc.fw,
                                m.gen.e1w, m.gen.aq[0], m.gen.av[2], m.gen.gw, m.gen.ow[0],
-                               m.gen.d2w[1], m.gen.fw[0], m.gen.ow[1], m.gen.fw[1], m.gen.d1w[0]};
+                               m.gen.d2w[1], m.gen.fw[0], m.gen.ow[1], m.gen.fw[1], m.gen.d1w[0],
+                               m.gen.gg};
     for (size_t i = 0; i < sizeof first_order / sizeof first_order[0]; i++)
         checked += fd_check(t, &m, &ep, &orig, first_order[i], 3, 3e-3);
     ps_meta_trainer_free(t);
