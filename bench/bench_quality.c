@@ -128,6 +128,7 @@ typedef struct {
     acc sub[NMETHODS];                            /* the same on the optimization's subset */
     acc fam[PS_SYNTH_NGROUPS][MAX_FAMILIES + 1][NMETHODS]; /* last index: group is identity */
     double ctl[3][3];                             /* weight e_i: mean dE00 to partial j */
+    double ctlf[3][3];                            /* the same in pstyle's feature space */
     double sweep_gt[3][MAX_SWEEP], sweep_photo[3][MAX_SWEEP];
     int nctl;
     acc few[FEW_ROWS][4];                         /* [row][K] */
@@ -287,32 +288,50 @@ static int monotone(const double *v, int n, int from, int to, int up)
     return 1;
 }
 
-static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a)
+/* One controls table: d[i][j] = distance of the render at weights e_i to partial ground truth j. */
+static void control_table(ps_bench_ctx *c, const char *key, const double d[3][3],
+                          const char *fmt, const char *unit)
 {
     static const char *const gname[3] = {"color", "texture", "stroke"};
-    fprintf(c->md, "## 6. Controls\n\nOne group at a time (the other two weights 0). Mean ΔE2000 "
-            "over %d queries; the weight path (network once, composition per weight) matches "
-            "`ps_model_apply` to %.1e.\n\n| weights | to color-only GT | to texture-only GT | "
-            "to stroke-only GT | closest to its own |\n|---|---|---|---|---|\n", a->nctl,
-            a->apply_check);
-    ps_bench_json_begin(&c->js, "controls", 0);
-    ps_bench_json_val(&c->js, "apply_path_max_difference", a->apply_check, "1");
-    ps_bench_json_begin(&c->js, "table", 1);
+    fputs("| weights | to color-only GT | to texture-only GT | to stroke-only GT | closest to its "
+          "own |\n|---|---|---|---|---|\n", c->md);
+    ps_bench_json_begin(&c->js, key, 1);
     for (int i = 0; i < 3; i++) {
-        int own = a->ctl[i][i] <= a->ctl[i][(i + 1) % 3] && a->ctl[i][i] <= a->ctl[i][(i + 2) % 3];
-        fprintf(c->md, "| (%d,%d,%d) | %.2f | %.2f | %.2f | %s |\n", i == 0, i == 1, i == 2,
-                a->ctl[i][0], a->ctl[i][1], a->ctl[i][2], own ? "yes" : "**no**");
+        int own = d[i][i] <= d[i][(i + 1) % 3] && d[i][i] <= d[i][(i + 2) % 3];
+        fprintf(c->md, "| (%d,%d,%d) |", i == 0, i == 1, i == 2);
+        for (int j = 0; j < 3; j++) {
+            fputc(' ', c->md);
+            fprintf(c->md, fmt, d[i][j]);
+            fputs(" |", c->md);
+        }
+        fprintf(c->md, " %s |\n", own ? "yes" : "**no**");
         ps_bench_json_begin(&c->js, NULL, 0);
         ps_bench_json_str(&c->js, "group", gname[i]);
         for (int j = 0; j < 3; j++) {
-            char key[32];
-            snprintf(key, sizeof key, "to_%s_gt", gname[j]);
-            ps_bench_json_val(&c->js, key, a->ctl[i][j], "dE00");
+            char k[32];
+            snprintf(k, sizeof k, "to_%s_gt", gname[j]);
+            ps_bench_json_val(&c->js, k, d[i][j], unit);
         }
         ps_bench_json_num(&c->js, "closest_to_own", own);
         ps_bench_json_end(&c->js, 0);
     }
     ps_bench_json_end(&c->js, 1);
+}
+
+static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a)
+{
+    static const char *const gname[3] = {"color", "texture", "stroke"};
+    fprintf(c->md, "## 6. Controls\n\nOne group at a time (the other two weights 0). Mean ΔE2000 "
+            "over %d queries; the weight path (network once, composition per weight) matches "
+            "`ps_model_apply` to %.1e.\n\n", a->nctl, a->apply_check);
+    ps_bench_json_begin(&c->js, "controls", 0);
+    ps_bench_json_val(&c->js, "apply_path_max_difference", a->apply_check, "1");
+    control_table(c, "table", a->ctl, "%.2f", "dE00");
+    fputs("\nThe same in pstyle's feature space (ps_feat_distance: mean squared difference of "
+          "the color, texture and stroke statistics in calibrated units, summed over the three "
+          "groups), which also sees texture and strokes that are not aligned pixel for pixel "
+          "with the ground truth:\n\n", c->md);
+    control_table(c, "table_features", a->ctlf, "%.3f", "1");
     int i1 = 0; /* index of weight 1 in the sweep */
     for (int s = 0; s < cf->nsweep; s++)
         if (fabs(cf->sweep[s] - 1) < 1e-9)
@@ -456,6 +475,19 @@ static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, cons
     fputc('\n', c->md);
 }
 
+/* Distance of two images in pstyle's feature space (color + texture + stroke statistics in
+ * calibrated units): unlike ΔE2000 it also sees texture and stroke that are not pixel-aligned. */
+static double feat_distance(ps_graph *g, const ps_image *a, const ps_image *b)
+{
+    static const float w[PS_FEAT_GROUPS] = {1, 1, 1};
+    ps_graph_reset(g);
+    ps_graph_set_grad(g, 0);
+    ps_tensor *ta = ps_tensor_wrap(g, a->px, 1, 3, a->h, a->w);
+    ps_tensor *tb = ps_tensor_wrap(g, b->px, 1, 3, b->h, b->w);
+    ps_tensor *d = ps_feat_distance(g, ps_feat_all(g, ta), ps_feat_all(g, tb), w);
+    return d ? d->data[0] : NAN;
+}
+
 /* One validation episode: every method on every query, controls, few-shot, sheet row. */
 static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const ps_episode *ep,
                              ps_graph *g, qual_acc *a, ps_image *sheet, int *npairs)
@@ -464,7 +496,9 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
     int nt = ps_model_ntokens(m);
     float *tok = malloc(sizeof(float) * nt);
     ps_image ref = {0}, res[NMETHODS] = {{0}};
-    ps_status st = tok ? stack(ep->support, cf->k, &ref) : ps_fail(PS_EINTERNAL, "bench: out of memory");
+    ps_graph *gf = ps_graph_new(16u << 20); /* feature distances; g holds the heads meanwhile */
+    ps_status st = tok && gf ? stack(ep->support, cf->k, &ref)
+                             : ps_fail(PS_EINTERNAL, "bench: out of memory");
     ps_learn_stats ls = {0};
     if (!st)
         st = ps_model_learn(m, ep->support, cf->k, -1, tok, NULL, &ls);
@@ -527,8 +561,10 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
                 a->sweep_gt[gi][s] += ps_feat_delta_e(o.px, partial[gi][q].px, H, W);
                 a->sweep_photo[gi][s] += ps_feat_delta_e(o.px, ph->px, H, W);
                 if (fabs(cf->sweep[s] - 1) < 1e-9)
-                    for (int j = 0; j < 3; j++)
+                    for (int j = 0; j < 3; j++) {
                         a->ctl[gi][j] += ps_feat_delta_e(o.px, partial[j][q].px, H, W);
+                        a->ctlf[gi][j] += feat_distance(gf, &o, &partial[j][q]);
+                    }
                 ps_img_free(&o);
             }
         }
@@ -563,6 +599,7 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
             ps_img_free(&res[mm]);
     }
     ps_img_free(&ref);
+    ps_graph_free(gf);
     free(tok);
     return st;
 }
@@ -678,7 +715,7 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
         cf.nstyles = done;
         for (int i = 0; i < 3; i++)
             for (int j = 0; j < 3; j++)
-                a->ctl[i][j] /= a->nctl;
+                a->ctl[i][j] /= a->nctl, a->ctlf[i][j] /= a->nctl;
         for (int gi = 0; gi < 3; gi++)
             for (int s = 0; s < cf.nsweep; s++)
                 a->sweep_gt[gi][s] /= a->nctl, a->sweep_photo[gi][s] /= a->nctl;
