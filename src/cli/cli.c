@@ -1,5 +1,6 @@
 /* Shared CLI helpers: messages, paths of the store and the model, number parsing, progress. */
 #include "cli.h"
+#include <getopt.h>
 #include "store/store.h"
 #include <errno.h>
 #include <limits.h>
@@ -67,6 +68,38 @@ int ps_cli_target(const char *user, const char *style, const char *dbopt, char *
     if (!ps_cli_db_path(dbopt, path, n))
         return ps_cli_error(PS_EUSAGE, "database path too long");
     return 0;
+}
+
+int ps_cli_user_args_parse(int argc, char **argv, const char *usage, int nargs, int json_ok,
+                           ps_cli_user_args *out)
+{
+    static const struct option opts[] = {
+        {"style", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+        {"db", required_argument, NULL, 'd'},    {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0}};
+    const char *cmd = argv[0], *dbopt = NULL;
+    *out = (ps_cli_user_args){0};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 's')
+            out->style = optarg;
+        else if (c == 'j' && json_ok)
+            out->json = 1;
+        else if (c == 'd')
+            dbopt = optarg;
+        else if (c == 'h')
+            return printf("%s", usage), 0;
+        else
+            return ps_cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (argc - optind != nargs)
+        return ps_cli_usage(cmd, nargs == 1 ? "give exactly one USER" : "give USER and FILE");
+    out->user = argv[optind];
+    out->arg = nargs > 1 ? argv[optind + 1] : NULL;
+    int rc = ps_cli_target(out->user, out->style, dbopt, out->db, sizeof out->db);
+    return rc ? rc : -1;
 }
 
 static int file_exists(const char *p)

@@ -31,6 +31,18 @@ const char *ps_cli_db_path(const char *opt, char *buf, size_t n);
  * resolves the database path (see ps_cli_db_path) into path. 0, or the exit code after printing
  * why (2 for a bad name, 1 for a path too long). */
 int ps_cli_target(const char *user, const char *style, const char *dbopt, char *path, size_t n);
+/* The command line of the per-user store commands (show, forget, export):
+ *   pstyle CMD USER [ARG] [--style NAME] [--db PATH] [--json]
+ * nargs positionals (1 or 2: USER and ARG), --json only when json_ok. Checks the names and
+ * resolves the store path. Returns -1 to go on, else the exit code to return (after printing
+ * the usage text for --help, or why the line is wrong). */
+typedef struct ps_cli_user_args {
+    const char *user, *arg, *style;
+    int json;
+    char db[4096];
+} ps_cli_user_args;
+int ps_cli_user_args_parse(int argc, char **argv, const char *usage, int nargs, int json_ok,
+                           ps_cli_user_args *out);
 /* Model path: --model, else $PSTYLE_MODEL, else models/default.psm next to the binary (or one
  * level up, for the build tree), else PS_DATADIR/default.psm. NULL with a message if none. */
 const char *ps_cli_model_path(const char *opt, char *buf, size_t n);

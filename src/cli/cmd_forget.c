@@ -1,7 +1,6 @@
 /* pstyle forget: delete a user's data (or one style) for real, leaving no trace in the file. */
 #include "cli.h"
 #include "store/store.h"
-#include <getopt.h>
 
 static const char ps_forget_usage[] =
     "usage: pstyle forget USER [--style NAME] [--db PATH]\n"
@@ -13,31 +12,13 @@ static const char ps_forget_usage[] =
 
 int ps_cmd_forget(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"style", required_argument, NULL, 's'}, {"db", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
-    const char *dbopt = NULL, *style = NULL;
-    int c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 's')
-            style = optarg;
-        else if (c == 'd')
-            dbopt = optarg;
-        else if (c == 'h')
-            return printf("%s", ps_forget_usage), 0;
-        else
-            return ps_cli_usage("forget", "bad option");
-    }
-    if (argc - optind != 1)
-        return ps_cli_usage("forget", "give exactly one USER");
-    const char *user = argv[optind];
-    char path[4096];
-    int rc = ps_cli_target(user, style, dbopt, path, sizeof path);
-    if (rc)
+    ps_cli_user_args a;
+    int rc = ps_cli_user_args_parse(argc, argv, ps_forget_usage, 1, 0, &a);
+    if (rc >= 0)
         return rc;
-    ps_status st;
+    const char *user = a.user, *style = a.style;
     ps_store *db;
-    st = ps_store_open(&db, path, 0);
+    ps_status st = ps_store_open(&db, a.db, 0);
     if (!st)
         st = ps_store_forget(db, user, style);
     ps_store_close(db);

@@ -2,7 +2,6 @@
 #include "bench/bench.h"
 #include "cli.h"
 #include "store/store.h"
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,36 +61,17 @@ static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
 
 int ps_cmd_show(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"style", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-        {"db", required_argument, NULL, 'd'},    {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0}};
-    const char *dbopt = NULL, *style = NULL;
-    int json = 0, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 's')
-            style = optarg;
-        else if (c == 'j')
-            json = 1;
-        else if (c == 'd')
-            dbopt = optarg;
-        else if (c == 'h')
-            return printf("%s", ps_show_usage), 0;
-        else
-            return ps_cli_usage("show", "bad option");
-    }
-    if (argc - optind != 1)
-        return ps_cli_usage("show", "give exactly one USER");
-    const char *user = argv[optind];
-    char path[4096];
-    int rc = ps_cli_target(user, style, dbopt, path, sizeof path);
-    if (rc)
+    ps_cli_user_args a;
+    int rc = ps_cli_user_args_parse(argc, argv, ps_show_usage, 1, 1, &a);
+    if (rc >= 0)
         return rc;
+    const char *user = a.user, *style = a.style;
+    int json = a.json;
     ps_status st;
     ps_store *db;
     ps_store_row *rows = NULL;
     int n = 0;
-    st = ps_store_open(&db, path, PS_STORE_READONLY);
+    st = ps_store_open(&db, a.db, PS_STORE_READONLY);
     if (!st)
         st = ps_store_list(db, user, style, 0, &rows, &n);
     /* collect every version first, so a failure half-way prints nothing (JSON stays whole) */
