@@ -9,8 +9,9 @@ took; "end" writes the output
 (3,H,W float32) and exits.
 Semantics followed: leaky ReLU 0.2; bilinear resampling with align_corners=False; attention
 heads are column slices of Q/K/V, softmax scaled by 1/sqrt(E/heads); FiLM y = x*(1+s)+b; the
-texture decoder's noise channel is the position hash of gen.c; the color grid is sliced
-trilinearly at (x, y, luma of the photo) with border clamping.
+texture decoder's noise channel is the position hash of gen.c; the color grid adds a grid-wide
+term from the pooled color tokens; heads are bounded by b*tanh(x/b) (dS, dT: b = 1; grid: b = 2);
+the color grid is sliced trilinearly at (x, y, luma of the photo) with border clamping.
 
 Usage: torch_peer.py WEIGHTS INPUTS OUTPUT THREADS
 """
@@ -56,6 +57,11 @@ def noise_map(h, w):
     x ^= x >> np.uint64(15)
     v = (x >> np.uint64(8)).astype(np.float32) * np.float32(2.0 / 16777216.0) - np.float32(1.0)
     return torch.from_numpy(v.reshape(1, 1, h, w))
+
+
+def bound(x, b):
+    """b * tanh(x / b), as gen.c bounds its heads."""
+    return b * torch.tanh(x / b)
 
 
 class Generator:
@@ -104,7 +110,8 @@ class Generator:
             pooled.append(tk.mean(0, keepdim=True))                 # (1, D)
         hc = lr(self.conv(h3[0], "color"))
         hc = F.avg_pool2d(hc, self.grid_div // 4)
-        grid = self.conv(hc, "grid", 1, 0)
+        glob = pooled[0] @ self.lin("grid.global")                 # grid-wide coefficients
+        grid = bound(self.conv(hc, "grid", 1, 0) + glob.reshape(1, -1, 1, 1), 2.0)
         outs = []
         for k, grp in ((0, 1), (1, 2)):
             u = F.interpolate(h3[grp], size=(h // 2, w // 2), mode="bilinear", align_corners=False)
@@ -119,7 +126,7 @@ class Generator:
                     self.noise[(h, w)] = noise_map(h, w)
                 u1 = torch.cat([u1, self.noise[(h, w)]], 1)
             d1 = lr(self.conv(u1, f"dec{k}.d1"))
-            outs.append(self.conv(d1, f"dec{k}.out"))
+            outs.append(bound(self.conv(d1, f"dec{k}.out"), 1.0))
         return outs[1], outs[0], grid                               # dS, dT, grid
 
     def compose(self, full, ds, dt, grid, wgt=(1.0, 1.0, 1.0)):
