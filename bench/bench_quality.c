@@ -475,16 +475,27 @@ static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, cons
     fputc('\n', c->md);
 }
 
-/* Distance of two images in pstyle's feature space (color + texture + stroke statistics in
- * calibrated units): unlike ΔE2000 it also sees texture and stroke that are not pixel-aligned. */
-static double feat_distance(ps_graph *g, const ps_image *a, const ps_image *b)
+/* An image's vector in pstyle's feature space (color + texture + stroke statistics in calibrated
+ * units, PS_FEAT_DIM floats): unlike ΔE2000 it also sees texture and stroke that are not
+ * pixel-aligned. */
+static ps_status feat_vector(ps_graph *g, const ps_image *im, float *out)
+{
+    ps_graph_reset(g);
+    ps_graph_set_grad(g, 0);
+    ps_tensor *f = ps_feat_all(g, ps_tensor_wrap(g, im->px, 1, 3, im->h, im->w));
+    if (!f)
+        return ps_graph_status(g);
+    memcpy(out, f->data, sizeof(float) * PS_FEAT_DIM);
+    return PS_OK;
+}
+
+/* ps_feat_distance of two such vectors. */
+static double feat_distance(ps_graph *g, float *a, float *b)
 {
     static const float w[PS_FEAT_GROUPS] = {1, 1, 1};
     ps_graph_reset(g);
-    ps_graph_set_grad(g, 0);
-    ps_tensor *ta = ps_tensor_wrap(g, a->px, 1, 3, a->h, a->w);
-    ps_tensor *tb = ps_tensor_wrap(g, b->px, 1, 3, b->h, b->w);
-    ps_tensor *d = ps_feat_distance(g, ps_feat_all(g, ta), ps_feat_all(g, tb), w);
+    ps_tensor *d = ps_feat_distance(g, ps_tensor_wrap(g, a, 1, 1, 1, PS_FEAT_DIM),
+                                    ps_tensor_wrap(g, b, 1, 1, 1, PS_FEAT_DIM), w);
     return d ? d->data[0] : NAN;
 }
 
@@ -551,6 +562,9 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
             }
         }
         /* controls: one group on, to each partial; sweep */
+        float fp[3][PS_FEAT_DIM], fo[PS_FEAT_DIM]; /* feature vectors: partials, a render */
+        for (int j = 0; j < 3 && !st; j++)
+            st = feat_vector(gf, &partial[j][q], fp[j]);
         for (int gi = 0; gi < 3 && !st; gi++) {
             for (int s = 0; s < cf->nsweep && !st; s++) {
                 float w[3] = {0, 0, 0};
@@ -560,10 +574,10 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
                     break;
                 a->sweep_gt[gi][s] += ps_feat_delta_e(o.px, partial[gi][q].px, H, W);
                 a->sweep_photo[gi][s] += ps_feat_delta_e(o.px, ph->px, H, W);
-                if (fabs(cf->sweep[s] - 1) < 1e-9)
+                if (fabs(cf->sweep[s] - 1) < 1e-9 && !(st = feat_vector(gf, &o, fo)))
                     for (int j = 0; j < 3; j++) {
                         a->ctl[gi][j] += ps_feat_delta_e(o.px, partial[j][q].px, H, W);
-                        a->ctlf[gi][j] += feat_distance(gf, &o, &partial[j][q]);
+                        a->ctlf[gi][j] += feat_distance(gf, fo, fp[j]);
                     }
                 ps_img_free(&o);
             }

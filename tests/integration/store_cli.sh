@@ -86,4 +86,9 @@ done
 [ "$(sqlite3 "$PSTYLE_DB" 'SELECT count(*) FROM users')" = 1 ] || fail "users table damaged"
 for c in list show forget export import relearn; do "$P" $c --help | grep -q "usage: pstyle $c" || fail "$c --help"; done
 expect 1 'bad option' -- "$P" list --frob
+expect 1 "unknown option '--frob'" -- "$P" show bob --frob
+expect 1 "unknown option '--json'" -- "$P" forget bob --json
+expect 1 'give exactly one USER' -- "$P" forget bob alice
+expect 1 'give USER and FILE' -- "$P" export bob
+[ "$(sqlite3 "$PSTYLE_DB" 'SELECT count(*) FROM users')" = 1 ] || fail "a usage error changed the store"
 echo ok
