@@ -30,7 +30,7 @@ MODEL   := models/default.psm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS  += -DPS_VERSION=\"$(VERSION)\" -DPS_DATADIR=\"$(PREFIX)/share/pstyle\"
 
-.PHONY: demo all test unit integration bench bench-quick install uninstall clean deps data train
+.PHONY: demo all test unit unit-cores integration bench bench-quick install uninstall clean deps data extval train
 all: pstyle $(BUILD)/libpstyle.a
 
 $(BUILD)/%.o: %.c
@@ -54,13 +54,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpstyle.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpstyle.a $(LDLIBS)
 
+# PSTYLE_ROOT: test_feat_score finds the metrics' reference script in ../shared/ beside the repo
 unit: $(TESTBIN)
-	@bash tests/run_unit.sh $(TESTBIN)
+	@PSTYLE_ROOT=$(abspath .) bash tests/run_unit.sh $(TESTBIN)
+
+# The unit suite again under every other OpenBLAS kernel this CPU runs, so that a test which
+# depends on one kernel's rounding fails here rather than on a user's machine.
+unit-cores: $(BUILD)/pstyle $(TESTBIN)
+	@PSTYLE_BIN=$(abspath $(BUILD)/pstyle) PSTYLE_ROOT=$(abspath .) bash tests/run_unit_cores.sh $(TESTBIN)
 
 integration: $(BUILD)/pstyle $(TESTBIN)
 	@PSTYLE_BIN=$(abspath $(BUILD)/pstyle) bash tests/run_integration.sh
 
-test: unit integration
+test: unit unit-cores integration
 
 bench: $(BUILD)/pstyle
 	$(BUILD)/pstyle bench $(if $(QUICK),--quick)
@@ -77,10 +83,19 @@ uninstall:
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	  build-essential pkg-config libopenblas-dev libsqlite3-dev zlib1g-dev libstb-dev sqlite3
+	  build-essential pkg-config libopenblas-dev libsqlite3-dev zlib1g-dev libstb-dev sqlite3 \
+	  python3-numpy python3-scipy python3-skimage python3-pil
 
 data:
 	bash meta/make_data.sh
+
+# The external validation set (data/extval): GEGL and OpenCV styles on the validation photos, for
+# the bench only, never for training. Needs `make data`; installs gegl and python3-opencv as root.
+extval:
+	@if ! command -v gegl >/dev/null || ! /usr/bin/python3 -c 'import cv2' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gegl python3-opencv; fi
+	/usr/bin/python3 bench/extval/make_extval.py
 
 # Reproduces models/default.psm from `make data` (remove it first: a run replaces the file only
 # when its validation beats the one already there). One thread, so a run repeats bit for bit on one

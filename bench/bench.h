@@ -14,6 +14,7 @@ typedef struct ps_bench_opts {
     const char *out;      /* output folder (created) */
     const char *exe;      /* the pstyle binary, for timing real processes */
     const char *data;     /* photos folder (data/photos); procedural photos when absent */
+    const char *extval;   /* external validation set (data/extval, `make extval`) */
 } ps_bench_opts;
 
 /* Run everything and write <out>/REPORT.md, <out>/results.json and PNG plots in <out>. Fails only when

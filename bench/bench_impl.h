@@ -57,6 +57,7 @@ void ps_bench_sec_engine(ps_bench_ctx *c);
 void ps_bench_sec_peer(ps_bench_ctx *c);
 void ps_bench_sec_speed(ps_bench_ctx *c);
 void ps_bench_sec_quality(ps_bench_ctx *c);
+void ps_bench_sec_extval(ps_bench_ctx *c);
 
 /* ---- the generator, network once and composition per weight set (heads.c) ---------------- */
 typedef struct ps_bench_heads {
@@ -85,6 +86,20 @@ int ps_bench_python(const char *modules, char *buf, size_t n);
 
 /* Path of a helper script of the bench (torch_peer.py, ssim_check.py) into buf; 0 when found. */
 int ps_bench_script(const ps_bench_ctx *c, const char *name, char *buf, size_t n);
+
+/* ---- contact sheets (sheet.c) ------------------------------------------------------------ */
+typedef struct ps_bench_sheet {
+    ps_image im; /* empty when it could not be allocated */
+    int rows, cols, tw, th;
+} ps_bench_sheet;
+void ps_bench_sheet_new(ps_bench_sheet *s, int rows, int cols, int tw, int th);
+/* im (linear RGB[A]; alpha ignored) resized into tile (row, col); out of range: ignored */
+void ps_bench_sheet_put(ps_bench_sheet *s, int row, int col, const ps_image *im);
+ps_status ps_bench_sheet_save(const ps_bench_sheet *s, const char *path);
+void ps_bench_sheet_free(ps_bench_sheet *s);
+
+/* One line on stderr as a long section moves on: "bench: SECTION i+1/n: what". */
+void ps_bench_progress(const char *section, int i, int n, const char *what);
 
 /* ---- plots ------------------------------------------------------------------------------- */
 /* <out>/<file>: line plot with markers, gnuplot when available, else pstyle's own PNG writer.

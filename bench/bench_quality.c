@@ -25,7 +25,6 @@ static const char *const metric_unit[NMETRICS] = {"dB", "1", "dE00", "1"};
 #define MAX_SWEEP 9
 #define SHEET_TILE 128
 #define SHEET_COLS 13
-#define SHEET_GAP 4 /* white gutter between tiles */
 #define QUAL_ARENA (64u << 20)
 #define KMAX 10
 
@@ -65,21 +64,6 @@ static ps_status stack(const ps_image *im, int k, ps_image *out)
             memcpy(out->px + ((size_t)c * h * k + (size_t)i * h) * w,
                    im[i].px + (size_t)c * h * w, sizeof(float) * h * w);
     return st;
-}
-
-/* Paste a tile (resized to SHEET_TILE square) at column col of row row. */
-static void sheet_put(ps_image *sheet, int row, int col, const ps_image *im)
-{
-    ps_image t = {0}, rgb = *im;
-    rgb.c = 3;
-    if (ps_img_resize(&rgb, &t, SHEET_TILE, SHEET_TILE))
-        return;
-    for (int c = 0; c < 3; c++)
-        for (int y = 0; y < SHEET_TILE; y++)
-            memcpy(sheet->px + ((size_t)c * sheet->h + row * (SHEET_TILE + SHEET_GAP) + y) *
-                                   sheet->w + col * (SHEET_TILE + SHEET_GAP),
-                   t.px + ((size_t)c * SHEET_TILE + y) * SHEET_TILE, sizeof(float) * SHEET_TILE);
-    ps_img_free(&t);
 }
 
 /* Learn from the first k supports with `steps` inner steps, apply at (1,1,1) to every query,
@@ -501,7 +485,7 @@ static double feat_distance(ps_graph *g, float *a, float *b)
 
 /* One validation episode: every method on every query, controls, few-shot, sheet row. */
 static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const ps_episode *ep,
-                             ps_graph *g, qual_acc *a, ps_image *sheet, int *npairs)
+                             ps_graph *g, qual_acc *a, ps_bench_sheet *sheet, int *npairs)
 {
     ps_model *m = &c->model;
     int nt = ps_model_ntokens(m);
@@ -585,21 +569,21 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
         a->nctl++;
         /* contact sheet: samples | photo | Reinhard | pstyle at (1,1,1), then each group's dial
          * at 0.5 and 1.5 with the other two at 1 | ground truth */
-        if (!st && sheet->px && q == 0 && si < (sheet->h + SHEET_GAP) / (SHEET_TILE + SHEET_GAP)) {
+        if (!st && q == 0 && si < sheet->rows) {
             for (int i = 0; i < 3; i++)
-                sheet_put(sheet, si, i, &ep->support[i % ep->k]);
-            sheet_put(sheet, si, 3, ph);
-            sheet_put(sheet, si, 4, &res[M_REINHARD]);
+                ps_bench_sheet_put(sheet, si, i, &ep->support[i % ep->k]);
+            ps_bench_sheet_put(sheet, si, 3, ph);
+            ps_bench_sheet_put(sheet, si, 4, &res[M_REINHARD]);
             for (int i = 0; i < 7; i++) {
                 float ws[3] = {1, 1, 1};
                 if (i > 0)
                     ws[(i - 1) / 2] = i % 2 ? 0.5f : 1.5f;
                 ps_image o = {0};
                 if (!ps_bench_heads_compose(&r, ws, 1, &o))
-                    sheet_put(sheet, si, 5 + i, &o);
+                    ps_bench_sheet_put(sheet, si, 5 + i, &o);
                 ps_img_free(&o);
             }
-            sheet_put(sheet, si, SHEET_COLS - 1, gt);
+            ps_bench_sheet_put(sheet, si, SHEET_COLS - 1, gt);
         }
         if (!st && *npairs < cf->nssim) {
             char pa[400], pb[400];
@@ -703,11 +687,8 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
     qual_acc *a = calloc(1, sizeof *a);
     ps_graph *g = ps_graph_new(QUAL_ARENA);
     int rows = cf.nstyles < 6 ? cf.nstyles : 6, npairs = 0;
-    ps_image sheet = {0};
-    if (!ps_img_alloc(&sheet, SHEET_COLS * (SHEET_TILE + SHEET_GAP) - SHEET_GAP,
-                      rows * (SHEET_TILE + SHEET_GAP) - SHEET_GAP, 3))
-        for (size_t i = 0; i < (size_t)3 * sheet.w * sheet.h; i++)
-            sheet.px[i] = 1;
+    ps_bench_sheet sheet;
+    ps_bench_sheet_new(&sheet, rows, SHEET_COLS, SHEET_TILE, SHEET_TILE);
     ps_episode ep = {0}, few = {0};
     ps_status st = a && g ? PS_OK : ps_fail(PS_EINTERNAL, "bench: out of memory");
     int done = 0;
@@ -741,7 +722,7 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
                       few_source);
         char path[1024];
         snprintf(path, sizeof path, "%s/contact_sheet.png", c->out);
-        if (sheet.px && !ps_img_save(path, &sheet, 0))
+        if (!ps_bench_sheet_save(&sheet, path))
             fprintf(c->md, "## 8. Contact sheet\n\nOne validation style per row: three of the "
                     "samples | the photo | Reinhard | pstyle at weights (1,1,1) | color at 0.5 "
                     "and 1.5 | texture at 0.5 and 1.5 | stroke at 0.5 and 1.5 (the other two "
@@ -751,7 +732,7 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
     }
     ps_episode_free(&ep);
     ps_episode_free(&few);
-    ps_img_free(&sheet);
+    ps_bench_sheet_free(&sheet);
     ps_graph_free(g);
     free(a);
     if (have_abl)

@@ -233,10 +233,11 @@ ps_status ps_bench_run(const ps_bench_opts *o)
           "is better, ΔE2000 and histogram distance lower is better. `results.json` holds every "
           "number with its unit.\n\n", c.md);
 
-    static void (*const sections[4])(ps_bench_ctx *) = {ps_bench_sec_engine, ps_bench_sec_peer,
-                                                        ps_bench_sec_speed, ps_bench_sec_quality};
-    double took[4];
-    for (int i = 0; i < 4; i++) {
+    static void (*const sections[5])(ps_bench_ctx *) = {ps_bench_sec_engine, ps_bench_sec_peer,
+                                                        ps_bench_sec_speed, ps_bench_sec_quality,
+                                                        ps_bench_sec_extval};
+    double took[5];
+    for (int i = 0; i < 5; i++) {
         double ts = ps_bench_now();
         sections[i](&c);
         took[i] = ps_bench_now() - ts;
@@ -252,11 +253,12 @@ ps_status ps_bench_run(const ps_bench_opts *o)
 
     double wall = ps_bench_now() - t0;
     fprintf(c.md, "\nBench time: %.0f s in all; machine+engine %.0f s, peer %.0f s, speed %.0f s, "
-            "quality+controls+few-shot %.0f s.\n", wall, took[0], took[1], took[2], took[3]);
+            "quality+controls+few-shot %.0f s, external styles %.0f s.\n", wall, took[0], took[1],
+            took[2], took[3], took[4]);
     ps_bench_json_begin(&c.js, "bench_time", 0);
     ps_bench_json_val(&c.js, "total", wall, "s");
-    static const char *const names[4] = {"engine", "peer", "speed", "quality"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[5] = {"engine", "peer", "speed", "quality", "external"};
+    for (int i = 0; i < 5; i++)
         ps_bench_json_val(&c.js, names[i], took[i], "s");
     ps_bench_json_end(&c.js, 0);
     ps_bench_json_end(&c.js, 0);

@@ -12,17 +12,19 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pstyle bench [--quick] [--model PATH] [--ablation PATH] [--data DIR]\n"
-               "                    [--out DIR]\n\n"
+               "                    [--extval DIR] [--out DIR]\n\n"
                "Measure pstyle on this machine and write DIR/REPORT.md, DIR/results.json and PNG\n"
                "plots: machine and engine GFLOP/s, a PyTorch peer on the same network (if\n"
                "python3-torch is installed), apply/learn speed, and quality on the synthesizer's\n"
-               "validation styles against baselines, all measured in the same run.\n\n"
+               "validation styles and on the external styles (GEGL and OpenCV filters, never\n"
+               "trained on) against baselines, all measured in the same run.\n\n"
                "  --quick          fewer sizes, styles and runs (about a minute)\n"
                "  --model PATH     model file (default $PSTYLE_MODEL or the shipped model)\n"
                "  --ablation PATH  model trained without the inner loop (default\n"
                "                   models/ablation-noinner.psm; its rows are skipped if missing)\n"
                "  --data DIR       photos with train/ and val/ (default data/photos; procedural\n"
                "                   photos when missing)\n"
+               "  --extval DIR     external validation set (default data/extval; `make extval`)\n"
                "  --out DIR        output folder (default bench)\n"
                "Threads: all cores, or PSTYLE_THREADS if it is lower.\n");
 }
@@ -33,9 +35,10 @@ int ps_cmd_bench(int argc, char **argv)
         {"quick", no_argument, 0, 'q'},         {"model", required_argument, 0, 'm'},
         {"ablation", required_argument, 0, 'a'}, {"data", required_argument, 0, 'D'},
         {"out", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
+        {"extval", required_argument, 0, 'E'},
         {0, 0, 0, 0}};
     ps_bench_opts o = {.ablation = "models/ablation-noinner.psm", .out = "bench",
-                       .data = "data/photos"};
+                       .data = "data/photos", .extval = "data/extval"};
     const char *mopt = NULL;
     int c;
     optind = 1;
@@ -47,6 +50,7 @@ int ps_cmd_bench(int argc, char **argv)
         case 'a': o.ablation = optarg; break;
         case 'D': o.data = optarg; break;
         case 'o': o.out = optarg; break;
+        case 'E': o.extval = optarg; break;
         case 'h': usage(stdout); return 0;
         default: return ps_cli_usage("bench", "unknown option '%s'", argv[optind - 1]);
         }

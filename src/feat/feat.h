@@ -81,4 +81,19 @@ void ps_feat_reinhard_transfer(float *out, const float *src, int sh, int sw, con
 void ps_feat_linear_transfer(float *out, const float *src, int sh, int sw, const float *ref,
                              int rh, int rw);
 
+/* ---- the reference metrics (shared/metrics/pstyle_metrics.py) ----------------------------- */
+/* The bench's six scores of an output against its ground truth, as the reference script defines
+ * them (scikit-image 0.19 PSNR, SSIM, rgb2lab and CIEDE2000; sliced Wasserstein distances of Lab
+ * colours, Sobel magnitudes and Laplacian-band patches on its fixed random directions). */
+enum { PS_SCORE_PSNR, PS_SCORE_SSIM, PS_SCORE_DE00, PS_SCORE_SWD, PS_SCORE_GRADW1,
+       PS_SCORE_LAPSWD, PS_SCORE_N };
+#define PS_FEAT_SCORE_MIN_SIDE 56 /* LapSWD's coarsest band (1/8 size) must hold a 7x7 patch */
+const char *ps_feat_score_name(int i); /* "PSNR", "SSIM", "dE00", "SWD", "GradW1", "LapSWD"; NULL
+                                        * out of range */
+int ps_feat_score_higher_better(int i); /* 1 for PSNR and SSIM, 0 for the distances */
+/* out, gt: interleaved 8-bit sRGB, h*w*3 bytes each, h, w >= PS_FEAT_SCORE_MIN_SIDE. Fills
+ * m[PS_SCORE_*]. PS_EUSAGE on NULL, PS_EINPUT when too small, PS_EINTERNAL out of memory. */
+ps_status ps_feat_score(const unsigned char *out, const unsigned char *gt, int h, int w,
+                        double m[PS_SCORE_N]);
+
 #endif

@@ -93,4 +93,11 @@ typedef struct ps_feat__src {
 } ps_feat__src;
 ps_tensor *ps_feat__pack(ps_graph *g, int N, const ps_feat__src *src, int nsrc, const float *off,
                          const float *scale);
+
+/* ---- the reference metrics' random projections (score_dirs.c, generated) ------------------- */
+#define PS_FEAT__SWD_DIRS 64  /* unit directions in Lab */
+#define PS_FEAT__LAP_DIRS 128 /* unit directions in 7x7x3 patch space */
+#define PS_FEAT__LAP_DIM 147
+extern const double ps_feat__swd_dirs[PS_FEAT__SWD_DIRS * 3];
+extern const double ps_feat__lap_dirs[PS_FEAT__LAP_DIRS * PS_FEAT__LAP_DIM];
 #endif

@@ -8,7 +8,23 @@ expect 1 'unexpected argument' -- "$P" bench stray
 expect 2 'afile' -- "$P" bench --quick --out afile/sub
 "$P" bench --help | grep -q -- '--quick' || fail "bench --help"
 
-"$P" bench --quick --out out > log 2>&1 || fail "bench --quick: $(tail -5 log)"
+# A tiny external set in make_extval.py's layout: a style painted by the synthesizer on three
+# demo photos (two samples, one query) and the control (the photos themselves).
+demo=$TESTS_DIR/../bench/demo
+mkdir -p ext/photos
+cp "$demo/chelsea.jpg" "$demo/rocket.jpg" "$demo/coffee.jpg" ext/photos/
+mkdir -p ext/s2
+"$P" synth --val --seed 2 --render ext/photos/*.jpg --out-dir ext/s2 > /dev/null || fail "synth --render"
+{ printf 'style\tgroup\tquick\trole\tphoto\timage\n'
+  printf 'control\tcontrol\t1\tsupport\tphotos/%s\tphotos/%s\n' chelsea.jpg chelsea.jpg rocket.jpg rocket.jpg
+  printf 'control\tcontrol\t1\tquery\tphotos/coffee.jpg\tphotos/coffee.jpg\n'
+  printf 's2\tcolor\t1\tsupport\tphotos/%s.jpg\ts2/%s.png\n' chelsea chelsea rocket rocket
+  printf 's2\tcolor\t1\tquery\tphotos/coffee.jpg\ts2/coffee.png\n'
+  printf 'unused\tstroke\t0\tsupport\tphotos/rocket.jpg\ts2/rocket.png\n'
+  printf 'unused\tstroke\t0\tquery\tphotos/coffee.jpg\ts2/coffee.png\n'
+} > ext/manifest.tsv
+
+"$P" bench --quick --extval ext --out out > log 2>&1 || fail "bench --quick: $(tail -5 log)"
 [ -s out/REPORT.md ] || fail "no REPORT.md"
 [ -s out/results.json ] || fail "no results.json"
 for s in '## 1. Machine' '## 2. Engine' '## 3. Peer' '## 4. Speed' '## 5. Quality'; do
@@ -16,10 +32,12 @@ for s in '## 1. Machine' '## 2. Engine' '## 3. Peer' '## 4. Speed' '## 5. Qualit
 done
 grep -q 'sgemm .* GFLOP/s' out/REPORT.md || fail "no sgemm roof"
 if grep -q '^## 6. Controls' out/REPORT.md; then   # a model was found: every section ran
-  for s in '## 7. Few-shot' '## 8. Contact sheet'; do
+  for s in '## 7. Few-shot' '## 8. Contact sheet' '## 9. External styles' 'Control'; do
     grep -qF "$s" out/REPORT.md || fail "REPORT.md lacks '$s'"
   done
-  for png in speed_apply controls fewshot_k fewshot_steps contact_sheet; do
+  grep -q '^| s2 | color |' out/REPORT.md || fail "no row for the external style s2"
+  ! grep -q '^| unused |' out/REPORT.md || fail "the quick run measured a style not marked quick"
+  for png in speed_apply controls fewshot_k fewshot_steps contact_sheet external_sheet; do
     [ "$(head -c 8 out/$png.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] \
       || fail "$png.png is not a PNG"
     grep -q "($png.png)" out/REPORT.md || fail "REPORT.md does not show $png.png"
@@ -35,6 +53,13 @@ for k in ("machine", "engine", "peer", "speed", "quality", "bench_time"):
     assert k in r, f"missing key {k}"
 assert r["machine"]["sgemm_roof"]["unit"] == "GFLOP/s" and r["machine"]["sgemm_roof"]["median"] > 0
 assert r["quick"] == 1
+e = r.get("external", {})
+if "skipped" not in e:
+    assert [s["style"] for s in e["styles"]] == ["control", "s2"], e["styles"]
+    ctl = e["styles"][0]
+    # the control's ground truth is the photo: doing nothing scores perfectly
+    assert ctl["mean"]["photo"]["psnr"]["value"] == 99 and ctl["mean"]["photo"]["delta_e2000"]["value"] == 0
+    assert len(e["styles"][1]["queries"]) == 1 and set(e["overall"]) == {"photo", "reinhard", "pstyle"}
 PY
 fi
 echo ok

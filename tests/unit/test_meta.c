@@ -65,6 +65,25 @@ static double loss_at(ps_meta_trainer *t, ps_meta_episode *ep, const ps_meta_epi
     return st.loss;
 }
 
+/* The loss's own rounding: the forward pass runs in float through sgemm, whose summation order
+ * (and so its last bits) differs between OpenBLAS kernels. Probing the loss at offsets far below
+ * any effect of the parameter (h * |grad| is ~1e-3 of one finite-difference step) shows how far
+ * one evaluation strays from the exact value on this kernel; the finite difference inherits
+ * twice that, divided by 2 eps. */
+static double loss_noise(ps_meta_trainer *t, ps_meta_episode *ep, const ps_meta_episode *orig,
+                         float *p, double l0, double eps)
+{
+    static const double off[4] = {1e-3, -1e-3, 2e-3, -2e-3};
+    float keep = *p;
+    double spread = 0;
+    for (int j = 0; j < 4; j++) {
+        *p = keep + (float)(off[j] * eps);
+        spread = fmax(spread, fabs(loss_at(t, ep, orig) - l0));
+    }
+    *p = keep;
+    return spread;
+}
+
 /* Central differences on `count` elements of parameter idx against the analytic gradient. */
 static int fd_check(ps_meta_trainer *t, ps_model *m, ps_meta_episode *ep,
                     const ps_meta_episode *orig, int idx, int count, double eps)
@@ -85,12 +104,15 @@ static int fd_check(ps_meta_trainer *t, ps_model *m, ps_meta_episode *ep,
         p->data[i] = keep;
         double l0 = loss_at(t, ep, orig);
         double fd = (lp - lm) / (2 * eps), left = (l0 - lm) / eps, right = (lp - l0) / eps;
-        /* a kink (leaky ReLU, L1) between the probes makes the one-sided slopes disagree */
-        if (fabs(left - right) > 0.2 * (fabs(left) + fabs(right)) + 1e-4)
+        double noise = 2 * loss_noise(t, ep, orig, &p->data[i], l0, eps) / eps;
+        /* a kink (leaky ReLU, L1) between the probes makes the one-sided slopes disagree
+         * by more than the rounding can */
+        if (fabs(left - right) > 0.2 * (fabs(left) + fabs(right)) + 1e-4 + 2 * noise)
             continue;
         checked++;
-        CHECK(fabs(fd - grad[i]) <= 2e-4 + 0.05 * fabs(fd), "%s[%zu]: analytic %.6g vs fd %.6g",
-              m->p.name[idx], i, grad[i], fd);
+        CHECK(fabs(fd - grad[i]) <= 2e-4 + 0.05 * fabs(fd) + noise,
+              "%s[%zu]: analytic %.6g vs fd %.6g (rounding of the loss: %.2g)", m->p.name[idx], i,
+              grad[i], fd, noise);
     }
     free(grad);
     return checked;
@@ -118,9 +140,10 @@ int main(void)
     ps_meta_episode_alloc(&ep, T_K, T_Q, T_PX);
     make_episode(&orig);
 
-    ps_meta_cfg cfg;
-    ps_meta_cfg_default(&cfg);
-    cfg.K = T_K, cfg.Q = T_Q, cfg.crop = T_PX, cfg.inner_steps = 0;
+    /* the test's own configuration: the product's training defaults may change freely */
+    ps_meta_cfg cfg = {.K = T_K, .Q = T_Q, .crop = T_PX, .inner_steps = 0, .learn_steps = 0,
+                       .order = PS_META_FIRST, .lr = 1e-3f, .w_ssim = 1.0f, .w_feat = 0.003f,
+                       .seed = 1};
     ps_meta_trainer *t;
     CHECK(ps_meta_trainer_new(&t, &m, &cfg) == PS_OK, "trainer");
     int checked = 0;
