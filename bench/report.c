@@ -228,10 +228,12 @@ ps_status ps_bench_run(const ps_bench_opts *o)
     fputs("**How to read this.** Every figure was measured in this run, next to its baseline "
           "measured in the same run. Times are medians over several runs after a warm-up, with "
           "min-max in parentheses: absolute times on a shared machine are noisy, ratios measured "
-          "side by side are not. Quality is measured on the synthesizer's validation styles "
-          "(never used in training) against their ground-truth renders: PSNR and SSIM higher "
-          "is better, ΔE2000 and histogram distance lower is better. `results.json` holds every "
-          "number with its unit.\n\n", c.md);
+          "side by side are not. Quality is measured twice: in section 9 on the external styles "
+          "(GEGL and OpenCV filters pstyle never trains on: what users see, next to doing "
+          "nothing), and in sections 5-8 on the synthesizer's validation styles (never used in "
+          "training, but from the same renderer) against their ground-truth renders: PSNR and "
+          "SSIM higher is better, ΔE2000, histogram distance and the distribution distances "
+          "lower is better. `results.json` holds every number with its unit.\n\n", c.md);
 
     static void (*const sections[5])(ps_bench_ctx *) = {ps_bench_sec_engine, ps_bench_sec_peer,
                                                         ps_bench_sec_speed, ps_bench_sec_quality,
