@@ -15,6 +15,7 @@ typedef struct ps_bench_opts {
     const char *exe;      /* the pstyle binary, for timing real processes */
     const char *data;     /* photos folder (data/photos); procedural photos when absent */
     const char *extval;   /* external validation set (data/extval, `make extval`) */
+    const char *only;     /* comma-separated sections to run (NULL: all) */
 } ps_bench_opts;
 
 /* Run everything and write <out>/REPORT.md, <out>/results.json and PNG plots in <out>. Fails only when

@@ -238,15 +238,18 @@ ps_status ps_bench_run(const ps_bench_opts *o)
     static void (*const sections[5])(ps_bench_ctx *) = {ps_bench_sec_engine, ps_bench_sec_peer,
                                                         ps_bench_sec_speed, ps_bench_sec_quality,
                                                         ps_bench_sec_extval};
-    double took[5];
+    static const char *const names[5] = {"engine", "peer", "speed", "quality", "external"};
+    double took[5] = {0};
     for (int i = 0; i < 5; i++) {
+        if (o->only && !strstr(o->only, names[i]))
+            continue;
         double ts = ps_bench_now();
         sections[i](&c);
         took[i] = ps_bench_now() - ts;
         fflush(c.md);
     }
 
-    if (!c.quick) {
+    if (!c.quick && !o->only) {
         fputs("## Appendix: synthesizer throughput\n\n```\n", c.md);
         fflush(c.md);
         ps_bench_synth(c.md, 0);
@@ -259,7 +262,6 @@ ps_status ps_bench_run(const ps_bench_opts *o)
             took[2], took[3], took[4]);
     ps_bench_json_begin(&c.js, "bench_time", 0);
     ps_bench_json_val(&c.js, "total", wall, "s");
-    static const char *const names[5] = {"engine", "peer", "speed", "quality", "external"};
     for (int i = 0; i < 5; i++)
         ps_bench_json_val(&c.js, names[i], took[i], "s");
     ps_bench_json_end(&c.js, 0);

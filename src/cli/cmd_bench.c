@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pstyle bench [--quick] [--model PATH] [--ablation PATH] [--data DIR]\n"
-               "                    [--extval DIR] [--out DIR]\n\n"
+               "                    [--extval DIR] [--only SECTIONS] [--out DIR]\n\n"
                "Measure pstyle on this machine and write DIR/REPORT.md, DIR/results.json and PNG\n"
                "plots: machine and engine GFLOP/s, a PyTorch peer on the same network (if\n"
                "python3-torch is installed), apply/learn speed, and quality on the synthesizer's\n"
@@ -25,6 +25,8 @@ static void usage(FILE *f)
                "  --data DIR       photos with train/ and val/ (default data/photos; procedural\n"
                "                   photos when missing)\n"
                "  --extval DIR     external validation set (default data/extval; `make extval`)\n"
+               "  --only SECTIONS  run only these, comma-separated: engine, peer, speed, quality,\n"
+               "                   external (the report then has only those)\n"
                "  --out DIR        output folder (default bench)\n"
                "Threads: all cores, or PSTYLE_THREADS if it is lower.\n");
 }
@@ -35,7 +37,7 @@ int ps_cmd_bench(int argc, char **argv)
         {"quick", no_argument, 0, 'q'},         {"model", required_argument, 0, 'm'},
         {"ablation", required_argument, 0, 'a'}, {"data", required_argument, 0, 'D'},
         {"out", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
-        {"extval", required_argument, 0, 'E'},
+        {"extval", required_argument, 0, 'E'},  {"only", required_argument, 0, 'O'},
         {0, 0, 0, 0}};
     ps_bench_opts o = {.ablation = "models/ablation-noinner.psm", .out = "bench",
                        .data = "data/photos", .extval = "data/extval"};
@@ -51,6 +53,7 @@ int ps_cmd_bench(int argc, char **argv)
         case 'D': o.data = optarg; break;
         case 'o': o.out = optarg; break;
         case 'E': o.extval = optarg; break;
+        case 'O': o.only = optarg; break;
         case 'h': usage(stdout); return 0;
         default: return ps_cli_usage("bench", "unknown option '%s'", argv[optind - 1]);
         }

@@ -45,6 +45,11 @@ if grep -q '^## 6. Controls' out/REPORT.md; then   # a model was found: every se
 else
   grep -q 'Not measured' out/REPORT.md || fail "no model, yet no 'Not measured' note"
 fi
+# --only: just the named sections
+"$P" bench --quick --only external --extval ext --out only > log 2>&1 || fail "bench --only: $(tail -5 log)"
+grep -qF '## 9. External styles' only/REPORT.md || fail "--only external: no section 9"
+! grep -qF '## 4. Speed' only/REPORT.md || fail "--only external ran the speed section"
+
 if command -v python3 >/dev/null; then
   python3 - out/results.json <<'PY' || fail "results.json: see above"
 import json, sys
