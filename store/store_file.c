@@ -15,6 +15,7 @@
  * All integers little-endian. Readers skip unknown fields, so later formats can add some. */
 #include "store/store_impl.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,11 +128,14 @@ static void chunk_end(buf_t *b, size_t at)
 
 static ps_status write_file_atomic(const char *file, const buf_t *b)
 {
-    size_t plen = strlen(file) + 16;
+    /* the temp name is not file + a suffix: any name up to NAME_MAX must work */
+    const char *slash = strrchr(file, '/');
+    int dl = slash ? (int)(slash - file) + 1 : 0;
+    size_t plen = (size_t)dl + sizeof ".pstyle.tmp.XXXXXX";
     char *tmp = malloc(plen);
     if (!tmp)
         return ps_fail(PS_EINTERNAL, "out of memory");
-    snprintf(tmp, plen, "%s.tmpXXXXXX", file);
+    snprintf(tmp, plen, "%.*s.pstyle.tmp.XXXXXX", dl, file);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         ps_status st = ps_fail(PS_ESTORE, "%s: cannot create (%s)", file, strerror(errno));
@@ -371,12 +375,18 @@ static float *rd_f32(reader_t *r, const char *name, long want)
     return f;
 }
 
+/* O_NONBLOCK: a FIFO with no writer is opened and refused below rather than blocking the open. */
 static ps_status read_whole(const char *file, unsigned char **data, size_t *len)
 {
-    FILE *f = fopen(file, "rb");
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     struct stat sb;
-    if (!f)
-        return ps_fail(PS_EINPUT, "%s: %s", file, strerror(errno));
+    if (!f) {
+        int e = errno; /* of open or fdopen, before close can change it */
+        if (fd >= 0)
+            close(fd);
+        return ps_fail(PS_EINPUT, "%s: %s", file, strerror(e));
+    }
     if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > PS_FILE_MAX) {
         fclose(f);
         return ps_fail(PS_EINPUT, "%s: not a pstyle export (not a regular file, or over 1 GiB)", file);

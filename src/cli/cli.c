@@ -41,21 +41,26 @@ int ps_cli_usage(const char *cmd, const char *fmt, ...)
     return 1;
 }
 
-const char *ps_cli_db_path(const char *opt, char *buf, size_t n)
+int ps_cli_db_path(const char *opt, char *buf, size_t n)
 {
     const char *e;
     int r;
-    if (opt && *opt)
+    if (opt && !*opt) /* an empty --db is a slip (an unset variable), not "use the default" */
+        return ps_cli_error(PS_EUSAGE, "--db: empty path");
+    if (opt)
         r = snprintf(buf, n, "%s", opt);
     else if ((e = getenv("PSTYLE_DB")) && *e)
         r = snprintf(buf, n, "%s", e);
-    else if ((e = getenv("XDG_DATA_HOME")) && *e)
+    else if ((e = getenv("XDG_DATA_HOME")) && *e == '/') /* the spec: relative ones are invalid */
         r = snprintf(buf, n, "%s/pstyle/styles.db", e);
     else if ((e = getenv("HOME")) && *e)
         r = snprintf(buf, n, "%s/.local/share/pstyle/styles.db", e);
-    else
-        r = snprintf(buf, n, "pstyle-styles.db");
-    return (r < 0 || (size_t)r >= n) ? NULL : buf;
+    else /* a store in whatever folder we happen to run in would be found by no later run */
+        return ps_cli_error(PS_ESTORE, "no style store: HOME is not set; give --db PATH, or set "
+                                       "PSTYLE_DB or an absolute XDG_DATA_HOME");
+    if (r < 0 || (size_t)r >= n)
+        return ps_cli_error(PS_EUSAGE, "database path too long");
+    return 0;
 }
 
 int ps_cli_target(const char *user, const char *style, const char *dbopt, char *path, size_t n)
@@ -63,11 +68,7 @@ int ps_cli_target(const char *user, const char *style, const char *dbopt, char *
     ps_status st = user ? ps_store_check_name(PS_NAME_USER, user) : PS_OK;
     if (!st && style)
         st = ps_store_check_name(PS_NAME_STYLE, style);
-    if (st)
-        return ps_cli_fail(st);
-    if (!ps_cli_db_path(dbopt, path, n))
-        return ps_cli_error(PS_EUSAGE, "database path too long");
-    return 0;
+    return st ? ps_cli_fail(st) : ps_cli_db_path(dbopt, path, n);
 }
 
 int ps_cli_user_args_parse(int argc, char **argv, const char *usage, int nargs, int json_ok,
@@ -106,6 +107,54 @@ static int file_exists(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The folder part of path ("." for a bare name) into buf; NULL if too long. */
+static const char *dir_of(const char *path, char *buf, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if (len >= n)
+        return NULL;
+    if (!slash)
+        return strcpy(buf, ".");
+    memcpy(buf, path, len);
+    buf[len] = 0;
+    return buf;
+}
+
+int ps_cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea || eb)
+        return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    /* neither exists yet: one name in one folder (however that folder is spelled) is one file,
+     * which matters for the store's -wal and -shm, that SQLite creates and deletes as it goes */
+    const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+    char da[PATH_MAX], db[PATH_MAX];
+    return !strcmp(na ? na + 1 : a, nb ? nb + 1 : b) && dir_of(a, da, sizeof da) &&
+           dir_of(b, db, sizeof db) && stat(da, &sa) == 0 && stat(db, &sb) == 0 &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int ps_cli_check_output(const char *cmd, const char *out, const char *db, const char *model)
+{
+    /* -journal too: SQLite uses one while it creates a store, before switching it to WAL */
+    static const struct {
+        const char *suffix, *what;
+    } store[] = {{"", "the style store"},
+                 {"-wal", "the style store's -wal file"},
+                 {"-shm", "the style store's -shm file"},
+                 {"-journal", "the style store's -journal file"}};
+    char p[PATH_MAX + 16];
+    for (size_t i = 0; i < sizeof store / sizeof store[0]; i++)
+        if ((size_t)snprintf(p, sizeof p, "%s%s", db, store[i].suffix) < sizeof p &&
+            ps_cli_same_file(out, p))
+            return ps_cli_error(PS_EUSAGE, "%s: output '%s' is %s", cmd, out, store[i].what);
+    if (model && ps_cli_same_file(out, model))
+        return ps_cli_error(PS_EUSAGE, "%s: output '%s' is the model file", cmd, out);
+    return 0;
 }
 
 const char *ps_cli_model_path(const char *opt, char *buf, size_t n)

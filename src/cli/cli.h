@@ -24,12 +24,14 @@ int ps_cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2
 int ps_cli_fail(ps_status st);
 /* Usage error for a subcommand: "pstyle CMD: <msg>" + "try 'pstyle CMD --help'"; returns 1. */
 int ps_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Database path: --db value if non-NULL, else $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db,
- * else ~/.local/share/pstyle/styles.db. Writes into buf; returns buf or NULL if too long. */
-const char *ps_cli_db_path(const char *opt, char *buf, size_t n);
+/* Database path: --db value if given (empty is a usage error), else $PSTYLE_DB, else
+ * $XDG_DATA_HOME/pstyle/styles.db when that is absolute (the XDG spec says to ignore relative
+ * ones), else $HOME/.local/share/pstyle/styles.db. Writes into buf; returns 0, or the exit code
+ * after printing why: 1 for an empty --db or a path too long, 3 when HOME is unset or empty. */
+int ps_cli_db_path(const char *opt, char *buf, size_t n);
 /* The target of a store command: checks the user's and the style's names (each may be NULL) and
  * resolves the database path (see ps_cli_db_path) into path. 0, or the exit code after printing
- * why (2 for a bad name, 1 for a path too long). */
+ * why (2 for a bad name, else as ps_cli_db_path). */
 int ps_cli_target(const char *user, const char *style, const char *dbopt, char *path, size_t n);
 /* The command line of the per-user store commands (show, forget, export):
  *   pstyle CMD USER [ARG] [--style NAME] [--db PATH] [--json]
@@ -43,6 +45,13 @@ typedef struct ps_cli_user_args {
 } ps_cli_user_args;
 int ps_cli_user_args_parse(int argc, char **argv, const char *usage, int nargs, int json_ok,
                            ps_cli_user_args *out);
+/* Whether a and b are one file: the same device and inode (so symlinks, "./x" and hard links
+ * count), or, when neither exists yet, the same name in the same folder. */
+int ps_cli_same_file(const char *a, const char *b);
+/* An output must not destroy what the command reads: 0 if out is neither the store at db (nor
+ * its -wal, -shm or -journal) nor the model file (model may be NULL); else 1 after
+ * "pstyle: CMD: output 'OUT' is the style store". Call it before any work starts. */
+int ps_cli_check_output(const char *cmd, const char *out, const char *db, const char *model);
 /* Model path: --model, else $PSTYLE_MODEL, else models/default.psm next to the binary (or one
  * level up, for the build tree), else PS_DATADIR/default.psm. NULL with a message if none. */
 const char *ps_cli_model_path(const char *opt, char *buf, size_t n);

@@ -27,14 +27,6 @@ static void usage(FILE *f)
             "  --out-dir DIR    folder for outputs named <stem>.<user>.png (default: .)\n");
 }
 
-/* Same file (device + inode) — an output must never replace one of the inputs. */
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 static void out_name(char *buf, size_t n, const char *dir, const char *in, const char *user)
 {
     const char *base = strrchr(in, '/');
@@ -42,6 +34,45 @@ static void out_name(char *buf, size_t n, const char *dir, const char *in, const
     const char *dot = strrchr(base, '.');
     int stem = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
     snprintf(buf, n, "%s/%.*s.%s.png", dir ? dir : ".", stem, base, user);
+}
+
+/* The output of input i: -o's name, else <outdir>/<stem>.<user>.png. */
+static const char *output_of(char *buf, size_t n, char **in, int i, const char *out,
+                             const char *outdir, const char *user)
+{
+    if (out)
+        return out;
+    out_name(buf, n, outdir, in[i], user);
+    return buf;
+}
+
+/* Every output is judged before any work. One that is the store or the model would destroy what
+ * the run reads: returns 1 and nothing runs. One that would replace an input, or the output of
+ * an earlier input with the same stem (x.png, x.jpg, a/x.png), is reported and gets skip[i]: it
+ * fails (exit 2) while the others are still painted. */
+static int plan_outputs(char **in, int nin, const char *out, const char *outdir, const char *user,
+                        const char *db, const char *model, unsigned char *skip)
+{
+    for (int i = 0; i < nin; i++) {
+        char buf[PATH_MAX], prev[PATH_MAX];
+        const char *op = output_of(buf, sizeof buf, in, i, out, outdir, user);
+        int rc = ps_cli_check_output("apply", op, db, model);
+        if (rc)
+            return rc;
+        int clash = 0, first = -1;
+        for (int j = 0; j < nin; j++)
+            clash |= ps_cli_same_file(op, in[j]);
+        for (int j = 0; j < i && !out && first < 0; j++)
+            if (!strcmp(output_of(prev, sizeof prev, in, j, out, outdir, user), op))
+                first = j;
+        if (clash)
+            ps_cli_error(2, "%s: refusing to overwrite an input image", op);
+        else if (first >= 0)
+            ps_cli_error(2, "%s: is the output of %s too; not overwriting it with %s's "
+                         "(apply that one alone with -o)", op, in[first], in[i]);
+        skip[i] = clash || first >= 0;
+    }
+    return 0;
 }
 
 int ps_cmd_apply(int argc, char **argv)
@@ -108,6 +139,8 @@ int ps_cmd_apply(int argc, char **argv)
     int rc = ps_cli_target(user, style, dbopt, dbpath, sizeof dbpath);
     if (rc)
         return rc;
+    if (out && (st = ps_img_out_format(out, NULL)))
+        return ps_cli_fail(st);
     if (outdir) {
         struct stat sd;
         if (stat(outdir, &sd) || !S_ISDIR(sd.st_mode))
@@ -116,17 +149,26 @@ int ps_cmd_apply(int argc, char **argv)
     const char *mpath = ps_cli_model_path(mopt, mbuf, sizeof mbuf);
     if (!mpath)
         return ps_cli_fail(PS_EINPUT);
+    char **in = argv + optind;
+    unsigned char *skip = calloc((size_t)nin, 1);
+    if (!skip)
+        return ps_cli_error(PS_EINTERNAL, "out of memory");
+    if ((rc = plan_outputs(in, nin, out, outdir, user, dbpath, mpath, skip))) {
+        free(skip);
+        return rc;
+    }
     ps_store *db = NULL;
-    if ((st = ps_store_open(&db, dbpath, PS_STORE_READONLY)))
+    if ((st = ps_store_open(&db, dbpath, PS_STORE_READONLY))) {
+        free(skip);
         return ps_cli_fail(st);
+    }
     ps_style_rec rec = {0};
     st = ps_store_get_style(db, user, style, (int)version, &rec, NULL, NULL);
     ps_store_close(db);
-    if (st)
-        return ps_cli_fail(st);
     ps_model m;
-    if ((st = ps_model_load(&m, mpath))) {
+    if (st || (st = ps_model_load(&m, mpath))) {
         ps_store_style_free(&rec);
+        free(skip);
         return ps_cli_fail(st);
     }
     rc = 0;
@@ -142,35 +184,14 @@ int ps_cmd_apply(int argc, char **argv)
         w[i] = (float)(wgt[i] * strength);
     int bad = rc; /* a failed input does not stop the others; the exit code remembers it */
     for (int i = 0; i < nin && !rc; i++) {
-        const char *in = argv[optind + i];
         char obuf[PATH_MAX];
-        const char *op = out;
-        if (!op) {
-            out_name(obuf, sizeof obuf, outdir, in, user);
-            op = obuf;
-        }
-        int clash = 0;
-        for (int j = 0; j < nin; j++)
-            clash |= same_file(op, argv[optind + j]);
-        if (clash) {
-            bad = ps_cli_error(2, "%s: refusing to overwrite an input image", op);
-            continue;
-        }
-        /* inputs with one stem (x.png, x.jpg, a/x.png) map to one output name: the first keeps it */
-        int first = -1;
-        for (int j = 0; j < i && !out && first < 0; j++) {
-            char prev[PATH_MAX];
-            out_name(prev, sizeof prev, outdir, argv[optind + j], user);
-            if (!strcmp(prev, op))
-                first = j;
-        }
-        if (first >= 0) {
-            bad = ps_cli_error(2, "%s: is the output of %s too; not overwriting it with %s's "
-                               "(apply that one alone with -o)", op, argv[optind + first], in);
+        const char *ip = in[i], *op = output_of(obuf, sizeof obuf, in, i, out, outdir, user);
+        if (skip[i]) { /* said why in plan_outputs */
+            bad = 2;
             continue;
         }
         ps_image img = {0}, res = {0}, sized = {0};
-        if ((st = ps_img_load(in, &img))) {
+        if ((st = ps_img_load(ip, &img))) {
             bad = ps_cli_fail(st);
             continue;
         }
@@ -195,5 +216,6 @@ int ps_cmd_apply(int argc, char **argv)
     }
     ps_model_free(&m);
     ps_store_style_free(&rec);
+    free(skip);
     return bad;
 }

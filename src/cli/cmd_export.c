@@ -16,6 +16,8 @@ int ps_cmd_export(int argc, char **argv)
     if (rc >= 0)
         return rc;
     const char *user = a.user, *style = a.style, *file = a.arg;
+    if ((rc = ps_cli_check_output("export", file, a.db, NULL)))
+        return rc;
     ps_store *db;
     ps_status st = ps_store_open(&db, a.db, PS_STORE_READONLY);
     if (!st)

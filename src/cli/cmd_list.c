@@ -34,8 +34,9 @@ int ps_cmd_list(int argc, char **argv)
     if (optind < argc)
         return ps_cli_usage("list", "unexpected argument '%s'", argv[optind]);
     char path[4096];
-    if (!ps_cli_db_path(dbopt, path, sizeof path))
-        return ps_cli_error(PS_EUSAGE, "database path too long");
+    int rc = ps_cli_db_path(dbopt, path, sizeof path);
+    if (rc)
+        return rc;
 
     ps_store_row *rows = NULL;
     int n = 0;

@@ -27,10 +27,10 @@ typedef struct ps_image {
 
 /* Load any of JPEG, PNG (8/16 bit), BMP, TGA: color, grayscale, gray+alpha, RGBA. JPEG EXIF
  * orientation (1..8) is applied, so the result is upright. Errors (PS_EINPUT): "<path>: <reason>"
- * for missing, empty, directory, truncated, corrupt, non-image, other image formats (GIF, PSD,
- * PNM, HDR, PIC, compressed BMP), too large; decompression bombs (a PNG stream inflating past
- * its header's size, a JPEG with over 100 scans) count as corrupt. PS_EINTERNAL "<path>: out of
- * memory". Thread-safe: no global state. */
+ * for missing, empty, directory, not a regular file, truncated, corrupt, non-image, other image
+ * formats (GIF, PSD, PNM, HDR, PIC, compressed BMP), too large; decompression bombs (a PNG
+ * stream inflating past its header's size, a JPEG with over 100 scans) count as corrupt.
+ * PS_EINTERNAL "<path>: out of memory". Thread-safe: no global state. */
 ps_status ps_img_load(const char *path, ps_image *out);
 /* Same from memory (name is used in messages). */
 ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out);
@@ -39,8 +39,13 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
  * c must be 1 (gray), 3 or 4. Writes to a temp file in the same folder, fsyncs, then renames, so
  * a crash or a full disk never leaves half a file; a write failure is PS_EINPUT "<path>: <why>". */
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
+/* The rule ps_img_save picks the format by: PS_OK for .png (*png = 1) or .jpg/.jpeg (*png = 0),
+ * case-insensitive, else PS_EUSAGE "<path>: unsupported output format"; png may be NULL. Lets a
+ * caller refuse a bad output name before doing the work. */
+ps_status ps_img_out_format(const char *path, int *png);
 /* The whole file in a malloc'd buffer the caller frees (at most PS_IMG_MAX_FILE_BYTES; errors as
- * for ps_img_load: missing, directory, too large, unreadable). ps_img_load is this + load_mem. */
+ * for ps_img_load: missing, directory, not a regular file (a device, a FIFO: refused before any
+ * read), too large, unreadable). ps_img_load is this + load_mem. */
 ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len);
 /* The PNG ps_img_save would write (8-bit, alpha kept, c 1, 3 or 4), into a malloc'd buffer the
  * caller frees. */

@@ -319,11 +319,13 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
     return st;
 }
 
-/* Reads at most PS_IMG_MAX_FILE_BYTES + 1 bytes, so a huge or endless file is refused cheaply. */
+/* Reads at most PS_IMG_MAX_FILE_BYTES + 1 bytes, so a huge file is refused cheaply. Only regular
+ * files: a device can be endless (/dev/zero would be read to the cap), and O_NONBLOCK lets a FIFO
+ * with no writer be opened and refused instead of blocking the open. */
 ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len)
 {
     *out = NULL, *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         return ps_fail(PS_EINPUT, "%s: %s", path,
@@ -337,11 +339,13 @@ ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len)
         close(fd);
         return ps_fail(PS_EINPUT, "%s: cannot read: %s", path, strerror(e));
     }
-    if (S_ISDIR(st.st_mode)) {
+    if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return ps_fail(PS_EINPUT, "%s: is a directory", path);
+        return ps_fail(PS_EINPUT, "%s: %s", path,
+                       S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
-    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+    /* size 0 may still hold bytes (/proc files): read those in growing steps */
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
     const size_t limit = (size_t)PS_IMG_MAX_FILE_BYTES + 1;
     if (cap > limit) {
         close(fd);
@@ -560,7 +564,7 @@ static int png_encode(sink *s, const unsigned char *px, int w, int h, int ch)
 static ps_status write_atomic_body(const char *path, int png, const unsigned char *px, int w,
                                    int h, int ch, int quality)
 {
-    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    const char *slash = strrchr(path, '/');
     char dir[PATH_MAX], tmp[PATH_MAX];
     if (!slash)
         strcpy(dir, ".");
@@ -572,7 +576,8 @@ static ps_status write_atomic_body(const char *path, int png, const unsigned cha
         return ps_fail(PS_EINPUT, "%s: path too long", path);
     int fd = -1;
     for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        if (snprintf(tmp, sizeof tmp, "%s/.%s.%ld.%d.tmp", dir, base, (long)getpid(), attempt) >=
+        /* not named after path: any name up to NAME_MAX must work, and a longer one would not */
+        if (snprintf(tmp, sizeof tmp, "%s/.pstyle.%ld.%d.tmp", dir, (long)getpid(), attempt) >=
             (int)sizeof tmp)
             return ps_fail(PS_EINPUT, "%s: path too long", path);
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -641,13 +646,24 @@ static ps_status pack8(const char *what, const ps_image *img, int png, unsigned 
     return PS_OK;
 }
 
-ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
+ps_status ps_img_out_format(const char *path, int *png)
 {
     const char *slash = strrchr(path, '/'), *dot = strrchr(slash ? slash : path, '.');
-    int png = dot && !strcasecmp(dot, ".png");
+    int is_png = dot && !strcasecmp(dot, ".png");
     int jpg = dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
-    if (!png && !jpg)
+    if (!is_png && !jpg)
         return ps_fail(PS_EUSAGE, "%s: unsupported output format (use .png, .jpg or .jpeg)", path);
+    if (png)
+        *png = is_png;
+    return PS_OK;
+}
+
+ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
+{
+    int png;
+    ps_status fst = ps_img_out_format(path, &png);
+    if (fst)
+        return fst;
     if (jpeg_quality == 0)
         jpeg_quality = 92;
     if (jpeg_quality < 1 || jpeg_quality > 100)

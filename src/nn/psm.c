@@ -1,6 +1,6 @@
 /* .psm model files. Layout (all integers little-endian):
  *   "PSM1"  u32 version  u32 n_hparams  u32 n_tensors
- *   n_hparams x { u8 key_len, key bytes, i64 value }
+ *   n_hparams x { u8 key_len, key bytes, i64 value (within int: every reader keeps an int) }
  *   n_tensors x { u8 name_len, name bytes, i32 n c h w, u64 raw_bytes, u64 zbytes,
  *                 u32 crc32(raw data), zbytes of zlib data }
  *   u32 crc32 of every byte before it
@@ -116,6 +116,9 @@ static ps_status ps_psm_encode(ps_psm_buf *b, const ps_hparams *hp, const ps_par
         size_t kl = strnlen(hp->key[i], sizeof hp->key[i]);
         if (kl == 0 || kl >= sizeof hp->key[i])
             return ps_fail(PS_EUSAGE, "model save: bad hyper-parameter key #%d", i);
+        if (hp->val[i] < INT_MIN || hp->val[i] > INT_MAX)
+            return ps_fail(PS_EUSAGE, "model save: hyper-parameter '%s' = %lld is out of range",
+                           hp->key[i], (long long)hp->val[i]);
         ps_psm_put_u(b, kl, 1);
         ps_psm_put(b, hp->key[i], kl);
         ps_psm_put_u(b, (uint64_t)hp->val[i], 8);
@@ -185,14 +188,17 @@ ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p
         free(b.p);
         return st;
     }
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
+    /* the temp name is not path + a suffix: any name up to NAME_MAX must work */
+    static const char tmp_name[] = ".pstyle.tmp.XXXXXX";
+    const char *slash = strrchr(path, '/');
+    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+    char *tmp = malloc(dl + sizeof tmp_name);
     if (!tmp) {
         free(b.p);
         return ps_fail(PS_EINTERNAL, "%s: out of memory", path);
     }
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp.XXXXXX", 12);
+    memcpy(tmp, path, dl);
+    memcpy(tmp + dl, tmp_name, sizeof tmp_name);
     /* write a temp file beside the target, fsync it, then rename over: readers see the old file
      * or the new one, never a mix, even if we are killed half-way */
     int fd = mkstemp(tmp);
@@ -260,10 +266,11 @@ static ps_status ps_psm_truncated(const ps_psm_cur *c, const char *where)
     return ps_fail(PS_EINPUT, "%s: truncated model file (%s at byte %zu)", c->path, where, c->off);
 }
 
-/* Whole file into memory, refusing non-regular files, empty files and absurd sizes. */
+/* Whole file into memory, refusing non-regular files, empty files and absurd sizes. O_NONBLOCK:
+ * a FIFO with no writer is opened and refused rather than blocking the open. */
 static ps_status ps_psm_read_file(const char *path, unsigned char **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return ps_fail(PS_EINPUT, "%s: cannot open model: %s", path, strerror(errno));
     struct stat st;
@@ -350,6 +357,9 @@ static ps_status ps_psm_parse_header(ps_psm_cur *c, ps_hparams *hp, uint64_t *nt
         key[kl] = 0;
         if (strlen(key) != kl || ps_hparams_get(hp, key, INT64_MIN) != INT64_MIN)
             return ps_fail(PS_EINPUT, "%s: bad or repeated hyper-parameter key", c->path);
+        if ((int64_t)v < INT_MIN || (int64_t)v > INT_MAX) /* 2^32 + 8 must not read as 8 */
+            return ps_fail(PS_EINPUT, "%s: hyper-parameter '%s' = %lld is out of range",
+                           c->path, key, (long long)(int64_t)v);
         ps_hparams_set(hp, key, (int64_t)v);
     }
     return PS_OK;

@@ -1,13 +1,15 @@
 /* .psm model files: round trip, and every kind of bad file (truncated at many lengths, bits
  * flipped at many positions, wrong magic, newer version, missing/extra/misshapen tensors, empty
- * file, directory, absurd sizes with a valid checksum) gives PS_EINPUT and leaves the model
- * untouched. Works in the current directory (run_unit.sh gives each test a fresh one). */
+ * file, directory, absurd sizes or a hyper-parameter beyond int with a valid checksum) gives
+ * PS_EINPUT and leaves the model untouched; any valid file name saves (the temp name fits).
+ * Works in the current directory (run_unit.sh gives each test a fresh one). */
 #include "src/nn/nn.h"
 #include "check.h"
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define SENTINEL 12345.0f
@@ -142,10 +144,26 @@ int main(void)
               (sb.st_mode & 0777) == 0644, "mode %o", (unsigned)(sb.st_mode & 0777));
     umask(old);
 
+    /* the longest name a folder holds (NAME_MAX 255): the temp name must not be longer */
+    char name[260];
+    memset(name, 'm', 250);
+    memcpy(name + 250, ".psm", 5);
+    mkdir("sub", 0755);
+    char sub[300];
+    snprintf(sub, sizeof sub, "sub/%s", name);
+    CHECK(ps_psm_save(name, &hp, &a) == PS_OK && ps_psm_read_hparams(name, &hp3) == PS_OK &&
+              ps_psm_save(sub, &hp, &a) == PS_OK && ps_psm_read_hparams(sub, &hp3) == PS_OK,
+          "save with a 254-byte name: %s", ps_last_error());
+    remove(name);
+
     /* no temp files left behind; saving into a missing directory fails cleanly */
     DIR *d = opendir(".");
     struct dirent *e;
     int tmp = 0;
+    while ((e = readdir(d)))
+        tmp += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    d = opendir("sub");
     while ((e = readdir(d)))
         tmp += strstr(e->d_name, ".tmp.") != NULL;
     closedir(d);
@@ -209,6 +227,22 @@ int main(void)
         spit("x.psm", buf, len);
         expect_bad("x.psm", lies[i].want, lies[i].what);
     }
+    /* a hyper-parameter beyond int behind a valid checksum: 2^32 + 48 must not load as 48 */
+    memcpy(buf, good, len);
+    put_le(buf + 16 + 1 + strlen("width"), (1ull << 32) + 48, 8);
+    fix_crc(buf, len);
+    spit("x.psm", buf, len);
+    expect_bad("x.psm", "hyper-parameter 'width' = 4294967344 is out of range", "int64 hparam");
+    CHECK(ps_psm_read_hparams("x.psm", &hp3) == PS_EINPUT, "read_hparams on an int64 hparam");
+    put_le(buf + 16 + 1 + strlen("width"), (uint64_t)INT64_MIN, 8);
+    fix_crc(buf, len);
+    spit("x.psm", buf, len);
+    expect_bad("x.psm", "out of range", "negative int64 hparam");
+    ps_hparams wide = hp;
+    ps_hparams_set(&wide, "heads", (1ll << 32) + 4);
+    CHECK(ps_psm_save("wide.psm", &wide, &a) == PS_EUSAGE && access("wide.psm", F_OK) != 0,
+          "save of an int64 hparam: %s", ps_last_error());
+
     /* corrupt zlib stream behind a valid file checksum */
     memcpy(buf, good, len);
     buf[t0 + 40] ^= 0x55;
