@@ -8,7 +8,7 @@ flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 has() { for f in "$@"; do [[ " $flags " == *" $f "* ]] || return 1; done; }
 cores=()
 has avx512f avx512bw avx512vl avx512dq && cores+=(SkylakeX)
-has avx2 fma && cores+=(Haswell) # Zen runs Haswell's kernels with other blocking: one of them is enough
+has avx2 fma && cores+=(Haswell) # Zen reuses most of Haswell's kernels: one of the two is enough
 has avx && cores+=(Sandybridge)
 has sse4_2 && cores+=(Nehalem)
 # The kernel OpenBLAS takes: any program linked with it prints it with OPENBLAS_VERBOSE=2.
