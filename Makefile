@@ -4,7 +4,7 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
-PKGS    := openblas sqlite3 zlib stb
+PKGS    := openblas sqlite3 zlib stb libjpeg
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I. $(shell pkg-config --cflags $(PKGS)) -fopenmp
@@ -83,7 +83,7 @@ uninstall:
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
-	  build-essential pkg-config libopenblas-dev libsqlite3-dev zlib1g-dev libstb-dev sqlite3 \
+	  build-essential pkg-config libopenblas-dev libsqlite3-dev zlib1g-dev libstb-dev libjpeg62-turbo-dev sqlite3 \
 	  python3-numpy python3-scipy python3-skimage python3-pil
 
 data:

@@ -1,4 +1,5 @@
-/* Images: decode (stb_image, EXIF orientation, size caps), sRGB <-> linear, resize, encode.
+/* Images: decode (libjpeg-turbo for JPEG, stb_image for the rest; EXIF orientation, size caps),
+ * sRGB <-> linear, resize, encode.
  * In memory an image is planar float (C planes of H*W), color in LINEAR RGB in [0,1], so that it
  * is directly an NCHW tensor with N=1. Alpha, when present, is plane 3 and is not linearized.
  *
@@ -25,11 +26,13 @@ typedef struct ps_image {
 #define PS_IMG_MAX_SIDE 32768
 #define PS_IMG_MAX_FILE_BYTES (512LL << 20) /* refuse bigger files before reading them */
 
-/* Load any of JPEG, PNG (8/16 bit), BMP, TGA: color, grayscale, gray+alpha, RGBA. JPEG EXIF
- * orientation (1..8) is applied, so the result is upright. Errors (PS_EINPUT): "<path>: <reason>"
- * for missing, empty, directory, not a regular file, truncated, corrupt, non-image, other image
- * formats (GIF, PSD, PNM, HDR, PIC, compressed BMP), too large; decompression bombs (a PNG
- * stream inflating past its header's size, a JPEG with over 100 scans) count as corrupt.
+/* Load any of JPEG, PNG (8/16 bit), BMP, TGA: color, grayscale, gray+alpha, RGBA, JPEG CMYK/YCCK
+ * (converted naively, without a profile). JPEG EXIF orientation (1..8) is applied,
+ * so the result is upright. Errors (PS_EINPUT): "<path>: <reason>" for missing, empty, directory,
+ * not a regular file, truncated, corrupt (JPEG: "corrupt JPEG: <libjpeg's reason>", its warnings
+ * about damaged data included), non-image, other image formats (GIF, PSD, PNM, HDR, PIC,
+ * compressed BMP), too large; decompression bombs (a PNG stream inflating past its header's size,
+ * a JPEG with over 100 scans) count as corrupt.
  * PS_EINTERNAL "<path>: out of memory". Thread-safe: no global state. */
 ps_status ps_img_load(const char *path, ps_image *out);
 /* Same from memory (name is used in messages). */

@@ -1,9 +1,14 @@
 /* Image files: hostile-input-safe decoding (file size cap, header-only size check before any large
  * allocation, per-format completeness checks so truncation is an error rather than a gray
- * bottom), JPEG EXIF orientation, and atomic PNG/JPEG writing (temp file + fsync + rename). */
+ * bottom), JPEG EXIF orientation, and atomic PNG/JPEG writing (temp file + fsync + rename).
+ * JPEG is decoded by libjpeg-turbo, everything else by stb_image, which never sees JPEG bytes. */
 #include "img_impl.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <stdio.h> /* before jpeglib.h, which uses FILE */
+#include <jpeglib.h>
+#include <jerror.h>
 #include <pthread.h>
 #include <signal.h>
 #include <limits.h>
@@ -37,7 +42,12 @@ static img_format sniff(const unsigned char *b, size_t n, const char **other)
                   {"#?RGBE", "HDR"}, {"\x53\x80\xf6\x34", "PIC"}, {"P5", "PNM"}, {"P6", "PNM"}};
     if (has_magic(b, n, "\x89PNG\r\n\x1a\n", 8))
         return FMT_PNG;
-    if (has_magic(b, n, "\xff\xd8\xff", 3))
+    /* stb_image takes any run of FF bytes then D8 for a JPEG SOI: all of those go to libjpeg
+     * (which wants FF D8 exactly), so stb_image's JPEG decoder is never reached */
+    size_t ff = 0;
+    while (ff < n && b[ff] == 0xff)
+        ff++;
+    if (ff > 0 && ff < n && b[ff] == 0xd8)
         return FMT_JPEG;
     if (has_magic(b, n, "BM", 2))
         return FMT_BMP;
@@ -79,55 +89,6 @@ static int exif_orientation(const unsigned char *p, size_t n)
         }
     }
     return 1;
-}
-
-/* Every scan costs a pass over the whole image even when its data is a few bytes, so a small file
- * with thousands of scans is a CPU bomb; encoders write about 10 (progressive), never hundreds. */
-enum { JPEG_MAX_SCANS = 100 };
-
-/* Walks the marker segments up to the first SOS, reading the frame size (SOFn) and the first Exif
- * APP1 on the way, then requires an EOI after it (entropy-coded data stuffs every 0xFF, so FF D9
- * there is the EOI, FF DA a further scan). stb_image reads zeros past the end instead of failing,
- * so this is what catches truncation. Returns 1 if complete and within JPEG_MAX_SCANS; *w, *h
- * stay 0 if no frame header was reached. */
-static int jpeg_scan(const unsigned char *b, size_t n, int *orient, long long *w, long long *h)
-{
-    size_t i = 2;
-    int seen_exif = 0;
-    *orient = 1, *w = *h = 0;
-    for (;;) {
-        while (i + 1 < n && b[i] == 0xff && b[i + 1] == 0xff)
-            i++;                                      /* fill bytes */
-        if (i + 4 > n || b[i] != 0xff)
-            return 0;
-        unsigned m = b[i + 1];
-        if (m == 0x01 || (m >= 0xd0 && m <= 0xd8)) { /* standalone markers */
-            i += 2;
-            continue;
-        }
-        if (m == 0xd9)
-            return 0;                                 /* EOI before any scan */
-        size_t len = rd16(b + i + 2, 1);
-        if (len < 2 || len > n - i - 2)
-            return 0;
-        const unsigned char *seg = b + i + 4;
-        if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc && len >= 7)
-            *h = rd16(seg + 1, 1), *w = rd16(seg + 3, 1);
-        if (m == 0xe1 && !seen_exif && len >= 6 && !memcmp(seg, "Exif", 4)) {
-            seen_exif = 1;
-            *orient = exif_orientation(seg, len - 2);
-        }
-        i += 2 + len;
-        if (m == 0xda) {
-            for (int scans = 1; i + 1 < n; i++) {
-                if (b[i] == 0xff && b[i + 1] == 0xd9)
-                    return 1;
-                if (b[i] == 0xff && b[i + 1] == 0xda && ++scans > JPEG_MAX_SCANS)
-                    return 0;
-            }
-            return 0;
-        }
-    }
 }
 
 /* Bytes of filtered scanlines a PNG header implies: rows of 1 filter byte + packed samples, over
@@ -240,16 +201,172 @@ static int tga_check(const unsigned char *b, size_t n)
 
 /* ---- decoding ---- */
 
+static ps_status check_size(const char *name, long long w, long long h)
+{
+    if (w > PS_IMG_MAX_SIDE || h > PS_IMG_MAX_SIDE || w * h > PS_IMG_MAX_PIXELS)
+        return ps_fail(PS_EINPUT, "%s: image too large: %lldx%lld (limit %lld megapixels, %d px per side)",
+                       name, w, h, PS_IMG_MAX_PIXELS / 1000000, PS_IMG_MAX_SIDE);
+    return PS_OK;
+}
+
+/* out, upright, from the w x h interleaved sRGB samples (ch 1..4, depth 8 or 16) as stored. */
+static ps_status unpack(ps_image *out, const void *px, int w, int h, int depth, int ch, int orient,
+                        const char *name)
+{
+    ps_status st = ps_img_alloc(out, orient >= 5 ? h : w, orient >= 5 ? w : h, ch == 2 || ch == 4 ? 4 : 3);
+    if (st)
+        return st;
+    int nlut = depth == 16 ? 65536 : 256;
+    float *lut = malloc(nlut * sizeof *lut);
+    if (!lut) {
+        ps_img_free(out);
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    }
+    ps_img__srgb_lut(lut, nlut);
+    ps_img__unpack(out, px, depth, ch, orient, lut);
+    free(lut);
+    return PS_OK;
+}
+
+/* JPEG goes to libjpeg-turbo: stb_image 2.27 decodes some progressive files with a Huffman table
+ * never defined (reading uninitialised memory), and overruns an array on a DHT with more than 256
+ * codes. libjpeg-turbo errors on both, and on truncation, which stb_image padded with zeros. */
+
+/* Every scan costs a pass over the whole image even when its data is a few bytes, so a small file
+ * with thousands of scans is a CPU bomb; encoders write about 10 (progressive), never hundreds. */
+enum { JPEG_MAX_SCANS = 100 };
+
+typedef struct {
+    struct jpeg_decompress_struct ci;
+    struct jpeg_error_mgr err;
+    struct jpeg_progress_mgr progress;
+    jmp_buf jmp;                 /* where every libjpeg error and warning lands */
+    char msg[JMSG_LENGTH_MAX];
+    int msg_code;                /* libjpeg's J_MESSAGE_CODE of msg, 0 for our own */
+    unsigned char *px;           /* decoded samples as stored, RGB once jpeg_decode returns */
+    int w, h, orient;
+} jpeg_dec;
+
+/* libjpeg's error_exit would exit(). Its warnings (emit_message level -1) are all about corrupt
+ * data (a bad Huffman code, a premature end, a bogus progression), after which it carries on with
+ * made-up samples: those are errors too. Trace messages (level >= 0) are ignored. */
+static void jpeg_fail(j_common_ptr c)
+{
+    jpeg_dec *d = c->client_data;
+    c->err->format_message(c, d->msg);
+    d->msg_code = c->err->msg_code;
+    longjmp(d->jmp, 1);
+}
+
+static void jpeg_message(j_common_ptr c, int level)
+{
+    if (level < 0)
+        jpeg_fail(c);
+}
+
+/* libjpeg calls this before each iMCU row or marker it consumes, so a scan past the cap is
+ * stopped as soon as its SOS has been read. */
+static void jpeg_scan_cap(j_common_ptr c)
+{
+    jpeg_dec *d = c->client_data;
+    if (d->ci.input_scan_number > JPEG_MAX_SCANS) {
+        snprintf(d->msg, sizeof d->msg, "over %d scans", JPEG_MAX_SCANS);
+        d->msg_code = 0;
+        longjmp(d->jmp, 1);
+    }
+}
+
+/* Adobe's CMYK and YCCK JPEGs (with its APP14 marker: Photoshop's) store inverted inks, 255 = none;
+ * others plain ones. The naive conversion R = (1-C)(1-K) (stb_image's for Adobe files), in place
+ * from 4 to 3 bytes a pixel. */
+static void cmyk_to_rgb(unsigned char *px, size_t n, int inverted)
+{
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *s = px + 4 * i;
+        unsigned k = inverted ? s[3] : 255u - s[3];
+        for (int j = 0; j < 3; j++)
+            px[3 * i + j] = (unsigned char)(((inverted ? s[j] : 255u - s[j]) * k + 127) / 255);
+    }
+}
+
+/* Every libjpeg call but destroy; its errors longjmp out to jpeg_load. */
+static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, const char *name)
+{
+    struct jpeg_decompress_struct *ci = &d->ci;
+    jpeg_create_decompress(ci);
+    jpeg_mem_src(ci, buf, (unsigned long)len);
+    jpeg_save_markers(ci, JPEG_APP0 + 1, 0xffff);
+    jpeg_read_header(ci, TRUE); /* markers up to the first SOS; allocates little */
+    ps_status st = check_size(name, ci->image_width, ci->image_height);
+    if (st)
+        return st;
+    /* the first Exif APP1 before the first scan, the one cameras write */
+    for (jpeg_saved_marker_ptr m = ci->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 4 && !memcmp(m->data, "Exif", 4)) {
+            d->orient = exif_orientation(m->data, m->data_length);
+            break;
+        }
+    J_COLOR_SPACE cs = ci->jpeg_color_space;
+    int cmyk = cs == JCS_CMYK || cs == JCS_YCCK;
+    if (!cmyk && cs != JCS_GRAYSCALE && cs != JCS_YCbCr && cs != JCS_RGB)
+        return ps_fail(PS_EINPUT, "%s: unsupported JPEG color space (%d components)", name, ci->num_components);
+    ci->out_color_space = cmyk ? JCS_CMYK : JCS_RGB; /* libjpeg converts YCCK to CMYK, gray to RGB */
+    ci->progress = &d->progress;
+    jpeg_start_decompress(ci); /* a multi-scan file is decoded whole in here */
+    size_t stride = (size_t)ci->output_width * ci->output_components;
+    d->w = (int)ci->output_width, d->h = (int)ci->output_height;
+    d->px = malloc(stride * d->h);
+    if (!d->px)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    while (ci->output_scanline < ci->output_height) {
+        JSAMPROW row = d->px + ci->output_scanline * stride;
+        if (jpeg_read_scanlines(ci, &row, 1) != 1)
+            return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+    }
+    jpeg_finish_decompress(ci); /* reads on to the EOI, so a cut or damaged tail is caught too */
+    if (cmyk)
+        cmyk_to_rgb(d->px, (size_t)d->w * d->h, ci->saw_Adobe_marker);
+    return PS_OK;
+}
+
+/* The decoder state lives on the heap: locals changed between setjmp and longjmp would be
+ * indeterminate after it (C11 7.13.2.1). */
+static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *name, ps_image *out)
+{
+    jpeg_dec *d = calloc(1, sizeof *d);
+    if (!d)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    d->orient = 1;
+    d->ci.err = jpeg_std_error(&d->err);
+    d->err.error_exit = jpeg_fail;
+    d->err.emit_message = jpeg_message;
+    d->ci.client_data = d;
+    d->progress.progress_monitor = jpeg_scan_cap;
+    ps_status st;
+    if (!setjmp(d->jmp))
+        st = jpeg_decode(d, buf, len, name);
+    else if (d->msg_code == JERR_OUT_OF_MEMORY)
+        st = ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    else if (d->msg_code == JWRN_JPEG_EOF) /* the data ended before the EOI */
+        st = ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+    else /* "corrupt JPEG: Corrupt JPEG data: bad Huffman code" would say it twice */
+        st = ps_fail(PS_EINPUT, "%s: corrupt JPEG: %s", name,
+                     d->msg + (strncmp(d->msg, "Corrupt JPEG data: ", 19) ? 0 : 19));
+    jpeg_destroy_decompress(&d->ci);
+    if (st == PS_OK)
+        st = unpack(out, d->px, d->w, d->h, 8, 3, d->orient, name);
+    free(d->px);
+    free(d);
+    return st;
+}
+
 /* The size a header claims, read without stb_image, which refuses some huge headers with no
  * size to report; 0 x 0 if unknown. */
 static void header_dims(img_format fmt, const unsigned char *b, size_t n, long long *w, long long *h)
 {
-    int orient;
     *w = *h = 0;
     if (fmt == FMT_PNG && n >= 24 && !memcmp(b + 12, "IHDR", 4))
         *w = rd32(b + 16, 1), *h = rd32(b + 20, 1);
-    else if (fmt == FMT_JPEG)
-        jpeg_scan(b, n, &orient, w, h);
     else if (fmt == FMT_BMP && n >= 26)
         *w = (int32_t)rd32(b + 18, 0), *h = llabs((int32_t)rd32(b + 22, 0));
 }
@@ -268,21 +385,21 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
         fmt = FMT_OTHER, other = "compressed BMP";
     if (fmt == FMT_OTHER)
         return ps_fail(PS_EINPUT, "%s: unsupported image format (%s); use JPEG, PNG, BMP or TGA", name, other);
+    if (fmt == FMT_JPEG)
+        return jpeg_load(buf, len, name, out);
     int iw, ih, comp, known = stbi_info_from_memory(buf, (int)len, &iw, &ih, &comp);
     long long w = iw, h = llabs(ih); /* stb_image reports top-down BMPs with negative height */
     if (!known)
         header_dims(fmt, buf, len, &w, &h);
-    if (w > PS_IMG_MAX_SIDE || h > PS_IMG_MAX_SIDE || w * h > PS_IMG_MAX_PIXELS)
-        return ps_fail(PS_EINPUT, "%s: image too large: %lldx%lld (limit %lld megapixels, %d px per side)",
-                       name, w, h, PS_IMG_MAX_PIXELS / 1000000, PS_IMG_MAX_SIDE);
+    ps_status st = check_size(name, w, h);
+    if (st)
+        return st;
     if (!known || w <= 0 || h <= 0)
         return ps_fail(PS_EINPUT, fmt == FMT_UNKNOWN ? "%s: not an image (unknown format)"
                                                      : "%s: truncated or corrupt image", name);
-    int orient = 1, complete;
-    long long jw, jh;
+    int complete;
     switch (fmt) {
     case FMT_PNG: complete = png_check(buf, len); break;
-    case FMT_JPEG: complete = jpeg_scan(buf, len, &orient, &jw, &jh); break;
     case FMT_BMP: complete = bmp_check(buf, len); break;
     default: complete = tga_check(buf, len); break; /* no magic, yet stb_image took it: TGA */
     }
@@ -298,23 +415,10 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
             return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
         return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
     }
-    ps_status st = PS_OK;
     if (dw != w || dh != h || ch < 1 || ch > 4)
         st = ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
     else
-        st = ps_img_alloc(out, orient >= 5 ? dh : dw, orient >= 5 ? dw : dh, ch == 2 || ch == 4 ? 4 : 3);
-    if (st == PS_OK) {
-        int nlut = depth == 16 ? 65536 : 256;
-        float *lut = malloc(nlut * sizeof *lut);
-        if (lut) {
-            ps_img__srgb_lut(lut, nlut);
-            ps_img__unpack(out, px, depth, ch, orient, lut);
-            free(lut);
-        } else {
-            ps_img_free(out);
-            st = ps_fail(PS_EINTERNAL, "%s: out of memory", name);
-        }
-    }
+        st = unpack(out, px, dw, dh, depth, ch, 1, name);
     stbi_image_free(px);
     return st;
 }

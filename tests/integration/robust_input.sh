@@ -24,9 +24,16 @@ png() { # png FILE W H IDAT: a PNG with this header and image data (escaped byte
 }
 png huge.png 100000 100000 '\x78\x9c\x63\x60\0\0\0\x02\0\x01'
 png bad.png 64 64 '\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e'
+# a JPEG whose scan names a Huffman table no DHT defines (AC table 3 for its first component):
+# stb_image decoded such files from uninitialised memory
+cp g.jpg undef.jpg
+sos=$(LC_ALL=C grep -obUaP '\xff\xda' g.jpg | head -1 | cut -d: -f1)
+[ -n "$sos" ] && printf '\x03' | dd of=undef.jpg bs=1 seek=$((sos + 6)) conv=notrunc status=none ||
+  fail "undef.jpg"
 declare -A why=([empty.png]='empty' [trunc.png]='truncated|corrupt' [trunc.jpg]='truncated|corrupt'
   [text.png]='not an image' [rand.jpg]='not an image' [dir.png]='directory'
-  [huge.png]='too large' [bad.png]='corrupt|CRC|checksum' [missing.png]='no such file')
+  [huge.png]='too large' [bad.png]='corrupt|CRC|checksum' [missing.png]='no such file'
+  [undef.jpg]='corrupt JPEG: Huffman table')
 
 # a store with one version; every failed learn leaves it exactly as it was
 "$P" learn --user u --steps 1 g.png h.png > /dev/null || fail "learn"

@@ -120,8 +120,10 @@ static void test_too_large(void)
     expect_error("huge.tga", "huge.tga: image too large: 40000x40000 (limit 100 megapixels, 32768 px per side)");
 }
 
-/* A baseline JPEG whose one scan (SOS segment + data) is repeated: stb_image decodes every copy
- * over the whole image, so thousands would be a CPU bomb. 100 copies load; 101 are refused. */
+/* A baseline JPEG whose one scan (SOS segment + data) is repeated: stb_image decoded every copy
+ * over the whole image, so thousands were a CPU bomb. A baseline frame has exactly one scan, so
+ * libjpeg refuses a second copy already; the 100-scan cap on files that may have many scans
+ * (progressive) is tested in test_img_jpeg.c. */
 static void test_scan_bomb(void)
 {
     static unsigned char px[64 * 64 * 3];
@@ -132,7 +134,9 @@ static void test_scan_bomb(void)
         sos += 2 + (j[sos + 2] << 8 | j[sos + 3]);
     size_t scan = n - 2 - sos; /* SOS .. just before EOI */
     CHECK(j[n - 2] == 0xff && j[n - 1] == 0xd9 && sos + 4 < n, "layout");
-    for (int copies = 100; copies <= 101; copies++) {
+    static const int counts[3] = {1, 2, 101};
+    for (int k = 0; k < 3; k++) {
+        int copies = counts[k];
         unsigned char *b = malloc(sos + copies * scan + 2);
         memcpy(b, j, sos);
         for (int c = 0; c < copies; c++)
@@ -140,7 +144,7 @@ static void test_scan_bomb(void)
         memcpy(b + sos + copies * scan, "\xff\xd9", 2);
         ps_image im;
         ps_status st = ps_img_load_mem(b, sos + copies * scan + 2, "scans.jpg", &im);
-        CHECK(copies == 100 ? st == PS_OK : st == PS_EINPUT, "%d scans: status %d %s", copies, st,
+        CHECK(copies == 1 ? st == PS_OK : st == PS_EINPUT, "%d scans: status %d %s", copies, st,
               ps_last_error());
         ps_img_free(&im);
         free(b);
