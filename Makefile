@@ -66,7 +66,7 @@ unit-cores: $(BUILD)/pstyle $(TESTBIN)
 integration: $(BUILD)/pstyle $(TESTBIN)
 	@PSTYLE_BIN=$(abspath $(BUILD)/pstyle) bash tests/run_integration.sh
 
-test: unit unit-cores integration
+test: unit unit-cores fuzz-regress integration
 
 bench: $(BUILD)/pstyle
 	$(BUILD)/pstyle bench $(if $(QUICK),--quick)
@@ -114,3 +114,64 @@ clean:
 # The main job on the shipped default model: make sample images, learn a style, apply it.
 demo: pstyle
 	bash bench/demo.sh
+
+# ---- fuzzing (tests/fuzz/) --------------------------------------------------------------------
+# `make fuzz` builds each libFuzzer target with clang, ASan and UBSan (the library again, in
+# $(FUZZ_BUILD), without OpenMP: no parser uses it) and runs it FUZZ_SECONDS on the seeds in
+# tests/fuzz/corpus/<target>/; new inputs go to $(FUZZ_BUILD)/corpus/, crashes to
+# $(FUZZ_BUILD)/crashes/ (fix the bug, then keep the file in tests/fuzz/regress/<target>/).
+# fuzz-regress, part of `make test`, replays every seed and kept crash through every target with
+# the normal compiler, no libFuzzer needed.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/libfuzzer
+FUZZ_TARGETS := img psm import store
+FUZZ_MAXLEN_img    := 65536
+FUZZ_MAXLEN_psm    := 65536
+FUZZ_MAXLEN_import := 65536
+FUZZ_MAXLEN_store  := 131072
+FUZZ_TMP     := $(if $(wildcard /dev/shm/.),/dev/shm,/tmp)
+FUZZ_CFLAGS   = $(filter-out -fopenmp,$(CFLAGS)) -fno-omit-frame-pointer \
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LDLIBS   = $(filter-out -fopenmp,$(LDLIBS))
+FUZZ_LIBOBJ  := $(LIBSRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_INPUTS   = $(wildcard tests/fuzz/corpus/*/* tests/fuzz/regress/*/*)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+REPLAY_BIN   := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+
+.PHONY: fuzz fuzz-regress
+fuzz: $(FUZZ_BIN) $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz-run-%: $(FUZZ_BUILD)/fuzz_%
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_BUILD)/crashes/$*
+	@echo "fuzz: $* for $(FUZZ_SECONDS) s"
+	TMPDIR=$(FUZZ_TMP) $< $(FUZZ_BUILD)/corpus/$* tests/fuzz/corpus/$* -max_len=$(FUZZ_MAXLEN_$*) \
+	  -max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ_BUILD)/crashes/$*/
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libpstyle.a: $(FUZZ_LIBOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# stb's own code, not ours: its warnings are not ours to fix
+$(FUZZ_BUILD)/stb_image_impl.o: tests/fuzz/stb_image_impl.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -w -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_img: $(FUZZ_BUILD)/stb_image_impl.o
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libpstyle.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(FUZZ_BUILD)/libpstyle.a \
+	  $(FUZZ_LDLIBS)
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libpstyle.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(BUILD)/libpstyle.a $(LDLIBS)
+
+fuzz-regress: $(REPLAY_BIN)
+	@for t in $(REPLAY_BIN); do $$t $(FUZZ_INPUTS) || exit 1; done
+
+-include $(FUZZ_LIBOBJ:.o=.d)
