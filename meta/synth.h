@@ -42,7 +42,8 @@ const char *ps_synth_family_name(ps_synth_group g, int family);
 const char *ps_synth_group_name(ps_synth_group g);
 
 /* Draw a style: each group is identity (intensity 0) with probability 1/8, else a uniform family
- * with uniform parameters; never all three identity. Training seeds are < 2^63. */
+ * with uniform parameters; never all three identity. Training seeds (< 2^63) draw identity more
+ * often: 1/4 per group, and all three in 1 style of 16. */
 void ps_synth_sample(uint64_t seed, ps_synth_style *st);
 /* The i-th style seed of the fixed validation set (bench): never a training seed. */
 uint64_t ps_synth_val_seed(int i);

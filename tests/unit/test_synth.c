@@ -178,12 +178,14 @@ static void test_scale(void)
     ps_photos_free(&set);
 }
 
-static void test_sampler(void)
+/* Draws n styles from training (val = 0) or validation seeds: family reach, parameter range,
+ * and how often a group, or the whole style, is identity. */
+static void sampler_counts(int val, int n)
 {
-    int hits[PS_SYNTH_NGROUPS][16] = {{0}}, identity = 0, all_off = 0, n = 4000;
+    int hits[PS_SYNTH_NGROUPS][16] = {{0}}, identity = 0, all_off = 0;
     for (int i = 0; i < n; i++) {
         ps_synth_style st;
-        ps_synth_sample((uint64_t)i, &st);
+        ps_synth_sample(val ? ps_synth_val_seed(i) : (uint64_t)i, &st);
         int off = 0;
         for (int g = 0; g < PS_SYNTH_NGROUPS; g++) {
             CHECK(st.op[g].family >= 0 && st.op[g].family < ps_synth_family_count((ps_synth_group)g), "family range");
@@ -200,8 +202,23 @@ static void test_sampler(void)
     for (int g = 0; g < PS_SYNTH_NGROUPS; g++)
         for (int f = 0; f < ps_synth_family_count((ps_synth_group)g); f++)
             CHECK(hits[g][f] > n / 40, "%s reachable (%d hits)", ps_synth_family_name((ps_synth_group)g, f), hits[g][f]);
-    CHECK(all_off == 0, "never all three identity");
-    CHECK(identity > n * 3 / 16 && identity < n * 3 * 3 / 16, "identity about 1 in 8 groups (%d of %d)", identity, 3 * n);
+    if (val) {
+        CHECK(all_off == 0, "validation: never all three identity");
+        CHECK(identity > n * 3 / 16 && identity < n * 3 * 3 / 16,
+              "validation: identity about 1 in 8 groups (%d of %d)", identity, 3 * n);
+    } else {
+        /* 1/16 all off, else 1/4 per group (all-off draws then revived): ~0.27 of the groups */
+        CHECK(all_off > n / 24 && all_off < n / 10, "training: about 1 in 16 styles without any "
+              "aspect (%d of %d)", all_off, n);
+        CHECK(identity > n * 3 / 5 && identity < n * 3 * 2 / 5,
+              "training: identity about 1 in 4 groups (%d of %d)", identity, 3 * n);
+    }
+}
+
+static void test_sampler(void)
+{
+    sampler_counts(0, 4000);
+    sampler_counts(1, 4000);
     for (int i = 0; i < 100; i++) {
         CHECK(ps_synth_is_val_seed(ps_synth_val_seed(i)), "val seed");
         CHECK(ps_synth_val_seed(i) != ps_synth_val_seed(i + 1), "val seeds distinct");
