@@ -630,7 +630,72 @@ ps_status ps_store_put_style(ps_store *s, const ps_style_rec *r, const ps_sample
     return txn_end(s, rc, what);
 }
 
+/* Whether r (with its n samples) is the latest stored version of r->user's style: the same
+ * model, token shape, token bytes, shots and sample hashes, in order (settings, quality and
+ * dates are about how and when it was made, not what it is). *version gets that version's
+ * number, 0 when the style has none. Inside the caller's transaction; an SQLite result code. */
+static int same_as_latest(ps_store *s, const ps_style_rec *r, const ps_sample_rec *smp, int n,
+                          int *same, int *version)
+{
+    sqlite3_stmt *q;
+    *same = *version = 0;
+    int rc = stmt_prep(s, &q,
+                       "SELECT s.id, s.version, s.model_hash, s.groups, s.tokens_per_group, s.dim,"
+                       " s.tokens, s.tokens_crc, s.shots FROM styles s JOIN users u ON u.id=s.user_id"
+                       " WHERE u.name=? AND s.name=? ORDER BY s.version DESC LIMIT 1",
+                       "tt", r->user, style_or_default(r->style));
+    if (rc != SQLITE_OK)
+        return rc;
+    if ((rc = sqlite3_step(q)) != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    int64_t sid = sqlite3_column_int64(q, 0);
+    *version = sqlite3_column_int(q, 1);
+    const char *mh = (const char *)sqlite3_column_text(q, 2);
+    size_t len = (size_t)ps_store_n_tokens(r) * 4; /* checked by ps_store_check_rec */
+    unsigned char *raw = NULL, *got = NULL;
+    rc = SQLITE_OK;
+    if (mh && !strcmp(mh, r->model_hash) && sqlite3_column_int(q, 3) == r->groups &&
+        sqlite3_column_int(q, 4) == r->tokens_per_group && sqlite3_column_int(q, 5) == r->dim &&
+        sqlite3_column_int(q, 8) == r->shots) {
+        raw = malloc(len);
+        got = malloc(len);
+        if (!raw || !got) {
+            rc = SQLITE_NOMEM;
+        } else {
+            ps_store_f32_to_le(raw, r->tokens, len / 4);
+            const void *z = sqlite3_column_blob(q, 6);
+            uLongf glen = (uLongf)len;
+            *same = (uint32_t)crc32(0L, raw, (uInt)len) == (uint32_t)sqlite3_column_int64(q, 7) &&
+                    z && uncompress(got, &glen, z, (uLong)sqlite3_column_bytes(q, 6)) == Z_OK &&
+                    glen == len && !memcmp(raw, got, len);
+        }
+    }
+    sqlite3_finalize(q);
+    free(raw);
+    free(got);
+    if (rc != SQLITE_OK || !*same)
+        return rc;
+    rc = stmt_prep(s, &q, "SELECT sha256 FROM samples WHERE style_id=? ORDER BY idx", "i", sid);
+    int k = 0;
+    while (stmt_row(q, &rc)) {
+        const char *h = (const char *)sqlite3_column_text(q, 0);
+        *same &= k < n && h && !strcmp(h, smp[k].sha256);
+        k++;
+    }
+    sqlite3_finalize(q);
+    *same &= k == n;
+    return rc;
+}
+
 ps_status ps_store_import(ps_store *s, const ps_store_bundle *b, const char *as_user)
+{
+    return ps_store_import_report(s, b, as_user, NULL);
+}
+
+ps_status ps_store_import_report(ps_store *s, const ps_store_bundle *b, const char *as_user,
+                                 ps_store_import_rec *out)
 {
     const char *user = as_user ? as_user : b->user;
     ps_status st = writable(s);
@@ -643,12 +708,42 @@ ps_status ps_store_import(ps_store *s, const ps_store_bundle *b, const char *as_
     }
     if (st)
         return st;
+    size_t nb = b->n > 0 ? (size_t)b->n : 1;
+    int *match = calloc(nb, sizeof *match), *hits = calloc(nb, sizeof *hits), nhits = 0;
+    if (!match || !hits) {
+        free(match);
+        free(hits);
+        return ps_fail(PS_EINTERNAL, "out of memory");
+    }
+    /* first the versions the store has already, judged against the store as it was: one that is
+     * identical to its style's latest version is there, and so are the file's versions of that
+     * style before it (the file holds a style's versions oldest first) */
     int rc = exec_const(s, "BEGIN IMMEDIATE");
     for (int i = 0; rc == SQLITE_OK && i < b->n; i++) {
         ps_style_rec r = b->styles[i];
         snprintf(r.user, sizeof r.user, "%s", user);
-        rc = put_locked(s, &r, b->samples[i], b->n_samples[i], NULL);
+        int same, v;
+        rc = same_as_latest(s, &r, b->samples[i], b->n_samples[i], &same, &v);
+        if (rc == SQLITE_OK && same) {
+            match[i] = v;
+            hits[nhits++] = i;
+        }
     }
+    for (int i = 0; rc == SQLITE_OK && i < b->n; i++) {
+        const char *style = style_or_default(b->styles[i].style);
+        int there = 0;
+        for (int h = 0; h < nhits && !there; h++)
+            there = hits[h] >= i && !strcmp(style, style_or_default(b->styles[hits[h]].style));
+        ps_style_rec r = b->styles[i];
+        snprintf(r.user, sizeof r.user, "%s", user);
+        int v = match[i];
+        if (!there)
+            rc = put_locked(s, &r, b->samples[i], b->n_samples[i], &v);
+        if (out)
+            out[i] = (ps_store_import_rec){.version = v, .added = !there};
+    }
+    free(match);
+    free(hits);
     return txn_end(s, rc, "importing");
 }
 

@@ -117,9 +117,20 @@ typedef struct ps_store_bundle {
 ps_status ps_store_export(ps_store *db, const char *user, const char *style, const char *file);
 /* Read and verify a file (magic, format version, every chunk's CRC, names): PS_EINPUT if bad. */
 ps_status ps_store_bundle_read(const char *file, ps_store_bundle *b);
-/* Add every version of b as new versions (as_user NULL = b->user), in one transaction, keeping
- * their order, settings and created_at. */
+/* Add the versions of b as new versions (as_user NULL = b->user), in one transaction, keeping
+ * their order, settings and created_at. A version identical to its style's latest stored
+ * version (same model, tokens, shots and sample hashes), and the versions of that style before
+ * it in b, are there already and are not added again: importing one file twice adds nothing. */
 ps_status ps_store_import(ps_store *db, const ps_store_bundle *b, const char *as_user);
+/* What ps_store_import did with b->styles[i]. */
+typedef struct ps_store_import_rec {
+    int added;   /* 1: stored as a new version; 0: the store had it */
+    int version; /* the new version's number; when not added, the number of the stored version it
+                    is identical to, or 0 for an earlier version of the file */
+} ps_store_import_rec;
+/* ps_store_import, filling out[0..b->n-1] (out may be NULL) when it succeeds. */
+ps_status ps_store_import_report(ps_store *db, const ps_store_bundle *b, const char *as_user,
+                                 ps_store_import_rec *out);
 void ps_store_bundle_free(ps_store_bundle *b);
 
 /* SHA-256 (FIPS 180-4) of bytes, as 64 lowercase hex chars + NUL: a sample's identity is the

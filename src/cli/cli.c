@@ -71,23 +71,25 @@ int ps_cli_target(const char *user, const char *style, const char *dbopt, char *
     return st ? ps_cli_fail(st) : ps_cli_db_path(dbopt, path, n);
 }
 
-int ps_cli_user_args_parse(int argc, char **argv, const char *usage, int nargs, int json_ok,
+int ps_cli_user_args_parse(int argc, char **argv, const char *usage, int nargs, int flags,
                            ps_cli_user_args *out)
 {
     static const struct option opts[] = {
         {"style", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
         {"db", required_argument, NULL, 'd'},    {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0}};
+        {"force", no_argument, NULL, 'f'},       {0, 0, 0, 0}};
     const char *cmd = argv[0], *dbopt = NULL;
     *out = (ps_cli_user_args){0};
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
         if (c == 's')
             out->style = optarg;
-        else if (c == 'j' && json_ok)
+        else if (c == 'j' && (flags & PS_CLI_JSON))
             out->json = 1;
+        else if (c == 'f' && (flags & PS_CLI_FORCE))
+            out->force = 1;
         else if (c == 'd')
             dbopt = optarg;
         else if (c == 'h')
@@ -154,6 +156,37 @@ int ps_cli_check_output(const char *cmd, const char *out, const char *db, const 
             return ps_cli_error(PS_EUSAGE, "%s: output '%s' is %s", cmd, out, store[i].what);
     if (model && ps_cli_same_file(out, model))
         return ps_cli_error(PS_EUSAGE, "%s: output '%s' is the model file", cmd, out);
+    return 0;
+}
+
+int ps_cli_mkdirs(const char *dir)
+{
+    char p[PATH_MAX];
+    struct stat sb;
+    if (!*dir)
+        return ps_cli_error(PS_EINPUT, "empty folder name");
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
+        return ps_cli_error(PS_EINPUT, "%.40s...: folder name too long", dir);
+    /* each prefix that ends before a '/' (and the whole path), the root and "//" runs skipped */
+    for (char *s = p + 1;; s++) {
+        if (*s && *s != '/')
+            continue;
+        char c = *s;
+        *s = 0;
+        if (s[-1] != '/' && mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int err = errno; /* EACCES or EROFS on a folder that is there is no reason to stop */
+            if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))
+                return ps_cli_error(PS_EINPUT, "%s: cannot create folder %s (%s)", dir, p,
+                                    strerror(err));
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    if (stat(dir, &sb) != 0)
+        return ps_cli_error(PS_EINPUT, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return ps_cli_error(PS_EINPUT, "%s: not a directory", dir);
     return 0;
 }
 

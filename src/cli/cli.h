@@ -18,6 +18,10 @@ int ps_cmd_train(int argc, char **argv);
 int ps_cmd_bench(int argc, char **argv);
 int ps_cmd_synth(int argc, char **argv);
 
+/* The short options every subcommand takes, first in its getopt_long string: -h is --help
+ * (every command's {"help", no_argument, 0, 'h'}). */
+#define PS_CLI_SHORTOPTS "h"
+
 /* "pstyle: <msg>" on stderr; returns code. */
 int ps_cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Report the library's last error with the status as exit code. */
@@ -34,16 +38,17 @@ int ps_cli_db_path(const char *opt, char *buf, size_t n);
  * why (2 for a bad name, else as ps_cli_db_path). */
 int ps_cli_target(const char *user, const char *style, const char *dbopt, char *path, size_t n);
 /* The command line of the per-user store commands (show, forget, export):
- *   pstyle CMD USER [ARG] [--style NAME] [--db PATH] [--json]
- * nargs positionals (1 or 2: USER and ARG), --json only when json_ok. Checks the names and
- * resolves the store path. Returns -1 to go on, else the exit code to return (after printing
- * the usage text for --help, or why the line is wrong). */
+ *   pstyle CMD USER [ARG] [--style NAME] [--db PATH] [--json] [--force]
+ * nargs positionals (1 or 2: USER and ARG); --json only with PS_CLI_JSON in flags, --force only
+ * with PS_CLI_FORCE. Checks the names and resolves the store path. Returns -1 to go on, else the
+ * exit code to return (after printing the usage text for --help or -h, or why the line is wrong). */
+enum { PS_CLI_JSON = 1, PS_CLI_FORCE = 2 };
 typedef struct ps_cli_user_args {
     const char *user, *arg, *style;
-    int json;
+    int json, force;
     char db[4096];
 } ps_cli_user_args;
-int ps_cli_user_args_parse(int argc, char **argv, const char *usage, int nargs, int json_ok,
+int ps_cli_user_args_parse(int argc, char **argv, const char *usage, int nargs, int flags,
                            ps_cli_user_args *out);
 /* Whether a and b are one file: the same device and inode (so symlinks, "./x" and hard links
  * count), or, when neither exists yet, the same name in the same folder. */
@@ -52,6 +57,9 @@ int ps_cli_same_file(const char *a, const char *b);
  * its -wal, -shm or -journal) nor the model file (model may be NULL); else 1 after
  * "pstyle: CMD: output 'OUT' is the style store". Call it before any work starts. */
 int ps_cli_check_output(const char *cmd, const char *out, const char *db, const char *model);
+/* mkdir -p: create dir and the folders above it that are missing, mode 0777 less the umask.
+ * 0, or 2 after "pstyle: DIR: ..." when a part of the path is not a folder or cannot be made. */
+int ps_cli_mkdirs(const char *dir);
 /* Model path: --model, else $PSTYLE_MODEL, else models/default.psm next to the binary (or one
  * level up, for the build tree), else PS_DATADIR/default.psm. NULL with a message if none. */
 const char *ps_cli_model_path(const char *opt, char *buf, size_t n);

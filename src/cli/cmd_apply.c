@@ -24,7 +24,8 @@ static void usage(FILE *f)
             "  --size PX        resize the output so its long side is PX (default: keep size)\n"
             "  --quality Q      JPEG quality 1-100 (default 92)\n"
             "  -o OUT           output file for a single input (.png or .jpg)\n"
-            "  --out-dir DIR    folder for outputs named <stem>.<user>.png (default: .)\n");
+            "  --out-dir DIR    folder for outputs named <stem>.<user>.png (default: .);\n"
+            "                   made, with the folders above it, if missing\n");
 }
 
 static void out_name(char *buf, size_t n, const char *dir, const char *in, const char *user)
@@ -92,7 +93,7 @@ int ps_cmd_apply(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS "o:", opts, NULL)) != -1) {
         double *wp = NULL;
         switch (c) {
         case 'u': user = optarg; break;
@@ -141,9 +142,11 @@ int ps_cmd_apply(int argc, char **argv)
         return rc;
     if (out && (st = ps_img_out_format(out, NULL)))
         return ps_cli_fail(st);
-    if (outdir) {
+    if (outdir) { /* one that is missing is made once the style and the model have loaded */
         struct stat sd;
-        if (stat(outdir, &sd) || !S_ISDIR(sd.st_mode))
+        if (!*outdir)
+            return ps_cli_usage("apply", "--out-dir: empty path");
+        if (stat(outdir, &sd) == 0 && !S_ISDIR(sd.st_mode))
             return ps_cli_error(2, "%s: not a directory", outdir);
     }
     const char *mpath = ps_cli_model_path(mopt, mbuf, sizeof mbuf);
@@ -178,6 +181,8 @@ int ps_cmd_apply(int argc, char **argv)
                           "%s (%s); run 'pstyle relearn %s' or learn it again",
                           user, style, rec.version, rec.model_hash, m.hash, mpath, user);
     }
+    if (!rc && outdir)
+        rc = ps_cli_mkdirs(outdir);
     ps_threads_init(0);
     float w[3];
     for (int i = 0; i < 3; i++)

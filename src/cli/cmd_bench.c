@@ -45,7 +45,7 @@ int ps_cmd_bench(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'q': o.quick = 1; break;
         case 'm': mopt = optarg; break;

@@ -38,7 +38,7 @@ int ps_cmd_learn(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'u': user = optarg; break;
         case 's': style = optarg; break;

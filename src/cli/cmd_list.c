@@ -12,7 +12,9 @@ static const char ps_list_usage[] =
     "List users and their styles: newest version, number of versions, shots, model, date.\n"
     "  --json      one JSON array of {user, style, version, versions, shots, samples,\n"
     "              thumbnails, model_hash, created_at}\n"
-    "  --db PATH   style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
+    "  --db PATH   style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n"
+    "A default store that was never created lists nothing; a --db PATH that does not exist or\n"
+    "is not a pstyle database is an error (exit 3).\n";
 
 int ps_cmd_list(int argc, char **argv)
 {
@@ -21,7 +23,9 @@ int ps_cmd_list(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
     const char *dbopt = NULL;
     int json = 0, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    optind = 1;
+    opterr = 0; /* our own message, in our own format */
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
         if (c == 'j')
             json = 1;
         else if (c == 'd')
@@ -29,7 +33,7 @@ int ps_cmd_list(int argc, char **argv)
         else if (c == 'h')
             return printf("%s", ps_list_usage), 0;
         else
-            return ps_cli_usage("list", "bad option");
+            return ps_cli_usage("list", "unknown option '%s'", argv[optind - 1]);
     }
     if (optind < argc)
         return ps_cli_usage("list", "unexpected argument '%s'", argv[optind]);
@@ -41,9 +45,13 @@ int ps_cmd_list(int argc, char **argv)
     ps_store_row *rows = NULL;
     int n = 0;
     struct stat sb;
-    if ((stat(path, &sb) != 0 && errno == ENOENT) || (S_ISREG(sb.st_mode) && sb.st_size == 0)) {
-        /* nothing learned yet is an empty list, not an error; and list must not create files */
-    } else {
+    int found = stat(path, &sb) == 0, missing = !found && errno == ENOENT;
+    /* The default store before the first learn is an empty list, not an error (and list must
+     * not create it). An explicit --db names a store that should be there: a typo must not
+     * look like an empty store, so ps_store_open says it is missing (exit 3). A file of 0 bytes
+     * is an empty SQLite database: a store that learn was creating when it was stopped. */
+    int empty = (missing && !dbopt) || (found && S_ISREG(sb.st_mode) && sb.st_size == 0);
+    if (!empty) {
         ps_store *db;
         ps_status st = ps_store_open(&db, path, PS_STORE_READONLY);
         if (!st)

@@ -101,7 +101,9 @@ int ps_cmd_relearn(int argc, char **argv)
         {0, 0, 0, 0}};
     const char *dbopt = NULL, *style = NULL, *modelopt = NULL, *user = NULL;
     int all = 0, force = 0, c;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    optind = 1;
+    opterr = 0; /* our own message, in our own format */
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
         if (c == 'A')
             all = 1;
         else if (c == 's')
@@ -115,7 +117,7 @@ int ps_cmd_relearn(int argc, char **argv)
         else if (c == 'h')
             return printf("%s", ps_relearn_usage), 0;
         else
-            return ps_cli_usage("relearn", "bad option");
+            return ps_cli_usage("relearn", "unknown option '%s'", argv[optind - 1]);
     }
     if (argc - optind != !all)
         return ps_cli_usage("relearn", "give one USER, or --all");

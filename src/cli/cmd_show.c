@@ -2,6 +2,7 @@
 #include "bench/bench.h"
 #include "cli.h"
 #include "store/store.h"
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,8 @@ static const char ps_show_usage[] =
     "Show USER's styles: each version's date, model hash, shots, token shape, learn settings,\n"
     "quality figures and samples (sha256, bytes, size, thumbnail).\n"
     "  --style NAME   only this style\n"
-    "  --json         one JSON object {user, styles: [{style, versions: [...]}]}\n"
+    "  --json         one JSON object {user, styles: [{style, versions: [...]}]}; each\n"
+    "                 version's settings and quality are JSON objects\n"
     "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
 static void show_text(const ps_style_rec *r, const ps_sample_rec *smp, int n, int first_of_style,
@@ -31,7 +33,134 @@ static void show_text(const ps_style_rec *r, const ps_sample_rec *smp, int n, in
                smp[k].width, smp[k].height, smp[k].thumb_len ? "thumbnail" : "no thumbnail");
 }
 
-/* Text fields (settings, quality) go out as JSON strings: the store does not vouch for them. */
+/* ---- settings and quality: JSON objects that pstyle wrote, inlined only if they are ---------- */
+
+/* A strict JSON syntax check (RFC 8259, ASCII only: pstyle writes nothing else). Each json_*
+ * reads one item at *p and the whitespace after it, and advances *p past them: 0 ok, -1 not
+ * JSON (or nested too deep); on -1, *p may point anywhere up to one past the terminating NUL
+ * and is not read again. */
+static int json_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+        (*p)++;
+    return 0;
+}
+
+static int json_value(const char **p, int depth);
+
+static int json_string(const char **p)
+{
+    if (*(*p)++ != '"')
+        return -1;
+    for (;;) {
+        unsigned char c = (unsigned char)*(*p)++;
+        if (c == '"')
+            return json_ws(p);
+        if (c < 0x20 || c >= 0x80)
+            return -1;
+        if (c != '\\')
+            continue;
+        c = (unsigned char)*(*p)++;
+        if (c == 'u') {
+            for (int i = 0; i < 4; i++, (*p)++)
+                if (!isxdigit((unsigned char)**p))
+                    return -1;
+        } else if (!strchr("\"\\/bfnrt", c) || !c) {
+            return -1;
+        }
+    }
+}
+
+static int json_number(const char **p)
+{
+    const char *s = *p;
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (isdigit((unsigned char)*s))
+            s++;
+    else
+        return -1;
+    if (*s == '.') {
+        if (!isdigit((unsigned char)*++s))
+            return -1;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!isdigit((unsigned char)*s))
+            return -1;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    *p = s;
+    return json_ws(p);
+}
+
+/* An object or array: open, then value (or key: value) items separated by commas, then close. */
+static int json_items(const char **p, int depth, char close)
+{
+    (*p)++;
+    json_ws(p);
+    if (**p == close)
+        return (*p)++, json_ws(p);
+    for (;;) {
+        if (close == '}' && (json_string(p) || *(*p)++ != ':' || json_ws(p)))
+            return -1;
+        if (json_value(p, depth + 1))
+            return -1;
+        char c = *(*p)++;
+        if (c == close)
+            return json_ws(p);
+        if (c != ',')
+            return -1;
+        json_ws(p);
+    }
+}
+
+static int json_value(const char **p, int depth)
+{
+    static const char *const words[] = {"true", "false", "null"};
+    if (depth > 32)
+        return -1;
+    if (**p == '{' || **p == '[')
+        return json_items(p, depth, **p == '{' ? '}' : ']');
+    if (**p == '"')
+        return json_string(p);
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (!strncmp(*p, words[i], strlen(words[i]))) {
+            *p += strlen(words[i]);
+            return json_ws(p);
+        }
+    return json_number(p);
+}
+
+/* Whether s is one JSON object and nothing else. */
+static int json_is_object(const char *s)
+{
+    json_ws(&s);
+    return *s == '{' && json_value(&s, 0) == 0 && *s == 0;
+}
+
+/* A learn setting or quality record: the object itself, so that readers need not decode JSON
+ * inside JSON; text that is not one JSON object (from an older or another writer, through an
+ * import) goes out as a string, so the output is valid JSON whatever the store holds. */
+static void json_field(const char *key, const char *text)
+{
+    printf(", \"%s\": ", key);
+    if (!text)
+        printf("null");
+    else if (json_is_object(text))
+        fputs(text, stdout);
+    else
+        ps_bench_json_str_lit(stdout, text);
+}
+
 static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
 {
     char when[32];
@@ -39,16 +168,8 @@ static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
            ps_cli_utc(r->created_at, when, sizeof when));
     ps_bench_json_str_lit(stdout, r->model_hash);
     printf(", \"shots\": %d, \"tokens\": [%d, %d, %d]", r->shots, r->groups, r->tokens_per_group, r->dim);
-    printf(", \"settings\": ");
-    if (r->settings)
-        ps_bench_json_str_lit(stdout, r->settings);
-    else
-        printf("null");
-    printf(", \"quality\": ");
-    if (r->quality)
-        ps_bench_json_str_lit(stdout, r->quality);
-    else
-        printf("null");
+    json_field("settings", r->settings);
+    json_field("quality", r->quality);
     printf(", \"samples\": [");
     for (int k = 0; k < n; k++) {
         printf("%s{\"sha256\": ", k ? ", " : "");
@@ -62,7 +183,7 @@ static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
 int ps_cmd_show(int argc, char **argv)
 {
     ps_cli_user_args a;
-    int rc = ps_cli_user_args_parse(argc, argv, ps_show_usage, 1, 1, &a);
+    int rc = ps_cli_user_args_parse(argc, argv, ps_show_usage, 1, PS_CLI_JSON, &a);
     if (rc >= 0)
         return rc;
     const char *user = a.user, *style = a.style;

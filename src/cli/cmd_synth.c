@@ -15,14 +15,22 @@ static const char *usage =
     "With --render, paint style N on each IMG at its own size and write DIR/<stem>.png: stand-in\n"
     "style samples for demos and tests (a user would bring their own).\n";
 
+/* The synthesizer's seed of style n of the command line (--seed N, plus the row). Output names
+ * a style by n ("style 3", "validation style 3"), never by this seed: a validation style's has
+ * bit 63 set (9223372036854775811 for 3), which means nothing to a reader. */
+static uint64_t synth_seed(long n, int val)
+{
+    return val ? ps_synth_val_seed((int)n) : (uint64_t)n;
+}
+
 /* --render: the style's full render of each image, written as DIR/<stem>.png. */
-static int render_files(uint64_t seed, char **imgs, int n, const char *dir)
+static int render_files(long seed, int val, char **imgs, int n, const char *dir)
 {
     ps_synth_style style;
-    ps_synth_sample(seed, &style);
+    ps_synth_sample(synth_seed(seed, val), &style);
     char desc[256];
     ps_synth_describe(&style, desc, sizeof desc);
-    printf("style %llu: %s\n", (unsigned long long)seed, desc);
+    printf("%s %ld: %s\n", val ? "validation style" : "style", seed, desc);
     int rc = 0;
     for (int i = 0; i < n; i++) {
         ps_image in = {0}, out = {0};
@@ -84,7 +92,7 @@ int ps_cmd_synth(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
-        if (!strcmp(a, "--help")) {
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(usage, stdout);
             return 0;
         } else if (!strcmp(a, "--val"))
@@ -114,8 +122,7 @@ int ps_cmd_synth(int argc, char **argv)
     if (render || nimg)
         return seed < 0 || !out_dir || !nimg || !render
                    ? ps_cli_usage("synth", "--render needs --seed N, images and --out-dir DIR")
-                   : render_files(val ? ps_synth_val_seed((int)seed) : (uint64_t)seed, imgs, nimg,
-                                  out_dir);
+                   : render_files(seed, val, imgs, nimg, out_dir);
     if (seed < 0 || !sheet_path)
         return ps_cli_usage("synth", "--seed and --sheet are required");
 
@@ -136,12 +143,12 @@ int ps_cmd_synth(int argc, char **argv)
         st = ps_img_alloc(&part[k], side, side, 3);
     for (int r = 0; r < rows && !st; r++) {
         ps_synth_style style;
-        uint64_t s = val ? ps_synth_val_seed((int)seed + r) : (uint64_t)seed + (uint64_t)r;
-        ps_synth_sample(s, &style);
+        ps_synth_sample(synth_seed(seed + r, val), &style);
         char desc[256];
         ps_synth_describe(&style, desc, sizeof desc);
         int pi = (int)(((uint64_t)seed + (uint64_t)r) % (uint64_t)set.n);
-        printf("row %d: seed %llu on %s: %s\n", r, (unsigned long long)s, set.name[pi], desc);
+        printf("row %d: %s %ld on %s: %s\n", r, val ? "validation style" : "seed", seed + r,
+               set.name[pi], desc);
         ps_img_free(&photo);
         st = square(&set.img[pi], side, &photo);
         if (!st)

@@ -115,7 +115,7 @@ int ps_cmd_train(int argc, char **argv)
     double r;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
         switch (c) {
         case 'D': cfg.data = optarg; break;
         case 'P': cfg.data = NULL; break;

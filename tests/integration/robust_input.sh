@@ -77,7 +77,9 @@ done
 # output folder missing or not writable: a clear error and no file (root writes through
 # chmod, so root gets a folder that refuses new files to everyone: sysfs)
 expect 2 '^pstyle: nodir/x.png: .*nodir' -- "$P" apply --user u g.png -o nodir/x.png
-expect 2 '^pstyle: nodir: not a directory' -- "$P" apply --user u g.png --out-dir nodir
+echo "not a folder" > notdir
+expect 2 '^pstyle: notdir: not a directory' -- "$P" apply --user u g.png --out-dir notdir
+[ "$(cat notdir)" = "not a folder" ] || fail "apply changed a file named as --out-dir"
 if [ "$(id -u)" = 0 ]; then ro=/sys; else mkdir ro && chmod 555 ro && ro=ro; fi
 expect 2 "^pstyle: $ro/g.u.png: cannot create" -- "$P" apply --user u g.png --out-dir "$ro"
 ls -A "$ro" | grep -q 'g\.u\.png' && fail "a file was left in $ro"

@@ -85,7 +85,7 @@ done
 "$P" show "$(printf 'a%.0s' $(seq 64))" 2>&1 | grep -q 'unknown user' || fail "64 chars is a fine name"
 [ "$(sqlite3 "$PSTYLE_DB" 'SELECT count(*) FROM users')" = 1 ] || fail "users table damaged"
 for c in list show forget export import relearn; do "$P" $c --help | grep -q "usage: pstyle $c" || fail "$c --help"; done
-expect 1 'bad option' -- "$P" list --frob
+expect 1 "^pstyle list: unknown option '--frob'" -- "$P" list --frob
 expect 1 "unknown option '--frob'" -- "$P" show bob --frob
 expect 1 "unknown option '--json'" -- "$P" forget bob --json
 expect 1 'give exactly one USER' -- "$P" forget bob alice
