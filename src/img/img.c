@@ -50,50 +50,72 @@ void ps_img__srgb_lut(float *lut, int n)
         lut[i] = (float)srgb_to_linear_d((double)i / (n - 1));
 }
 
-/* Source pixel of display pixel (x, y) is o0 + x*ax + y*ay (in pixels) for EXIF orientation o
- * of a stored sw x sh image; 5..8 swap the sides. See the EXIF 2.3 spec, tag 0x0112: e.g. 6
- * means "row 0 is the visual right side, column 0 the visual top", i.e. rotate 90 deg clockwise. */
-static void orient_walk(int o, int sw, int sh, long *o0, long *ax, long *ay)
+/* Where stored pixel (sx, sy) of a sw x sh image lands for EXIF orientation o (see the EXIF 2.3
+ * spec, tag 0x0112: e.g. 6 means "row 0 is the visual right side, column 0 the visual top", i.e.
+ * rotate 90 deg clockwise; 5..8 swap the sides): display index base + sx * step in a plane of
+ * display width dw. */
+static void orient_row(int o, int sw, int sh, int sy, long dw, long *base, long *step)
 {
-    long w = sw, h = sh;
     switch (o) {
-    case 2: *o0 = w - 1, *ax = -1, *ay = w; break;                 /* mirror left-right */
-    case 3: *o0 = (h - 1) * w + w - 1, *ax = -1, *ay = -w; break;  /* rotate 180 */
-    case 4: *o0 = (h - 1) * w, *ax = 1, *ay = -w; break;           /* mirror top-bottom */
-    case 5: *o0 = 0, *ax = w, *ay = 1; break;                      /* transpose */
-    case 6: *o0 = (h - 1) * w, *ax = -w, *ay = 1; break;           /* rotate 90 cw */
-    case 7: *o0 = (h - 1) * w + w - 1, *ax = -w, *ay = -1; break;  /* transverse */
-    case 8: *o0 = w - 1, *ax = w, *ay = -1; break;                 /* rotate 90 ccw */
-    default: *o0 = 0, *ax = 1, *ay = w; break;
+    case 2: *base = sy * dw + sw - 1, *step = -1; break;              /* mirror left-right */
+    case 3: *base = (sh - 1 - sy) * dw + sw - 1, *step = -1; break;   /* rotate 180 */
+    case 4: *base = (sh - 1 - sy) * dw, *step = 1; break;             /* mirror top-bottom */
+    case 5: *base = sy, *step = dw; break;                            /* transpose */
+    case 6: *base = sh - 1 - sy, *step = dw; break;                   /* rotate 90 cw */
+    case 7: *base = (sw - 1) * dw + sh - 1 - sy, *step = -dw; break;  /* transverse */
+    case 8: *base = (sw - 1) * dw + sy, *step = -dw; break;           /* rotate 90 ccw */
+    default: *base = sy * dw, *step = 1; break;
     }
 }
 
-void ps_img__unpack(ps_image *dst, const void *src, int depth, int channels, int orient,
-                    const float *lut)
+/* One run of n pixels: source samples every sstep bytes or shorts, display pixels every dstep. */
+static inline void unpack_run(float *d, size_t plane, long dstep, const unsigned char *s8,
+                              const unsigned short *s16, size_t sstep, int n, int depth,
+                              int channels, int four, const float *lut)
+{
+    const int ncol = channels >= 3 ? 3 : 1, has_alpha = !(channels & 1);
+    const float amax = depth == 8 ? 255.0f : 65535.0f;
+    for (int j = 0; j < n; j++, d += dstep) {
+        const size_t b = (size_t)j * sstep;
+        for (int k = 0; k < 3; k++) {
+            size_t sk = b + (ncol == 3 ? k : 0);
+            d[k * plane] = lut[depth == 8 ? s8[sk] : s16[sk]];
+        }
+        if (four) {
+            size_t sa = b + channels - 1;
+            d[3 * plane] = has_alpha ? (depth == 8 ? s8[sa] : s16[sa]) / amax : 1.0f;
+        }
+    }
+}
+
+void ps_img__unpack_rows(ps_image *dst, const void *src, int sy0, int n, int depth, int channels,
+                         int orient, const float *lut)
 {
     assert(channels >= 1 && channels <= 4 && dst->c >= 3 && (depth == 8 || depth == 16));
     const unsigned char *s8 = src;
     const unsigned short *s16 = src;
-    const float amax = depth == 8 ? 255.0f : 65535.0f;
-    const int ncol = channels >= 3 ? 3 : 1, has_alpha = !(channels & 1);
+    const int four = dst->c == 4;
     const size_t plane = (size_t)dst->w * dst->h;
-    int sw = orient >= 5 ? dst->h : dst->w, sh = orient >= 5 ? dst->w : dst->h;
-    long o0, ax, ay;
-    orient_walk(orient, sw, sh, &o0, &ax, &ay);
-    for (int y = 0; y < dst->h; y++) {
-        float *r = dst->px + (size_t)y * dst->w;
-        long si = o0 + y * ay;
-        for (int x = 0; x < dst->w; x++, si += ax) {
-            const size_t b = (size_t)si * channels;
-            for (int k = 0; k < 3; k++) {
-                size_t sk = b + (ncol == 3 ? k : 0);
-                r[k * plane + x] = lut[depth == 8 ? s8[sk] : s16[sk]];
-            }
-            if (dst->c == 4) {
-                size_t sa = b + channels - 1;
-                r[3 * plane + x] = has_alpha ? (depth == 8 ? s8[sa] : s16[sa]) / amax : 1.0f;
-            }
-        }
+    const int sw = orient >= 5 ? dst->h : dst->w, sh = orient >= 5 ? dst->w : dst->h;
+    long base, step, next, unused; /* pixel (sx, sy0 + r) goes to base + r * drow + sx * step */
+    orient_row(orient, sw, sh, sy0, dst->w, &base, &step);
+    orient_row(orient, sw, sh, sy0 + 1, dst->w, &next, &unused);
+    const long drow = next - base;
+    const size_t srow = (size_t)sw * channels;
+    /* rows of a transposing orientation land in display columns: walk the band column by column
+     * so that consecutive writes are neighbours */
+    const int transposed = orient >= 5 && orient <= 8;
+    const int outer = transposed ? sw : n, inner = transposed ? n : sw;
+    const long dout = transposed ? step : drow, din = transposed ? drow : step;
+    const size_t sout = transposed ? (size_t)channels : srow, sin = transposed ? srow : (size_t)channels;
+    for (int i = 0; i < outer; i++) {
+        float *d = dst->px + base + i * dout;
+        const size_t so = (size_t)i * sout;
+        if (depth == 8 && channels == 3 && !four) /* the common case, specialised */
+            unpack_run(d, plane, din, s8 + so, NULL, sin, inner, 8, 3, 0, lut);
+        else
+            unpack_run(d, plane, din, depth == 8 ? s8 + so : NULL, depth == 16 ? s16 + so : NULL, sin,
+                       inner, depth, channels, four, lut);
     }
 }
 
@@ -101,7 +123,7 @@ void ps_img_from_rgba8(ps_image *dst, const unsigned char *src, int channels)
 {
     float lut[256];
     ps_img__srgb_lut(lut, 256);
-    ps_img__unpack(dst, src, 8, channels, 1, lut);
+    ps_img__unpack_rows(dst, src, 0, dst->h, 8, channels, 1, lut);
 }
 
 /* Exact rounding without a pow per pixel: code k is the number of half-code thresholds

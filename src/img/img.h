@@ -22,7 +22,14 @@ typedef struct ps_image {
     float *px;     /* c * h * w floats, planar: px[(k*h + y)*w + x] */
 } ps_image;
 
-#define PS_IMG_MAX_PIXELS 100000000LL /* refuse headers claiming more, before allocating */
+/* The pixel budget: headers claiming more are refused before anything large is allocated
+ * ("FILE: image is W x H = N MP, more than the M MP pstyle can process within its memory budget").
+ * apply's peak RSS is ~150 MB (shipped model) plus 36 bytes a pixel (40 with alpha): the decoded
+ * photo, the output and one working copy, as floats. At the cap it measured 1.92 GB (RGB JPEG)
+ * and 2.12 GB (RGBA PNG), so any image inside the cap applies within 2.2 GB
+ * (tests/integration/robust_memory.sh checks the rate). Decoding alone peaks lower: JPEG 12 bytes
+ * a pixel plus the file (progressive: plus libjpeg's coefficients, 3 to 6), the others 15 to 24. */
+#define PS_IMG_MAX_PIXELS 50000000LL
 #define PS_IMG_MAX_SIDE 32768
 #define PS_IMG_MAX_FILE_BYTES (512LL << 20) /* refuse bigger files before reading them */
 
@@ -37,6 +44,15 @@ typedef struct ps_image {
 ps_status ps_img_load(const char *path, ps_image *out);
 /* Same from memory (name is used in messages). */
 ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out);
+/* Same, for a caller that only needs a reduced working copy: the upright image at scale n/8,
+ * ceil(W*n/8) x ceil(H*n/8), for the smallest n in 1..8 that keeps each side at least min_side
+ * (or whole, where it is shorter); min_side <= 0 is full size (ps_img_load_mem). A JPEG decodes
+ * at that scale directly (libjpeg-turbo's IDCT scaling: at 1/8, 1/64 of the memory and several
+ * times faster); other formats decode whole and are then resized (ps_img_resize), so only the
+ * copy is kept. The caps apply to the full size, which goes to *full_w, *full_h (either may be
+ * NULL; 0 on failure). */
+ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const char *name, int min_side,
+                                 ps_image *out, int *full_w, int *full_h);
 /* Write by extension: .png (8-bit, keeps alpha) or .jpg/.jpeg (quality 1..100, alpha dropped;
  * 0 means 92), case-insensitive; anything else is PS_EUSAGE "<path>: unsupported output format".
  * c must be 1 (gray), 3 or 4. Writes to a temp file in the same folder, fsyncs, then renames, so
@@ -57,7 +73,7 @@ ps_status ps_img_alloc(ps_image *img, int w, int h, int c);   /* zeroed */
 void ps_img_free(ps_image *img);
 /* High-quality resize (separable Lanczos-3, widened to an area filter when shrinking, so fine
  * detail averages instead of aliasing) of every plane; output stays within each plane's input
- * range (no ringing past black or white). */
+ * range (no ringing past black or white). An output of more than PS_IMG_MAX_PIXELS is PS_EINPUT. */
 ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h);
 /* Fit inside max_side (long side), keeping aspect; copy if already small enough. */
 ps_status ps_img_fit(const ps_image *src, ps_image *dst, int max_side);

@@ -201,12 +201,29 @@ static int tga_check(const unsigned char *b, size_t n)
 
 /* ---- decoding ---- */
 
+/* The caps, from the header's size alone: the pixel count is what apply's memory grows with. */
 static ps_status check_size(const char *name, long long w, long long h)
 {
-    if (w > PS_IMG_MAX_SIDE || h > PS_IMG_MAX_SIDE || w * h > PS_IMG_MAX_PIXELS)
-        return ps_fail(PS_EINPUT, "%s: image too large: %lldx%lld (limit %lld megapixels, %d px per side)",
-                       name, w, h, PS_IMG_MAX_PIXELS / 1000000, PS_IMG_MAX_SIDE);
+    if (w * h > PS_IMG_MAX_PIXELS)
+        return ps_fail(PS_EINPUT, "%s: image is %lld x %lld = %.1f MP, more than the %lld MP pstyle can "
+                       "process within its memory budget", name, w, h, (double)w * h / 1e6,
+                       PS_IMG_MAX_PIXELS / 1000000);
+    if (w > PS_IMG_MAX_SIDE || h > PS_IMG_MAX_SIDE)
+        return ps_fail(PS_EINPUT, "%s: image is %lld x %lld, more than the %d px per side pstyle can "
+                       "process", name, w, h, PS_IMG_MAX_SIDE);
     return PS_OK;
+}
+
+/* The reduced scale n/8 for ps_img_load_mem_scaled: the smallest n that keeps each side of a
+ * w x h image at least min_side (or whole, when it is smaller); 8 (full size) for min_side <= 0. */
+static int scale_eighths(long long w, long long h, int min_side)
+{
+    if (min_side <= 0)
+        return 8;
+    for (int n = 1; n < 8; n++)
+        if ((w * n + 7) / 8 >= (w < min_side ? w : min_side) && (h * n + 7) / 8 >= (h < min_side ? h : min_side))
+            return n;
+    return 8;
 }
 
 /* out, upright, from the w x h interleaved sRGB samples (ch 1..4, depth 8 or 16) as stored. */
@@ -223,7 +240,7 @@ static ps_status unpack(ps_image *out, const void *px, int w, int h, int depth, 
         return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
     }
     ps_img__srgb_lut(lut, nlut);
-    ps_img__unpack(out, px, depth, ch, orient, lut);
+    ps_img__unpack_rows(out, px, 0, h, depth, ch, orient, lut);
     free(lut);
     return PS_OK;
 }
@@ -234,7 +251,7 @@ static ps_status unpack(ps_image *out, const void *px, int w, int h, int depth, 
 
 /* Every scan costs a pass over the whole image even when its data is a few bytes, so a small file
  * with thousands of scans is a CPU bomb; encoders write about 10 (progressive), never hundreds. */
-enum { JPEG_MAX_SCANS = 100 };
+enum { JPEG_MAX_SCANS = 100, JPEG_BAND = 16 /* rows decoded at a time */ };
 
 typedef struct {
     struct jpeg_decompress_struct ci;
@@ -243,8 +260,10 @@ typedef struct {
     jmp_buf jmp;                 /* where every libjpeg error and warning lands */
     char msg[JMSG_LENGTH_MAX];
     int msg_code;                /* libjpeg's J_MESSAGE_CODE of msg, 0 for our own */
-    unsigned char *px;           /* decoded samples as stored, RGB once jpeg_decode returns */
-    int w, h, orient;
+    unsigned char *band;         /* JPEG_BAND rows of samples as decoded */
+    ps_image img;                /* the result, filled band by band */
+    int orient, full_w, full_h;  /* full_*: upright size at full scale */
+    float lut[256];
 } jpeg_dec;
 
 /* libjpeg's error_exit would exit(). Its warnings (emit_message level -1) are all about corrupt
@@ -289,8 +308,11 @@ static void cmyk_to_rgb(unsigned char *px, size_t n, int inverted)
     }
 }
 
-/* Every libjpeg call but destroy; its errors longjmp out to jpeg_load. */
-static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, const char *name)
+/* Every libjpeg call but destroy; its errors longjmp out to jpeg_load. The samples go from a
+ * band of JPEG_BAND rows straight into the float planes, so the only full-size buffer is the
+ * result (and, for a progressive file, libjpeg's own coefficients). */
+static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, const char *name,
+                             int min_side)
 {
     struct jpeg_decompress_struct *ci = &d->ci;
     jpeg_create_decompress(ci);
@@ -311,27 +333,44 @@ static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, 
     if (!cmyk && cs != JCS_GRAYSCALE && cs != JCS_YCbCr && cs != JCS_RGB)
         return ps_fail(PS_EINPUT, "%s: unsupported JPEG color space (%d components)", name, ci->num_components);
     ci->out_color_space = cmyk ? JCS_CMYK : JCS_RGB; /* libjpeg converts YCCK to CMYK, gray to RGB */
+    int n8 = scale_eighths(ci->image_width, ci->image_height, min_side);
+    if (n8 < 8) /* IDCT scaling: each 8x8 block decodes straight to n x n samples */
+        ci->scale_num = (unsigned)n8, ci->scale_denom = 8;
     ci->progress = &d->progress;
+    d->full_w = (int)(d->orient >= 5 ? ci->image_height : ci->image_width);
+    d->full_h = (int)(d->orient >= 5 ? ci->image_width : ci->image_height);
     jpeg_start_decompress(ci); /* a multi-scan file is decoded whole in here */
-    size_t stride = (size_t)ci->output_width * ci->output_components;
-    d->w = (int)ci->output_width, d->h = (int)ci->output_height;
-    d->px = malloc(stride * d->h);
-    if (!d->px)
+    const int w = (int)ci->output_width, h = (int)ci->output_height;
+    const size_t stride = (size_t)w * ci->output_components;
+    if ((st = ps_img_alloc(&d->img, d->orient >= 5 ? h : w, d->orient >= 5 ? w : h, 3)))
+        return st;
+    d->band = malloc(stride * JPEG_BAND);
+    if (!d->band)
         return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    ps_img__srgb_lut(d->lut, 256);
     while (ci->output_scanline < ci->output_height) {
-        JSAMPROW row = d->px + ci->output_scanline * stride;
-        if (jpeg_read_scanlines(ci, &row, 1) != 1)
-            return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+        const int y = (int)ci->output_scanline, n = JPEG_BAND < h - y ? JPEG_BAND : h - y;
+        JSAMPROW rows[JPEG_BAND];
+        for (int i = 0; i < n; i++)
+            rows[i] = d->band + i * stride;
+        for (int got = 0; got < n;) { /* libjpeg hands out a row or two per call */
+            int r = (int)jpeg_read_scanlines(ci, rows + got, (JDIMENSION)(n - got));
+            if (r < 1)
+                return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+            got += r;
+        }
+        if (cmyk)
+            cmyk_to_rgb(d->band, (size_t)n * w, ci->saw_Adobe_marker);
+        ps_img__unpack_rows(&d->img, d->band, y, n, 8, 3, d->orient, d->lut);
     }
     jpeg_finish_decompress(ci); /* reads on to the EOI, so a cut or damaged tail is caught too */
-    if (cmyk)
-        cmyk_to_rgb(d->px, (size_t)d->w * d->h, ci->saw_Adobe_marker);
     return PS_OK;
 }
 
 /* The decoder state lives on the heap: locals changed between setjmp and longjmp would be
  * indeterminate after it (C11 7.13.2.1). */
-static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *name, ps_image *out)
+static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *name, int min_side,
+                           ps_image *out, int *full_w, int *full_h)
 {
     jpeg_dec *d = calloc(1, sizeof *d);
     if (!d)
@@ -344,7 +383,7 @@ static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *nam
     d->progress.progress_monitor = jpeg_scan_cap;
     ps_status st;
     if (!setjmp(d->jmp))
-        st = jpeg_decode(d, buf, len, name);
+        st = jpeg_decode(d, buf, len, name, min_side);
     else if (d->msg_code == JERR_OUT_OF_MEMORY)
         st = ps_fail(PS_EINTERNAL, "%s: out of memory", name);
     else if (d->msg_code == JWRN_JPEG_EOF) /* the data ended before the EOI */
@@ -353,9 +392,11 @@ static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *nam
         st = ps_fail(PS_EINPUT, "%s: corrupt JPEG: %s", name,
                      d->msg + (strncmp(d->msg, "Corrupt JPEG data: ", 19) ? 0 : 19));
     jpeg_destroy_decompress(&d->ci);
+    free(d->band);
     if (st == PS_OK)
-        st = unpack(out, d->px, d->w, d->h, 8, 3, d->orient, name);
-    free(d->px);
+        *out = d->img, *full_w = d->full_w, *full_h = d->full_h;
+    else
+        ps_img_free(&d->img);
     free(d);
     return st;
 }
@@ -371,9 +412,15 @@ static void header_dims(img_format fmt, const unsigned char *b, size_t n, long l
         *w = (int32_t)rd32(b + 18, 0), *h = llabs((int32_t)rd32(b + 22, 0));
 }
 
-ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out)
+/* Every format through here. own, when not NULL, holds buf, which is malloc'd: it is freed (and
+ * *own cleared) as soon as the samples are decoded, before the float planes are allocated. */
+static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **own, const char *name,
+                          int min_side, ps_image *out, int *full_w, int *full_h)
 {
+    int fw_, fh_;
+    full_w = full_w ? full_w : &fw_, full_h = full_h ? full_h : &fh_;
     memset(out, 0, sizeof *out);
+    *full_w = *full_h = 0;
     if (len == 0)
         return ps_fail(PS_EINPUT, "%s: empty file", name);
     if ((long long)len > PS_IMG_MAX_FILE_BYTES || len > INT_MAX)
@@ -386,7 +433,7 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
     if (fmt == FMT_OTHER)
         return ps_fail(PS_EINPUT, "%s: unsupported image format (%s); use JPEG, PNG, BMP or TGA", name, other);
     if (fmt == FMT_JPEG)
-        return jpeg_load(buf, len, name, out);
+        return jpeg_load(buf, len, name, min_side, out, full_w, full_h);
     int iw, ih, comp, known = stbi_info_from_memory(buf, (int)len, &iw, &ih, &comp);
     long long w = iw, h = llabs(ih); /* stb_image reports top-down BMPs with negative height */
     if (!known)
@@ -409,6 +456,8 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
     int depth = stbi_is_16_bit_from_memory(buf, (int)len) ? 16 : 8, dw, dh, ch;
     void *px = depth == 16 ? (void *)stbi_load_16_from_memory(buf, (int)len, &dw, &dh, &ch, 0)
                            : (void *)stbi_load_from_memory(buf, (int)len, &dw, &dh, &ch, 0);
+    if (own)
+        free(*own), *own = NULL;
     if (!px) {
         const char *why = stbi_failure_reason();
         if (why && !strcmp(why, "outofmem"))
@@ -420,7 +469,26 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
     else
         st = unpack(out, px, dw, dh, depth, ch, 1, name);
     stbi_image_free(px);
+    int n = scale_eighths(dw, dh, min_side);
+    if (st == PS_OK && n < 8) {
+        ps_image full = *out;
+        st = ps_img_resize(&full, out, (int)((dw * (long long)n + 7) / 8), (int)((dh * (long long)n + 7) / 8));
+        ps_img_free(&full);
+    }
+    if (st == PS_OK)
+        *full_w = dw, *full_h = dh;
     return st;
+}
+
+ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out)
+{
+    return load_buf(buf, len, NULL, name, 0, out, NULL, NULL);
+}
+
+ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const char *name, int min_side,
+                                 ps_image *out, int *full_w, int *full_h)
+{
+    return load_buf(buf, len, NULL, name, min_side, out, full_w, full_h);
 }
 
 /* Reads at most PS_IMG_MAX_FILE_BYTES + 1 bytes, so a huge file is refused cheaply. Only regular
@@ -499,7 +567,7 @@ ps_status ps_img_load(const char *path, ps_image *out)
     memset(out, 0, sizeof *out);
     ps_status rc = ps_img_read_file(path, &buf, &n);
     if (rc == PS_OK)
-        rc = ps_img_load_mem(buf, n, path, out);
+        rc = load_buf(buf, n, &buf, path, 0, out, NULL, NULL); /* frees buf early */
     free(buf);
     return rc;
 }

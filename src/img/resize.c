@@ -97,6 +97,11 @@ ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h)
         memset(dst, 0, sizeof *dst);
         return ps_fail(PS_EUSAGE, "resize: empty source image");
     }
+    if ((long long)w * h > PS_IMG_MAX_PIXELS) { /* e.g. apply --size upscaling past the budget */
+        memset(dst, 0, sizeof *dst);
+        return ps_fail(PS_EINPUT, "resize: %d x %d = %.1f MP is more than the %lld MP pstyle can process "
+                       "within its memory budget", w, h, (double)w * h / 1e6, PS_IMG_MAX_PIXELS / 1000000);
+    }
     ps_status st = ps_img_alloc(dst, w, h, src->c);
     if (st)
         return st;

@@ -32,7 +32,7 @@ sos=$(LC_ALL=C grep -obUaP '\xff\xda' g.jpg | head -1 | cut -d: -f1)
   fail "undef.jpg"
 declare -A why=([empty.png]='empty' [trunc.png]='truncated|corrupt' [trunc.jpg]='truncated|corrupt'
   [text.png]='not an image' [rand.jpg]='not an image' [dir.png]='directory'
-  [huge.png]='too large' [bad.png]='corrupt|CRC|checksum' [missing.png]='no such file'
+  [huge.png]='memory budget' [bad.png]='corrupt|CRC|checksum' [missing.png]='no such file'
   [undef.jpg]='corrupt JPEG: Huffman table')
 
 # a store with one version; every failed learn leaves it exactly as it was
