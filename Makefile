@@ -19,7 +19,7 @@ BUILD   ?= build-san
 endif
 BUILD   ?= build
 
-LIBDIRS := src/nn src/img src/feat src/gen encoder meta store bench
+LIBDIRS := src/nn src/img src/feat src/gen src/prog encoder meta store bench
 LIBSRC  := $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c))
 CLISRC  := $(wildcard src/cli/*.c)
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
@@ -30,7 +30,7 @@ MODEL   := models/default.psm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 CFLAGS  += -DPS_VERSION=\"$(VERSION)\" -DPS_DATADIR=\"$(PREFIX)/share/pstyle\"
 
-.PHONY: demo all test unit unit-cores integration bench bench-quick install uninstall clean deps data extval train
+.PHONY: prog-natural demo all test unit unit-cores integration bench bench-quick install uninstall clean deps data extval train
 all: pstyle $(BUILD)/libpstyle.a
 
 $(BUILD)/%.o: %.c
@@ -49,6 +49,14 @@ $(BUILD)/pstyle: $(CLIOBJ) $(BUILD)/libpstyle.a
 
 pstyle: $(BUILD)/pstyle
 	cp $< $@
+
+# The style program's table of natural-photo statistics, from the training photos (make data).
+$(BUILD)/gen_natural: src/prog/tools/gen_natural.c $(BUILD)/libpstyle.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpstyle.a $(LDLIBS)
+
+prog-natural: $(BUILD)/gen_natural
+	$(BUILD)/gen_natural data/photos/train/* > src/prog/natural.c.tmp
+	mv src/prog/natural.c.tmp src/prog/natural.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpstyle.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { E_PHOTO, E_REINHARD, E_PSTYLE, E_NMETHODS };
-static const char *const e_name[E_NMETHODS] = {"photo unchanged", "Reinhard", "pstyle"};
-static const char *const e_key[E_NMETHODS] = {"photo", "reinhard", "pstyle"};
+/* E_NETWORK: the ablation, the attention network alone on the style's tokens (pstyle before
+ * style programs; what styles without a program still get) */
+enum { E_PHOTO, E_REINHARD, E_PSTYLE, E_NETWORK, E_NMETHODS };
+static const char *const e_name[E_NMETHODS] = {"photo unchanged", "Reinhard", "pstyle",
+                                               "network alone (ablation)"};
+static const char *const e_key[E_NMETHODS] = {"photo", "reinhard", "pstyle", "network"};
 static const char *const score_key[PS_SCORE_N] = {"psnr", "ssim", "delta_e2000", "swd",
                                                   "grad_w1", "lap_swd"};
 static const char *const score_unit[PS_SCORE_N] = {"dB", "1", "dE00", "Lab", "L", "1"};
@@ -33,6 +36,7 @@ typedef struct {
 typedef struct {
     double m[E_NMETHODS][PS_SCORE_N]; /* mean over the style's queries */
     double learn_sec;
+    char program[320]; /* the learned program in words */
     int wins_photo;    /* metrics on which pstyle beats the photo unchanged */
     int dist_both;     /* pstyle beats both baselines on SWD, GradW1 and LapSWD */
 } ext_result;
@@ -130,11 +134,14 @@ static ps_status run_style(ps_bench_ctx *c, const ext_style *e, int row, ps_benc
     for (int i = 0; i < e->k && !st; i++)
         st = ps_img_load(e->sup[i], &sup[i]);
     ps_learn_stats ls = {0};
+    ps_prog prog;
     if (!st && !(ref = pool_pixels(sup, e->k, &nref)))
         st = ps_fail(PS_EINTERNAL, "bench: out of memory");
     if (!st)
-        st = ps_model_learn(m, sup, e->k, -1, tok, NULL, &ls);
+        st = ps_model_learn(m, sup, e->k, -1, tok, &prog, NULL, &ls);
     r->learn_sec = ls.seconds;
+    if (!st)
+        ps_prog_describe(&prog, r->program, sizeof r->program);
     memset(r->m, 0, sizeof r->m);
     ps_bench_json_begin(&c->js, "queries", 1);
     for (int q = 0; q < e->q && !st; q++) {
@@ -158,7 +165,9 @@ static ps_status run_style(ps_bench_ctx *c, const ext_style *e, int row, ps_benc
             ph.c = 3;
             res[E_PHOTO] = ph;
             ps_feat_reinhard_transfer(res[E_REINHARD].px, ph.px, ph.h, ph.w, ref, 1, (int)nref);
-            st = ps_model_apply(m, tok, &ph, w1, &res[E_PSTYLE]);
+            st = ps_model_apply(m, tok, &prog, &ph, w1, &res[E_PSTYLE]);
+            if (!st)
+                st = ps_model_apply(m, tok, NULL, &ph, w1, &res[E_NETWORK]);
         }
         ps_bench_json_begin(&c->js, NULL, 0);
         for (int k = 0; k < E_NMETHODS && !st; k++) {
@@ -183,6 +192,7 @@ static ps_status run_style(ps_bench_ctx *c, const ext_style *e, int row, ps_benc
         ps_img_free(&gt);
         ps_img_free(&res[E_REINHARD]);
         ps_img_free(&res[E_PSTYLE]);
+        ps_img_free(&res[E_NETWORK]);
         free(gt8);
         free(buf);
     }
@@ -331,8 +341,10 @@ void ps_bench_sec_extval(ps_bench_ctx *c)
             "paints %d other photos, scored against the filter's own output. Metrics as "
             "`shared/metrics/pstyle_metrics.py` defines them (SWD: colour distribution; "
             "GradW1: edge-strength distribution; LapSWD: local structure such as dots, lines "
-            "and grain, wherever they are). %s%d styles + control; learn %.2f s per style."
-            "\n\n", kmax, styles[run[0]].q,
+            "and grain, wherever they are). %s%d styles + control; learn %.2f s per style. "
+            "pstyle paints with the style program it fits at learn time (src/prog); *network "
+            "alone* is the ablation without it: the attention network on the style's tokens, "
+            "which is how pstyle painted before programs.\n\n", kmax, styles[run[0]].q,
             c->quick ? "**Quick run: a subset**, " : "", nall, learn);
     fprintf(c->md, "**Overall** (mean over the %d styles): pstyle beats both the photo unchanged "
             "and Reinhard on %d of 6 metrics; it beats both on all three distribution metrics "
@@ -353,8 +365,8 @@ void ps_bench_sec_extval(ps_bench_ctx *c)
     fputs("\nPer style: pstyle's six numbers, then how many of the six beat doing nothing (the "
           "photo unchanged) and whether it beats both baselines on all three distribution "
           "metrics. Baselines per style are in `results.json`.\n\n| style | group | PSNR | SSIM "
-          "| ΔE2000 | SWD | GradW1 | LapSWD | beats doing nothing | distributions vs both |\n"
-          "|---|---|---|---|---|---|---|---|---|---|\n", c->md);
+          "| ΔE2000 | SWD | GradW1 | LapSWD | beats doing nothing | distributions vs both | learned "
+          "program |\n|---|---|---|---|---|---|---|---|---|---|---|\n", c->md);
     for (int j = 0; j < nrun; j++) {
         const ext_style *e = &styles[run[j]];
         const double *p = res[j].m[E_PSTYLE], *ph = res[j].m[E_PHOTO];
@@ -364,7 +376,8 @@ void ps_bench_sec_extval(ps_bench_ctx *c)
             fprintf(c->md, i == PS_SCORE_SSIM ? " %s%.4f%s |" : " %s%.2f%s |",
                     better ? "" : "*", p[i], better ? "" : "*");
         }
-        fprintf(c->md, " %d of 6 | %s |\n", res[j].wins_photo, res[j].dist_both ? "yes" : "no");
+        fprintf(c->md, " %d of 6 | %s | %s |\n", res[j].wins_photo, res[j].dist_both ? "yes" : "no",
+                res[j].program);
     }
     fputs("\n(*starred*: worse than the photo unchanged.)\n\n", c->md);
 

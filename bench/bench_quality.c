@@ -11,12 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { M_PHOTO, M_REINHARD, M_LINEAR, M_OPTIMIZE, M_PSTYLE, NMETHODS };
+/* M_PSTYLE is the attention network on the style's tokens (the sweeps, controls and few-shot
+ * sections measure it); M_PROGRAM the style program, which is what pstyle applies */
+enum { M_PHOTO, M_REINHARD, M_LINEAR, M_OPTIMIZE, M_PSTYLE, M_PROGRAM, NMETHODS };
 static const char *const method_name[NMETHODS] = {"photo unchanged", "Reinhard transfer",
                                                   "linear (MK) transfer", "optimization",
-                                                  "pstyle"};
+                                                  "pstyle network", "pstyle program (applied)"};
 static const char *const method_key[NMETHODS] = {"photo", "reinhard", "linear", "optimize",
-                                                 "pstyle"};
+                                                 "pstyle", "program"};
 enum { Q_PSNR, Q_SSIM, Q_DE, Q_HIST, NMETRICS };
 static const char *const metric_key[NMETRICS] = {"psnr", "ssim", "delta_e2000", "hist_distance"};
 static const char *const metric_unit[NMETRICS] = {"dB", "1", "dE00", "1"};
@@ -75,7 +77,7 @@ static ps_status eval_learn(ps_model *m, ps_graph *g, const ps_episode *ep, int 
     if (!tok)
         return ps_fail(PS_EINTERNAL, "bench: out of memory");
     ps_learn_stats ls;
-    ps_status st = ps_model_learn(m, ep->support, k, steps, tok, NULL, &ls);
+    ps_status st = ps_model_learn(m, ep->support, k, steps, tok, NULL, NULL, &ls);
     const float w1[3] = {1, 1, 1};
     for (int q = 0; q < ep->q && !st; q++) {
         ps_bench_heads r;
@@ -112,6 +114,7 @@ typedef struct {
     acc sub[NMETHODS];                            /* the same on the optimization's subset */
     acc fam[PS_SYNTH_NGROUPS][MAX_FAMILIES + 1][NMETHODS]; /* last index: group is identity */
     double ctl[3][3];                             /* weight e_i: mean dE00 to partial j */
+    double ctlp[3][3];                            /* the same for the style program */
     double ctlf[3][3];                            /* the same in pstyle's feature space */
     double sweep_gt[3][MAX_SWEEP], sweep_photo[3][MAX_SWEEP];
     int nctl;
@@ -197,8 +200,8 @@ static void quality_table(ps_bench_ctx *c, const acc *q, const char *key, int wi
     for (int m = 0; m < NMETHODS; m++) {
         if (m == M_OPTIMIZE && !with_opt)
             continue;
-        fprintf(c->md, "| %s%s%s | %.2f | %.4f | %.2f | %.4f |\n", m == M_PSTYLE ? "**" : "",
-                method_name[m], m == M_PSTYLE ? "**" : "", acc_mean(&q[m], Q_PSNR),
+        fprintf(c->md, "| %s%s%s | %.2f | %.4f | %.2f | %.4f |\n", m == M_PROGRAM ? "**" : "",
+                method_name[m], m == M_PROGRAM ? "**" : "", acc_mean(&q[m], Q_PSNR),
                 acc_mean(&q[m], Q_SSIM), acc_mean(&q[m], Q_DE), acc_mean(&q[m], Q_HIST));
         ps_bench_json_begin(&c->js, method_key[m], 0);
         for (int i = 0; i < NMETRICS; i++)
@@ -316,6 +319,10 @@ static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *
           "groups), which also sees texture and strokes that are not aligned pixel for pixel "
           "with the ground truth:\n\n", c->md);
     control_table(c, "table_features", a->ctlf, "%.3f", "1");
+    fputs("\nThe style program's dials (what `pstyle apply` uses), one group at a time, ΔE2000. "
+          "A group the program leaves off returns the photo exactly, so its row is the photo's "
+          "distance to each partial ground truth:\n\n", c->md);
+    control_table(c, "table_program", a->ctlp, "%.2f", "dE00");
     int i1 = 0; /* index of weight 1 in the sweep */
     for (int s = 0; s < cf->nsweep; s++)
         if (fabs(cf->sweep[s] - 1) < 1e-9)
@@ -495,15 +502,16 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
     ps_status st = tok && gf ? stack(ep->support, cf->k, &ref)
                              : ps_fail(PS_EINTERNAL, "bench: out of memory");
     ps_learn_stats ls = {0};
+    ps_prog prog;
     if (!st)
-        st = ps_model_learn(m, ep->support, cf->k, -1, tok, NULL, &ls);
+        st = ps_model_learn(m, ep->support, cf->k, -1, tok, &prog, NULL, &ls);
     a->learn_sec += ls.seconds;
     const ps_image *partial[3] = {ep->query_color, ep->query_texture, ep->query_stroke};
     for (int q = 0; q < ep->q && !st; q++) {
         const ps_image *ph = &ep->query[q], *gt = &ep->query_full[q];
         int W = ph->w, H = ph->h;
         for (int mm = 0; mm < NMETHODS && !st; mm++)
-            if (mm != M_PSTYLE && mm != M_OPTIMIZE)
+            if (mm != M_PSTYLE && mm != M_OPTIMIZE && mm != M_PROGRAM)
                 st = ps_img_alloc(&res[mm], W, H, 3);
         if (st)
             break;
@@ -521,9 +529,20 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
         const float w1[3] = {1, 1, 1};
         if (!(st = ps_bench_heads_forward(m, g, tok, ph, &r)))
             st = ps_bench_heads_compose(&r, w1, 1, &res[M_PSTYLE]);
+        if (!st)
+            st = ps_prog_apply(&prog, ph, w1, &res[M_PROGRAM]);
+        for (int gi = 0; gi < 3 && !st; gi++) { /* the program's dials one at a time */
+            float w[3] = {0, 0, 0};
+            ps_image o = {0};
+            w[gi] = 1;
+            if (!(st = ps_prog_apply(&prog, ph, w, &o)))
+                for (int j = 0; j < 3; j++)
+                    a->ctlp[gi][j] += ps_feat_delta_e(o.px, partial[j][q].px, H, W);
+            ps_img_free(&o);
+        }
         if (!st && si == 0 && q == 0) { /* the weight path must be ps_model_apply's */
             ps_image ref_out = {0};
-            if (!(st = ps_model_apply(m, tok, ph, w1, &ref_out)))
+            if (!(st = ps_model_apply(m, tok, NULL, ph, w1, &ref_out)))
                 for (size_t i = 0; i < (size_t)3 * W * H; i++)
                     a->apply_check = fmax(a->apply_check, fabs(ref_out.px[i] - res[M_PSTYLE].px[i]));
             ps_img_free(&ref_out);
@@ -710,7 +729,7 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
         cf.nstyles = done;
         for (int i = 0; i < 3; i++)
             for (int j = 0; j < 3; j++)
-                a->ctl[i][j] /= a->nctl, a->ctlf[i][j] /= a->nctl;
+                a->ctl[i][j] /= a->nctl, a->ctlf[i][j] /= a->nctl, a->ctlp[i][j] /= a->nctl;
         for (int gi = 0; gi < 3; gi++)
             for (int s = 0; s < cf.nsweep; s++)
                 a->sweep_gt[gi][s] /= a->nctl, a->sweep_photo[gi][s] /= a->nctl;

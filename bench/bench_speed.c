@@ -174,7 +174,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         int k = 5;
         for (int i = 0; i < k; i++)
             ps_img_load(samples[i], &im[i]);
-        have_tok = ps_model_learn(&c->model, im, k, -1, tok, NULL, NULL) == PS_OK;
+        have_tok = ps_model_learn(&c->model, im, k, -1, tok, NULL, NULL, NULL) == PS_OK;
         for (int i = 0; i < k; i++)
             ps_img_free(&im[i]);
     }
@@ -219,7 +219,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         int iok = have_tok;
         for (int i = -warm; i < r->runs && iok; i++) { /* i = -1: warm-up */
             double t0 = ps_bench_now();
-            iok = ps_model_apply(&c->model, tok, &im, w1, &res) == PS_OK;
+            iok = ps_model_apply(&c->model, tok, NULL, &im, w1, &res) == PS_OK;
             if (i >= 0)
                 ti[i] = ps_bench_now() - t0;
             ps_img_free(&res);

@@ -10,6 +10,7 @@
 #define PS_ENC_H
 #include "src/gen/gen.h"
 #include "src/img/img.h"
+#include "src/prog/prog.h"
 
 typedef struct ps_enc {
     int tok, dim;
@@ -79,14 +80,17 @@ typedef struct ps_learn_stats {
     double seconds;
 } ps_learn_stats;
 /* Learn a style from k images (linear RGB, any sizes; k 1..PS_LEARN_MAX_SHOTS) with `steps`
- * inner steps (-1: the model's default). tok: ps_model_ntokens floats. embed (may be NULL):
- * k * ps_model_ntokens per-image tokens. */
+ * inner steps (-1: the model's default): the tokens tok (ps_model_ntokens floats) and the style
+ * program prog (may be NULL: tokens only). embed (may be NULL): k * ps_model_ntokens per-image
+ * tokens. */
 #define PS_LEARN_MAX_SHOTS 10
 ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, float *tok,
-                         float *embed, ps_learn_stats *stats);
-/* Paint `in` (linear RGB[A], any size) with style tok at weights w (color, texture, stroke);
- * out gets the same size and alpha. */
-ps_status ps_model_apply(ps_model *m, const float *tok, const ps_image *in, const float w[3],
-                         ps_image *out);
+                         ps_prog *prog, float *embed, ps_learn_stats *stats);
+/* Paint `in` (linear RGB[A], any size) at weights w (color, texture, stroke) with a style: its
+ * program when it has one (prog != NULL: the network is not run), else the network with the
+ * tokens tok (styles learned before programs, and the bench's ablation). out gets the same
+ * size and alpha. */
+ps_status ps_model_apply(ps_model *m, const float *tok, const ps_prog *prog, const ps_image *in,
+                         const float w[3], ps_image *out);
 
 #endif

@@ -36,7 +36,7 @@ static ps_status work_image(const ps_model *m, const ps_image *in, ps_image *out
 }
 
 ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, float *tok,
-                         float *embed, ps_learn_stats *stats)
+                         ps_prog *prog, float *embed, ps_learn_stats *stats)
 {
     double t0 = now_s();
     if (k < 1 || k > PS_LEARN_MAX_SHOTS)
@@ -95,6 +95,8 @@ ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, fl
         st = ps_enc_adapt(g, m, &x, &px, tok, steps, NULL, NULL, NULL, losses);
         ps_params_freeze(&m->p, 0);
     }
+    if (!st && prog)
+        st = ps_prog_fit(prog, imgs, k);
     if (stats) {
         stats->loss_before = losses[0];
         stats->loss_after = losses[steps > 0 ? steps : 0];
@@ -106,9 +108,15 @@ ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, fl
     return st;
 }
 
-ps_status ps_model_apply(ps_model *m, const float *tok, const ps_image *in, const float w[3],
-                         ps_image *out)
+ps_status ps_model_apply(ps_model *m, const float *tok, const ps_prog *prog, const ps_image *in,
+                         const float w[3], ps_image *out)
 {
+    /* A style with a program is painted by it alone. On the external styles (means of 24, PSNR
+     * / dE00) the program alone scored 19.70 / 11.70; with the network's residuals added in the
+     * groups the program fits, 19.30 / 12.08; in the groups it leaves off, 18.55 / 12.79 and
+     * the control's dE00 went from 0 to 4.04. */
+    if (prog)
+        return ps_prog_apply(prog, in, w, out);
     int W = in->w, H = in->h, ww, wh;
     size_t HW = (size_t)W * H;
     ps_gen_work_size(&m->gen, W, H, m->work_px, &ww, &wh);

@@ -67,6 +67,11 @@ static const char *const ps_store_migrations[PS_STORE_SCHEMA] = {
     "ALTER TABLE samples ADD COLUMN height INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE samples ADD COLUMN thumb BLOB;"
     "PRAGMA user_version=2;",
+    /* 2 -> 3: the style program beside the tokens, zlib(float32 LE) + CRC-32; NULL for older
+     * styles, which relearn refits from their thumbnails */
+    "ALTER TABLE styles ADD COLUMN program BLOB;"
+    "ALTER TABLE styles ADD COLUMN program_crc INTEGER;"
+    "PRAGMA user_version=3;",
 };
 
 /* ---- errors -------------------------------------------------------------------------------- */
@@ -503,6 +508,9 @@ ps_status ps_store_check_rec(const ps_style_rec *r, const ps_sample_rec *smp, in
                        r->groups, r->tokens_per_group, r->dim);
     if (r->shots < 0 || n < 0)
         return ps_fail(PS_EINPUT, "style %s/%s: negative shot count", r->user, r->style);
+    if (r->n_program < 0 || r->n_program > PS_STORE_MAX_PROGRAM || (r->n_program && !r->program))
+        return ps_fail(PS_EINPUT, "style %s/%s: bad program (%d floats)", r->user, r->style,
+                       r->n_program);
     for (int i = 0; i < n; i++) {
         if (!is_hex(smp[i].sha256, 64))
             return ps_fail(PS_EINPUT, "style %s/%s: sample %d: sha256 is not 64 lowercase hex digits",
@@ -523,24 +531,40 @@ static const char *style_or_default(const char *style)
 /* ---- writing ------------------------------------------------------------------------------- */
 
 /* The body of put_style, inside the caller's write transaction: also used by import. */
+/* zlib(float32 LE) of n floats and the CRC-32 of the uncompressed bytes; *z malloc'd. */
+static int pack_floats(const float *f, size_t n, unsigned char **z, uLongf *zlen, uint32_t *crc)
+{
+    size_t raw_len = n * 4;
+    unsigned char *raw = malloc(raw_len ? raw_len : 1);
+    *zlen = compressBound(raw_len);
+    *z = malloc(*zlen);
+    int rc = raw && *z ? SQLITE_OK : SQLITE_NOMEM;
+    if (rc == SQLITE_OK) {
+        ps_store_f32_to_le(raw, f, n);
+        if (compress2(*z, zlen, raw, raw_len, Z_BEST_COMPRESSION) != Z_OK)
+            rc = SQLITE_NOMEM;
+        *crc = (uint32_t)crc32(0L, raw, (uInt)raw_len);
+    }
+    free(raw);
+    return rc;
+}
+
+/* The body of put_style, inside the caller's write transaction: also used by import. */
 static int put_locked(ps_store *s, const ps_style_rec *r, const ps_sample_rec *smp, int n, int *version)
 {
     const char *style = style_or_default(r->style);
     int64_t now = (int64_t)time(NULL), created = r->created_at ? r->created_at : now;
-    long nt = ps_store_n_tokens(r);
-    size_t raw_len = (size_t)nt * 4;
-    uLongf zlen = compressBound(raw_len);
-    unsigned char *raw = malloc(raw_len), *z = malloc(zlen);
+    unsigned char *z = NULL, *pz = NULL;
+    uLongf zlen = 0, pzlen = 0;
+    uint32_t crc = 0, pcrc = 0;
     unsigned char *emb = NULL;
     sqlite3_stmt *st = NULL;
     int64_t uid = 0, v = 0, sid;
-    int found, rc = SQLITE_NOMEM;
-    if (!raw || !z)
+    int found, rc = pack_floats(r->tokens, (size_t)ps_store_n_tokens(r), &z, &zlen, &crc);
+    if (rc == SQLITE_OK && r->n_program)
+        rc = pack_floats(r->program, (size_t)r->n_program, &pz, &pzlen, &pcrc);
+    if (rc != SQLITE_OK)
         goto out;
-    ps_store_f32_to_le(raw, r->tokens, (size_t)nt);
-    if (compress2(z, &zlen, raw, raw_len, Z_BEST_COMPRESSION) != Z_OK)
-        goto out;
-    uint32_t crc = (uint32_t)crc32(0L, raw, (uInt)raw_len);
 
     rc = stmt_prep(s, &st, "INSERT INTO users(name, created_at) VALUES(?,?) ON CONFLICT(name) DO NOTHING",
                    "ti", r->user, created);
@@ -559,11 +583,12 @@ static int put_locked(ps_store *s, const ps_style_rec *r, const ps_sample_rec *s
     if (rc == SQLITE_OK)
         rc = stmt_prep(s, &st,
                        "INSERT INTO styles(user_id, name, version, model_hash, groups, tokens_per_group,"
-                       " dim, tokens, tokens_crc, shots, settings, quality, created_at)"
-                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       "ititiiibiitti", uid, style, v, r->model_hash, (int64_t)r->groups,
+                       " dim, tokens, tokens_crc, shots, settings, quality, created_at, program,"
+                       " program_crc) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       "ititiiibiittibi", uid, style, v, r->model_hash, (int64_t)r->groups,
                        (int64_t)r->tokens_per_group, (int64_t)r->dim, (const void *)z, (size_t)zlen,
-                       (int64_t)crc, (int64_t)r->shots, r->settings, r->quality, created);
+                       (int64_t)crc, (int64_t)r->shots, r->settings, r->quality, created,
+                       (const void *)pz, (size_t)pzlen, (int64_t)pcrc);
     if (rc == SQLITE_OK && (rc = stmt_exec(st)) == SQLITE_OK) {
         sid = sqlite3_last_insert_rowid(s->db);
         for (int i = 0; i < n && rc == SQLITE_OK; i++) {
@@ -589,7 +614,7 @@ static int put_locked(ps_store *s, const ps_style_rec *r, const ps_sample_rec *s
     if (rc == SQLITE_OK && version)
         *version = (int)v;
 out:
-    free(raw);
+    free(pz);
     free(z);
     free(emb);
     return rc;
@@ -641,7 +666,8 @@ static int same_as_latest(ps_store *s, const ps_style_rec *r, const ps_sample_re
     *same = *version = 0;
     int rc = stmt_prep(s, &q,
                        "SELECT s.id, s.version, s.model_hash, s.groups, s.tokens_per_group, s.dim,"
-                       " s.tokens, s.tokens_crc, s.shots FROM styles s JOIN users u ON u.id=s.user_id"
+                       " s.tokens, s.tokens_crc, s.shots, s.program, s.program_crc"
+                       " FROM styles s JOIN users u ON u.id=s.user_id"
                        " WHERE u.name=? AND s.name=? ORDER BY s.version DESC LIMIT 1",
                        "tt", r->user, style_or_default(r->style));
     if (rc != SQLITE_OK)
@@ -670,6 +696,18 @@ static int same_as_latest(ps_store *s, const ps_style_rec *r, const ps_sample_re
             *same = (uint32_t)crc32(0L, raw, (uInt)len) == (uint32_t)sqlite3_column_int64(q, 7) &&
                     z && uncompress(got, &glen, z, (uLong)sqlite3_column_bytes(q, 6)) == Z_OK &&
                     glen == len && !memcmp(raw, got, len);
+        }
+        if (rc == SQLITE_OK && *same) { /* the same program too: none, or the same bytes */
+            int has = sqlite3_column_type(q, 9) != SQLITE_NULL;
+            *same = has == (r->n_program > 0);
+            if (*same && has) {
+                unsigned char *z = NULL;
+                uLongf zl;
+                uint32_t pcrc = 0;
+                rc = pack_floats(r->program, (size_t)r->n_program, &z, &zl, &pcrc);
+                *same = rc == SQLITE_OK && pcrc == (uint32_t)sqlite3_column_int64(q, 10);
+                free(z);
+            }
         }
     }
     sqlite3_finalize(q);
@@ -783,28 +821,35 @@ static void col_text_copy(sqlite3_stmt *st, int c, char *dst, size_t n)
     snprintf(dst, n, "%s", t ? (const char *)t : "");
 }
 
-/* Decode the zlib+CRC token blob of column c into r->tokens (dims already set). */
-static ps_status decode_tokens(ps_store *s, sqlite3_stmt *st, int c, uint32_t crc, ps_style_rec *r)
+/* Decode the zlib+CRC float blob of column c: exactly want floats, or (want < 0) any count up
+ * to PS_STORE_MAX_PROGRAM. *out malloc'd, *n its count. */
+static ps_status decode_floats(ps_store *s, sqlite3_stmt *st, int c, uint32_t crc, long want,
+                               const ps_style_rec *r, const char *what, float **out, int *n)
 {
-    long nt = ps_store_n_tokens(r);
     const void *z = sqlite3_column_blob(st, c);
-    uLongf len = nt > 0 ? (uLongf)nt * 4 : 0, got = len;
-    unsigned char *raw = nt > 0 ? malloc(len) : NULL;
-    if (nt < 0 || !z)
-        return ps_fail(PS_ESTORE, "%s: style %s/%s v%d: bad token shape", s->path, r->user, r->style,
-                       r->version);
-    r->tokens = malloc(len);
-    if (!raw || !r->tokens) {
+    uLongf len = (uLongf)(want >= 0 ? want : PS_STORE_MAX_PROGRAM) * 4, got = len;
+    *out = NULL;
+    *n = 0;
+    if (!z || !len)
+        return ps_fail(PS_ESTORE, "%s: style %s/%s v%d: bad %s shape", s->path, r->user, r->style,
+                       r->version, what);
+    unsigned char *raw = malloc(len);
+    if (!raw)
+        return ps_fail(PS_EINTERNAL, "out of memory");
+    int zr = uncompress(raw, &got, z, (uLong)sqlite3_column_bytes(st, c));
+    int bad_len = want >= 0 ? got != len : got % 4 != 0 || got == 0;
+    if (zr != Z_OK || bad_len || (uint32_t)crc32(0L, raw, (uInt)got) != crc) {
+        free(raw);
+        return ps_fail(PS_ESTORE, "%s: style %s/%s v%d: %s blob is corrupt (%s)", s->path, r->user,
+                       r->style, r->version, what,
+                       zr != Z_OK || bad_len ? "bad zlib data" : "CRC mismatch");
+    }
+    if (!(*out = malloc(got))) {
         free(raw);
         return ps_fail(PS_EINTERNAL, "out of memory");
     }
-    int zr = uncompress(raw, &got, z, (uLong)sqlite3_column_bytes(st, c));
-    if (zr != Z_OK || got != len || (uint32_t)crc32(0L, raw, (uInt)len) != crc) {
-        free(raw);
-        return ps_fail(PS_ESTORE, "%s: style %s/%s v%d: token blob is corrupt (%s)", s->path, r->user,
-                       r->style, r->version, zr != Z_OK || got != len ? "bad zlib data" : "CRC mismatch");
-    }
-    ps_store_f32_from_le(r->tokens, raw, (size_t)nt);
+    ps_store_f32_from_le(*out, raw, got / 4);
+    *n = (int)(got / 4);
     free(raw);
     return PS_OK;
 }
@@ -890,7 +935,8 @@ ps_status ps_store_get_style(ps_store *s, const char *user, const char *style, i
         return read_end(s, st);
     rc = stmt_prep(s, &q,
                    "SELECT id, version, model_hash, groups, tokens_per_group, dim, tokens, tokens_crc,"
-                   " shots, settings, quality, created_at FROM styles WHERE user_id=? AND name=?"
+                   " shots, settings, quality, created_at, program, program_crc FROM styles"
+                   " WHERE user_id=? AND name=?"
                    " AND (?3=0 OR version=?3) ORDER BY version DESC LIMIT 1",
                    "iti", uid, style, (int64_t)version);
     if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -906,7 +952,15 @@ ps_status ps_store_get_style(ps_store *s, const char *user, const char *style, i
         r->settings = col_text_dup(q, 9);
         r->quality = col_text_dup(q, 10);
         r->created_at = sqlite3_column_int64(q, 11);
-        st = decode_tokens(s, q, 6, (uint32_t)sqlite3_column_int64(q, 7), r);
+        long nt = ps_store_n_tokens(r);
+        int got;
+        st = nt < 0 ? ps_fail(PS_ESTORE, "%s: style %s/%s v%d: bad token shape", s->path, user,
+                              style, r->version)
+                    : decode_floats(s, q, 6, (uint32_t)sqlite3_column_int64(q, 7), nt, r, "token",
+                                    &r->tokens, &got);
+        if (!st && sqlite3_column_type(q, 12) != SQLITE_NULL)
+            st = decode_floats(s, q, 12, (uint32_t)sqlite3_column_int64(q, 13), -1, r, "program",
+                               &r->program, &r->n_program);
         if (!st && samples)
             st = load_samples(s, sid, r, samples, n_samples);
         rc = SQLITE_OK;
@@ -925,8 +979,11 @@ ps_status ps_store_get_style(ps_store *s, const char *user, const char *style, i
 void ps_store_style_free(ps_style_rec *r)
 {
     free(r->tokens);
+    free(r->program);
     free(r->settings);
     free(r->quality);
+    r->program = NULL;
+    r->n_program = 0;
     r->tokens = NULL;
     r->settings = r->quality = NULL;
 }

@@ -20,10 +20,11 @@
 
 typedef struct ps_store ps_store; /* opaque; one thread at a time per handle */
 
-#define PS_STORE_SCHEMA 2        /* PRAGMA user_version this pstyle writes */
+#define PS_STORE_SCHEMA 3        /* PRAGMA user_version this pstyle writes */
 #define PS_STORE_NAME_MAX 64     /* users and styles: 1..64 chars of [A-Za-z0-9._-] */
 #define PS_STORE_HASH_LEN 16     /* model hash: 16 lowercase hex chars, as ps_psm_load gives */
 #define PS_STORE_MAX_FLOATS (1 << 22) /* cap on tokens / embedding floats read back */
+#define PS_STORE_MAX_PROGRAM 65536    /* cap on a style program's floats */
 #define PS_STORE_DEFAULT_STYLE "default"
 
 enum {
@@ -54,6 +55,9 @@ typedef struct ps_style_rec {
     char model_hash[PS_STORE_HASH_LEN + 1];
     int groups, tokens_per_group, dim;  /* e.g. 3 x 8 x 64; n floats = product */
     float *tokens;
+    float *program;                     /* the style program's floats, as the model packs them;
+                                           NULL/0: none (styles learned before schema 3) */
+    int n_program;
     int shots;
     char *settings;                     /* learn settings, JSON text (may be NULL) */
     char *quality;                      /* quality figures from learn, JSON text (may be NULL) */

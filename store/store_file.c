@@ -6,13 +6,15 @@
  *   chunks                    [4-byte tag][u32 length][payload][u32 CRC-32 of tag + payload]
  *     HEAD                    format "pstyle-export", pstyle version, user, n styles, exported_at
  *     STYL                    one style version: name, version, model hash, token shape and
- *                             float32 tokens, shots, settings, quality, created_at, n samples
+ *                             float32 tokens, shots, settings, quality, created_at, n samples,
+ *                             and (format 2) the float32 style program when it has one
  *     SAMP                    one sample of the STYL before it: sha256, size, width, height,
  *                             thumbnail, embedding
  *     END                     ("END " with a space) nothing may follow; its absence = truncated
  *   payload fields            [u8 name length][name][u8 type][u32 length][value], types
  *                             'I' int64, 'S' text, 'B' bytes, 'F' float32 array
- * All integers little-endian. Readers skip unknown fields, so later formats can add some. */
+ * All integers little-endian. Readers skip unknown fields, so later formats can add some.
+ * Format 1 files (before style programs) import as styles without a program: relearn fits one. */
 #include "store/store_impl.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +27,7 @@
 #include <zlib.h>
 
 #define PS_FILE_MAGIC "PSTYLEX\x1a"
-#define PS_FILE_FORMAT 1
+#define PS_FILE_FORMAT 2
 #define PS_FILE_MAX ((size_t)1 << 30)
 
 /* ---- writing ------------------------------------------------------------------------------- */
@@ -203,6 +205,8 @@ ps_status ps_store_export(ps_store *db, const char *user, const char *style, con
         field_int(&b, "tokens_per_group", r.tokens_per_group);
         field_int(&b, "dim", r.dim);
         field_f32(&b, "tokens", r.tokens, (size_t)ps_store_n_tokens(&r));
+        if (r.n_program)
+            field_f32(&b, "program", r.program, (size_t)r.n_program);
         field_int(&b, "shots", r.shots);
         field_str(&b, "settings", r.settings);
         field_str(&b, "quality", r.quality);
@@ -449,6 +453,14 @@ static void read_style(reader_t *r, ps_store_bundle *b, int *want_samples)
         r->st = ps_fail(PS_EINPUT, "%s: not a valid pstyle export (token shape %d x %d x %d)", r->file,
                         s->groups, s->tokens_per_group, s->dim);
     s->tokens = rd_f32(r, "tokens", nt);
+    span_t v;
+    if (!r->st && field_find(r->c, "program", 'F', &v)) {
+        if (v.n / 4 > PS_STORE_MAX_PROGRAM || v.n == 0)
+            r->st = ps_fail(PS_EINPUT, "%s: not a valid pstyle export (STYL field 'program' has "
+                            "the wrong size)", r->file);
+        else if ((s->program = rd_f32(r, "program", -1)))
+            s->n_program = (int)(v.n / 4);
+    }
     s->settings = rd_str_dup(r, "settings");
     s->quality = rd_str_dup(r, "quality");
     if (!r->st && *want_samples &&

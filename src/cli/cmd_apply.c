@@ -175,8 +175,14 @@ int ps_cmd_apply(int argc, char **argv)
         return ps_cli_fail(st);
     }
     rc = 0;
-    if (strcmp(rec.model_hash, m.hash) ||
-        rec.groups * rec.tokens_per_group * rec.dim != ps_model_ntokens(&m)) {
+    ps_prog prog;
+    if (rec.n_program && (st = ps_prog_unpack(&prog, rec.program, rec.n_program)))
+        rc = ps_cli_error(2, "%s's style '%s' v%d: %s; run 'pstyle relearn %s'", user, style,
+                          rec.version, ps_last_error(), user);
+    /* a program does not depend on the model; tokens alone (styles learned before programs)
+     * need the model they were made with */
+    if (!rc && !rec.n_program && (strcmp(rec.model_hash, m.hash) ||
+        rec.groups * rec.tokens_per_group * rec.dim != ps_model_ntokens(&m))) {
         rc = ps_cli_error(2, "%s's style '%s' v%d was learned with model %s, but this is model "
                           "%s (%s); run 'pstyle relearn %s' or learn it again",
                           user, style, rec.version, rec.model_hash, m.hash, mpath, user);
@@ -210,7 +216,7 @@ int ps_cmd_apply(int argc, char **argv)
             }
         }
         const ps_image *src = size > 0 ? &sized : &img;
-        if ((st = ps_model_apply(&m, rec.tokens, src, w, &res)) ||
+        if ((st = ps_model_apply(&m, rec.tokens, rec.n_program ? &prog : NULL, src, w, &res)) ||
             (st = ps_img_save(op, &res, (int)quality)))
             bad = ps_cli_fail(st);
         else

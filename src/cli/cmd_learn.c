@@ -122,11 +122,13 @@ int ps_cmd_learn(int argc, char **argv)
             ps_cli_progress("reading", (i + 1.0) / nimg, 0);
     }
     ps_learn_stats ls = {0};
+    ps_prog prog;
+    float prog_v[PS_PROG_NFLOATS];
     if (!rc) {
         ps_cli_progress_done();
         if (isatty(2))
             fprintf(stderr, "learning from %d image%s...\r", nimg, nimg > 1 ? "s" : "");
-        if ((st = ps_model_learn(&m, imgs, nimg, (int)steps, tok, embed, &ls)))
+        if ((st = ps_model_learn(&m, imgs, nimg, (int)steps, tok, &prog, embed, &ls)))
             rc = ps_cli_fail(st);
         ps_cli_progress_done();
     }
@@ -140,7 +142,9 @@ int ps_cmd_learn(int argc, char **argv)
                  ls.loss_before, ls.loss_after, ls.seconds);
         ps_style_rec rec = {.groups = PS_NGROUPS, .tokens_per_group = m.gen.cfg.tok,
                             .dim = m.gen.cfg.dim, .tokens = tok, .shots = nimg,
-                            .settings = settings, .quality = quality};
+                            .settings = settings, .quality = quality, .program = prog_v,
+                            .n_program = PS_PROG_NFLOATS};
+        ps_prog_pack(&prog, prog_v);
         snprintf(rec.user, sizeof rec.user, "%s", user);
         snprintf(rec.style, sizeof rec.style, "%s", style);
         memcpy(rec.model_hash, m.hash, sizeof rec.model_hash);

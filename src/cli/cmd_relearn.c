@@ -39,8 +39,15 @@ static ps_status relearn_style(const char *model_path, const ps_style_rec *old, 
     ps_learn_stats ls = {0};
     if (!st && !(out->tokens = malloc(sizeof(float) * nt)))
         st = ps_fail(PS_EINTERNAL, "relearn: out of memory");
+    ps_prog prog;
+    if (!st && !(out->program = malloc(sizeof(float) * PS_PROG_NFLOATS)))
+        st = ps_fail(PS_EINTERNAL, "relearn: out of memory");
     if (!st)
-        st = ps_model_learn(&m, imgs, n, -1, out->tokens, NULL, &ls);
+        st = ps_model_learn(&m, imgs, n, -1, out->tokens, &prog, NULL, &ls);
+    if (!st) {
+        ps_prog_pack(&prog, out->program);
+        out->n_program = PS_PROG_NFLOATS;
+    }
     if (!st) {
         char buf[256];
         out->groups = PS_NGROUPS;

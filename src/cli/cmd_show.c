@@ -1,6 +1,7 @@
 /* pstyle show: one user's styles, every version with its shots, model, date and sample hashes. */
 #include "bench/bench.h"
 #include "cli.h"
+#include "src/prog/prog.h"
 #include "store/store.h"
 #include <ctype.h>
 #include <stdlib.h>
@@ -15,15 +16,31 @@ static const char ps_show_usage[] =
     "                 version's settings and quality are JSON objects\n"
     "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
+/* The learned program in words, "none (learned before style programs; relearn)" without one,
+ * or why it cannot be read. */
+static void describe(const ps_style_rec *r, char *buf, size_t n)
+{
+    ps_prog p;
+    if (!r->n_program)
+        snprintf(buf, n, "none (learned before style programs: pstyle relearn %s)", r->user);
+    else if (ps_prog_unpack(&p, r->program, r->n_program))
+        snprintf(buf, n, "unreadable: %s", ps_last_error());
+    else
+        ps_prog_describe(&p, buf, n);
+}
+
 static void show_text(const ps_style_rec *r, const ps_sample_rec *smp, int n, int first_of_style,
                       int n_versions)
 {
+    char prog[512];
+    describe(r, prog, sizeof prog);
     char when[32];
     if (first_of_style)
         printf("%s/%s: %d version%s\n", r->user, r->style, n_versions, n_versions == 1 ? "" : "s");
     printf("  v%d  %s  model %s  %d shot%s  tokens %dx%dx%d\n", r->version,
            ps_cli_utc(r->created_at, when, sizeof when), r->model_hash, r->shots, r->shots == 1 ? "" : "s",
            r->groups, r->tokens_per_group, r->dim);
+    printf("      program  %s\n", prog);
     if (r->settings)
         printf("      settings %s\n", r->settings);
     if (r->quality)
@@ -170,6 +187,10 @@ static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
     printf(", \"shots\": %d, \"tokens\": [%d, %d, %d]", r->shots, r->groups, r->tokens_per_group, r->dim);
     json_field("settings", r->settings);
     json_field("quality", r->quality);
+    char prog[512];
+    describe(r, prog, sizeof prog);
+    printf(", \"program\": ");
+    ps_bench_json_str_lit(stdout, prog);
     printf(", \"samples\": [");
     for (int k = 0; k < n; k++) {
         printf("%s{\"sha256\": ", k ? ", " : "");

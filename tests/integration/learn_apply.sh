@@ -91,13 +91,23 @@ done
 expect 1 'one output' -- "$P" apply --user alice p.jpg q.png -o x.png
 [ ! -e w.png ] && [ ! -e x.png ] || fail "a refused apply wrote a file"
 
-# a style learned with another model: refused until relearn rebuilds it with this one
+# a style's program does not depend on the model: another model paints it the same
+PSTYLE_MODEL="$PWD/m2.psm" "$P" apply --user alice p.jpg -o m.png > /dev/null || fail "program, other model"
+"$P" apply --user alice p.jpg -o m0.png > /dev/null || fail "program, own model"
+same_img m.png m0.png
+"$P" show alice | grep -q "^      program  colour: " || fail "show states the program"
+# a style from before programs (tokens only) needs its own model: refused until relearn
+sqlite3 "$PSTYLE_DB" "UPDATE styles SET program = NULL, program_crc = NULL WHERE version = 2 AND
+  name = 'default'" || fail "strip the program"
+"$P" show alice | grep -q "program  none (learned before style programs: pstyle relearn alice)" ||
+  fail "show: no program"
+rm -f m.png
 expect 2 "relearn alice" -- env PSTYLE_MODEL="$PWD/m2.psm" "$P" apply --user alice p.jpg -o m.png
 [ ! -e m.png ] || fail "mismatched apply wrote a file"
-"$P" relearn alice --model m2.psm | grep -q "v2 relearned as v3" || fail "relearn"
-PSTYLE_MODEL=$PWD/m2.psm "$P" apply --user alice p.jpg -o m.png > /dev/null || fail "after relearn"
-expect 2 "relearn" -- "$P" apply --user alice p.jpg -o m1.png
 "$P" apply --user alice --version 2 p.jpg -o m1.png > /dev/null || fail "v2 with its own model"
+"$P" relearn alice --model m2.psm | grep -q "v2 relearned as v3" || fail "relearn"
+"$P" show alice | grep -A1 "^  v3" | grep -q "program  colour: " || fail "relearn fits a program"
+PSTYLE_MODEL=$PWD/m2.psm "$P" apply --user alice p.jpg -o m.png > /dev/null || fail "after relearn"
 
 # export / import round trip: the imported style paints exactly like the original
 "$P" export alice alice.pst > /dev/null || fail "export"

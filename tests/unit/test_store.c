@@ -315,7 +315,9 @@ static void test_foreign_files(void)
     ps_store *db;
     char before[65], after[65];
     const char *cases[] = {"junk.db", "other.db", "newer.db"};
-    const char *why[] = {"not an SQLite file", "another program", "newer pstyle (schema 7 > 2); upgrade pstyle"};
+    char newer[64];
+    snprintf(newer, sizeof newer, "newer pstyle (schema 7 > %d); upgrade pstyle", PS_STORE_SCHEMA);
+    const char *why[] = {"not an SQLite file", "another program", newer};
     char junk[4096];
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (char)(i * 31 + 7);
@@ -449,7 +451,7 @@ static void test_export_import(void)
     spit("bad.pst", p, len);
     CHECK(ps_store_bundle_read("bad.pst", &b) == PS_EINPUT && has(ps_last_error(), "bad magic"), "magic");
     p[0] = 'P';
-    p[8] = 2;
+    p[8] = 99;
     spit("bad.pst", p, len);
     CHECK(ps_store_bundle_read("bad.pst", &b) == PS_EINPUT && has(ps_last_error(), "newer pstyle"), "format");
     free(p);
@@ -518,6 +520,63 @@ static void test_forget(void)
     ps_store_close(db);
 }
 
+/* The style program travels with its version: stored exactly, compared by "already up to
+ * date", exported and imported; a style without one reads back without one. */
+static void test_program(void)
+{
+    ps_store *db, *db2;
+    ps_style_rec r, got;
+    float prog[300];
+    int v = 0;
+    for (int i = 0; i < 300; i++)
+        prog[i] = (float)i * 0.37f - 20.0f;
+    CHECK(ps_store_open(&db, "prog.db", PS_STORE_CREATE) == PS_OK, "%s", ps_last_error());
+    make_rec(&r, "pat", "", 1.0f);
+    CHECK(ps_store_put_style(db, &r, NULL, 0, &v) == PS_OK && v == 1, "no program: %s", ps_last_error());
+    r.program = prog;
+    r.n_program = 300;
+    CHECK(ps_store_put_style(db, &r, NULL, 0, &v) == PS_OK && v == 2, "program: %s", ps_last_error());
+    CHECK(ps_store_get_style(db, "pat", NULL, 1, &got, NULL, NULL) == PS_OK && !got.program &&
+              got.n_program == 0, "v1 has none");
+    ps_store_style_free(&got);
+    CHECK(ps_store_get_style(db, "pat", NULL, 2, &got, NULL, NULL) == PS_OK && got.n_program == 300 &&
+              !memcmp(got.program, prog, sizeof prog), "v2's program round trips exactly");
+    ps_store_style_free(&got);
+    r.n_program = -1;
+    CHECK(ps_store_put_style(db, &r, NULL, 0, &v) == PS_EINPUT, "negative program length");
+    r.n_program = PS_STORE_MAX_PROGRAM + 1;
+    CHECK(ps_store_put_style(db, &r, NULL, 0, &v) == PS_EINPUT, "oversized program");
+    r.n_program = 300;
+    CHECK(ps_store_export(db, "pat", NULL, "pat.pst") == PS_OK, "%s", ps_last_error());
+    ps_store_bundle b;
+    CHECK(ps_store_bundle_read("pat.pst", &b) == PS_OK && b.n == 2 && b.styles[0].n_program == 0 &&
+              b.styles[1].n_program == 300 && !memcmp(b.styles[1].program, prog, sizeof prog),
+          "export carries the program: %s", ps_last_error());
+    CHECK(ps_store_open(&db2, "prog2.db", PS_STORE_CREATE) == PS_OK, "%s", ps_last_error());
+    CHECK(ps_store_import(db2, &b, NULL) == PS_OK, "%s", ps_last_error());
+    CHECK(ps_store_get_style(db2, "pat", NULL, 0, &got, NULL, NULL) == PS_OK && got.version == 2 &&
+              got.n_program == 300 && !memcmp(got.program, prog, sizeof prog), "imported program");
+    ps_store_style_free(&got);
+    ps_store_import_rec rep[2];
+    CHECK(ps_store_import_report(db2, &b, NULL, rep) == PS_OK && !rep[0].added && !rep[1].added,
+          "reimport: %s", ps_last_error());
+    CHECK(ps_store_get_style(db2, "pat", NULL, 0, &got, NULL, NULL) == PS_OK && got.version == 2,
+          "the same program again adds nothing (v%d)", got.version);
+    ps_store_style_free(&got);
+    prog[7] += 1.0f; /* same tokens, another program: a new version */
+    CHECK(ps_store_put_style(db2, &r, NULL, 0, &v) == PS_OK && v == 3, "changed program v%d", v);
+    ps_store_bundle_free(&b);
+    /* a corrupt program blob is an error, not a silent identity */
+    ps_store_close(db2);
+    CHECK(raw_exec("prog2.db", "UPDATE styles SET program_crc = program_crc + 1 WHERE version = 3") ==
+              SQLITE_OK, "corrupt");
+    CHECK(ps_store_open(&db2, "prog2.db", PS_STORE_READONLY) == PS_OK, "%s", ps_last_error());
+    CHECK(ps_store_get_style(db2, "pat", NULL, 3, &got, NULL, NULL) == PS_ESTORE &&
+              has(ps_last_error(), "program blob is corrupt"), "%s", ps_last_error());
+    ps_store_close(db2);
+    ps_store_close(db);
+}
+
 int main(void)
 {
     test_sha256();
@@ -529,5 +588,6 @@ int main(void)
     test_readonly();
     test_export_import();
     test_forget();
+    test_program();
     return check_done("test_store");
 }

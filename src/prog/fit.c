@@ -1,0 +1,501 @@
+/* Fitting the style program from the samples: per-image statistics, their distance from the
+ * natural table, gates that open only beyond the spread of K natural photos, and the operators'
+ * parameters read from the samples themselves. */
+#include "prog.h"
+#include "src/feat/feat.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LBINS 1000            /* lightness histogram for the quantiles */
+#define PAL_COVER 0.97        /* the top PS_PROG_MAXPAL colours cover this much: a palette */
+#define PAL_MIN_SHARE 0.0005  /* palette colours rarer than this are JPEG-ish strays */
+#define DITHER_DIFF 0.45      /* share of neighbours of another colour that says "dithered" */
+#define CELL_SCORE 0.5        /* within-block minus across-block equality that says "cells" */
+#define SCREEN_Z 25.0
+#define TONE_MARGIN 1.5      /* the tone gate opens at 1.5x the natural spread: K photos of one
+                                scene type (snow, night) shift every quantile together */         /* pattern energy over its noise floor that says "screen" */
+
+static const double lq_at[PS_PROG_NQ] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
+
+float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw)
+{
+    ps_image rgb = *img, f = {0};
+    rgb.c = 3;
+    int ls = img->w > img->h ? img->w : img->h;
+    if (ps_img_fit(&rgb, &f, ls > PS_PROG_FIT_PX ? PS_PROG_FIT_PX : ls))
+        return NULL;
+    size_t n = (size_t)3 * f.w * f.h;
+    for (size_t i = 0; i < n; i++)
+        f.px[i] = ps_linear_to_srgb(f.px[i]);
+    *fh = f.h;
+    *fw = f.w;
+    return f.px;
+}
+
+static void to_lab(const float *srgb, size_t hw, size_t i, double lab[3])
+{
+    float lin[3] = {ps_srgb_to_linear(srgb[i]), ps_srgb_to_linear(srgb[hw + i]),
+                    ps_srgb_to_linear(srgb[2 * hw + i])};
+    ps_feat_rgb_to_lab(lin, lab);
+}
+
+static int band_of(double L)
+{
+    int b = (int)(L / 100.0 * PS_PROG_NB);
+    return b < 0 ? 0 : b >= PS_PROG_NB ? PS_PROG_NB - 1 : b;
+}
+
+void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s)
+{
+    memset(s, 0, sizeof *s);
+    size_t hw = (size_t)h * w;
+    float *L = malloc(sizeof(float) * hw);
+    double hist[LBINS] = {0};
+    if (!L)
+        return;
+    for (size_t i = 0; i < hw; i++) {
+        double lab[3];
+        to_lab(srgb, hw, i, lab);
+        L[i] = (float)lab[0];
+        int hb = (int)(lab[0] / 100.0 * LBINS);
+        hist[hb < 0 ? 0 : hb >= LBINS ? LBINS - 1 : hb] += 1;
+        int b = band_of(lab[0]);
+        s->n[b] += 1;
+        s->sa[b] += lab[1];
+        s->sb[b] += lab[2];
+        s->s2[b] += lab[1] * lab[1] + lab[2] * lab[2];
+    }
+    double cum = 0;
+    int q = 0;
+    for (int hb = 0; hb < LBINS && q < PS_PROG_NQ; hb++) {
+        double next = cum + hist[hb];
+        while (q < PS_PROG_NQ && next >= lq_at[q] * hw) { /* linear inside the bin */
+            double f = hist[hb] > 0 ? (lq_at[q] * hw - cum) / hist[hb] : 0;
+            s->lq[q++] = (hb + f) * 100.0 / LBINS;
+        }
+        cum = next;
+    }
+    /* Immerkaer's (1996) operator [1 -2 1; -2 4 -2; 1 -2 1] has a response of std 6 sigma on
+     * Gaussian noise; its median absolute response (0.6745 std) ignores the few pixels on
+     * edges and lines, which the mean would count as noise. */
+    enum { NBIN = 4096 };
+    double *nh = calloc(NBIN, sizeof *nh), det = 0;
+    for (int c = 0; c < 3 && nh; c++) {
+        const float *p = srgb + c * hw;
+        memset(nh, 0, sizeof(double) * NBIN);
+        double cnt = 0;
+        for (int y = 1; y < h - 1; y++)
+            for (int x = 1; x < w - 1; x++) {
+                const float *r = p + (size_t)y * w + x;
+                double v = r[-w - 1] - 2 * r[-w] + r[-w + 1] - 2 * r[-1] + 4 * r[0] - 2 * r[1] +
+                           r[w - 1] - 2 * r[w] + r[w + 1];
+                int b = (int)(fabs(v) / 2.0 * NBIN); /* |v| <= 16; past 2 is an edge anyway */
+                nh[b < NBIN ? b : NBIN - 1] += 1;
+                cnt++;
+            }
+        double acc = 0;
+        int b = 0;
+        while (b < NBIN - 1 && acc + nh[b] < cnt / 2)
+            acc += nh[b++];
+        double med = (b + (nh[b] > 0 ? (cnt / 2 - acc) / nh[b] : 0)) * 2.0 / NBIN;
+        s->noise[c] = med / (0.6745 * 6.0);
+    }
+    free(nh);
+    /* Flattening removes the fine scale and keeps edges, which live at every scale: the ratio
+     * of the two is steadier across natural photos than either alone (foggy skies, foliage). */
+    float *m3 = malloc(sizeof(float) * hw * 4);
+    if (m3) {
+        float *m9 = m3 + hw, *m27 = m3 + 2 * hw, *tmp = m3 + 3 * hw;
+        ps_prog_box(m3, L, h, w, 1, tmp);
+        ps_prog_box(m9, L, h, w, 4, tmp);
+        ps_prog_box(m27, L, h, w, 13, tmp);
+        double mid = 0, coarse = 0;
+        for (size_t i = 0; i < hw; i++) {
+            det += fabs(L[i] - m3[i]);
+            mid += fabs(m3[i] - m9[i]);
+            coarse += fabs(m9[i] - m27[i]);
+        }
+        s->detail[0] = det / fmax(mid, 1e-9);
+        s->detail[1] = mid / fmax(coarse, 1e-9);
+    }
+    free(m3);
+    free(L);
+}
+
+/* The pooled band means of k statistics; bands nearly empty in the samples take the natural. */
+static void pooled_cab(const ps_prog_imstat *s, int k, const ps_prog_natural *nat,
+                       double cab[PS_PROG_NB][2], double wt[PS_PROG_NB], double *rms)
+{
+    double tot = 0, res = 0;
+    for (int b = 0; b < PS_PROG_NB; b++) {
+        double n = 0, sa = 0, sb = 0, s2 = 0;
+        for (int i = 0; i < k; i++) {
+            /* every image counts equally, whatever its size */
+            double all = 0;
+            for (int j = 0; j < PS_PROG_NB; j++)
+                all += s[i].n[j];
+            double u = all > 0 ? 1.0 / all : 0;
+            n += s[i].n[b] * u;
+            sa += s[i].sa[b] * u;
+            sb += s[i].sb[b] * u;
+            s2 += s[i].s2[b] * u;
+        }
+        wt[b] = n / k;
+        tot += n;
+        if (n * 500 < k) { /* under 0.2 % of the pixels */
+            cab[b][0] = nat->cab[b][0];
+            cab[b][1] = nat->cab[b][1];
+        } else {
+            cab[b][0] = sa / n;
+            cab[b][1] = sb / n;
+        }
+        if (n > 0)
+            res += s2 - (sa * sa + sb * sb) / n;
+    }
+    *rms = tot > 0 ? sqrt(fmax(res, 0) / tot) : 0;
+}
+
+void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, double *tone,
+                       double *beta, double noise[3], double detail[2], double *rms_out)
+{
+    double lq = 0;
+    for (int q = 0; q < PS_PROG_NQ; q++) {
+        double m = 0;
+        for (int i = 0; i < k; i++)
+            m += s[i].lq[q] / k;
+        lq += fabs(m - nat->lq[q]) / PS_PROG_NQ;
+    }
+    *tone = lq;
+    double cab[PS_PROG_NB][2], wt[PS_PROG_NB], rms;
+    pooled_cab(s, k, nat, cab, wt, &rms);
+    *beta = fabs(log((rms + 1e-3) / (nat->rms + 1e-3)));
+    if (rms_out)
+        *rms_out = rms;
+    for (int c = 0; c < 3; c++) {
+        double m = 0;
+        for (int i = 0; i < k; i++)
+            m += s[i].noise[c] / k;
+        noise[c] = m - nat->noise[c];
+    }
+    for (int j = 0; j < 2; j++) {
+        double det = 0;
+        for (int i = 0; i < k; i++)
+            det += s[i].detail[j] / k;
+        detail[j] = log(nat->detail[j] / fmax(det, 1e-6));
+    }
+}
+
+/* 0 below the natural spread t, 1 at twice it. */
+static float gate(double d, double t)
+{
+    double g = (d - t) / t;
+    return (float)(g < 0 ? 0 : g > 1 ? 1 : g);
+}
+
+void ps_prog_identity(ps_prog *p)
+{
+    memset(p, 0, sizeof *p);
+    p->fit_px = PS_PROG_FIT_PX;
+    p->beta = 1;
+    p->cell = 1;
+    p->flat_r = 1;
+}
+
+/* ---- palette: the samples' own colours ---------------------------------------------------- */
+typedef struct { uint32_t rgb; uint32_t n; } pal_ent;
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const pal_ent *x = a, *y = b;
+    return x->n < y->n ? 1 : x->n > y->n ? -1 : (x->rgb > y->rgb) - (x->rgb < y->rgb);
+}
+
+static uint32_t rgb8(const float *srgb, size_t hw, size_t i)
+{
+    uint32_t v = 0;
+    for (int c = 0; c < 3; c++) {
+        float f = srgb[c * hw + i] * 255.0f + 0.5f;
+        v = v << 8 | (uint32_t)(f < 0 ? 0 : f > 255 ? 255 : f);
+    }
+    return v;
+}
+
+/* Open-addressing count of the exact 8-bit colours of all samples; gives up (returns 0) once
+ * there are more distinct colours than any palette style would have. */
+static void fit_palette(ps_prog *p, float *const *im, const int *hs, const int *ws, int k)
+{
+    enum { CAP = 1 << 14, MAXDISTINCT = 4096 };
+    pal_ent *tab = calloc(CAP, sizeof *tab);
+    unsigned char *used = calloc(CAP, 1);
+    if (!tab || !used)
+        goto out;
+    size_t total = 0, distinct = 0, diff = 0, pairs = 0;
+    for (int i = 0; i < k; i++) {
+        size_t hw = (size_t)hs[i] * ws[i];
+        for (size_t j = 0; j < hw; j++) {
+            uint32_t v = rgb8(im[i], hw, j);
+            uint32_t hsh = (v * 2654435761u) & (CAP - 1);
+            while (used[hsh] && tab[hsh].rgb != v)
+                hsh = (hsh + 1) & (CAP - 1);
+            if (!used[hsh]) {
+                if (++distinct > MAXDISTINCT)
+                    goto out;
+                used[hsh] = 1;
+                tab[hsh].rgb = v;
+            }
+            tab[hsh].n++;
+            total++;
+            if ((j + 1) % ws[i]) {
+                pairs++;
+                diff += rgb8(im[i], hw, j + 1) != v;
+            }
+        }
+    }
+    size_t m = 0;
+    for (size_t h = 0; h < CAP; h++)
+        if (used[h])
+            tab[m++] = tab[h];
+    qsort(tab, m, sizeof *tab, ent_cmp);
+    size_t cover = 0;
+    int np = 0;
+    for (size_t j = 0; j < m && np < PS_PROG_MAXPAL; j++) {
+        if (tab[j].n < PAL_MIN_SHARE * total)
+            break;
+        cover += tab[j].n;
+        float rgb[3];
+        for (int c = 0; c < 3; c++)
+            rgb[c] = ps_srgb_to_linear((float)(tab[j].rgb >> (16 - 8 * c) & 255) / 255.0f);
+        double lab[3];
+        ps_feat_rgb_to_lab(rgb, lab);
+        for (int c = 0; c < 3; c++)
+            p->pal[np][c] = (float)lab[c];
+        np++;
+    }
+    if (np >= 2 && cover >= PAL_COVER * total) {
+        p->npal = np;
+        p->pal_g = 1;
+        p->dither = pairs && (double)diff / pairs > DITHER_DIFF;
+    }
+out:
+    free(tab);
+    free(used);
+}
+
+/* ---- cells: equal neighbours inside blocks of side b, unequal across their borders --------- */
+static double cell_score(float *const *im, const int *hs, const int *ws, int k, int b, int dx)
+{
+    double in = 0, nin = 0, across = 0, nacross = 0;
+    for (int i = 0; i < k; i++) {
+        size_t hw = (size_t)hs[i] * ws[i], step = dx ? 1 : (size_t)ws[i];
+        for (int y = 0; y + !dx < hs[i]; y += 3) /* a third of the rows is plenty */
+            for (int x = 0; x + dx < ws[i]; x++) {
+                size_t j = (size_t)y * ws[i] + x;
+                int eq = 1, pos = dx ? x : y;
+                for (int c = 0; c < 3; c++)
+                    eq &= fabsf(im[i][c * hw + j] - im[i][c * hw + j + step]) < 2.0f / 255;
+                if ((pos + 1) % b) {
+                    in += eq;
+                    nin++;
+                } else {
+                    across += eq;
+                    nacross++;
+                }
+            }
+    }
+    return (nin ? in / nin : 0) - (nacross ? across / nacross : 0);
+}
+
+/* Cells: neighbours equal inside blocks of side b, unequal across their borders, both ways. */
+static void fit_cells(ps_prog *p, float *const *im, const int *hs, const int *ws, int k)
+{
+    double best = 0;
+    int bb = 0;
+    for (int b = 2; b <= 32; b++) {
+        double sc = fmin(cell_score(im, hs, ws, k, b, 1), cell_score(im, hs, ws, k, b, 0));
+        if (sc > best + 0.02) { /* the smallest block that explains it: 16 also fits 8 */
+            best = sc;
+            bb = b;
+        }
+    }
+    if (best > CELL_SCORE) {
+        p->cell_g = 1;
+        p->cell = (float)bb;
+    }
+}
+
+/* ---- screen: the additive pattern of period P, from residuals to each P x P block's mean --- */
+static void fit_screen(ps_prog *p, float *const *im, const int *hs, const int *ws, int k)
+{
+    static double pat[PS_PROG_MAXP + 1][3][PS_PROG_MAXP][PS_PROG_MAXP];
+    double rms[PS_PROG_MAXP + 1] = {0}, best = 0;
+    memset(pat, 0, sizeof pat);
+    for (int P = 2; P <= PS_PROG_MAXP; P++) {
+        double var = 0;
+        long nblk = 0;
+        for (int i = 0; i < k; i++) {
+            size_t hw = (size_t)hs[i] * ws[i];
+            for (int by = 0; by + P <= hs[i]; by += P)
+                for (int bx = 0; bx + P <= ws[i]; bx += P, nblk++)
+                    for (int c = 0; c < 3; c++) {
+                        const float *q = im[i] + c * hw + (size_t)by * ws[i] + bx;
+                        double m = 0;
+                        for (int y = 0; y < P; y++)
+                            for (int x = 0; x < P; x++)
+                                m += q[(size_t)y * ws[i] + x];
+                        m /= P * P;
+                        for (int y = 0; y < P; y++)
+                            for (int x = 0; x < P; x++) {
+                                double r = q[(size_t)y * ws[i] + x] - m;
+                                pat[P][c][y][x] += r;
+                                var += r * r;
+                            }
+                    }
+        }
+        if (!nblk)
+            continue;
+        double e = 0;
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < P; y++)
+                for (int x = 0; x < P; x++) {
+                    pat[P][c][y][x] /= nblk;
+                    e += pat[P][c][y][x] * pat[P][c][y][x];
+                }
+        /* with no pattern each of the 3 P^2 means has variance var / (3 P^2 nblk) / nblk, so e
+         * would be about var / nblk^2 */
+        double floor_e = var / nblk / nblk;
+        if (floor_e > 0 && e / floor_e > SCREEN_Z)
+            rms[P] = sqrt(e / (3.0 * P * P));
+        best = fmax(best, rms[P]);
+    }
+    if (best <= 1.0 / 255)
+        return;
+    /* a pattern of period 4 also repeats every 8: the smallest period that holds (nearly) all of
+     * it, per pixel */
+    int P = 2;
+    while (rms[P] < 0.9 * best)
+        P++;
+    p->screen_g = 1;
+    p->screen_p = P;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < PS_PROG_MAXP; y++)
+            for (int x = 0; x < PS_PROG_MAXP; x++)
+                p->screen[c][y][x] = y < P && x < P ? (float)pat[P][c][y][x] : 0;
+}
+
+/* Cross-channel correlation of the noise operator's response: 1 for mono grain. */
+static double noise_corr(float *const *im, const int *hs, const int *ws, int k)
+{
+    double sxy[3] = {0}, sxx[3] = {0};
+    for (int i = 0; i < k; i++) {
+        int h = hs[i], w = ws[i];
+        size_t hw = (size_t)h * w;
+        for (int y = 1; y < h - 1; y += 2)
+            for (int x = 1; x < w - 1; x++) {
+                double v[3];
+                for (int c = 0; c < 3; c++) {
+                    const float *r = im[i] + c * hw + (size_t)y * w + x;
+                    v[c] = r[-w - 1] - 2 * r[-w] + r[-w + 1] - 2 * r[-1] + 4 * r[0] - 2 * r[1] +
+                           r[w - 1] - 2 * r[w] + r[w + 1];
+                }
+                for (int c = 0; c < 3; c++) {
+                    sxy[c] += v[c] * v[(c + 1) % 3];
+                    sxx[c] += v[c] * v[c];
+                }
+            }
+    }
+    double r = 0;
+    for (int c = 0; c < 3; c++)
+        r += sxy[c] / sqrt(fmax(sxx[c] * sxx[(c + 1) % 3], 1e-30)) / 3;
+    return r;
+}
+
+ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
+{
+    ps_prog_identity(p);
+    if (k < 1)
+        return ps_fail(PS_EUSAGE, "program fit: no samples");
+    float *im[PS_PROG_MAXK] = {0};
+    int hs[PS_PROG_MAXK], ws[PS_PROG_MAXK], fit_long = 0;
+    ps_prog_imstat st[PS_PROG_MAXK];
+    ps_status rc = PS_OK;
+    if (k > PS_PROG_MAXK)
+        return ps_fail(PS_EUSAGE, "program fit: %d samples, at most %d", k, PS_PROG_MAXK);
+    for (int i = 0; i < k && !rc; i++) {
+        if (!(im[i] = ps_prog_fit_image(&imgs[i], &hs[i], &ws[i]))) {
+            rc = ps_fail(PS_EINTERNAL, "program fit: out of memory");
+            break;
+        }
+        ps_prog_imstat_compute(im[i], hs[i], ws[i], &st[i]);
+        int ls = hs[i] > ws[i] ? hs[i] : ws[i];
+        fit_long = ls > fit_long ? ls : fit_long;
+    }
+    if (rc)
+        goto out;
+    p->fit_px = (float)fit_long;
+    const ps_prog_natural *nat = &ps_prog_nat;
+    int kk = k > PS_PROG_MAXK ? PS_PROG_MAXK : k;
+    double d_tone, d_beta, d_noise[3], d_detail[2];
+    ps_prog_distances(st, k, nat, &d_tone, &d_beta, d_noise, d_detail, NULL);
+
+    fit_palette(p, im, hs, ws, k);
+    if (!p->npal)
+        fit_cells(p, im, hs, ws, k);
+    if (!p->npal && !p->cell_g)
+        fit_screen(p, im, hs, ws, k);
+    if (!p->npal) { /* a palette decides every colour by itself */
+        p->tone_g = gate(d_tone, TONE_MARGIN * nat->d_tone[kk - 1]);
+        for (int q = 0; q < PS_PROG_NQ; q++) {
+            double m = 0;
+            for (int i = 0; i < k; i++)
+                m += st[i].lq[q] / k;
+            p->tone_q[q] = (float)m;
+        }
+        double cab[PS_PROG_NB][2], wt[PS_PROG_NB], rms;
+        pooled_cab(st, k, nat, cab, wt, &rms);
+        for (int b = 0; b < PS_PROG_NB; b++) {
+            p->cab[b][0] = (float)cab[b][0];
+            p->cab[b][1] = (float)cab[b][1];
+        }
+        p->beta_g = gate(d_beta, nat->d_beta[kk - 1]);
+        p->beta = (float)fmin(rms / nat->rms, 2.0);
+        /* the samples' band colours say the style, not their content, only once their own
+         * chroma is mostly gone (a gradient map: sepia, duotone); natural sets of K photos
+         * differ by more than any grade in band colour */
+        p->chroma_g = p->beta_g * (float)fmin(fmax(1 - 2 * p->beta, 0), 1);
+    }
+    if (!p->npal && !p->cell_g && !p->screen_g) {
+        double dn = (d_noise[0] + d_noise[1] + d_noise[2]) / 3;
+        p->grain_g = gate(dn, nat->d_noise[kk - 1]);
+        if (p->grain_g > 0) {
+            for (int c = 0; c < 3; c++) {
+                double m = d_noise[c] + nat->noise[c];
+                p->grain_sigma[c] = (float)sqrt(fmax(m * m - nat->noise[c] * nat->noise[c], 0));
+            }
+            p->grain_mono = (float)fmin(fmax((noise_corr(im, hs, ws, k) - 0.5) / 0.4, 0), 1);
+        }
+        p->flat_g = gate(fmax(d_detail[0], d_detail[1]), nat->d_detail[kk - 1]);
+        if (p->flat_g > 0) {
+            /* the radius and blend whose natural detail ratios (both scales) are the samples' */
+            double best = 1e30, bt = 1;
+            for (int r = 0; r < 6; r++)
+                for (int t = 1; t <= 4; t++) {
+                    double e = 0;
+                    for (int q = 0; q < 2; q++) {
+                        double pred = 1 - 0.25 * t * (1 - nat->flat_ratio[q][r]);
+                        e += (log(pred) + d_detail[q]) * (log(pred) + d_detail[q]);
+                    }
+                    if (e < best) {
+                        best = e;
+                        bt = 0.25 * t;
+                        p->flat_r = ps_prog_flat_radii[r];
+                    }
+                }
+            p->flat_g *= (float)bt;
+        }
+    }
+out:
+    for (int i = 0; i < k; i++)
+        free(im[i]);
+    return rc;
+}

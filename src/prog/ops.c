@@ -1,0 +1,453 @@
+/* The style program's operators at full resolution, in sRGB display planes, each group scaled
+ * by its dial. Sizes learned at the fit resolution scale with the photo's long side, so dots,
+ * cells and grain have the samples' size relative to the picture, never upsampled. */
+#include "prog.h"
+#include "src/feat/feat.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLAT_EPS 0.01f /* guided filter: variance below (0.1)^2 is detail, above is an edge */
+
+const float ps_prog_flat_radii[6] = {1, 2, 3, 5, 8, 12};
+
+/* Box mean of radius r (clamped window) of n = h*w plane src into dst, O(1) per pixel. */
+void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp)
+{
+    for (int y = 0; y < h; y++) {
+        const float *s = src + (size_t)y * w;
+        float *t = tmp + (size_t)y * w;
+        double acc = 0;
+        int lo = 0, hi = -1;
+        for (int x = 0; x < w; x++) {
+            int a = x - r < 0 ? 0 : x - r, b = x + r >= w ? w - 1 : x + r;
+            while (hi < b)
+                acc += s[++hi];
+            while (lo < a)
+                acc -= s[lo++];
+            t[x] = (float)(acc / (b - a + 1));
+        }
+    }
+    double *col = calloc((size_t)w, sizeof *col);
+    if (!col) { /* degrade to the horizontal pass alone rather than fail mid-image */
+        memcpy(dst, tmp, sizeof(float) * h * w);
+        return;
+    }
+    int lo = 0, hi = -1;
+    for (int y = 0; y < h; y++) {
+        int a = y - r < 0 ? 0 : y - r, b = y + r >= h ? h - 1 : y + r;
+        while (hi < b) {
+            hi++;
+            for (int x = 0; x < w; x++)
+                col[x] += tmp[(size_t)hi * w + x];
+        }
+        while (lo < a) {
+            for (int x = 0; x < w; x++)
+                col[x] -= tmp[(size_t)lo * w + x];
+            lo++;
+        }
+        for (int x = 0; x < w; x++)
+            dst[(size_t)y * w + x] = (float)(col[x] / (b - a + 1));
+    }
+    free(col);
+}
+
+/* Self-guided filter (He, Sun, Tang 2010) per channel. */
+void ps_prog_flatten(float *srgb, int h, int w, int r)
+{
+    size_t hw = (size_t)h * w;
+    float *m = malloc(sizeof(float) * hw * 4), *tmp = malloc(sizeof(float) * hw);
+    if (!m || !tmp) {
+        free(m);
+        free(tmp);
+        return;
+    }
+    float *mi = m, *mii = m + hw, *a = m + 2 * hw, *b = m + 3 * hw;
+    for (int c = 0; c < 3; c++) {
+        float *I = srgb + c * hw;
+        for (size_t i = 0; i < hw; i++)
+            a[i] = I[i] * I[i];
+        ps_prog_box(mi, I, h, w, r, tmp);
+        ps_prog_box(mii, a, h, w, r, tmp);
+        for (size_t i = 0; i < hw; i++) {
+            float var = mii[i] - mi[i] * mi[i];
+            a[i] = var / (var + FLAT_EPS);
+            b[i] = mi[i] - a[i] * mi[i];
+        }
+        ps_prog_box(mi, a, h, w, r, tmp);
+        ps_prog_box(mii, b, h, w, r, tmp);
+        for (size_t i = 0; i < hw; i++)
+            I[i] = mi[i] * I[i] + mii[i];
+    }
+    free(m);
+    free(tmp);
+}
+
+/* ---- colour ------------------------------------------------------------------------------- */
+/* Piecewise-linear monotone map through (x[i], y[i]), continued at the end slopes. */
+static double pwl(double v, const double *x, const double *y, int n)
+{
+    int i = 0;
+    while (i < n - 2 && v > x[i + 1])
+        i++;
+    double dx = x[i + 1] - x[i];
+    return dx > 1e-9 ? y[i] + (v - x[i]) * (y[i + 1] - y[i]) / dx : y[i];
+}
+
+/* Band curve (a or b) at lightness L: linear between band centres. */
+static double band(const double v[PS_PROG_NB], double L)
+{
+    double s = L / 100.0 * PS_PROG_NB - 0.5;
+    if (s <= 0)
+        return v[0];
+    if (s >= PS_PROG_NB - 1)
+        return v[PS_PROG_NB - 1];
+    int i = (int)s;
+    return v[i] + (s - i) * (v[i + 1] - v[i]);
+}
+
+static float clamp01(float v)
+{
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+static int nearest(const ps_prog *p, const double lab[3])
+{
+    int best = 0;
+    double bd = 1e30;
+    for (int j = 0; j < p->npal; j++) {
+        double d = 0;
+        for (int c = 0; c < 3; c++)
+            d += (lab[c] - p->pal[j][c]) * (lab[c] - p->pal[j][c]);
+        if (d < bd) {
+            bd = d;
+            best = j;
+        }
+    }
+    return best;
+}
+
+static void lab_of(const float *s, size_t hw, size_t i, double lab[3])
+{
+    float lin[3] = {ps_srgb_to_linear(s[i]), ps_srgb_to_linear(s[hw + i]),
+                    ps_srgb_to_linear(s[2 * hw + i])};
+    ps_feat_rgb_to_lab(lin, lab);
+}
+
+static void put_lab(float *s, size_t hw, size_t i, const double lab[3])
+{
+    float lin[3];
+    ps_feat_lab_to_rgb(lab, lin);
+    for (int c = 0; c < 3; c++)
+        s[c * hw + i] = ps_linear_to_srgb(clamp01(lin[c]));
+}
+
+/* Palette with optional Floyd-Steinberg error diffusion in Lab, blended by weight t. */
+static ps_status palette(const ps_prog *p, float *s, int h, int w, float t)
+{
+    size_t hw = (size_t)h * w;
+    double *err = p->dither ? calloc((size_t)2 * 3 * (w + 2), sizeof *err) : NULL;
+    if (p->dither && !err)
+        return ps_fail(PS_EINTERNAL, "apply: out of memory");
+    for (int y = 0; y < h; y++) {
+        double *cur = err ? err + (size_t)(y & 1) * 3 * (w + 2) : NULL;
+        double *nxt = err ? err + (size_t)((y + 1) & 1) * 3 * (w + 2) : NULL;
+        if (nxt)
+            memset(nxt, 0, sizeof(double) * 3 * (w + 2));
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            double lab[3], want[3];
+            lab_of(s, hw, i, lab);
+            for (int c = 0; c < 3; c++)
+                want[c] = lab[c] + (cur ? cur[3 * (x + 1) + c] : 0);
+            const float *q = p->pal[nearest(p, want)];
+            if (cur)
+                for (int c = 0; c < 3; c++) {
+                    double e = want[c] - q[c];
+                    cur[3 * (x + 2) + c] += e * 7 / 16;
+                    nxt[3 * x + c] += e * 3 / 16;
+                    nxt[3 * (x + 1) + c] += e * 5 / 16;
+                    nxt[3 * (x + 2) + c] += e * 1 / 16;
+                }
+            for (int c = 0; c < 3; c++)
+                lab[c] += t * (q[c] - lab[c]);
+            put_lab(s, hw, i, lab);
+        }
+    }
+    free(err);
+    return PS_OK;
+}
+
+/* Tone curve and band chroma, weights already folded into the gates. */
+static void grade(const ps_prog *p, float *s, int h, int w, float gt, float gc, float gb)
+{
+    size_t hw = (size_t)h * w;
+    const ps_prog_natural *nat = &ps_prog_nat;
+    double x[PS_PROG_NQ + 2], y[PS_PROG_NQ + 2], na[PS_PROG_NB], nb[PS_PROG_NB];
+    double ca[PS_PROG_NB], cb[PS_PROG_NB];
+    x[0] = 0;
+    y[0] = 0;
+    for (int q = 0; q < PS_PROG_NQ; q++) {
+        x[q + 1] = nat->lq[q];
+        y[q + 1] = nat->lq[q] + gt * (p->tone_q[q] - nat->lq[q]);
+    }
+    x[PS_PROG_NQ + 1] = 100;
+    y[PS_PROG_NQ + 1] = 100 + gt * (y[PS_PROG_NQ] - x[PS_PROG_NQ]);
+    /* the ends follow the outer quantiles' shift, so a lifted black stays lifted */
+    y[0] = gt * (y[1] - x[1]);
+    for (int b = 0; b < PS_PROG_NB; b++) {
+        na[b] = nat->cab[b][0];
+        nb[b] = nat->cab[b][1];
+        ca[b] = p->cab[b][0];
+        cb[b] = p->cab[b][1];
+    }
+    double beta = pow(fmax(p->beta, 1e-3), gb);
+    for (size_t i = 0; i < hw; i++) {
+        double lab[3];
+        lab_of(s, hw, i, lab);
+        double L = lab[0], L2 = gt > 0 ? pwl(L, x, y, PS_PROG_NQ + 2) : L;
+        L2 = L2 < 0 ? 0 : L2 > 100 ? 100 : L2;
+        double n2a = band(na, L2), n2b = band(nb, L2);
+        lab[1] = n2a + gc * (band(ca, L2) - n2a) + beta * (lab[1] - band(na, L));
+        lab[2] = n2b + gc * (band(cb, L2) - n2b) + beta * (lab[2] - band(nb, L));
+        lab[0] = L2;
+        put_lab(s, hw, i, lab);
+    }
+}
+
+/* ---- texture ------------------------------------------------------------------------------ */
+static void cells(float *s, int h, int w, int b, float t)
+{
+    size_t hw = (size_t)h * w;
+    for (int c = 0; c < 3; c++)
+        for (int by = 0; by < h; by += b)
+            for (int bx = 0; bx < w; bx += b) {
+                int ey = by + b < h ? by + b : h, ex = bx + b < w ? bx + b : w;
+                double m = 0;
+                for (int y = by; y < ey; y++)
+                    for (int x = bx; x < ex; x++)
+                        m += s[c * hw + (size_t)y * w + x];
+                m /= (double)(ey - by) * (ex - bx);
+                for (int y = by; y < ey; y++)
+                    for (int x = bx; x < ex; x++) {
+                        float *v = &s[c * hw + (size_t)y * w + x];
+                        *v += t * ((float)m - *v);
+                    }
+            }
+}
+
+/* Deterministic standard normal for (cell, channel): splitmix64 then Box-Muller. */
+static float gauss(uint64_t key)
+{
+    uint64_t z = key + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    double u1 = ((z >> 11) + 0.5) / 9007199254740992.0, u2 = ((z & 0x7ff) + 0.5) / 2048.0;
+    return (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+}
+
+static void texture(const ps_prog *p, float *s, int h, int w, double scale, float t)
+{
+    size_t hw = (size_t)h * w;
+    int cell = scale > 1.5 ? (int)(scale + 0.5) : 1;
+    float gs = t * p->grain_g, ss = t * p->screen_g, mono = p->grain_mono;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            uint64_t key = ((uint64_t)(y / cell) << 32 | (uint32_t)(x / cell)) * 4;
+            float gm = gs > 0 ? gauss(key + 3) : 0;
+            for (int c = 0; c < 3; c++) {
+                float v = s[c * hw + i];
+                if (ss > 0)
+                    v += ss * p->screen[c][(int)(y / scale) % p->screen_p]
+                                        [(int)(x / scale) % p->screen_p];
+                if (gs > 0)
+                    v += gs * p->grain_sigma[c] * (mono * gm + (1 - mono) * gauss(key + c));
+                s[c * hw + i] = clamp01(v);
+            }
+        }
+}
+
+int ps_prog_group_on(const ps_prog *p, int group)
+{
+    switch (group) {
+    case 0: return p->tone_g > 0 || p->chroma_g > 0 || p->beta_g > 0 || p->pal_g > 0;
+    case 1: return p->cell_g > 0 || p->screen_g > 0 || p->grain_g > 0;
+    default: return p->flat_g > 0;
+    }
+}
+
+ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], ps_image *out)
+{
+    if (out != in) {
+        ps_status st = ps_img_alloc(out, in->w, in->h, in->c);
+        if (st)
+            return st;
+        memcpy(out->px, in->px, sizeof(float) * in->c * in->w * in->h);
+    }
+    int on[3];
+    for (int g = 0; g < 3; g++)
+        on[g] = w[g] > 0 && ps_prog_group_on(p, g);
+    if (!on[0] && !on[1] && !on[2])
+        return PS_OK; /* the photo, bit for bit */
+    int H = in->h, W = in->w;
+    size_t hw = (size_t)H * W;
+    float *s = out->px;
+    for (size_t i = 0; i < 3 * hw; i++)
+        s[i] = ps_linear_to_srgb(s[i]);
+    double scale = (double)(W > H ? W : H) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
+    ps_status st = PS_OK;
+    if (on[2]) {
+        float t = w[2] * p->flat_g;
+        float *f = malloc(sizeof(float) * 3 * hw);
+        if (!f) {
+            st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
+        } else {
+            memcpy(f, s, sizeof(float) * 3 * hw);
+            int r = (int)(p->flat_r * scale + 0.5);
+            ps_prog_flatten(f, H, W, r < 1 ? 1 : r);
+            for (size_t i = 0; i < 3 * hw; i++)
+                s[i] = clamp01(s[i] + t * (f[i] - s[i]));
+            free(f);
+        }
+    }
+    if (!st && on[1] && p->cell_g > 0) {
+        int b = (int)(p->cell * scale + 0.5);
+        cells(s, H, W, b < 1 ? 1 : b, fminf(w[1] * p->cell_g, 1));
+    }
+    if (!st && on[0]) {
+        if (p->pal_g > 0)
+            st = palette(p, s, H, W, fminf(w[0] * p->pal_g, 1));
+        else
+            grade(p, s, H, W, w[0] * p->tone_g, w[0] * p->chroma_g, w[0] * p->beta_g);
+    }
+    if (!st && on[1])
+        texture(p, s, H, W, scale, w[1]);
+    for (size_t i = 0; i < 3 * hw; i++)
+        s[i] = ps_srgb_to_linear(s[i]);
+    if (st && out != in)
+        ps_img_free(out);
+    return st;
+}
+
+/* ---- words and bytes ---------------------------------------------------------------------- */
+void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
+{
+    char c[160] = "none", t[160] = "none", s[96] = "none";
+    if (p->pal_g > 0)
+        snprintf(c, sizeof c, "palette of %d colours%s", p->npal, p->dither ? ", dithered" : "");
+    else if (ps_prog_group_on(p, 0))
+        snprintf(c, sizeof c, "grade: tone %.2f, band colour %.2f, chroma x%.2f at %.2f",
+                 p->tone_g, p->chroma_g, p->beta, p->beta_g);
+    int m = 0;
+    if (p->cell_g > 0)
+        m += snprintf(t + m, sizeof t - m, "cells %.0f px; ", p->cell);
+    if (p->screen_g > 0)
+        m += snprintf(t + m, sizeof t - m, "screen period %d px; ", p->screen_p);
+    if (p->grain_g > 0)
+        m += snprintf(t + m, sizeof t - m, "grain %.1f/255%s at %.2f; ",
+                      255 * (p->grain_sigma[0] + p->grain_sigma[1] + p->grain_sigma[2]) / 3,
+                      p->grain_mono > 0.5f ? " mono" : "", p->grain_g);
+    if (m >= 2)
+        t[m - 2] = 0;
+    if (p->flat_g > 0)
+        snprintf(s, sizeof s, "flattening radius %.1f px at %.2f", p->flat_r, p->flat_g);
+    snprintf(buf, n, "colour: %s; texture: %s; stroke: %s (sizes at %.0f px)", c, t, s,
+             p->fit_px);
+}
+
+#define PROG_VERSION 1.0f
+
+void ps_prog_pack(const ps_prog *p, float v[PS_PROG_NFLOATS])
+{
+    memset(v, 0, sizeof(float) * PS_PROG_NFLOATS);
+    int i = 0;
+    v[i++] = PROG_VERSION;
+    v[i++] = p->flat_g;
+    v[i++] = p->flat_r;
+    v[i++] = p->tone_g;
+    for (int q = 0; q < PS_PROG_NQ; q++)
+        v[i++] = p->tone_q[q];
+    v[i++] = p->chroma_g;
+    for (int b = 0; b < PS_PROG_NB; b++) {
+        v[i++] = p->cab[b][0];
+        v[i++] = p->cab[b][1];
+    }
+    v[i++] = p->beta_g;
+    v[i++] = p->beta;
+    v[i++] = p->pal_g;
+    v[i++] = p->dither;
+    v[i++] = (float)p->npal;
+    for (int j = 0; j < PS_PROG_MAXPAL; j++)
+        for (int c = 0; c < 3; c++)
+            v[i++] = p->pal[j][c];
+    v[i++] = p->cell_g;
+    v[i++] = p->cell;
+    v[i++] = p->screen_g;
+    v[i++] = (float)p->screen_p;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < PS_PROG_MAXP; y++)
+            for (int x = 0; x < PS_PROG_MAXP; x++)
+                v[i++] = p->screen[c][y][x];
+    v[i++] = p->grain_g;
+    for (int c = 0; c < 3; c++)
+        v[i++] = p->grain_sigma[c];
+    v[i++] = p->grain_mono;
+    v[i++] = p->fit_px;
+}
+
+ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
+{
+    if (n != PS_PROG_NFLOATS || v[0] != PROG_VERSION)
+        return ps_fail(PS_EINPUT, "style program: unknown format (%ld floats, version %g)", n,
+                       n > 0 ? v[0] : 0.0);
+    for (long j = 0; j < n; j++)
+        if (!isfinite(v[j]))
+            return ps_fail(PS_EINPUT, "style program: value %ld is not finite", j);
+    int i = 1;
+    p->flat_g = v[i++];
+    p->flat_r = v[i++];
+    p->tone_g = v[i++];
+    for (int q = 0; q < PS_PROG_NQ; q++)
+        p->tone_q[q] = v[i++];
+    p->chroma_g = v[i++];
+    for (int b = 0; b < PS_PROG_NB; b++) {
+        p->cab[b][0] = v[i++];
+        p->cab[b][1] = v[i++];
+    }
+    p->beta_g = v[i++];
+    p->beta = v[i++];
+    p->pal_g = v[i++];
+    p->dither = v[i++];
+    p->npal = (int)v[i++];
+    for (int j = 0; j < PS_PROG_MAXPAL; j++)
+        for (int c = 0; c < 3; c++)
+            p->pal[j][c] = v[i++];
+    p->cell_g = v[i++];
+    p->cell = v[i++];
+    p->screen_g = v[i++];
+    p->screen_p = (int)v[i++];
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < PS_PROG_MAXP; y++)
+            for (int x = 0; x < PS_PROG_MAXP; x++)
+                p->screen[c][y][x] = v[i++];
+    p->grain_g = v[i++];
+    for (int c = 0; c < 3; c++)
+        p->grain_sigma[c] = v[i++];
+    p->grain_mono = v[i++];
+    p->fit_px = v[i++];
+    /* every gate in [0, 1], every size and count in its range: a hostile blob cannot index out */
+    float g[] = {p->flat_g, p->tone_g, p->chroma_g, p->beta_g, p->pal_g, p->cell_g, p->screen_g,
+                 p->grain_g, p->grain_mono};
+    for (size_t j = 0; j < sizeof g / sizeof g[0]; j++)
+        if (g[j] < 0 || g[j] > 1)
+            return ps_fail(PS_EINPUT, "style program: a gate is outside [0, 1]");
+    if (p->npal < 0 || p->npal > PS_PROG_MAXPAL || (p->pal_g > 0 && p->npal < 1) ||
+        (p->screen_g > 0 && (p->screen_p < 2 || p->screen_p > PS_PROG_MAXP)) ||
+        p->cell < 1 || p->cell > 64 || p->flat_r < 1 || p->flat_r > 64 || p->fit_px < 16 ||
+        p->fit_px > 4096 || p->beta < 0 || p->beta > 2)
+        return ps_fail(PS_EINPUT, "style program: a size is out of range");
+    return PS_OK;
+}

@@ -1,0 +1,174 @@
+/* Generates src/prog/natural.c, the style program's idea of a natural photo, from the training
+ * photos (never the validation ones):   make prog-natural   (= build/gen_natural PHOTO... >
+ * src/prog/natural.c). The spreads are the 99th percentile, over DRAWS random sets of K distinct
+ * photos, of each distance the fit's gates use: K natural samples open no gate 99 % of the time.
+ * Deterministic: a fixed-seed generator, photos in the order given. */
+#include "src/prog/prog.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DRAWS 4000
+#define MAXPHOTOS 512
+#define GRAY_RMS 2.0 /* Lab chroma rms under which a photo is black and white */
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+static unsigned next(unsigned n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng % n);
+}
+
+static int dcmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double p99(double *v, int n)
+{
+    qsort(v, n, sizeof *v, dcmp);
+    return v[(int)(0.99 * (n - 1))];
+}
+
+static void row(const char *name, const double *v, int n)
+{
+    printf("    .%s = {", name);
+    for (int i = 0; i < n; i++)
+        printf("%s%.9g", i ? ", " : "", v[i]);
+    printf("},\n");
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc - 1;
+    if (n < PS_PROG_MAXK || n > MAXPHOTOS) {
+        fprintf(stderr, "usage: gen_natural PHOTO... (%d to %d training photos)\n", PS_PROG_MAXK,
+                MAXPHOTOS);
+        return 1;
+    }
+    static ps_prog_imstat st[MAXPHOTOS];
+    static ps_prog_natural nat;
+    double fr[2][6] = {{0}};
+    for (int i = 0; i < n; i++) {
+        ps_image im = {0};
+        if (ps_img_load(argv[i + 1], &im)) {
+            fprintf(stderr, "gen_natural: %s\n", ps_last_error());
+            return 2;
+        }
+        int h, w;
+        float *s = ps_prog_fit_image(&im, &h, &w), *f = malloc(sizeof(float) * 3 * h * w);
+        if (!s || !f)
+            return 4;
+        ps_prog_imstat_compute(s, h, w, &st[i]);
+        double n_all = 0, s2 = 0;
+        for (int b = 0; b < PS_PROG_NB; b++)
+            n_all += st[i].n[b], s2 += st[i].s2[b];
+        if (sqrt(s2 / n_all) < GRAY_RMS) { /* black and white is a style, not natural colour */
+            fprintf(stderr, "gen_natural: %s: grey, left out\n", argv[i + 1]);
+            free(s);
+            free(f);
+            ps_img_free(&im);
+            n--;
+            memmove(argv + i + 1, argv + i + 2, sizeof(char *) * (size_t)(n - i));
+            i--;
+            continue;
+        }
+        for (int r = 0; r < 6; r++) {
+            ps_prog_imstat fs;
+            memcpy(f, s, sizeof(float) * 3 * h * w);
+            ps_prog_flatten(f, h, w, (int)ps_prog_flat_radii[r]);
+            ps_prog_imstat_compute(f, h, w, &fs);
+            for (int q = 0; q < 2; q++) /* summed; divided by n below */
+                fr[q][r] += fs.detail[q] / st[i].detail[q];
+        }
+        free(s);
+        free(f);
+        ps_img_free(&im);
+    }
+    for (int r = 0; r < 12; r++)
+        fr[r / 6][r % 6] /= n;
+    if (n < PS_PROG_MAXK) {
+        fprintf(stderr, "gen_natural: only %d colour photos\n", n);
+        return 1;
+    }
+    /* the pooled means over all photos (each photo weighs the same) */
+    double zero_t, zero_b, zero_n[3], zero_d[2];
+    memset(&nat, 0, sizeof nat);
+    for (int q = 0; q < PS_PROG_NQ; q++)
+        for (int i = 0; i < n; i++)
+            nat.lq[q] += st[i].lq[q] / n;
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < n; i++)
+            nat.noise[c] += st[i].noise[c] / n;
+    for (int i = 0; i < n; i++)
+        for (int q = 0; q < 2; q++)
+            nat.detail[q] += st[i].detail[q] / n;
+    for (int b = 0; b < PS_PROG_NB; b++) {
+        double cnt = 0, sa = 0, sb = 0;
+        for (int i = 0; i < n; i++) {
+            double all = 0;
+            for (int j = 0; j < PS_PROG_NB; j++)
+                all += st[i].n[j];
+            cnt += st[i].n[b] / all;
+            sa += st[i].sa[b] / all;
+            sb += st[i].sb[b] / all;
+        }
+        nat.cab[b][0] = cnt > 0 ? sa / cnt : 0;
+        nat.cab[b][1] = cnt > 0 ? sb / cnt : 0;
+    }
+    nat.rms = 1; /* the pooled chroma rms of all photos, measured against the band means */
+    ps_prog_distances(st, n, &nat, &zero_t, &zero_b, zero_n, zero_d, &nat.rms);
+    for (int k = 1; k <= PS_PROG_MAXK; k++) {
+        static double dt[DRAWS], db[DRAWS], dn[DRAWS], dd[DRAWS];
+        for (int d = 0; d < DRAWS; d++) {
+            ps_prog_imstat pick[PS_PROG_MAXK];
+            int idx[PS_PROG_MAXK];
+            for (int j = 0; j < k; j++) {
+                int ok;
+                do {
+                    idx[j] = (int)next((unsigned)n);
+                    ok = 1;
+                    for (int q = 0; q < j; q++)
+                        ok &= idx[q] != idx[j];
+                } while (!ok);
+                pick[j] = st[idx[j]];
+            }
+            double nz[3], nd[2];
+            ps_prog_distances(pick, k, &nat, &dt[d], &db[d], nz, nd, NULL);
+            dd[d] = fmax(nd[0], nd[1]);
+            dn[d] = (nz[0] + nz[1] + nz[2]) / 3;
+        }
+        nat.d_tone[k - 1] = p99(dt, DRAWS);
+        nat.d_beta[k - 1] = p99(db, DRAWS);
+        nat.d_noise[k - 1] = p99(dn, DRAWS);
+        nat.d_detail[k - 1] = p99(dd, DRAWS);
+    }
+    printf("/* GENERATED by src/prog/tools/gen_natural.c from %d training photos (make "
+           "prog-natural): do not edit. */\n#include \"src/prog/prog.h\"\n\n"
+           "const ps_prog_natural ps_prog_nat = {\n", n);
+    row("lq", nat.lq, PS_PROG_NQ);
+    printf("    .cab = {");
+    for (int b = 0; b < PS_PROG_NB; b++)
+        printf("%s{%.9g, %.9g}", b ? ", " : "", nat.cab[b][0], nat.cab[b][1]);
+    printf("},\n    .rms = %.9g,\n", nat.rms);
+    row("noise", nat.noise, 3);
+    row("detail", nat.detail, 2);
+    row("d_tone", nat.d_tone, PS_PROG_MAXK);
+    row("d_beta", nat.d_beta, PS_PROG_MAXK);
+    row("d_noise", nat.d_noise, PS_PROG_MAXK);
+    row("d_detail", nat.d_detail, PS_PROG_MAXK);
+    printf("    .flat_ratio = {");
+    for (int q = 0; q < 2; q++) {
+        printf("%s{", q ? ", " : "");
+        for (int r = 0; r < 6; r++)
+            printf("%s%.9g", r ? ", " : "", fr[q][r]);
+        printf("}");
+    }
+    printf("},\n");
+    printf("};\n");
+    return 0;
+}

@@ -1,0 +1,364 @@
+/* The style program on real photos (bench/demo, found through $PSTYLE_ROOT): natural samples
+ * give the identity bit for bit; each operator's style, made here with a known recipe on three
+ * photos, is found again and reproduces the recipe on the fourth; dials scale their group and 0
+ * is exact; sizes follow the photo's size; hostile packed programs are refused. */
+#include "check.h"
+#include "src/feat/feat.h"
+#include "src/prog/prog.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define NPHOTO 4
+static ps_image photo[NPHOTO];
+
+static void load_photos(void)
+{
+    const char *root = getenv("PSTYLE_ROOT"), *name[NPHOTO] = {"astronaut", "chelsea", "coffee",
+                                                                "rocket"};
+    for (int i = 0; i < NPHOTO; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/bench/demo/%s.jpg", root ? root : ".", name[i]);
+        if (ps_img_load(path, &photo[i])) {
+            fprintf(stderr, "test_prog: %s (set PSTYLE_ROOT to the repository)\n", ps_last_error());
+            exit(1);
+        }
+        photo[i].c = 3;
+    }
+}
+
+/* A styled copy of src: recipe applied to its sRGB values. */
+typedef void (*recipe_fn)(float *srgb, int h, int w);
+
+static void styled(ps_image *dst, const ps_image *src, recipe_fn f)
+{
+    size_t n = (size_t)3 * src->w * src->h;
+    ps_img_alloc(dst, src->w, src->h, 3);
+    for (size_t i = 0; i < n; i++)
+        dst->px[i] = ps_linear_to_srgb(src->px[i]);
+    f(dst->px, src->h, src->w);
+    for (size_t i = 0; i < n; i++)
+        dst->px[i] = ps_srgb_to_linear(dst->px[i] < 0 ? 0 : dst->px[i] > 1 ? 1 : dst->px[i]);
+}
+
+/* Fit on three styled photos, apply to the fourth at weight 1: *p and the output. */
+static void fit_and_apply(recipe_fn f, ps_prog *p, ps_image *out, ps_image *truth)
+{
+    ps_image s[3];
+    for (int i = 0; i < 3; i++)
+        styled(&s[i], &photo[i], f);
+    CHECK(ps_prog_fit(p, s, 3) == PS_OK, "%s", ps_last_error());
+    const float w1[3] = {1, 1, 1};
+    CHECK(ps_prog_apply(p, &photo[3], w1, out) == PS_OK, "%s", ps_last_error());
+    styled(truth, &photo[3], f);
+    for (int i = 0; i < 3; i++)
+        ps_img_free(&s[i]);
+}
+
+static double max_abs(const ps_image *a, const ps_image *b)
+{
+    double m = 0;
+    for (size_t i = 0; i < (size_t)3 * a->w * a->h; i++)
+        m = fmax(m, fabs(ps_linear_to_srgb(a->px[i]) - ps_linear_to_srgb(b->px[i])));
+    return m;
+}
+
+static double mean_abs(const ps_image *a, const ps_image *b)
+{
+    double m = 0;
+    size_t n = (size_t)3 * a->w * a->h;
+    for (size_t i = 0; i < n; i++)
+        m += fabs(ps_linear_to_srgb(a->px[i]) - ps_linear_to_srgb(b->px[i])) / n;
+    return m;
+}
+
+static void test_natural(void)
+{
+    ps_prog p;
+    CHECK(ps_prog_fit(&p, photo, NPHOTO) == PS_OK, "%s", ps_last_error());
+    for (int g = 0; g < 3; g++)
+        CHECK(!ps_prog_group_on(&p, g), "natural photos open group %d", g);
+    for (int i = 0; i < NPHOTO; i++) { /* and one photo alone */
+        ps_prog q;
+        ps_prog_fit(&q, &photo[i], 1);
+        CHECK(!ps_prog_group_on(&q, 0) && !ps_prog_group_on(&q, 1) && !ps_prog_group_on(&q, 2),
+              "photo %d alone opens a group", i);
+    }
+    ps_image out = {0};
+    const float w[3] = {2, 2, 2};
+    CHECK(ps_prog_apply(&p, &photo[0], w, &out) == PS_OK &&
+              !memcmp(out.px, photo[0].px, sizeof(float) * 3 * out.w * out.h), "identity, bit for bit");
+    ps_img_free(&out);
+}
+
+static void sepia(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    for (size_t i = 0; i < hw; i++) {
+        float r = s[i], g = s[hw + i], b = s[2 * hw + i];
+        s[i] = 0.393f * r + 0.769f * g + 0.189f * b;
+        s[hw + i] = 0.349f * r + 0.686f * g + 0.168f * b;
+        s[2 * hw + i] = 0.272f * r + 0.534f * g + 0.131f * b;
+    }
+}
+
+static void test_sepia(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(sepia, &p, &out, &truth);
+    double before = ps_feat_delta_e(photo[3].px, truth.px, truth.h, truth.w);
+    double after = ps_feat_delta_e(out.px, truth.px, truth.h, truth.w);
+    CHECK(ps_prog_group_on(&p, 0) && !ps_prog_group_on(&p, 1) && !ps_prog_group_on(&p, 2),
+          "sepia is colour only");
+    CHECK(p.beta_g > 0.9f && p.beta < 0.2f, "the photo's chroma goes: beta %.3f at %.2f", p.beta,
+          p.beta_g);
+    CHECK(after < 0.35 * before, "dE00 to the true sepia %.2f, photo's %.2f", after, before);
+    /* the colour dial: 0 exact, 0.5 between, 2 past */
+    const float w0[3] = {0, 1, 1}, wh[3] = {0.5f, 1, 1};
+    ps_image o0 = {0}, oh = {0};
+    ps_prog_apply(&p, &photo[3], w0, &o0);
+    ps_prog_apply(&p, &photo[3], wh, &oh);
+    CHECK(!memcmp(o0.px, photo[3].px, sizeof(float) * 3 * o0.w * o0.h), "colour 0 is the photo");
+    double half = ps_feat_delta_e(oh.px, photo[3].px, oh.h, oh.w),
+           full = ps_feat_delta_e(out.px, photo[3].px, oh.h, oh.w);
+    CHECK(half > 0.2 * full && half < 0.8 * full, "colour 0.5 moves %.2f of 1's %.2f", half, full);
+    ps_img_free(&o0);
+    ps_img_free(&oh);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+/* Six colours, nearest in Lab. */
+static const float six[6][3] = {{0.1f, 0.1f, 0.15f}, {0.95f, 0.93f, 0.85f}, {0.8f, 0.25f, 0.2f},
+                                {0.25f, 0.5f, 0.3f}, {0.2f, 0.3f, 0.65f}, {0.9f, 0.75f, 0.3f}};
+static void six_colours(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    double pal[6][3];
+    for (int j = 0; j < 6; j++) {
+        float lin[3];
+        for (int c = 0; c < 3; c++)
+            lin[c] = ps_srgb_to_linear(six[j][c]);
+        ps_feat_rgb_to_lab(lin, pal[j]);
+    }
+    for (size_t i = 0; i < hw; i++) {
+        float lin[3] = {ps_srgb_to_linear(s[i]), ps_srgb_to_linear(s[hw + i]),
+                        ps_srgb_to_linear(s[2 * hw + i])};
+        double lab[3], bd = 1e30;
+        int best = 0;
+        ps_feat_rgb_to_lab(lin, lab);
+        for (int j = 0; j < 6; j++) {
+            double d = 0;
+            for (int c = 0; c < 3; c++)
+                d += (lab[c] - pal[j][c]) * (lab[c] - pal[j][c]);
+            if (d < bd) {
+                bd = d;
+                best = j;
+            }
+        }
+        for (int c = 0; c < 3; c++) /* exactly representable in 8 bits, as a PNG would be */
+            s[c * hw + i] = roundf(six[best][c] * 255) / 255;
+    }
+}
+
+static void test_palette(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(six_colours, &p, &out, &truth);
+    CHECK(p.pal_g == 1 && p.npal == 6 && !p.dither, "palette of %d (dither %g)", p.npal, p.dither);
+    size_t hw = (size_t)out.w * out.h, same = 0;
+    for (size_t i = 0; i < hw; i++) {
+        int eq = 1;
+        for (int c = 0; c < 3; c++)
+            eq &= fabsf(ps_linear_to_srgb(out.px[c * hw + i]) - ps_linear_to_srgb(truth.px[c * hw + i])) <
+                  1.5f / 255;
+        same += eq;
+    }
+    CHECK(same > 0.97 * hw, "%.1f %% of pixels take the recipe's colour", 100.0 * same / hw);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+static void pixelize8(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    for (int c = 0; c < 3; c++)
+        for (int by = 0; by < h; by += 8)
+            for (int bx = 0; bx < w; bx += 8) {
+                double m = 0;
+                int n = 0;
+                for (int y = by; y < by + 8 && y < h; y++)
+                    for (int x = bx; x < bx + 8 && x < w; x++, n++)
+                        m += s[c * hw + (size_t)y * w + x];
+                for (int y = by; y < by + 8 && y < h; y++)
+                    for (int x = bx; x < bx + 8 && x < w; x++)
+                        s[c * hw + (size_t)y * w + x] = roundf((float)(m / n) * 255) / 255;
+            }
+}
+
+static void test_cells(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0}, big = {0}, bout = {0};
+    fit_and_apply(pixelize8, &p, &out, &truth);
+    CHECK(p.cell_g == 1 && p.cell == 8, "cells %g at %g", p.cell, p.cell_g);
+    CHECK(!ps_prog_group_on(&p, 0) && !ps_prog_group_on(&p, 2), "cells are texture only");
+    CHECK(max_abs(&out, &truth) < 1.5 / 255, "the recipe's blocks, to %.4f", max_abs(&out, &truth));
+    /* twice the photo's size: blocks twice as big (the same share of the picture) */
+    ps_img_resize(&photo[3], &big, photo[3].w * 2, photo[3].h * 2);
+    const float w1[3] = {1, 1, 1};
+    p.fit_px = (float)(photo[3].w > photo[3].h ? photo[3].w : photo[3].h);
+    ps_prog_apply(&p, &big, w1, &bout);
+    int constant = 1;
+    for (int y = 0; y < 16; y++)
+        for (int x = 0; x < 16; x++)
+            constant &= bout.px[(size_t)y * bout.w + x] == bout.px[0];
+    CHECK(constant && bout.px[16] != bout.px[15], "16-pixel blocks at twice the size");
+    ps_img_free(&out);
+    ps_img_free(&truth);
+    ps_img_free(&big);
+    ps_img_free(&bout);
+}
+
+static const float period4[4][4] = {{0.06f, -0.02f, 0.06f, -0.02f}, {-0.04f, -0.04f, 0.0f, 0.0f},
+                                    {0.02f, 0.06f, -0.06f, 0.0f}, {-0.04f, 0.0f, 0.02f, 0.0f}};
+static void screen4(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                float *v = &s[c * hw + (size_t)y * w + x];
+                *v = roundf((*v * 0.8f + 0.1f + period4[y % 4][x % 4]) * 255) / 255;
+            }
+}
+
+static void test_screen(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(screen4, &p, &out, &truth);
+    CHECK(p.screen_g == 1 && p.screen_p == 4, "screen period %d at %g", p.screen_p, p.screen_g);
+    double e = 0;
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++) /* the pattern has mean 0 over its period */
+            e = fmax(e, fabs(p.screen[1][y][x] - (period4[y][x] - 0.0f + 0.0f)));
+    CHECK(e < 0.012, "pattern within %.4f", e);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+static uint64_t rng = 88172645463325252ull;
+static double normal(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    double u1 = ((rng >> 11) + 0.5) / 9007199254740992.0;
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    double u2 = ((rng >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static void grain6(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    for (size_t i = 0; i < hw; i++) {
+        double n = normal();
+        for (int c = 0; c < 3; c++)
+            s[c * hw + i] = s[c * hw + i] * 0.8f + 0.1f + (float)(0.06 * n);
+    }
+}
+
+static void test_grain(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(grain6, &p, &out, &truth);
+    CHECK(p.grain_g > 0.9f && p.grain_mono > 0.9f, "mono grain at %.2f (mono %.2f)", p.grain_g,
+          p.grain_mono);
+    for (int c = 0; c < 3; c++)
+        CHECK(fabs(p.grain_sigma[c] - 0.06) < 0.015, "sigma %d %.4f", c, p.grain_sigma[c]);
+    /* deterministic: the same call gives the same grain */
+    ps_image again = {0};
+    const float w1[3] = {1, 1, 1};
+    ps_prog_apply(&p, &photo[3], w1, &again);
+    CHECK(!memcmp(again.px, out.px, sizeof(float) * 3 * out.w * out.h), "same grain twice");
+    ps_img_free(&again);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+static void flat3(float *s, int h, int w)
+{
+    for (int i = 0; i < 3; i++)
+        ps_prog_flatten(s, h, w, 5);
+}
+
+static void test_flatten(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(flat3, &p, &out, &truth);
+    CHECK(p.flat_g > 0.5f && !ps_prog_group_on(&p, 1), "flattening at %.2f (radius %.0f), no texture",
+          p.flat_g, p.flat_r);
+    double d_out = mean_abs(&out, &truth), d_photo = mean_abs(&photo[3], &truth);
+    CHECK(d_out < 0.8 * d_photo, "closer to the recipe (mean |sRGB| %.4f) than the photo (%.4f)",
+          d_out, d_photo);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+static void test_pack(void)
+{
+    ps_prog p, q;
+    ps_image out = {0}, truth = {0}, o2 = {0};
+    fit_and_apply(sepia, &p, &out, &truth);
+    p.grain_g = 0.5f; /* a program with two groups */
+    p.grain_sigma[0] = p.grain_sigma[1] = p.grain_sigma[2] = 0.05f;
+    static float v[PS_PROG_NFLOATS];
+    ps_prog_pack(&p, v);
+    CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK, "%s", ps_last_error());
+    const float w[3] = {1, 0, 0};
+    ps_img_free(&out);
+    ps_prog_apply(&p, &photo[3], w, &out);
+    ps_prog_apply(&q, &photo[3], w, &o2);
+    CHECK(!memcmp(out.px, o2.px, sizeof(float) * 3 * out.w * out.h), "unpacked paints the same");
+    p.grain_g = 0; /* texture dial 0 = the program without its texture */
+    ps_img_free(&o2);
+    const float w1[3] = {1, 1, 1};
+    ps_prog_apply(&p, &photo[3], w1, &o2);
+    CHECK(!memcmp(out.px, o2.px, sizeof(float) * 3 * out.w * out.h), "texture 0 is exact");
+    struct { int at; float val; const char *what; } bad[] = {
+        {0, 2.0f, "version"}, {1, NAN, "NaN"}, {1, 1.5f, "gate"}, {32, 65, "palette size"},
+        {228, 9, "screen period"}};
+    CHECK(v[32] == (float)q.npal && v[227] == q.screen_g, "layout the hostile cases assume");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        float keep = v[bad[i].at];
+        v[bad[i].at] = bad[i].val;
+        if (bad[i].at == 228)
+            v[227] = 1; /* a screen that is on */
+        CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_EINPUT, "%s accepted", bad[i].what);
+        v[bad[i].at] = keep;
+        v[227] = 0;
+    }
+    CHECK(ps_prog_unpack(&q, v, 12) == PS_EINPUT, "short vector accepted");
+    ps_img_free(&out);
+    ps_img_free(&o2);
+    ps_img_free(&truth);
+}
+
+int main(void)
+{
+    load_photos();
+    test_natural();
+    test_sepia();
+    test_palette();
+    test_cells();
+    test_screen();
+    test_grain();
+    test_flatten();
+    test_pack();
+    for (int i = 0; i < NPHOTO; i++)
+        ps_img_free(&photo[i]);
+    return check_done("test_prog");
+}
