@@ -88,9 +88,27 @@ install: pstyle
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pstyle $(DESTDIR)$(PREFIX)/share/pstyle/default.psm $(DESTDIR)$(PREFIX)/share/man/man1/pstyle.1
 
+# apt-get as root, or through sudo. While another apt or dpkg holds its lock, deps waits up to
+# APT_LOCK_WAIT seconds: install through apt's own DPkg::Lock::Timeout (apt >= 1.9.11), update by
+# retrying every APT_LOCK_POLL seconds, since apt (2.6 too) does not apply that timeout to the
+# lock of its package lists.
+APT_GET       ?= apt-get
+APT_LOCK_WAIT ?= 600
+APT_LOCK_POLL ?= 5
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	apt="$(APT_GET) -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT)"; waited=0; \
+	until out=$$(LC_ALL=C $$SUDO $$apt update -qq 2>&1); do \
+	  if ! printf '%s\n' "$$out" | grep -q 'Could not get lock' || [ $$waited -ge $(APT_LOCK_WAIT) ]; then \
+	    printf '%s\n' "$$out" >&2; \
+	    [ $$waited = 0 ] || echo "make deps: apt still busy after $$waited s; giving up" >&2; \
+	    exit 1; \
+	  fi; \
+	  [ $$waited -gt 0 ] || echo "make deps: apt is busy (another apt or dpkg holds its lock); waiting up to $(APT_LOCK_WAIT) s" >&2; \
+	  sleep $(APT_LOCK_POLL); waited=$$((waited + $(APT_LOCK_POLL))); \
+	done; \
+	[ -z "$$out" ] || printf '%s\n' "$$out"; \
+	DEBIAN_FRONTEND=noninteractive $$SUDO $$apt install -y -qq \
 	  build-essential pkg-config libopenblas-dev libsqlite3-dev zlib1g-dev libstb-dev libjpeg62-turbo-dev sqlite3 \
 	  python3-numpy python3-scipy python3-skimage python3-pil
 

@@ -209,7 +209,7 @@ static float lr_at(const ps_meta_cfg *cfg, long e)
 }
 
 ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *ctx,
-                        FILE *progress)
+                        ps_meta_progress_fn progress, void *pctx)
 {
     char ckpt[4096], adam[4096], logp[4096], valp[4096];
     ps_status rc = mkdir_p(cfg->dir);
@@ -259,17 +259,20 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
     /* the bar to beat: the model already at cfg->out, on the same validation episodes */
     double best = INFINITY;
     ps_model cur;
+    ps_meta_val v0 = {.l1 = INFINITY};
+    ps_meta_progress pr = {.event = PS_META_EV_START, .done = ep0, .total = cfg->episodes,
+                           .eta_s = -1};
     if (access(cfg->out, R_OK) == 0 && !ps_model_load(&cur, cfg->out)) {
         ps_meta_trainer *tc = NULL;
-        ps_meta_val v;
         if (!ps_meta_trainer_new(&tc, &cur, cfg) &&
-            !ps_meta_validate(tc, sample, ctx, cfg->val_styles, cur.inner_steps, &v))
-            best = v.l1;
+            !ps_meta_validate(tc, sample, ctx, cfg->val_styles, cur.inner_steps, &v0))
+            best = v0.l1;
         ps_meta_trainer_free(tc);
         ps_model_free(&cur);
-        if (progress)
-            fprintf(progress, "current %s: validation L1 %.5f\n", cfg->out, best);
+        pr.val = &v0;
     }
+    if (progress)
+        progress(pctx, &pr);
     double t0 = now_s();
     long nskip = 0, nclip = 0;
     ps_meta_stats avg = {0};
@@ -285,13 +288,16 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
             fprintf(val, "%ld,%.1f,%.6f,%.4f,%.5f,%.6f,%.6f\n", e, el, v.l1, v.psnr, v.ssim,
                     v.inner_before, v.inner_after);
             fflush(val);
-            if (progress)
-                fprintf(progress, "episode %ld: validation L1 %.5f PSNR %.2f SSIM %.4f%s\n", e,
-                        v.l1, v.psnr, v.ssim, v.l1 < best ? " (best: saved)" : "");
+            pr.saved = v.l1 < best;
             if (v.l1 < best) {
                 best = v.l1;
                 if ((rc = ps_model_save(&m, cfg->out)))
                     break;
+            }
+            if (progress) {
+                pr.event = PS_META_EV_VAL, pr.done = e, pr.elapsed_s = el, pr.val = &v;
+                progress(pctx, &pr);
+                pr.val = NULL;
             }
         }
         if (last)
@@ -304,30 +310,31 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
             break;
         nskip += st.skipped;
         nclip += st.clipped;
-        if (st.skipped)
-            continue;
-        avg.loss += st.loss, avg.ssim += st.ssim, avg.feat += st.feat;
-        for (int i = 0; i < 4; i++)
-            avg.l1[i] += st.l1[i];
-        navg++;
-        if ((e + 1) % cfg->log_every == 0) {
+        pr.logged = 0;
+        if (!st.skipped) {
+            avg.loss += st.loss, avg.ssim += st.ssim, avg.feat += st.feat;
+            for (int i = 0; i < 4; i++)
+                avg.l1[i] += st.l1[i];
+            navg++;
+        }
+        if (!st.skipped && (e + 1) % cfg->log_every == 0) {
             fprintf(log, "%ld,%.1f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f\n", e + 1, now_s() - t0,
                     avg.loss / navg, avg.l1[0] / navg, avg.l1[1] / navg, avg.l1[2] / navg,
                     avg.l1[3] / navg, avg.ssim / navg, avg.feat / navg);
             fflush(log);
-            if (progress) {
-                double rate = (now_s() - t0) / (e + 1 - ep0);
-                double left = cfg->episodes ? (cfg->episodes - e - 1) * rate : INFINITY;
-                if (cfg->minutes > 0 && cfg->minutes * 60 - (now_s() - t0) < left)
-                    left = cfg->minutes * 60 - (now_s() - t0);
-                fprintf(progress, "episode %ld loss %.4f (L1 full %.4f) %.2f s/episode, "
-                                  "%.0f min left, %ld clipped, %ld skipped\n", e + 1,
-                        avg.loss / navg, avg.l1[0] / navg, rate, left / 60, nclip, nskip);
-                fflush(progress);
-            }
+            pr.logged = 1, pr.loss = avg.loss / navg, pr.l1_full = avg.l1[0] / navg;
             memset(&avg, 0, sizeof avg);
             navg = 0;
         }
+        if (progress) {
+            pr.event = PS_META_EV_EPISODE, pr.done = e + 1, pr.elapsed_s = now_s() - t0;
+            pr.s_per_episode = pr.elapsed_s / (double)(e + 1 - ep0);
+            pr.eta_s = ps_meta_eta(cfg, e + 1, ep0, pr.elapsed_s, &pr.time_limited);
+            pr.clipped = nclip, pr.skipped = nskip;
+            progress(pctx, &pr);
+        }
+        if (st.skipped)
+            continue;
         if ((e + 1) % cfg->ckpt_every == 0 &&
             ((rc = ps_model_save(&m, ckpt)) || (rc = adam_save(adam, &m.p, e + 1))))
             break;

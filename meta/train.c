@@ -281,3 +281,21 @@ ps_status ps_meta_step(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
     ps_adam_step(p, &t->adam);
     return PS_OK;
 }
+
+double ps_meta_eta(const ps_meta_cfg *cfg, long done, long ep0, double elapsed_s,
+                   int *time_limited)
+{
+    double by_eps = -1, by_time = -1;
+    if (cfg->episodes > 0 && done > ep0)
+        by_eps = (double)(cfg->episodes > done ? cfg->episodes - done : 0) * elapsed_s /
+                 (double)(done - ep0);
+    if (cfg->minutes > 0)
+        by_time = cfg->minutes * 60 > elapsed_s ? cfg->minutes * 60 - elapsed_s : 0;
+    /* an episode limit whose rate is not known yet may still come first: say nothing */
+    if (cfg->episodes > 0 && by_eps < 0)
+        by_time = -1;
+    int t = by_time >= 0 && (by_eps < 0 || by_time < by_eps);
+    if (time_limited)
+        *time_limited = t;
+    return t ? by_time : by_eps;
+}

@@ -67,9 +67,40 @@ typedef struct ps_meta_val {
 ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *ctx, int n,
                            int steps, ps_meta_val *out);
 
+/* What a run tells its caller as it goes (ps_meta_train's progress callback). */
+typedef enum {
+    PS_META_EV_START,   /* before the first episode; val: cfg->out's score (NULL: no such model) */
+    PS_META_EV_EPISODE, /* after every episode */
+    PS_META_EV_VAL,     /* after every validation; val, saved */
+} ps_meta_event;
+typedef struct ps_meta_progress {
+    ps_meta_event event;
+    long done;             /* episodes done, those before a resume included */
+    long total;            /* the episode limit, cfg->episodes (0: none) */
+    double elapsed_s;      /* seconds since this process began training */
+    double s_per_episode;  /* mean over this process's episodes (0 before the first) */
+    double eta_s;          /* seconds left to whichever limit comes first (< 0: not known) */
+    int time_limited;      /* the time limit (cfg->minutes) comes first */
+    int logged;            /* EPISODE: log.csv got a line (every log_every episodes); loss and
+                            * l1_full are then the means since the one before */
+    float loss, l1_full;   /* means of the last logged interval (0 before the first) */
+    long clipped, skipped; /* episodes so far with a clipped gradient, dropped as not finite */
+    const ps_meta_val *val;
+    int saved;             /* VAL: it beat the best so far, so cfg->out was replaced */
+} ps_meta_progress;
+typedef void (*ps_meta_progress_fn)(void *ctx, const ps_meta_progress *p);
+
+/* Seconds left to whichever of cfg's limits (cfg->episodes, cfg->minutes) comes first, `done`
+ * episodes in, ep0 of them from before a resume, elapsed_s seconds into this process; the rate
+ * is this process's. *time_limited (may be NULL) is 1 when the time limit comes first. -1 when
+ * there is no limit, or only an episode limit and no episode of this process to time yet. */
+double ps_meta_eta(const ps_meta_cfg *cfg, long done, long ep0, double elapsed_s,
+                   int *time_limited);
+
 /* The whole run: fresh model (or cfg->init, or resume), episodes until cfg->episodes or
- * cfg->minutes, checkpoints + CSV log in cfg->dir, cfg->out replaced when validation improves. */
+ * cfg->minutes, checkpoints + CSV log in cfg->dir, cfg->out replaced when validation improves.
+ * progress (may be NULL) is called with pctx at each event above; it prints nothing itself. */
 ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *ctx,
-                        FILE *progress);
+                        ps_meta_progress_fn progress, void *pctx);
 
 #endif

@@ -3,6 +3,7 @@
 #include "bench/bench.h"
 #include "meta/sampler.h"
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,9 +15,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pstyle train [--data DIR | --procedural] [--out MODEL] [--dir RUNDIR]\n"
             "                    [--minutes M] [--episodes N] [--shots K] [--queries Q]\n"
-            "                    [--crop PX] [--inner-steps N] [--order first|second]\n"
-            "                    [--lr LR] [--w-ssim W] [--w-feat W] [--seed S]\n"
-            "                    [--init MODEL] [--resume]\n\n"
+            "                    [--crop PX] [--inner-steps N] [--learn-steps N]\n"
+            "                    [--order first|second] [--lr LR] [--w-ssim W] [--w-feat W]\n"
+            "                    [--seed S] [--val-every N] [--init MODEL] [--resume]\n"
+            "                    [--quiet]\n\n"
             "Meta-train the style encoder, generator and inner step sizes on procedural styles\n"
             "applied to the photos of `make data`. Checkpoints, log.csv and val.csv go to RUNDIR;\n"
             "MODEL is replaced only when the validation styles improve on it.\n\n"
@@ -24,17 +26,132 @@ static void usage(FILE *f)
             "  --procedural      procedural content images instead of photos (smoke tests)\n"
             "  --out MODEL       default %s\n  --dir RUNDIR      default %s\n"
             "  --minutes M       stop after M minutes (default %.0f; 0 = no limit)\n"
-            "  --episodes N      stop after N episodes (default: no limit)\n"
-            "  --shots K --queries Q --crop PX   episode shape (default %d, %d, %d)\n"
-            "  --inner-steps N   Meta-SGD steps in training (default %d; 0 = plain episodic)\n"
-            "  --learn-steps N   steps the model takes in `pstyle learn` (default: as trained)\n"
+            "  --episodes N      stop after N episodes (default 0 = no limit); the run stops\n"
+            "                    at whichever of the two limits comes first\n"
+            "  --shots K --queries Q --crop PX   episode shape (default %d, %d, %d; K at most\n"
+            "                    %d, PX a multiple of 16 from 96)\n"
+            "  --inner-steps N   Meta-SGD steps in training, 0-20 (default %d; 0 = plain\n"
+            "                    episodic)\n"
+            "  --learn-steps N   steps the model takes in `pstyle learn`, 1-20 (default: as\n"
+            "                    trained)\n"
             "  --order first|second   MAML order (default first)\n"
             "  --lr LR           peak Adam learning rate: warm-up, then cosine decay over\n"
             "                    --episodes (default %g)\n"
             "  --w-ssim W --w-feat W   query loss weights of SSIM and feature statistics\n"
-            "                    (default %g, %g; L1 has weight 1)\n",
-            d.data, d.out, d.dir, d.minutes, d.K, d.Q, d.crop, d.inner_steps, d.lr, d.w_ssim,
-            d.w_feat);
+            "                    (default %g, %g; L1 has weight 1)\n"
+            "  --seed S          seed of the fresh model and of the episodes (default %llu)\n"
+            "  --val-every N     validate every N episodes, and at the end (default %d)\n"
+            "  --init MODEL      start from MODEL instead of a fresh model\n"
+            "  --resume          continue from RUNDIR/checkpoint.psm (written every %d\n"
+            "                    episodes) when there is one\n"
+            "  -q, --quiet       print only errors\n\n"
+            "Progress goes to stderr: on a terminal, one line redrawn after each episode\n"
+            "(episode N/total, s/episode, ETA to whichever limit comes first); otherwise one\n"
+            "line every %d episodes. Each validation prints a line.\n"
+            "Threads: all cores, or PSTYLE_THREADS if it is lower.\n",
+            d.data, d.out, d.dir, d.minutes, d.K, d.Q, d.crop, PS_LEARN_MAX_SHOTS,
+            d.inner_steps, d.lr, d.w_ssim, d.w_feat, (unsigned long long)d.seed, d.val_every,
+            d.ckpt_every, d.log_every);
+}
+
+/* Progress of a run on stderr (see usage). */
+typedef struct train_report {
+    const ps_meta_cfg *cfg;
+    int live;      /* stderr is a terminal: one line, redrawn */
+    int shown;     /* the live line is on screen */
+    double drawn;  /* when it was last drawn */
+    float loss;    /* the last logged mean loss (< 0: none yet) */
+} train_report;
+
+/* 42s, 3m 05s, 1h 02m */
+static const char *duration(double s, char *b, size_t n)
+{
+    long r = lround(s);
+    if (r < 60)
+        snprintf(b, n, "%lds", r);
+    else if (r < 3600)
+        snprintf(b, n, "%ldm %02lds", r / 60, r % 60);
+    else
+        snprintf(b, n, "%ldh %02ldm", (r + 30) / 3600, (r + 30) / 60 % 60);
+    return b;
+}
+
+/* "episode 37/200" (or "episode 37" with no episode limit) */
+static const char *episode_of(const ps_meta_progress *p, long done, char *b, size_t n)
+{
+    if (p->total > 0)
+        snprintf(b, n, "episode %ld/%ld", done, p->total);
+    else
+        snprintf(b, n, "episode %ld", done);
+    return b;
+}
+
+/* "ETA 3m 05s (episode limit)", or why there is none */
+static const char *eta_of(const train_report *r, const ps_meta_progress *p, char *b, size_t n)
+{
+    char d[32];
+    if (p->eta_s >= 0)
+        snprintf(b, n, "ETA %s (%s limit)", duration(p->eta_s, d, sizeof d),
+                 p->time_limited ? "time" : "episode");
+    else if (r->cfg->episodes <= 0 && r->cfg->minutes <= 0)
+        snprintf(b, n, "no limit");
+    else
+        snprintf(b, n, "ETA unknown");
+    return b;
+}
+
+static void report_clear(train_report *r)
+{
+    if (r->shown)
+        fputs("\r\033[K", stderr);
+    r->shown = 0;
+}
+
+static void report(void *ctx, const ps_meta_progress *p)
+{
+    train_report *r = ctx;
+    char ep[64], eta[64];
+    if (p->logged)
+        r->loss = p->loss;
+    switch (p->event) {
+    case PS_META_EV_START:
+        if (p->val)
+            fprintf(stderr, "current %s: validation L1 %.5f\n", r->cfg->out, p->val->l1);
+        break;
+    case PS_META_EV_VAL:
+        report_clear(r);
+        fprintf(stderr, "%s: validation L1 %.5f PSNR %.2f SSIM %.4f%s\n",
+                episode_of(p, p->done, ep, sizeof ep), p->val->l1, p->val->psnr, p->val->ssim,
+                p->saved ? " (best: saved)" : "");
+        break;
+    case PS_META_EV_EPISODE:
+        if (r->live) {
+            double now = ps_cli_now();
+            if (r->shown && now - r->drawn < 0.1 && p->done != p->total)
+                break;
+            double frac = -1;
+            if (p->eta_s >= 0 && p->time_limited)
+                frac = p->elapsed_s / (r->cfg->minutes * 60);
+            else if (p->eta_s >= 0 && p->total > 0)
+                frac = (double)p->done / (double)p->total;
+            char pct[16] = "", loss[32] = "";
+            if (frac >= 0)
+                snprintf(pct, sizeof pct, " %3.0f%%", 100 * (frac < 1 ? frac : 1));
+            if (r->loss >= 0)
+                snprintf(loss, sizeof loss, ", loss %.4f", r->loss);
+            fprintf(stderr, "\rtrain: %s%s, %.2f s/episode%s, %s\033[K",
+                    episode_of(p, p->done, ep, sizeof ep), pct, p->s_per_episode, loss,
+                    eta_of(r, p, eta, sizeof eta));
+            fflush(stderr);
+            r->shown = 1, r->drawn = now;
+        } else if (p->logged) {
+            fprintf(stderr, "%s: loss %.4f (L1 full %.4f), %.2f s/episode, %s, %ld clipped, "
+                            "%ld skipped\n",
+                    episode_of(p, p->done, ep, sizeof ep), p->loss, p->l1_full,
+                    p->s_per_episode, eta_of(r, p, eta, sizeof eta), p->clipped, p->skipped);
+        }
+        break;
+    }
 }
 
 /* Column col (0-based, after the episode column 0) of a run's CSV as (episode, value) pairs. */
@@ -75,7 +192,7 @@ static int read_csv(const char *path, int col, double **x, double **y)
 }
 
 /* <dir>/loss.png: training loss and L1 of the full render (log.csv), validation L1 (val.csv). */
-static void plot_run(const char *dir)
+static void plot_run(const char *dir, int quiet)
 {
     char log[4096], val[4096];
     snprintf(log, sizeof log, "%s/log.csv", dir);
@@ -88,7 +205,7 @@ static void plot_run(const char *dir)
                             {"validation L1 full", n[2], x[2], y[2]}};
     if (ps_bench_plot_png(dir, "loss.png", "meta-training", "episode", "loss", s, 3))
         fprintf(stderr, "pstyle train: %s\n", ps_last_error());
-    else
+    else if (!quiet)
         fprintf(stderr, "loss curves: %s/loss.png\n", dir);
     for (int i = 0; i < 3; i++)
         free(x[i]), free(y[i]);
@@ -106,16 +223,16 @@ int ps_cmd_train(int argc, char **argv)
         {"seed", required_argument, 0, 's'},     {"init", required_argument, 0, 'i'},
         {"resume", no_argument, 0, 'R'},         {"val-every", required_argument, 0, 'V'},
         {"learn-steps", required_argument, 0, 'L'}, {"w-ssim", required_argument, 0, 'S'},
-        {"w-feat", required_argument, 0, 'F'},
+        {"w-feat", required_argument, 0, 'F'},  {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     ps_meta_cfg cfg;
     ps_meta_cfg_default(&cfg);
-    int c;
+    int c, quiet = 0;
     long v;
     double r;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS "q", opts, NULL)) != -1) {
         switch (c) {
         case 'D': cfg.data = optarg; break;
         case 'P': cfg.data = NULL; break;
@@ -123,6 +240,7 @@ int ps_cmd_train(int argc, char **argv)
         case 'r': cfg.dir = optarg; break;
         case 'i': cfg.init = optarg; break;
         case 'R': cfg.resume = 1; break;
+        case 'q': quiet = 1; break;
         case 'M':
             if (ps_cli_parse_real(optarg, 0, 1e6, &r))
                 return ps_cli_usage("train", "bad --minutes '%s'", optarg);
@@ -170,14 +288,18 @@ int ps_cmd_train(int argc, char **argv)
     ps_status st = ps_meta_sampler_open(&s, cfg.data, 512);
     if (st)
         return ps_cli_fail(st);
-    fprintf(stderr, "training on %d + %d photos (%s), K=%d Q=%d crop %d, %d inner steps (%s)\n",
-            ps_meta_sampler_photos(s, 0), ps_meta_sampler_photos(s, 1),
-            cfg.data ? cfg.data : "procedural", cfg.K, cfg.Q, cfg.crop, cfg.inner_steps,
-            cfg.order == PS_META_SECOND ? "second order" : "first order");
-    st = ps_meta_train(&cfg, ps_meta_sample, s, stderr);
+    if (!quiet)
+        fprintf(stderr,
+                "training on %d + %d photos (%s), K=%d Q=%d crop %d, %d inner steps (%s)\n",
+                ps_meta_sampler_photos(s, 0), ps_meta_sampler_photos(s, 1),
+                cfg.data ? cfg.data : "procedural", cfg.K, cfg.Q, cfg.crop, cfg.inner_steps,
+                cfg.order == PS_META_SECOND ? "second order" : "first order");
+    train_report rep = {.cfg = &cfg, .live = isatty(2), .loss = -1};
+    st = ps_meta_train(&cfg, ps_meta_sample, s, quiet ? NULL : report, &rep);
+    report_clear(&rep);
     ps_meta_sampler_close(s);
     if (st)
         return ps_cli_fail(st);
-    plot_run(cfg.dir);
+    plot_run(cfg.dir, quiet);
     return 0;
 }

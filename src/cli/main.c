@@ -33,7 +33,14 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", ps_cli_cmds[i].name, ps_cli_cmds[i].summary);
     fprintf(f, "\n'pstyle COMMAND --help' for a command's options.\n"
                "exit codes: 0 ok, 1 usage, 2 bad input (image, user, model), 3 store error, "
-               "4 internal error\n");
+               "4 internal error\n\n"
+               "environment:\n"
+               "  PSTYLE_DB       style database (else $XDG_DATA_HOME/pstyle/styles.db)\n"
+               "  PSTYLE_MODEL    model file (else the shipped model)\n"
+               "  PSTYLE_THREADS  most threads learn, apply, train and bench use (default: one\n"
+               "                  per CPU core; it can only lower that). They set OpenBLAS's\n"
+               "                  and OpenMP's thread counts themselves, so OMP_NUM_THREADS and\n"
+               "                  OPENBLAS_NUM_THREADS do not change them.\n");
 }
 
 int main(int argc, char **argv)
