@@ -552,6 +552,18 @@ static void test_program(void)
     CHECK(ps_store_bundle_read("pat.pst", &b) == PS_OK && b.n == 2 && b.styles[0].n_program == 0 &&
               b.styles[1].n_program == 300 && !memcmp(b.styles[1].program, prog, sizeof prog),
           "export carries the program: %s", ps_last_error());
+    size_t plen;
+    unsigned char *pf = slurp("pat.pst", &plen);
+    CHECK(pf && plen > 12 && pf[8] == 2, "written as format 2");
+    if (pf && plen > 12) { /* format 1 (before programs) still reads: its styles have none */
+        ps_store_bundle b1;
+        pf[8] = 1;
+        spit("pat1.pst", pf, plen);
+        CHECK(ps_store_bundle_read("pat1.pst", &b1) == PS_OK && b1.n == 2, "format 1: %s",
+              ps_last_error());
+        ps_store_bundle_free(&b1);
+    }
+    free(pf);
     CHECK(ps_store_open(&db2, "prog2.db", PS_STORE_CREATE) == PS_OK, "%s", ps_last_error());
     CHECK(ps_store_import(db2, &b, NULL) == PS_OK, "%s", ps_last_error());
     CHECK(ps_store_get_style(db2, "pat", NULL, 0, &got, NULL, NULL) == PS_OK && got.version == 2 &&
