@@ -64,7 +64,7 @@ if "skipped" not in e:
     ctl = e["styles"][0]
     # the control's ground truth is the photo: doing nothing scores perfectly
     assert ctl["mean"]["photo"]["psnr"]["value"] == 99 and ctl["mean"]["photo"]["delta_e2000"]["value"] == 0
-    assert len(e["styles"][1]["queries"]) == 1 and set(e["overall"]) == {"photo", "reinhard", "pstyle"}
+    assert len(e["styles"][1]["queries"]) == 1 and set(e["overall"]) == {"photo", "reinhard", "pstyle", "network"}
 PY
 fi
 echo ok
