@@ -12,6 +12,9 @@
 #define PAL_MIN_SHARE 0.0005  /* palette colours rarer than this are JPEG-ish strays */
 #define DITHER_DIFF 0.45      /* share of neighbours of another colour that says "dithered" */
 #define CELL_SCORE 0.5        /* within-block minus across-block equality that says "cells" */
+#define INK_DARK 12.0        /* Lab L below the 9x9 mean that makes a dark mark */
+#define INK_LIGHT 60.0       /* a 9x9 mean above this is light ground (paper) */
+#define GRAIN_OVER_INK (13.0 / 255) /* noise sigma past which dark marks are grain, not ink */
 #define SCREEN_Z 25.0
 #define TONE_MARGIN 1.5      /* the tone gate opens at 1.5x the natural spread: K photos of one
                                 scene type (snow, night) shift every quantile together */         /* pattern energy over its noise floor that says "screen" */
@@ -118,6 +121,12 @@ void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s)
         }
         s->detail[0] = det / fmax(mid, 1e-9);
         s->detail[1] = mid / fmax(coarse, 1e-9);
+        for (size_t i = 0; i < hw; i++) /* m9: dark marks against their surroundings */
+            if (m9[i] - L[i] > INK_DARK) {
+                s->ink[0] += 1.0 / hw;
+                s->ink[1] += m9[i] > INK_LIGHT ? 1.0 / hw : 0;
+                s->ink_L += L[i] / hw;
+            }
     }
     free(m3);
     free(L);
@@ -157,7 +166,8 @@ static void pooled_cab(const ps_prog_imstat *s, int k, const ps_prog_natural *na
 }
 
 void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, double *tone,
-                       double *beta, double noise[3], double detail[2], double *rms_out)
+                       double *beta, double noise[3], double detail[2], double *ink,
+                       double *rms_out)
 {
     double lq = 0;
     for (int q = 0; q < PS_PROG_NQ; q++) {
@@ -178,6 +188,9 @@ void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *na
             m += s[i].noise[c] / k;
         noise[c] = m - nat->noise[c];
     }
+    *ink = -nat->ink[1];
+    for (int i = 0; i < k; i++)
+        *ink += s[i].ink[1] / k;
     for (int j = 0; j < 2; j++) {
         double det = 0;
         for (int i = 0; i < k; i++)
@@ -435,8 +448,8 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
     p->fit_px = (float)fit_long;
     const ps_prog_natural *nat = &ps_prog_nat;
     int kk = k > PS_PROG_MAXK ? PS_PROG_MAXK : k;
-    double d_tone, d_beta, d_noise[3], d_detail[2];
-    ps_prog_distances(st, k, nat, &d_tone, &d_beta, d_noise, d_detail, NULL);
+    double d_tone, d_beta, d_noise[3], d_detail[2], d_ink;
+    ps_prog_distances(st, k, nat, &d_tone, &d_beta, d_noise, d_detail, &d_ink, NULL);
 
     fit_palette(p, im, hs, ws, k);
     if (!p->npal)
@@ -492,6 +505,27 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
                     }
                 }
             p->flat_g *= (float)bt;
+        }
+    }
+    if (!p->npal && !p->cell_g && !p->screen_g) {
+        /* ink on light ground, past what natural photos show (a palette's dark marks are its
+         * quantisation edges, and it decides every colour by itself) */
+        p->ink_g = gate(d_ink, nat->d_ink[kk - 1]);
+        double share = 0, sum_l = 0;
+        for (int i = 0; i < k; i++) {
+            share += st[i].ink[0] / k;
+            sum_l += st[i].ink_L / k;
+        }
+        p->ink_share = (float)fmin(share, 0.25);
+        p->ink_L = share > 0 ? (float)(sum_l / share) : 0;
+        /* Ink lines raise the 3x3 noise estimate too (cartoon's by 6.7/255 at the fit size), and
+         * grain makes dark marks: strong noise is grain, weaker noise beside ink is the ink. */
+        double sig = (p->grain_sigma[0] + p->grain_sigma[1] + p->grain_sigma[2]) / 3;
+        if (p->ink_g > 0 && p->grain_g > 0) {
+            if (sig >= GRAIN_OVER_INK)
+                p->ink_g = 0;
+            else
+                p->grain_g = 0;
         }
     }
 out:

@@ -270,12 +270,79 @@ static void texture(const ps_prog *p, float *s, int h, int w, double scale, floa
         }
 }
 
+/* ---- ink ---------------------------------------------------------------------------------- */
+#define INK_BINS 2048
+#define INK_MAX 64.0 /* Lab L below the surroundings; past this every mark is ink anyway */
+
+/* mark[i] in [0, 1]: how much pixel i is among the share of pixels darkest against their
+ * surroundings (mean over radius r) in srgb, read before the colour group changes them. */
+static ps_status ink_marks(const float *s, int h, int w, int r, float share, float *mark)
+{
+    size_t hw = (size_t)h * w;
+    float *L = malloc(sizeof(float) * hw * 3);
+    double *hist = calloc(INK_BINS, sizeof *hist);
+    if (!L || !hist) {
+        free(L);
+        free(hist);
+        return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
+    }
+    float *m = L + hw, *tmp = L + 2 * hw;
+    for (size_t i = 0; i < hw; i++) {
+        double lab[3];
+        lab_of(s, hw, i, lab);
+        L[i] = (float)lab[0];
+    }
+    ps_prog_box(m, L, h, w, r, tmp);
+    for (size_t i = 0; i < hw; i++) {
+        double d = m[i] - L[i];
+        mark[i] = (float)d;
+        if (d > 0) {
+            int b = (int)(d / INK_MAX * INK_BINS);
+            hist[b < INK_BINS ? b : INK_BINS - 1] += 1;
+        }
+    }
+    /* the threshold that leaves `share` of the pixels above it; a soft step of 2 L around it */
+    double above = 0, t = INK_MAX;
+    for (int b = INK_BINS - 1; b >= 0; b--) {
+        above += hist[b];
+        if (above >= share * hw) {
+            t = (b + 0.5) * INK_MAX / INK_BINS;
+            break;
+        }
+    }
+    for (size_t i = 0; i < hw; i++) {
+        float v = (mark[i] - (float)t) / 2.0f + 0.5f;
+        mark[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    free(L);
+    free(hist);
+    return PS_OK;
+}
+
+/* Ink of lightness ink_L (neutral) over the marked pixels, by weight t. */
+static void ink_put(float *s, int h, int w, const float *mark, float ink_L, float t)
+{
+    size_t hw = (size_t)h * w;
+    for (size_t i = 0; i < hw; i++) {
+        float k = t * mark[i];
+        if (k <= 0)
+            continue;
+        double lab[3];
+        lab_of(s, hw, i, lab);
+        if (lab[0] > ink_L)
+            lab[0] += k * (ink_L - lab[0]);
+        lab[1] *= 1 - fmin(k, 1);
+        lab[2] *= 1 - fmin(k, 1);
+        put_lab(s, hw, i, lab);
+    }
+}
+
 int ps_prog_group_on(const ps_prog *p, int group)
 {
     switch (group) {
     case 0: return p->tone_g > 0 || p->chroma_g > 0 || p->beta_g > 0 || p->pal_g > 0;
     case 1: return p->cell_g > 0 || p->screen_g > 0 || p->grain_g > 0;
-    default: return p->flat_g > 0;
+    default: return p->flat_g > 0 || p->ink_g > 0;
     }
 }
 
@@ -299,7 +366,8 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
         s[i] = ps_linear_to_srgb(s[i]);
     double scale = (double)(W > H ? W : H) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
     ps_status st = PS_OK;
-    if (on[2]) {
+    float *mark = NULL;
+    if (on[2] && p->flat_g > 0) {
         float t = w[2] * p->flat_g;
         float *f = malloc(sizeof(float) * 3 * hw);
         if (!f) {
@@ -313,6 +381,13 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
             free(f);
         }
     }
+    if (!st && on[2] && p->ink_g > 0) {
+        int r = (int)(4 * scale + 0.5);
+        if (!(mark = malloc(sizeof(float) * hw)))
+            st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
+        else
+            st = ink_marks(s, H, W, r < 1 ? 1 : r, p->ink_share, mark);
+    }
     if (!st && on[1] && p->cell_g > 0) {
         int b = (int)(p->cell * scale + 0.5);
         cells(s, H, W, b < 1 ? 1 : b, fminf(w[1] * p->cell_g, 1));
@@ -323,6 +398,9 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
         else
             grade(p, s, H, W, w[0] * p->tone_g, w[0] * p->chroma_g, w[0] * p->beta_g);
     }
+    if (!st && mark)
+        ink_put(s, H, W, mark, p->ink_L, w[2] * p->ink_g);
+    free(mark);
     if (!st && on[1])
         texture(p, s, H, W, scale, w[1]);
     for (size_t i = 0; i < 3 * hw; i++)
@@ -335,7 +413,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
 /* ---- words and bytes ---------------------------------------------------------------------- */
 void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
 {
-    char c[160] = "none", t[160] = "none", s[96] = "none";
+    char c[160] = "none", t[160] = "none", s[160] = "none";
     if (p->pal_g > 0)
         snprintf(c, sizeof c, "palette of %d colours%s", p->npal, p->dither ? ", dithered" : "");
     else if (ps_prog_group_on(p, 0))
@@ -352,8 +430,15 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
                       p->grain_mono > 0.5f ? " mono" : "", p->grain_g);
     if (m >= 2)
         t[m - 2] = 0;
+    int k = 0;
     if (p->flat_g > 0)
-        snprintf(s, sizeof s, "flattening radius %.1f px at %.2f", p->flat_r, p->flat_g);
+        k += snprintf(s + k, sizeof s - k, "flattening radius %.1f px at %.2f; ", p->flat_r,
+                      p->flat_g);
+    if (p->ink_g > 0)
+        k += snprintf(s + k, sizeof s - k, "ink on %.0f%% of pixels, lightness %.0f, at %.2f; ",
+                      100 * p->ink_share, p->ink_L, p->ink_g);
+    if (k >= 2)
+        s[k - 2] = 0;
     snprintf(buf, n, "colour: %s; texture: %s; stroke: %s (sizes at %.0f px)", c, t, s,
              p->fit_px);
 }
@@ -396,6 +481,9 @@ void ps_prog_pack(const ps_prog *p, float v[PS_PROG_NFLOATS])
         v[i++] = p->grain_sigma[c];
     v[i++] = p->grain_mono;
     v[i++] = p->fit_px;
+    v[i++] = p->ink_g;
+    v[i++] = p->ink_share;
+    v[i++] = p->ink_L;
 }
 
 ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
@@ -438,16 +526,19 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
         p->grain_sigma[c] = v[i++];
     p->grain_mono = v[i++];
     p->fit_px = v[i++];
+    p->ink_g = v[i++];
+    p->ink_share = v[i++];
+    p->ink_L = v[i++];
     /* every gate in [0, 1], every size and count in its range: a hostile blob cannot index out */
     float g[] = {p->flat_g, p->tone_g, p->chroma_g, p->beta_g, p->pal_g, p->cell_g, p->screen_g,
-                 p->grain_g, p->grain_mono};
+                 p->grain_g, p->grain_mono, p->ink_g, p->ink_share};
     for (size_t j = 0; j < sizeof g / sizeof g[0]; j++)
         if (g[j] < 0 || g[j] > 1)
             return ps_fail(PS_EINPUT, "style program: a gate is outside [0, 1]");
     if (p->npal < 0 || p->npal > PS_PROG_MAXPAL || (p->pal_g > 0 && p->npal < 1) ||
         (p->screen_g > 0 && (p->screen_p < 2 || p->screen_p > PS_PROG_MAXP)) ||
         p->cell < 1 || p->cell > 64 || p->flat_r < 1 || p->flat_r > 64 || p->fit_px < 16 ||
-        p->fit_px > 4096 || p->beta < 0 || p->beta > 2)
+        p->fit_px > 4096 || p->beta < 0 || p->beta > 2 || p->ink_L < 0 || p->ink_L > 100)
         return ps_fail(PS_EINPUT, "style program: a size is out of range");
     return PS_OK;
 }

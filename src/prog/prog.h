@@ -3,6 +3,8 @@
  * like natural photos in that respect (identity is the prior).
  *
  *   stroke   flatten    edge-preserving smoothing (guided filter), radius in fit pixels
+ *            ink        the photo's darkest marks against their surroundings, as large a share
+ *                       as the samples' dark marks, taken to the samples' ink lightness
  *   colour   tone       monotone L curve: natural L quantiles -> the samples' quantiles
  *            chroma     ab' = n(L') + gc (c(L') - n(L')) + beta (ab - n(L)): c the samples'
  *                       mean chroma per lightness band, n the natural one, beta the residual
@@ -47,6 +49,7 @@ typedef struct ps_prog {
     float screen[3][PS_PROG_MAXP][PS_PROG_MAXP];       /* additive, sRGB 0..1 */
     float grain_g, grain_sigma[3], grain_mono;         /* sigma in sRGB 0..1 per channel */
     float fit_px;                                      /* long side the samples were fitted at */
+    float ink_g, ink_share, ink_L;                     /* share of pixels; Lab L of the ink */
 } ps_prog;
 
 /* The identity program (every gate 0). */
@@ -73,6 +76,8 @@ typedef struct ps_prog_imstat {
     double lq[PS_PROG_NQ];
     double n[PS_PROG_NB], sa[PS_PROG_NB], sb[PS_PROG_NB], s2[PS_PROG_NB]; /* s2: sum a^2+b^2 */
     double noise[3];   /* Immerkaer noise sigma per channel, sRGB 0..1 */
+    double ink[2];     /* share of pixels INK_DARK below their 9x9 mean: anywhere, on light ground */
+    double ink_L;      /* sum of Lab L over the first kind, per pixel of the image */
     double detail[2];  /* structure per scale over the next: mean |L - box3(L)| / mean |box3(L) -
                           box9(L)|, and |box3 - box9| / |box9 - box27| */
 } ps_prog_imstat;
@@ -81,10 +86,10 @@ typedef struct ps_prog_natural {
     double lq[PS_PROG_NQ];
     double cab[PS_PROG_NB][2];
     double rms;                        /* residual chroma rms around cab */
-    double noise[3], detail[2];
+    double noise[3], detail[2], ink[2];
     /* 99th percentiles over random draws of K training photos of each statistic's distance */
     double d_tone[PS_PROG_MAXK], d_beta[PS_PROG_MAXK];
-    double d_noise[PS_PROG_MAXK], d_detail[PS_PROG_MAXK];
+    double d_noise[PS_PROG_MAXK], d_detail[PS_PROG_MAXK], d_ink[PS_PROG_MAXK];
     double flat_ratio[2][6];           /* detail(flatten(photo, r)) / detail(photo), r = table */
 } ps_prog_natural;
 
@@ -96,7 +101,7 @@ float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw);
 void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s);
 /* Pool k image statistics into the distances the gates use, against table nat. */
 void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, double *tone,
-                       double *beta, double noise[3], double detail[2],
+                       double *beta, double noise[3], double detail[2], double *ink,
                        double *rms); /* rms: the samples' chroma rms around their band means */
 /* Box mean of radius r (window clamped at the borders) of plane src into dst; tmp: h*w. */
 void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp);

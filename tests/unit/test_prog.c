@@ -1,6 +1,6 @@
 /* The style program on real photos (bench/demo, found through $PSTYLE_ROOT): natural samples
  * give the identity bit for bit; each operator's style, made here with a known recipe on three
- * photos, is found again and reproduces the recipe on the fourth; dials scale their group and 0
+ * photos (palette, sepia, cells, screen, grain, flattening, ink), is found again and reproduces the recipe on the fourth; dials scale their group and 0
  * is exact; sizes follow the photo's size; hostile packed programs are refused. */
 #include "check.h"
 #include "src/feat/feat.h"
@@ -308,6 +308,60 @@ static void test_flatten(void)
     ps_img_free(&truth);
 }
 
+/* Ink on paper: the photo lightened, then pixels well below their 9x9 mean (in luma) made
+ * near-black, as photocopy and sketch filters do. */
+static void inked(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    float *y = calloc(hw * 3, sizeof(float));
+    if (!y)
+        abort();
+    float *m = y + hw, *tmp = y + 2 * hw;
+    for (size_t i = 0; i < 3 * hw; i++)
+        s[i] = 0.45f + 0.55f * s[i];
+    for (size_t i = 0; i < hw; i++)
+        y[i] = 0.299f * s[i] + 0.587f * s[hw + i] + 0.114f * s[2 * hw + i];
+    ps_prog_box(m, y, h, w, 4, tmp);
+    for (size_t i = 0; i < hw; i++)
+        if (m[i] - y[i] > 0.04f)
+            for (int c = 0; c < 3; c++)
+                s[c * hw + i] = 0.06f;
+    free(y);
+}
+
+static void test_ink(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(inked, &p, &out, &truth);
+    CHECK(p.ink_g > 0.5f && p.grain_g == 0 && !ps_prog_group_on(&p, 1), "ink at %.2f, grain %.2f",
+          p.ink_g, p.grain_g);
+    CHECK(p.ink_L < 20, "dark ink: L %.1f", p.ink_L);
+    /* the ink goes where the recipe's does: the stroke dial alone, against the recipe's marks */
+    const float ws[3] = {0, 0, 1};
+    ps_image o1 = {0};
+    ps_prog_apply(&p, &photo[3], ws, &o1);
+    size_t hw = (size_t)o1.w * o1.h, marked = 0, hit = 0, stray = 0;
+    for (size_t i = 0; i < hw; i++) {
+        int ink = ps_linear_to_srgb(truth.px[i]) < 0.1f;
+        int dark = ps_linear_to_srgb(o1.px[i]) < ps_linear_to_srgb(photo[3].px[i]) - 0.1f;
+        marked += ink;
+        hit += ink && dark;
+        stray += !ink && dark;
+    }
+    CHECK(marked && hit > 0.5 * marked && stray < 0.1 * (hw - marked),
+          "ink on %.0f %% of the recipe's marks, %.1f %% elsewhere", 100.0 * hit / marked,
+          100.0 * stray / (hw - marked));
+    ps_img_free(&o1);
+    const float w0[3] = {0, 1, 0};
+    ps_image o0 = {0};
+    ps_prog_apply(&p, &photo[3], w0, &o0);
+    CHECK(!memcmp(o0.px, photo[3].px, sizeof(float) * 3 * o0.w * o0.h), "colour and stroke 0: the photo");
+    ps_img_free(&o0);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
 static void test_pack(void)
 {
     ps_prog p, q;
@@ -357,6 +411,7 @@ int main(void)
     test_screen();
     test_grain();
     test_flatten();
+    test_ink();
     test_pack();
     for (int i = 0; i < NPHOTO; i++)
         ps_img_free(&photo[i]);
