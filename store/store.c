@@ -1019,7 +1019,8 @@ ps_status ps_store_list(ps_store *s, const char *user, const char *style, int la
                    " (SELECT count(*) FROM styles s2 WHERE s2.user_id=s.user_id AND s2.name=s.name),"
                    " s.model_hash, s.shots,"
                    " (SELECT count(*) FROM samples WHERE style_id=s.id),"
-                   " (SELECT count(thumb) FROM samples WHERE style_id=s.id), s.created_at"
+                   " (SELECT count(thumb) FROM samples WHERE style_id=s.id), s.created_at,"
+                   " s.program IS NOT NULL"
                    " FROM styles s JOIN users u ON u.id=s.user_id"
                    " WHERE (?1 IS NULL OR u.name=?1) AND (?2 IS NULL OR s.name=?2) AND (?3=0 OR"
                    "  s.version=(SELECT max(version) FROM styles s3 WHERE s3.user_id=s.user_id AND s3.name=s.name))"
@@ -1046,6 +1047,7 @@ ps_status ps_store_list(ps_store *s, const char *user, const char *style, int la
         w->n_samples = sqlite3_column_int(q, 6);
         w->n_thumbs = sqlite3_column_int(q, 7);
         w->created_at = sqlite3_column_int64(q, 8);
+        w->has_program = sqlite3_column_int(q, 9);
     }
     sqlite3_finalize(q);
     if (!st && rc != SQLITE_OK)

@@ -98,6 +98,7 @@ typedef struct ps_store_row {
     int shots;
     int n_samples, n_thumbs;            /* samples stored, and how many have a thumbnail */
     int64_t created_at;
+    int has_program;                    /* 0: learned before style programs */
 } ps_store_row;
 /* Rows ordered by user, style, version. user NULL = everyone; style NULL = all styles;
  * latest_only keeps each style's newest version. An unknown user/style is PS_EINPUT. */

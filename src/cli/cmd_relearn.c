@@ -10,11 +10,11 @@
 
 static const char ps_relearn_usage[] =
     "usage: pstyle relearn (USER | --all) [--style NAME] [--force] [--model PATH] [--db PATH]\n"
-    "Rebuild styles whose newest version was learned with another model, from the sample\n"
-    "thumbnails stored with them; each becomes a new version.\n"
+    "Rebuild styles whose newest version was learned with another model or before style\n"
+    "programs, from the sample thumbnails stored with them; each becomes a new version.\n"
     "  --all          every user\n"
     "  --style NAME   only this style\n"
-    "  --force        relearn even styles already learned with this model\n"
+    "  --force        relearn even styles already learned with this model (and a program)\n"
     "  --model PATH   model to use (default $PSTYLE_MODEL, else the shipped one)\n"
     "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
@@ -147,7 +147,7 @@ int ps_cmd_relearn(int argc, char **argv)
     if (!st)
         st = ps_store_list(db, user, style, 1, &rows, &n);
     for (int i = 0; !st && i < n; i++) {
-        if (!force && !strcmp(rows[i].model_hash, mhash)) {
+        if (!force && !strcmp(rows[i].model_hash, mhash) && rows[i].has_program) {
             current++;
             continue;
         }

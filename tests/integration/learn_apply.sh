@@ -108,6 +108,11 @@ expect 2 "relearn alice" -- env PSTYLE_MODEL="$PWD/m2.psm" "$P" apply --user ali
 "$P" relearn alice --model m2.psm | grep -q "v2 relearned as v3" || fail "relearn"
 "$P" show alice | grep -A1 "^  v3" | grep -q "program  colour: " || fail "relearn fits a program"
 PSTYLE_MODEL=$PWD/m2.psm "$P" apply --user alice p.jpg -o m.png > /dev/null || fail "after relearn"
+# the same model, but no program (learned before programs): relearn picks it up too
+sqlite3 "$PSTYLE_DB" "UPDATE styles SET program = NULL, program_crc = NULL WHERE version = 3 AND
+  name = 'default'" || fail "strip v3's program"
+"$P" relearn alice --model m2.psm | grep -q "v3 relearned as v4" || fail "relearn a program-less style"
+"$P" relearn alice --model m2.psm | grep -q "v4 relearned" && fail "relearned a current style"
 
 # export / import round trip: the imported style paints exactly like the original
 "$P" export alice alice.pst > /dev/null || fail "export"

@@ -542,6 +542,11 @@ static void test_program(void)
     CHECK(ps_store_get_style(db, "pat", NULL, 2, &got, NULL, NULL) == PS_OK && got.n_program == 300 &&
               !memcmp(got.program, prog, sizeof prog), "v2's program round trips exactly");
     ps_store_style_free(&got);
+    ps_store_row *rows;
+    int nr;
+    CHECK(ps_store_list(db, "pat", NULL, 0, &rows, &nr) == PS_OK && nr == 2 && !rows[0].has_program &&
+              rows[1].has_program, "list says which versions have a program");
+    free(rows);
     r.n_program = -1;
     CHECK(ps_store_put_style(db, &r, NULL, 0, &v) == PS_EINPUT, "negative program length");
     r.n_program = PS_STORE_MAX_PROGRAM + 1;
