@@ -11,6 +11,7 @@
  * Exit: 0 ok, the store's status on a store error, 9 on wrong content. */
 #include "check.h"
 #include "src/nn/nn.h"
+#include "src/prog/prog.h"
 #include "store/store.h"
 #include <signal.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@ typedef struct {
 } gen_params;
 
 static float tokens_buf[3 * 8 * 64];
+static float program_buf[PS_PROG_NFLOATS];
 
 /* Fill rec + samples from p. Sample buffers are malloc'ed: free with ps_store_samples_free. */
 static int make_style(const gen_params *p, const char *user, const char *style, ps_style_rec *r,
@@ -57,6 +59,11 @@ static int make_style(const gen_params *p, const char *user, const char *style, 
     for (int i = 0; i < 3 * 8 * 64; i++)
         tokens_buf[i] = (float)((int64_t)(rnd_next(&s) % 2000001) - 1000000) / 1e5f;
     r->tokens = tokens_buf;
+    ps_prog id; /* the identity program: a style of today's pstyle has one */
+    ps_prog_identity(&id);
+    ps_prog_pack(&id, program_buf);
+    r->program = program_buf;
+    r->n_program = PS_PROG_NFLOATS;
     int n = 1 + (int)(rnd_next(&s) % 4);
     r->shots = n;
     snprintf(settings, settings_n, "{\"seed\": %llu, \"kb\": %d, \"marker\": \"%s\"}",
