@@ -519,10 +519,11 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
         p->ink_share = (float)fmin(share, 0.25);
         p->ink_L = share > 0 ? (float)(sum_l / share) : 0;
         /* Ink lines raise the 3x3 noise estimate too (cartoon's by 6.7/255 at the fit size), and
-         * grain makes dark marks: strong noise is grain, weaker noise beside ink is the ink. */
+         * grain makes dark marks: the clearer signal wins; when both are clear, strong noise is
+         * grain and weaker noise beside ink is the ink. */
         double sig = (p->grain_sigma[0] + p->grain_sigma[1] + p->grain_sigma[2]) / 3;
         if (p->ink_g > 0 && p->grain_g > 0) {
-            if (sig >= GRAIN_OVER_INK)
+            if (p->grain_g > p->ink_g || (p->grain_g == p->ink_g && sig >= GRAIN_OVER_INK))
                 p->ink_g = 0;
             else
                 p->grain_g = 0;
