@@ -36,11 +36,11 @@ float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw)
     return f.px;
 }
 
-static void to_lab(const float *srgb, size_t hw, size_t i, double lab[3])
+/* Immerkaer's (1996) noise operator [1 -2 1; -2 4 -2; 1 -2 1] at r (an interior pixel). */
+static inline double immerkaer(const float *r, int w)
 {
-    float lin[3] = {ps_srgb_to_linear(srgb[i]), ps_srgb_to_linear(srgb[hw + i]),
-                    ps_srgb_to_linear(srgb[2 * hw + i])};
-    ps_feat_rgb_to_lab(lin, lab);
+    return r[-w - 1] - 2 * r[-w] + r[-w + 1] - 2 * r[-1] + 4 * r[0] - 2 * r[1] + r[w - 1] -
+           2 * r[w] + r[w + 1];
 }
 
 static int band_of(double L)
@@ -59,7 +59,7 @@ void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s)
         return;
     for (size_t i = 0; i < hw; i++) {
         double lab[3];
-        to_lab(srgb, hw, i, lab);
+        ps_prog_lab(srgb, hw, i, lab);
         L[i] = (float)lab[0];
         int hb = (int)(lab[0] / 100.0 * LBINS);
         hist[hb < 0 ? 0 : hb >= LBINS ? LBINS - 1 : hb] += 1;
@@ -90,9 +90,7 @@ void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s)
         double cnt = 0;
         for (int y = 1; y < h - 1; y++)
             for (int x = 1; x < w - 1; x++) {
-                const float *r = p + (size_t)y * w + x;
-                double v = r[-w - 1] - 2 * r[-w] + r[-w + 1] - 2 * r[-1] + 4 * r[0] - 2 * r[1] +
-                           r[w - 1] - 2 * r[w] + r[w + 1];
+                double v = immerkaer(p + (size_t)y * w + x, w);
                 int b = (int)(fabs(v) / 2.0 * NBIN); /* |v| <= 16; past 2 is an edge anyway */
                 nh[b < NBIN ? b : NBIN - 1] += 1;
                 cnt++;
@@ -406,11 +404,8 @@ static double noise_corr(float *const *im, const int *hs, const int *ws, int k)
         for (int y = 1; y < h - 1; y += 2)
             for (int x = 1; x < w - 1; x++) {
                 double v[3];
-                for (int c = 0; c < 3; c++) {
-                    const float *r = im[i] + c * hw + (size_t)y * w + x;
-                    v[c] = r[-w - 1] - 2 * r[-w] + r[-w + 1] - 2 * r[-1] + 4 * r[0] - 2 * r[1] +
-                           r[w - 1] - 2 * r[w] + r[w + 1];
-                }
+                for (int c = 0; c < 3; c++)
+                    v[c] = immerkaer(im[i] + c * hw + (size_t)y * w + x, w);
                 for (int c = 0; c < 3; c++) {
                     sxy[c] += v[c] * v[(c + 1) % 3];
                     sxx[c] += v[c] * v[c];

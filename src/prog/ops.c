@@ -128,7 +128,7 @@ static int nearest(const ps_prog *p, const double lab[3])
     return best;
 }
 
-static void lab_of(const float *s, size_t hw, size_t i, double lab[3])
+void ps_prog_lab(const float *s, size_t hw, size_t i, double lab[3])
 {
     float lin[3] = {ps_srgb_to_linear(s[i]), ps_srgb_to_linear(s[hw + i]),
                     ps_srgb_to_linear(s[2 * hw + i])};
@@ -158,7 +158,7 @@ static ps_status palette(const ps_prog *p, float *s, int h, int w, float t)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
             double lab[3], want[3];
-            lab_of(s, hw, i, lab);
+            ps_prog_lab(s, hw, i, lab);
             for (int c = 0; c < 3; c++)
                 want[c] = lab[c] + (cur ? cur[3 * (x + 1) + c] : 0);
             const float *q = p->pal[nearest(p, want)];
@@ -205,7 +205,7 @@ static void grade(const ps_prog *p, float *s, int h, int w, float gt, float gc, 
     double beta = pow(fmax(p->beta, 1e-3), gb);
     for (size_t i = 0; i < hw; i++) {
         double lab[3];
-        lab_of(s, hw, i, lab);
+        ps_prog_lab(s, hw, i, lab);
         double L = lab[0], L2 = gt > 0 ? pwl(L, x, y, PS_PROG_NQ + 2) : L;
         L2 = L2 < 0 ? 0 : L2 > 100 ? 100 : L2;
         double n2a = band(na, L2), n2b = band(nb, L2);
@@ -289,7 +289,7 @@ static ps_status ink_marks(const float *s, int h, int w, int r, float share, flo
     float *m = L + hw, *tmp = L + 2 * hw;
     for (size_t i = 0; i < hw; i++) {
         double lab[3];
-        lab_of(s, hw, i, lab);
+        ps_prog_lab(s, hw, i, lab);
         L[i] = (float)lab[0];
     }
     ps_prog_box(m, L, h, w, r, tmp);
@@ -328,7 +328,7 @@ static void ink_put(float *s, int h, int w, const float *mark, float ink_L, floa
         if (k <= 0)
             continue;
         double lab[3];
-        lab_of(s, hw, i, lab);
+        ps_prog_lab(s, hw, i, lab);
         if (lab[0] > ink_L)
             lab[0] += k * (ink_L - lab[0]);
         lab[1] *= 1 - fmin(k, 1);

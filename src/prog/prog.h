@@ -103,6 +103,8 @@ void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s);
 void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, double *tone,
                        double *beta, double noise[3], double detail[2], double *ink,
                        double *rms); /* rms: the samples' chroma rms around their band means */
+/* Lab of pixel i of sRGB planes s (3, hw). */
+void ps_prog_lab(const float *s, size_t hw, size_t i, double lab[3]);
 /* Box mean of radius r (window clamped at the borders) of plane src into dst; tmp: h*w. */
 void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp);
 /* Edge-preserving flattening of sRGB planes in place (guided filter, radius r). */
