@@ -96,6 +96,26 @@ PSTYLE_MODEL="$PWD/m2.psm" "$P" apply --user alice p.jpg -o m.png > /dev/null ||
 "$P" apply --user alice p.jpg -o m0.png > /dev/null || fail "program, own model"
 same_img m.png m0.png
 "$P" show alice | grep -q "^      program  colour: " || fail "show states the program"
+# a damaged program: a bad CRC is a store error (3), an unknown layout asks for relearn (2);
+# neither writes an output or changes the store
+sqlite3 "$PSTYLE_DB" "UPDATE styles SET program_crc = program_crc + 1 WHERE name = 'default' AND
+  user_id = (SELECT id FROM users WHERE name = 'solo')" || fail "damage the crc"
+expect 3 "program blob is corrupt" -- "$P" apply --user solo p.jpg -o bad.png
+python3 - "$PSTYLE_DB" <<'PY' || fail "rewrite the program"
+import sqlite3, struct, sys, zlib
+db = sqlite3.connect(sys.argv[1])
+sid, blob = db.execute("SELECT s.id, s.program FROM styles s JOIN users u ON u.id = s.user_id"
+                       " WHERE u.name = 'solo'").fetchone()
+raw = bytearray(zlib.decompress(blob))
+raw[0:4] = struct.pack("<f", 99.0)  # a program version this pstyle does not know
+db.execute("UPDATE styles SET program = ?, program_crc = ? WHERE id = ?",
+           (zlib.compress(bytes(raw)), zlib.crc32(bytes(raw)), sid))
+db.commit()
+PY
+expect 2 "style program: unknown format.*pstyle relearn solo" -- "$P" apply --user solo p.jpg -o bad.png
+[ ! -e bad.png ] || fail "a damaged program wrote an output"
+"$P" apply --user alice p.jpg -o ok.png > /dev/null || fail "other users still paint"
+sqlite3 "$PSTYLE_DB" "PRAGMA integrity_check" | grep -qx ok || fail "integrity after damage"
 # a style from before programs (tokens only) needs its own model: refused until relearn
 sqlite3 "$PSTYLE_DB" "UPDATE styles SET program = NULL, program_crc = NULL WHERE version = 2 AND
   name = 'default'" || fail "strip the program"
