@@ -204,7 +204,8 @@ static int tga_check(const unsigned char *b, size_t n)
 /* The caps, from the header's size alone: the pixel count is what apply's memory grows with. */
 static ps_status check_size(const char *name, long long w, long long h)
 {
-    if (w * h > PS_IMG_MAX_PIXELS)
+    /* A header may claim 2^32 - 1 per side: the product is taken in double, which cannot overflow. */
+    if ((double)w * (double)h > (double)PS_IMG_MAX_PIXELS)
         return ps_fail(PS_EINPUT, "%s: image is %lld x %lld = %.1f MP, more than the %lld MP pstyle can "
                        "process within its memory budget", name, w, h, (double)w * h / 1e6,
                        PS_IMG_MAX_PIXELS / 1000000);
