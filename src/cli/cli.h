@@ -17,6 +17,7 @@ int ps_cmd_relearn(int argc, char **argv);
 int ps_cmd_train(int argc, char **argv);
 int ps_cmd_bench(int argc, char **argv);
 int ps_cmd_synth(int argc, char **argv);
+int ps_cmd_serve(int argc, char **argv);
 
 /* The short options every subcommand takes, first in its getopt_long string: -h is --help
  * (every command's {"help", no_argument, 0, 'h'}). */

@@ -23,6 +23,7 @@ static const ps_cli_cmd ps_cli_cmds[] = {
     {"train", ps_cmd_train, "meta-train the model from Debian photos (make data first)"},
     {"bench", ps_cmd_bench, "speed and quality report (bench/REPORT.md)"},
     {"synth", ps_cmd_synth, "render procedural training styles as a contact sheet"},
+    {"serve", ps_cmd_serve, "the dials, live, in a local web page (127.0.0.1)"},
 };
 #define PS_CLI_NCMDS (int)(sizeof ps_cli_cmds / sizeof ps_cli_cmds[0])
 
