@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #define PS_SERVE_TOKEN_HEX 32     /* 128 random bits, as hex */
-#define PS_SERVE_PREVIEW_PX 640   /* long side of the copy the sliders paint while dragging */
+#define PS_SERVE_PREVIEW_PX 512   /* long side of the copy the sliders paint while dragging */
 #define PS_SERVE_PHOTOS 4         /* decoded photos kept at once ... */
 #define PS_SERVE_HELD_PIXELS PS_IMG_MAX_PIXELS /* ... and their pixels at most, together */
 #define PS_SERVE_MAX_CONN 32      /* connections (threads) at once */

@@ -92,10 +92,10 @@ id=$(json "d['photo']")
 mk big.jpg 1600 1000 21
 req 200 -H "$H" -F "photo=@big.jpg" "$BASE/api/photo"
 bid=$(json "d['photo']")
-[ "$(json "(d['preview_width'], d['preview_height'])")" = "(640, 400)" ] || fail "preview size: $(cat body)"
+[ "$(json "(d['preview_width'], d['preview_height'])")" = "(512, 320)" ] || fail "preview size: $(cat body)"
 q="user=alice&style=default&version=1"
 O=prev.jpg req 200 -H "$H" "$BASE/api/apply?photo=$bid&$q"
-[ "$("$B/test_mkimg" --info prev.jpg)" = "640 400 3" ] || fail "preview: $("$B/test_mkimg" --info prev.jpg)"
+[ "$("$B/test_mkimg" --info prev.jpg)" = "512 320 3" ] || fail "preview: $("$B/test_mkimg" --info prev.jpg)"
 O=full.png req 200 -H "$H" -D hdr "$BASE/api/apply?photo=$id&$q&size=full&format=png&color=0.5&texture=1.5&stroke=0.25&strength=0.8"
 grep -qi '^Content-Disposition: attachment; filename="p.alice.png"' hdr || fail "download name: $(cat hdr)"
 "$P" apply --user alice --color 0.5 --texture 1.5 --stroke 0.25 --strength 0.8 p.jpg -o cli.png > /dev/null ||
