@@ -6,7 +6,7 @@ before/after, write a screenshot. With --latency N it then times N slider moves,
 input event to the new preview decoded in the page, and prints the median and p95 (the figure for
 bench/REPORT.md), and the same for full-size renders (the slider's release).
 
-usage: serve_browser.py PSTYLE_BIN PHOTO SCREENSHOT.png [--latency N] [--user U]
+usage: serve_browser.py PSTYLE_BIN PHOTO SCREENSHOT.png [--latency N] [--user U] [--learn IMG...]
 The store and model come from PSTYLE_DB / PSTYLE_MODEL; the server and Chromium run in the
 current folder and are stopped at the end. Exit 0 ok, 1 failed, 77 Chromium could not start."""
 import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time, urllib.request
@@ -148,6 +148,8 @@ def main():
         fail(__doc__)
     exe, photo, shot = a[0], os.path.abspath(a[1]), a[2]
     nlat = int(a[a.index("--latency") + 1]) if "--latency" in a else 0
+    user = a[a.index("--user") + 1] if "--user" in a else "alice"
+    learn_imgs = a[a.index("--learn") + 1:] if "--learn" in a else []
     profile = tempfile.mkdtemp(prefix="chromium.", dir=".")
     srv, url = start_server(exe)
     ch = None
@@ -196,6 +198,11 @@ def main():
             fail("screenshot is not a PNG of a page")
         open(shot, "wb").write(data)
         print("screenshot: %s (%d bytes)" % (shot, len(data)))
+        # the download link: the full-size PNG, named for the user, the cookie alone as the token
+        dl = page.js("fetch(document.getElementById('download').dataset.href).then(async (r) => [r.status,"
+                     " r.headers.get('content-type'), r.headers.get('content-disposition'), (await r.arrayBuffer()).byteLength])")
+        if dl[:3] != [200, "image/png", 'attachment; filename="%s.%s.png"' % (os.path.splitext(os.path.basename(photo))[0], user)]:
+            fail("download: %s" % dl)
         if nlat:
             w, h = page.js("[st.photo.width, st.photo.height]")
             pw, ph = page.js("[st.photo.preview_width, st.photo.preview_height]")
@@ -205,6 +212,16 @@ def main():
                 px = (pw, ph) if size == "preview" else (w, h)
                 print("latency %s (%dx%d painted, photo %dx%d = %.2f MP): median %.1f ms, p95 %.1f ms, n %d" % (
                     size, px[0], px[1], w, h, w * h / 1e6, statistics.median(xs), pct(xs, 95), len(xs)))
+        # learn a style from images given to the page's file input, with its progress bar
+        if learn_imgs:
+            node = page.call("DOM.querySelector", nodeId=doc["root"]["nodeId"], selector="#learnfiles")["nodeId"]
+            page.call("DOM.setFileInputFiles", nodeId=node, files=[os.path.abspath(f) for f in learn_imgs])
+            page.wait("!document.getElementById('learn').disabled", "the learn button")
+            page.js("document.getElementById('luser').value = 'browser'; document.getElementById('lstyle').value = 'dropped';"
+                    " document.getElementById('learn').click()")
+            page.wait("document.getElementById('learnmsg').textContent.includes(\"learned browser's style 'dropped' v1\")", "learn")
+            page.wait("document.getElementById('style').selectedOptions[0].text.startsWith('browser/dropped')", "the new style selected")
+            print("learn: " + page.js("document.getElementById('learnmsg').textContent"))
         errs = [l for l in open("serve.err") if "pstyle:" in l and "stopping" not in l]
         if errs:
             fail("server errors: " + "".join(errs))

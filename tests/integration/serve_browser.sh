@@ -1,7 +1,8 @@
 # pstyle serve's page in headless Chromium (serve_browser.py, over the DevTools protocol): it
 # loads, lists the style and its samples, takes a photo, a mouse drag of the colour slider changes
-# the painted image, before/after toggles, and a screenshot is written (a copy goes to
-# $SERVE_SCREENSHOT when set). Skipped, saying so, when Chromium or python3-websocket is missing
+# the painted image, before/after toggles, a screenshot is written (copied to $SERVE_SCREENSHOT
+# when set), the download link gives the full-size PNG, and two images given to the learn box
+# become a new style. SERVE_LATENCY=N adds the latency figure (serve_browser.py). Skipped, saying so, when Chromium or python3-websocket is missing
 # (make deps installs both).
 . "$TESTS_DIR/lib.sh"
 B=$(dirname "$P")/tests
@@ -17,7 +18,9 @@ for i in 1 2 3; do "$B/test_mkimg" g$i.png $((80 + 16 * i)) 72 $i 1 || fail img;
 "$B/test_mkimg" photo.jpg 1224 816 20 || fail img # 1 MP
 "$P" learn --user alice --steps 1 g1.png g2.png g3.png > /dev/null || fail "learn"
 mkdir tmp && export SERVE_TMP=$PWD/tmp
-"$py" "$TESTS_DIR/integration/serve_browser.py" "$P" photo.jpg screenshot.png ${SERVE_LATENCY:+--latency "$SERVE_LATENCY"}
+"$B/test_mkimg" c1.png 100 80 7 && "$B/test_mkimg" c2.jpg 90 80 8 || fail img
+"$py" "$TESTS_DIR/integration/serve_browser.py" "$P" photo.jpg screenshot.png \
+  ${SERVE_LATENCY:+--latency "$SERVE_LATENCY"} --learn c1.png c2.jpg
 rc=$?
 [ "$rc" = 77 ] && { echo "skip: chromium could not start here (see above)"; exit 0; }
 [ "$rc" = 0 ] || fail "the browser test failed (exit $rc); server log: $(tail -5 serve.err)"
