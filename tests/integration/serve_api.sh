@@ -19,6 +19,9 @@ mk c1.png 100 80 7; mk c2.jpg 90 80 8; mk p.jpg 300 200 20; mk a.png 64 48 22 4
 mkdir tmp srv
 export TMPDIR=$PWD/tmp
 
+# a failing check exits at once: the server must not outlive the test
+SPID=
+trap '[ -z "$SPID" ] || kill "$SPID" 2> /dev/null' EXIT
 # start_server ARGS...: the server in srv/ (so a stray file would show), its URL from stdout;
 # sets SPID, BASE, TOK, H (the token header)
 start_server() {
@@ -37,6 +40,7 @@ stop_server() {
   for _ in $(seq 100); do kill -0 "$SPID" 2> /dev/null || break; sleep 0.1; done
   kill -0 "$SPID" 2> /dev/null && fail "still running 10 s after SIG$1"
   wait "$SPID"; local rc=$?
+  SPID=
   [ "$rc" = 0 ] || fail "exit $rc after SIG$1: $(cat serve.err)"
   [ -z "$(ls -A tmp)" ] || fail "temporary folder left after SIG$1: $(ls -A tmp)"
 }

@@ -155,6 +155,7 @@ def main():
     ch = None
     try:
         ch, page = start_chromium(url, profile)
+        page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
         page.wait("document.readyState === 'complete' && document.getElementById('style').options.length > 0 && window.pstyle", "the page")
         page.wait("document.getElementById('style').value !== ''", "a style in the list")
         if location_has_token(page):
