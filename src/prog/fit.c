@@ -15,9 +15,19 @@
 #define INK_DARK 12.0        /* Lab L below the 9x9 mean that makes a dark mark */
 #define INK_LIGHT 60.0       /* a 9x9 mean above this is light ground (paper) */
 #define GRAIN_OVER_INK (13.0 / 255) /* noise sigma past which dark marks are grain, not ink */
-#define SCREEN_Z 25.0
+#define SCREEN_Z 25.0        /* pattern energy over its noise floor that says "screen" */
 #define TONE_MARGIN 1.5      /* the tone gate opens at 1.5x the natural spread: K photos of one
-                                scene type (snow, night) shift every quantile together */         /* pattern energy over its noise floor that says "screen" */
+                                scene type (snow, night) shift every quantile together */
+#define HUE_MIN_CHROMA 4.0   /* Lab chroma under which a pixel's hue is noise */
+#define HUE_MIN_DEG 20.0     /* smaller best rotations are what natural sets differ by */
+#define PAPER_L 95.0         /* blank paper: this light and this grey */
+#define PAPER_CHROMA 12.0
+#define SKETCH_PAPER 0.2     /* a sketch is mostly paper: its gate opens past 20 % more blank
+                                paper than natural photos show (canvas's bright weave: 4 %) */
+
+const float ps_prog_sketch_at[PS_PROG_NSK] = {0.002f, 0.005f, 0.01f, 0.02f, 0.04f, 0.07f, 0.1f,
+                                              0.15f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f,
+                                              0.9f};
 
 static const double lq_at[PS_PROG_NQ] = {0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99};
 
@@ -54,7 +64,7 @@ void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s)
     memset(s, 0, sizeof *s);
     size_t hw = (size_t)h * w;
     float *L = malloc(sizeof(float) * hw);
-    double hist[LBINS] = {0};
+    double hist[LBINS] = {0}, hue_w = 0;
     if (!L)
         return;
     for (size_t i = 0; i < hw; i++) {
@@ -64,11 +74,25 @@ void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s)
         int hb = (int)(lab[0] / 100.0 * LBINS);
         hist[hb < 0 ? 0 : hb >= LBINS ? LBINS - 1 : hb] += 1;
         int b = band_of(lab[0]);
+        double c = hypot(lab[1], lab[2]);
+        int lb = (int)lab[0];
+        s->lhist[lb < 0 ? 0 : lb > 99 ? 99 : lb] += 1.0 / hw;
+        s->paper += lab[0] >= PAPER_L && c < PAPER_CHROMA ? 1.0 / hw : 0;
+        if (c > HUE_MIN_CHROMA) { /* linear between bin centres, weighted by chroma */
+            double f = fmod(atan2(lab[2], lab[1]) * (180 / M_PI) + 360, 360) / 10 - 0.5;
+            int b0 = (int)floor(f);
+            f -= b0;
+            s->hue[(b0 + PS_PROG_NHUE) % PS_PROG_NHUE] += c * (1 - f);
+            s->hue[(b0 + 1) % PS_PROG_NHUE] += c * f;
+            hue_w += c;
+        }
         s->n[b] += 1;
         s->sa[b] += lab[1];
         s->sb[b] += lab[2];
         s->s2[b] += lab[1] * lab[1] + lab[2] * lab[2];
     }
+    for (int b = 0; b < PS_PROG_NHUE && hue_w > 0; b++)
+        s->hue[b] /= hue_w;
     double cum = 0;
     int q = 0;
     for (int hb = 0; hb < LBINS && q < PS_PROG_NQ; hb++) {
@@ -163,38 +187,63 @@ static void pooled_cab(const ps_prog_imstat *s, int k, const ps_prog_natural *na
     *rms = tot > 0 ? sqrt(fmax(res, 0) / tot) : 0;
 }
 
-void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, double *tone,
-                       double *beta, double noise[3], double detail[2], double *ink,
-                       double *rms_out)
+/* Cosine similarity of histogram h turned by bins steps (h[b + steps] against n[b]) with n. */
+static double hue_match(const double *h, const double *n, int steps)
 {
-    double lq = 0;
+    double hn = 0, hh = 0, nn = 0;
+    for (int b = 0; b < PS_PROG_NHUE; b++) {
+        double v = h[(b + steps + PS_PROG_NHUE) % PS_PROG_NHUE];
+        hn += v * n[b];
+        hh += v * v;
+        nn += n[b] * n[b];
+    }
+    return hh > 0 && nn > 0 ? hn / sqrt(hh * nn) : 0;
+}
+
+void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, ps_prog_dist *d)
+{
+    memset(d, 0, sizeof *d);
     for (int q = 0; q < PS_PROG_NQ; q++) {
         double m = 0;
         for (int i = 0; i < k; i++)
             m += s[i].lq[q] / k;
-        lq += fabs(m - nat->lq[q]) / PS_PROG_NQ;
+        d->tone += fabs(m - nat->lq[q]) / PS_PROG_NQ;
     }
-    *tone = lq;
-    double cab[PS_PROG_NB][2], wt[PS_PROG_NB], rms;
-    pooled_cab(s, k, nat, cab, wt, &rms);
-    *beta = fabs(log((rms + 1e-3) / (nat->rms + 1e-3)));
-    if (rms_out)
-        *rms_out = rms;
+    double cab[PS_PROG_NB][2], wt[PS_PROG_NB];
+    pooled_cab(s, k, nat, cab, wt, &d->rms);
+    d->beta = fabs(log((d->rms + 1e-3) / (nat->rms + 1e-3)));
     for (int c = 0; c < 3; c++) {
-        double m = 0;
         for (int i = 0; i < k; i++)
-            m += s[i].noise[c] / k;
-        noise[c] = m - nat->noise[c];
+            d->noise[c] += s[i].noise[c] / k;
+        d->noise[c] -= nat->noise[c];
     }
-    *ink = -nat->ink[1];
+    d->ink = -nat->ink[1];
     for (int i = 0; i < k; i++)
-        *ink += s[i].ink[1] / k;
+        d->ink += s[i].ink[1] / k;
     for (int j = 0; j < 2; j++) {
         double det = 0;
         for (int i = 0; i < k; i++)
             det += s[i].detail[j] / k;
-        detail[j] = log(nat->detail[j] / fmax(det, 1e-6));
+        d->detail[j] = log(nat->detail[j] / fmax(det, 1e-6));
     }
+    /* hue: the rotation of the pooled histogram that best matches the natural one, refined
+     * between bins by the parabola through its neighbours */
+    double h[PS_PROG_NHUE] = {0}, m[PS_PROG_NHUE];
+    for (int i = 0; i < k; i++)
+        for (int b = 0; b < PS_PROG_NHUE; b++)
+            h[b] += s[i].hue[b] / k;
+    int best = 0;
+    for (int t = 0; t < PS_PROG_NHUE; t++)
+        if ((m[t] = hue_match(h, nat->hue, t)) > m[best])
+            best = t;
+    double lo = m[(best + PS_PROG_NHUE - 1) % PS_PROG_NHUE], hi = m[(best + 1) % PS_PROG_NHUE];
+    double den = lo - 2 * m[best] + hi, off = den < 0 ? 0.5 * (lo - hi) / den : 0;
+    double deg = 10 * (best + off);
+    d->hue_deg = deg > 180 ? deg - 360 : deg;
+    d->hue = m[best] - m[0];
+    d->paper = -nat->paper;
+    for (int i = 0; i < k; i++)
+        d->paper += s[i].paper / k;
 }
 
 /* 0 below the natural spread t, 1 at twice it. */
@@ -211,6 +260,29 @@ void ps_prog_identity(ps_prog *p)
     p->beta = 1;
     p->cell = 1;
     p->flat_r = 1;
+}
+
+/* ---- sketch: the samples' lightness distribution, pooled (each image weighs the same) ----- */
+static void fit_sketch(ps_prog *p, const ps_prog_imstat *st, int k)
+{
+    double h[100] = {0}, cum = 0;
+    for (int i = 0; i < k; i++)
+        for (int b = 0; b < 100; b++)
+            h[b] += st[i].lhist[b] / k;
+    int q = 0;
+    for (int b = 0; b < 100 && q < PS_PROG_NSK; b++) {
+        double next = cum + h[b];
+        while (q < PS_PROG_NSK && next >= ps_prog_sketch_at[q]) { /* linear inside the unit */
+            p->sketch_q[q] = (float)(b + (h[b] > 0 ? (ps_prog_sketch_at[q] - cum) / h[b] : 0));
+            q++;
+        }
+        cum = next;
+    }
+    while (q < PS_PROG_NSK)
+        p->sketch_q[q++] = 100;
+    p->sketch_marks = 0;
+    for (int i = 0; i < k; i++)
+        p->sketch_marks += (float)((1 - st[i].paper) / k);
 }
 
 /* ---- palette: the samples' own colours ---------------------------------------------------- */
@@ -443,16 +515,23 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
     p->fit_px = (float)fit_long;
     const ps_prog_natural *nat = &ps_prog_nat;
     int kk = k > PS_PROG_MAXK ? PS_PROG_MAXK : k;
-    double d_tone, d_beta, d_noise[3], d_detail[2], d_ink;
-    ps_prog_distances(st, k, nat, &d_tone, &d_beta, d_noise, d_detail, &d_ink, NULL);
+    ps_prog_dist d;
+    ps_prog_distances(st, k, nat, &d);
 
-    fit_palette(p, im, hs, ws, k);
+    /* marks on blank paper: a sketch, whose few greys are no palette and whose lightness the
+     * sketch sets, not a tone curve */
+    p->sketch_g = fminf(gate(d.paper, fmax(nat->d_paper[kk - 1], SKETCH_PAPER)),
+                        gate(d.ink, nat->d_ink[kk - 1]));
+    if (p->sketch_g > 0)
+        fit_sketch(p, st, k);
+    else
+        fit_palette(p, im, hs, ws, k);
     if (!p->npal)
         fit_cells(p, im, hs, ws, k);
     if (!p->npal && !p->cell_g)
         fit_screen(p, im, hs, ws, k);
     if (!p->npal) { /* a palette decides every colour by itself */
-        p->tone_g = gate(d_tone, TONE_MARGIN * nat->d_tone[kk - 1]);
+        p->tone_g = p->sketch_g > 0 ? 0 : gate(d.tone, TONE_MARGIN * nat->d_tone[kk - 1]);
         for (int q = 0; q < PS_PROG_NQ; q++) {
             double m = 0;
             for (int i = 0; i < k; i++)
@@ -465,24 +544,29 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
             p->cab[b][0] = (float)cab[b][0];
             p->cab[b][1] = (float)cab[b][1];
         }
-        p->beta_g = gate(d_beta, nat->d_beta[kk - 1]);
+        p->beta_g = gate(d.beta, nat->d_beta[kk - 1]);
         p->beta = (float)fmin(rms / nat->rms, 2.0);
         /* the samples' band colours say the style, not their content, only once their own
          * chroma is mostly gone (a gradient map: sepia, duotone); natural sets of K photos
          * differ by more than any grade in band colour */
         p->chroma_g = p->beta_g * (float)fmin(fmax(1 - 2 * p->beta, 0), 1);
+        /* a hue rotation needs colours to turn: none once a gradient map replaced them */
+        if (fabs(d.hue_deg) >= HUE_MIN_DEG && p->chroma_g < 0.5f) {
+            p->hue_g = gate(d.hue, nat->d_hue[kk - 1]) * (1 - p->chroma_g);
+            p->hue_deg = (float)d.hue_deg;
+        }
     }
     if (!p->npal && !p->cell_g && !p->screen_g) {
-        double dn = (d_noise[0] + d_noise[1] + d_noise[2]) / 3;
+        double dn = (d.noise[0] + d.noise[1] + d.noise[2]) / 3;
         p->grain_g = gate(dn, nat->d_noise[kk - 1]);
         if (p->grain_g > 0) {
             for (int c = 0; c < 3; c++) {
-                double m = d_noise[c] + nat->noise[c];
+                double m = d.noise[c] + nat->noise[c];
                 p->grain_sigma[c] = (float)sqrt(fmax(m * m - nat->noise[c] * nat->noise[c], 0));
             }
             p->grain_mono = (float)fmin(fmax((noise_corr(im, hs, ws, k) - 0.5) / 0.4, 0), 1);
         }
-        p->flat_g = gate(fmax(d_detail[0], d_detail[1]), nat->d_detail[kk - 1]);
+        p->flat_g = gate(fmax(d.detail[0], d.detail[1]), nat->d_detail[kk - 1]);
         if (p->flat_g > 0) {
             /* the radius and blend whose natural detail ratios (both scales) are the samples' */
             double best = 1e30, bt = 1;
@@ -491,7 +575,7 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
                     double e = 0;
                     for (int q = 0; q < 2; q++) {
                         double pred = 1 - 0.25 * t * (1 - nat->flat_ratio[q][r]);
-                        e += (log(pred) + d_detail[q]) * (log(pred) + d_detail[q]);
+                        e += (log(pred) + d.detail[q]) * (log(pred) + d.detail[q]);
                     }
                     if (e < best) {
                         best = e;
@@ -505,7 +589,7 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
     if (!p->npal && !p->cell_g && !p->screen_g) {
         /* ink on light ground, past what natural photos show (a palette's dark marks are its
          * quantisation edges, and it decides every colour by itself) */
-        p->ink_g = gate(d_ink, nat->d_ink[kk - 1]);
+        p->ink_g = p->sketch_g > 0 ? 0 : gate(d.ink, nat->d_ink[kk - 1]); /* sketch: its marks */
         double share = 0, sum_l = 0;
         for (int i = 0; i < k; i++) {
             share += st[i].ink[0] / k;

@@ -179,9 +179,10 @@ static ps_status palette(const ps_prog *p, float *s, int h, int w, float t)
     return PS_OK;
 }
 
-/* Tone curve and band chroma, weights already folded into the gates. */
-static void grade(const ps_prog *p, float *s, int h, int w, float gt, float gc, float gb)
+/* Hue rotation, tone curve and band chroma, weights already folded into the gates. */
+static void grade(const ps_prog *p, float *s, int h, int w, float gh, float gt, float gc, float gb)
 {
+    double rot = gh * p->hue_deg * (M_PI / 180), cr = cos(rot), sr = sin(rot);
     size_t hw = (size_t)h * w;
     const ps_prog_natural *nat = &ps_prog_nat;
     double x[PS_PROG_NQ + 2], y[PS_PROG_NQ + 2], na[PS_PROG_NB], nb[PS_PROG_NB];
@@ -206,6 +207,11 @@ static void grade(const ps_prog *p, float *s, int h, int w, float gt, float gc, 
     for (size_t i = 0; i < hw; i++) {
         double lab[3];
         ps_prog_lab(s, hw, i, lab);
+        if (gh > 0) {
+            double a = lab[1];
+            lab[1] = cr * a - sr * lab[2];
+            lab[2] = sr * a + cr * lab[2];
+        }
         double L = lab[0], L2 = gt > 0 ? pwl(L, x, y, PS_PROG_NQ + 2) : L;
         L2 = L2 < 0 ? 0 : L2 > 100 ? 100 : L2;
         double n2a = band(na, L2), n2b = band(nb, L2);
@@ -337,12 +343,88 @@ static void ink_put(float *s, int h, int w, const float *mark, float ink_L, floa
     }
 }
 
+/* ---- sketch ------------------------------------------------------------------------------- */
+#define SK_FLAT 3.0 /* Lab L darker than the surroundings that makes a mark, not paper's grain */
+
+ps_status ps_prog_darkness(const float *s, int h, int w, int r, float *d)
+{
+    size_t hw = (size_t)h * w;
+    float *L = calloc(hw * 5, sizeof(float)); /* calloc: GCC cannot see the loop fills it */
+    if (!L)
+        return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
+    float *tmp = L + hw, *f = L + 2 * hw;
+    memcpy(f, s, sizeof(float) * 3 * hw);
+    ps_prog_flatten(f, h, w, r / 2 > 1 ? r / 2 : 1);
+    for (size_t i = 0; i < hw; i++) {
+        double lab[3];
+        ps_prog_lab(f, hw, i, lab);
+        L[i] = (float)lab[0];
+    }
+    ps_prog_box(d, L, h, w, r, tmp);
+    for (size_t i = 0; i < hw; i++)
+        d[i] -= L[i];
+    free(L);
+    return PS_OK;
+}
+
+/* The share of natural pixels darker (ps_prog_darkness) than d: linear between the table's. */
+static double natural_rank(double d)
+{
+    const double *nd = ps_prog_nat.sk_d;
+    const float *at = ps_prog_sketch_at;
+    if (d >= nd[0])
+        return at[0] * nd[0] / d;
+    int j = 1; /* nd falls with j */
+    while (j < PS_PROG_NSK - 1 && d < nd[j])
+        j++;
+    double f = (nd[j - 1] - d) / fmax(nd[j - 1] - nd[j], 1e-9);
+    return at[j - 1] + (f > 1 ? 1 : f) * (at[j] - at[j - 1]);
+}
+
+/* Marks on paper: a pixel at least SK_FLAT darker than its surroundings is a mark; marks as dark
+ * as the darkest share u of natural photos' marks take the samples' lightness at that share of
+ * their marks, so the photo's own contrast decides how many marks it gets. Everything else is
+ * paper; colour fades with the paper. */
+static ps_status sketch(const ps_prog *p, float *s, int h, int w, int r, float t)
+{
+    size_t hw = (size_t)h * w;
+    float *d = malloc(sizeof(float) * hw);
+    ps_status st = d ? ps_prog_darkness(s, h, w, r, d)
+                     : ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
+    const float *q = p->sketch_q, *at = ps_prog_sketch_at;
+    double paper = q[PS_PROG_NSK - 1], mid = q[6], u_flat = natural_rank(SK_FLAT);
+    for (size_t i = 0; i < hw && !st; i++) {
+        double Ls = paper;
+        if (d[i] >= SK_FLAT) {
+            double u = natural_rank(d[i]) / u_flat * p->sketch_marks;
+            int j = 0;
+            while (j < PS_PROG_NSK - 1 && u > at[j + 1])
+                j++;
+            Ls = u <= at[0] ? q[0]
+                 : j == PS_PROG_NSK - 1
+                     ? q[j]
+                     : q[j] + (u - at[j]) / (at[j + 1] - at[j]) * (q[j + 1] - q[j]);
+        }
+        double lab[3];
+        ps_prog_lab(s, hw, i, lab);
+        double keep = (paper - Ls) / fmax(paper - mid, 1);
+        keep = keep < 0 ? 0 : keep > 1 ? 1 : keep;
+        lab[0] += t * (Ls - lab[0]);
+        lab[1] *= 1 + t * (keep - 1);
+        lab[2] *= 1 + t * (keep - 1);
+        put_lab(s, hw, i, lab);
+    }
+    free(d);
+    return st;
+}
+
 int ps_prog_group_on(const ps_prog *p, int group)
 {
     switch (group) {
-    case 0: return p->tone_g > 0 || p->chroma_g > 0 || p->beta_g > 0 || p->pal_g > 0;
+    case 0:
+        return p->hue_g > 0 || p->tone_g > 0 || p->chroma_g > 0 || p->beta_g > 0 || p->pal_g > 0;
     case 1: return p->cell_g > 0 || p->screen_g > 0 || p->grain_g > 0;
-    default: return p->flat_g > 0 || p->ink_g > 0;
+    default: return p->flat_g > 0 || p->ink_g > 0 || p->sketch_g > 0;
     }
 }
 
@@ -381,6 +463,10 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
             free(f);
         }
     }
+    if (!st && on[2] && p->sketch_g > 0) {
+        int r = (int)(4 * scale + 0.5);
+        st = sketch(p, s, H, W, r < 1 ? 1 : r, fminf(w[2] * p->sketch_g, 1));
+    }
     if (!st && on[2] && p->ink_g > 0) {
         int r = (int)(4 * scale + 0.5);
         if (!(mark = malloc(sizeof(float) * hw)))
@@ -396,7 +482,8 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
         if (p->pal_g > 0)
             st = palette(p, s, H, W, fminf(w[0] * p->pal_g, 1));
         else
-            grade(p, s, H, W, w[0] * p->tone_g, w[0] * p->chroma_g, w[0] * p->beta_g);
+            grade(p, s, H, W, w[0] * p->hue_g, w[0] * p->tone_g, w[0] * p->chroma_g,
+                  w[0] * p->beta_g);
     }
     if (!st && mark)
         ink_put(s, H, W, mark, p->ink_L, w[2] * p->ink_g);
@@ -416,9 +503,13 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
     char c[160] = "none", t[160] = "none", s[160] = "none";
     if (p->pal_g > 0)
         snprintf(c, sizeof c, "palette of %d colours%s", p->npal, p->dither ? ", dithered" : "");
-    else if (ps_prog_group_on(p, 0))
-        snprintf(c, sizeof c, "grade: tone %.2f, band colour %.2f, chroma x%.2f at %.2f",
+    else if (ps_prog_group_on(p, 0)) {
+        int m = 0;
+        if (p->hue_g > 0)
+            m = snprintf(c, sizeof c, "hue %+.0f deg at %.2f; ", p->hue_deg, p->hue_g);
+        snprintf(c + m, sizeof c - m, "grade: tone %.2f, band colour %.2f, chroma x%.2f at %.2f",
                  p->tone_g, p->chroma_g, p->beta, p->beta_g);
+    }
     int m = 0;
     if (p->cell_g > 0)
         m += snprintf(t + m, sizeof t - m, "cells %.0f px; ", p->cell);
@@ -437,6 +528,9 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
     if (p->ink_g > 0)
         k += snprintf(s + k, sizeof s - k, "ink on %.0f%% of pixels, lightness %.0f, at %.2f; ",
                       100 * p->ink_share, p->ink_L, p->ink_g);
+    if (p->sketch_g > 0)
+        k += snprintf(s + k, sizeof s - k, "sketch on paper %.0f, lines to %.0f, at %.2f; ",
+                      p->sketch_q[PS_PROG_NSK - 1], p->sketch_q[0], p->sketch_g);
     if (k >= 2)
         s[k - 2] = 0;
     snprintf(buf, n, "colour: %s; texture: %s; stroke: %s (sizes at %.0f px)", c, t, s,
@@ -484,6 +578,12 @@ void ps_prog_pack(const ps_prog *p, float v[PS_PROG_NFLOATS])
     v[i++] = p->ink_g;
     v[i++] = p->ink_share;
     v[i++] = p->ink_L;
+    v[i++] = p->hue_g; /* later fields: 0 in older vectors is "off" */
+    v[i++] = p->hue_deg;
+    v[i++] = p->sketch_g;
+    v[i++] = p->sketch_marks;
+    for (int q = 0; q < PS_PROG_NSK; q++)
+        v[i++] = p->sketch_q[q];
 }
 
 ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
@@ -529,16 +629,27 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
     p->ink_g = v[i++];
     p->ink_share = v[i++];
     p->ink_L = v[i++];
+    p->hue_g = v[i++];
+    p->hue_deg = v[i++];
+    p->sketch_g = v[i++];
+    p->sketch_marks = v[i++];
+    for (int q = 0; q < PS_PROG_NSK; q++) {
+        p->sketch_q[q] = v[i++];
+        if (p->sketch_q[q] < 0 || p->sketch_q[q] > 100 || (q && p->sketch_q[q] < p->sketch_q[q - 1]))
+            return ps_fail(PS_EINPUT, "style program: the sketch's lightness is not monotone in [0, 100]");
+    }
     /* every gate in [0, 1], every size and count in its range: a hostile blob cannot index out */
     float g[] = {p->flat_g, p->tone_g, p->chroma_g, p->beta_g, p->pal_g, p->cell_g, p->screen_g,
-                 p->grain_g, p->grain_mono, p->ink_g, p->ink_share};
+                 p->grain_g, p->grain_mono, p->ink_g, p->ink_share, p->hue_g, p->sketch_g,
+                 p->sketch_marks};
     for (size_t j = 0; j < sizeof g / sizeof g[0]; j++)
         if (g[j] < 0 || g[j] > 1)
             return ps_fail(PS_EINPUT, "style program: a gate is outside [0, 1]");
     if (p->npal < 0 || p->npal > PS_PROG_MAXPAL || (p->pal_g > 0 && p->npal < 1) ||
         (p->screen_g > 0 && (p->screen_p < 2 || p->screen_p > PS_PROG_MAXP)) ||
         p->cell < 1 || p->cell > 64 || p->flat_r < 1 || p->flat_r > 64 || p->fit_px < 16 ||
-        p->fit_px > 4096 || p->beta < 0 || p->beta > 2 || p->ink_L < 0 || p->ink_L > 100)
+        p->fit_px > 4096 || p->beta < 0 || p->beta > 2 || p->ink_L < 0 || p->ink_L > 100 ||
+        fabsf(p->hue_deg) > 180)
         return ps_fail(PS_EINPUT, "style program: a size is out of range");
     return PS_OK;
 }

@@ -5,7 +5,11 @@
  *   stroke   flatten    edge-preserving smoothing (guided filter), radius in fit pixels
  *            ink        the photo's darkest marks against their surroundings, as large a share
  *                       as the samples' dark marks, taken to the samples' ink lightness
- *   colour   tone       monotone L curve: natural L quantiles -> the samples' quantiles
+ *            sketch     marks on paper: each pixel's darkness against its surroundings, ranked,
+ *                       takes the samples' lightness of that rank (paper where it is not darker)
+ *   colour   hue        a rotation of every colour's hue: the one that best turns the natural
+ *                       hue histogram into the samples' (a hue shift)
+ *            tone       monotone L curve: natural L quantiles -> the samples' quantiles
  *            chroma     ab' = n(L') + gc (c(L') - n(L')) + beta (ab - n(L)): c the samples'
  *                       mean chroma per lightness band, n the natural one, beta the residual
  *                       chroma scale (0 = a gradient map, e.g. sepia or duotone)
@@ -31,6 +35,8 @@
 #define PS_PROG_MAXPAL 64    /* palette colours */
 #define PS_PROG_MAXP 8       /* screen period */
 #define PS_PROG_MAXK 10      /* shots the natural spreads are tabled for */
+#define PS_PROG_NHUE 36      /* hue histogram bins, 10 degrees each */
+#define PS_PROG_NSK 16       /* lightness quantiles of the sketch */
 
 typedef struct ps_prog {
     /* stroke */
@@ -50,6 +56,9 @@ typedef struct ps_prog {
     float grain_g, grain_sigma[3], grain_mono;         /* sigma in sRGB 0..1 per channel */
     float fit_px;                                      /* long side the samples were fitted at */
     float ink_g, ink_share, ink_L;                     /* share of pixels; Lab L of the ink */
+    float hue_g, hue_deg;                              /* colour: hue rotation in Lab, degrees */
+    float sketch_g, sketch_marks;                      /* marks: the samples' non-paper share */
+    float sketch_q[PS_PROG_NSK];                       /* samples' L at ps_prog_sketch_at */
 } ps_prog;
 
 /* The identity program (every gate 0). */
@@ -80,33 +89,47 @@ typedef struct ps_prog_imstat {
     double ink_L;      /* sum of Lab L over the first kind, per pixel of the image */
     double detail[2];  /* structure per scale over the next: mean |L - box3(L)| / mean |box3(L) -
                           box9(L)|, and |box3 - box9| / |box9 - box27| */
+    double hue[PS_PROG_NHUE]; /* chroma-weighted Lab hue histogram, sum 1 (all 0 when grey) */
+    double lhist[100];        /* share of pixels per unit of Lab L */
+    double paper;             /* share of pixels at L >= 95 with chroma under 12: blank paper */
 } ps_prog_imstat;
 
 typedef struct ps_prog_natural {
     double lq[PS_PROG_NQ];
     double cab[PS_PROG_NB][2];
     double rms;                        /* residual chroma rms around cab */
-    double noise[3], detail[2], ink[2];
+    double noise[3], detail[2], ink[2], hue[PS_PROG_NHUE], paper;
     /* 99th percentiles over random draws of K training photos of each statistic's distance */
-    double d_tone[PS_PROG_MAXK], d_beta[PS_PROG_MAXK];
+    double d_tone[PS_PROG_MAXK], d_beta[PS_PROG_MAXK], d_hue[PS_PROG_MAXK], d_paper[PS_PROG_MAXK];
     double d_noise[PS_PROG_MAXK], d_detail[PS_PROG_MAXK], d_ink[PS_PROG_MAXK];
     double flat_ratio[2][6];           /* detail(flatten(photo, r)) / detail(photo), r = table */
+    double sk_d[PS_PROG_NSK];          /* darkness (ps_prog_darkness at the fit size) that the
+                                          share ps_prog_sketch_at of natural pixels exceeds */
 } ps_prog_natural;
 
 extern const ps_prog_natural ps_prog_nat;
 extern const float ps_prog_flat_radii[6];
+extern const float ps_prog_sketch_at[PS_PROG_NSK]; /* the ranks (shares) of sketch_q */
 
 /* sRGB display planes (3, h, w) in [0,1] of img at the fit size; *fh, *fw. Caller frees. */
 float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw);
 void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s);
-/* Pool k image statistics into the distances the gates use, against table nat. */
-void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, double *tone,
-                       double *beta, double noise[3], double detail[2], double *ink,
-                       double *rms); /* rms: the samples' chroma rms around their band means */
+/* The distances the gates use: k image statistics pooled, against table nat. */
+typedef struct ps_prog_dist {
+    double tone, beta, noise[3], detail[2], ink;
+    double rms;      /* the samples' chroma rms around their band means */
+    double hue;      /* how much better the best hue rotation matches nat's histogram than none */
+    double hue_deg;  /* that rotation (natural -> samples), degrees in (-180, 180] */
+    double paper;    /* the samples' blank-paper share over nat's */
+} ps_prog_dist;
+void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, ps_prog_dist *d);
 /* Lab of pixel i of sRGB planes s (3, hw). */
 void ps_prog_lab(const float *s, size_t hw, size_t i, double lab[3]);
 /* Box mean of radius r (window clamped at the borders) of plane src into dst; tmp: h*w. */
 void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp);
+/* d = how much darker than its surroundings (mean over radius r) each pixel of sRGB planes s
+ * is, in Lab L, after a light smoothing that keeps marks and drops the noise in them. */
+ps_status ps_prog_darkness(const float *s, int h, int w, int r, float *d);
 /* Edge-preserving flattening of sRGB planes in place (guided filter, radius r). */
 void ps_prog_flatten(float *srgb, int h, int w, int r);
 #endif
