@@ -11,6 +11,7 @@
 #define PAL_COVER 0.97        /* the top PS_PROG_MAXPAL colours cover this much: a palette */
 #define PAL_MIN_SHARE 0.0005  /* palette colours rarer than this are JPEG-ish strays */
 #define DITHER_DIFF 0.45      /* share of neighbours of another colour that says "dithered" */
+#define LEVELS_USED 0.25      /* share of the channels' combinations seen that says "levels" */
 #define CELL_SCORE 0.5        /* within-block minus across-block equality that says "cells" */
 #define INK_DARK 12.0        /* Lab L below the 9x9 mean that makes a dark mark */
 #define INK_LIGHT 60.0       /* a 9x9 mean above this is light ground (paper) */
@@ -304,6 +305,43 @@ static uint32_t rgb8(const float *srgb, size_t hw, size_t i)
     return v;
 }
 
+/* Levels per channel (posterize): when the colours are each channel's few values combined
+ * freely, as many of the combinations occurring as a palette of levels would make (a fixed
+ * palette uses few of its channels' combinations), each channel is quantised by itself, so
+ * that combinations the samples lack still come out right. tab: the m colours by count. */
+static void fit_levels(ps_prog *p, const pal_ent *tab, size_t m, size_t total, int np)
+{
+    double share[3][256] = {{0}};
+    for (size_t j = 0; j < m; j++)
+        for (int c = 0; c < 3; c++)
+            share[c][tab[j].rgb >> (16 - 8 * c) & 255] += (double)tab[j].n / total;
+    int nl[3], combos = 1;
+    float lev[3][PS_PROG_MAXLEV];
+    for (int c = 0; c < 3; c++) {
+        nl[c] = 0;
+        for (int v = 0; v < 256; v++)
+            if (share[c][v] >= PAL_MIN_SHARE) {
+                if (nl[c] == PS_PROG_MAXLEV)
+                    return;
+                lev[c][nl[c]++] = v / 255.0f;
+            }
+        combos *= nl[c];
+    }
+    size_t cover = 0; /* the pixels whose every channel is on a level */
+    for (size_t j = 0; j < m; j++) {
+        int on = 1;
+        for (int c = 0; c < 3; c++)
+            on &= share[c][tab[j].rgb >> (16 - 8 * c) & 255] >= PAL_MIN_SHARE;
+        cover += on ? tab[j].n : 0;
+    }
+    if (cover < PAL_COVER * total || np < LEVELS_USED * combos)
+        return;
+    for (int c = 0; c < 3; c++) {
+        p->nlev[c] = nl[c];
+        memcpy(p->lev[c], lev[c], sizeof(float) * nl[c]);
+    }
+}
+
 /* Open-addressing count of the exact 8-bit colours of all samples; gives up (returns 0) once
  * there are more distinct colours than any palette style would have. */
 static void fit_palette(ps_prog *p, float *const *im, const int *hs, const int *ws, int k)
@@ -359,6 +397,7 @@ static void fit_palette(ps_prog *p, float *const *im, const int *hs, const int *
         p->npal = np;
         p->pal_g = 1;
         p->dither = pairs && (double)diff / pairs > DITHER_DIFF;
+        fit_levels(p, tab, m, total, np);
     }
 out:
     free(tab);

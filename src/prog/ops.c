@@ -143,9 +143,49 @@ static void put_lab(float *s, size_t hw, size_t i, const double lab[3])
         s[c * hw + i] = ps_linear_to_srgb(clamp01(lin[c]));
 }
 
+/* Each channel to its nearest level, with optional Floyd-Steinberg error diffusion per
+ * channel, blended by weight t. */
+static ps_status levels(const ps_prog *p, float *s, int h, int w, float t)
+{
+    size_t hw = (size_t)h * w;
+    double *err = p->dither ? calloc((size_t)2 * (w + 2), sizeof *err) : NULL;
+    if (p->dither && !err)
+        return ps_fail(PS_EINTERNAL, "apply: out of memory");
+    for (int c = 0; c < 3; c++) {
+        const float *lv = p->lev[c];
+        if (err)
+            memset(err, 0, sizeof(double) * 2 * (w + 2));
+        for (int y = 0; y < h; y++) {
+            double *cur = err ? err + (size_t)(y & 1) * (w + 2) : NULL;
+            double *nxt = err ? err + (size_t)((y + 1) & 1) * (w + 2) : NULL;
+            if (nxt)
+                memset(nxt, 0, sizeof(double) * (w + 2));
+            for (int x = 0; x < w; x++) {
+                float *v = &s[c * hw + (size_t)y * w + x];
+                double want = *v + (cur ? cur[x + 1] : 0);
+                int j = 0;
+                while (j < p->nlev[c] - 1 && fabs(lv[j + 1] - want) < fabs(lv[j] - want))
+                    j++;
+                if (cur) {
+                    double e = want - lv[j];
+                    cur[x + 2] += e * 7 / 16;
+                    nxt[x] += e * 3 / 16;
+                    nxt[x + 1] += e * 5 / 16;
+                    nxt[x + 2] += e * 1 / 16;
+                }
+                *v += t * (lv[j] - *v);
+            }
+        }
+    }
+    free(err);
+    return PS_OK;
+}
+
 /* Palette with optional Floyd-Steinberg error diffusion in Lab, blended by weight t. */
 static ps_status palette(const ps_prog *p, float *s, int h, int w, float t)
 {
+    if (p->nlev[0] > 0)
+        return levels(p, s, h, w, t);
     size_t hw = (size_t)h * w;
     double *err = p->dither ? calloc((size_t)2 * 3 * (w + 2), sizeof *err) : NULL;
     if (p->dither && !err)
@@ -501,7 +541,10 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
 void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
 {
     char c[160] = "none", t[160] = "none", s[160] = "none";
-    if (p->pal_g > 0)
+    if (p->pal_g > 0 && p->nlev[0] > 0)
+        snprintf(c, sizeof c, "levels %d x %d x %d%s", p->nlev[0], p->nlev[1], p->nlev[2],
+                 p->dither ? ", dithered" : "");
+    else if (p->pal_g > 0)
         snprintf(c, sizeof c, "palette of %d colours%s", p->npal, p->dither ? ", dithered" : "");
     else if (ps_prog_group_on(p, 0)) {
         int m = 0;
@@ -584,6 +627,11 @@ void ps_prog_pack(const ps_prog *p, float v[PS_PROG_NFLOATS])
     v[i++] = p->sketch_marks;
     for (int q = 0; q < PS_PROG_NSK; q++)
         v[i++] = p->sketch_q[q];
+    for (int c = 0; c < 3; c++) {
+        v[i++] = (float)p->nlev[c];
+        for (int j = 0; j < PS_PROG_MAXLEV; j++)
+            v[i++] = p->lev[c][j];
+    }
 }
 
 ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
@@ -637,6 +685,16 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
         p->sketch_q[q] = v[i++];
         if (p->sketch_q[q] < 0 || p->sketch_q[q] > 100 || (q && p->sketch_q[q] < p->sketch_q[q - 1]))
             return ps_fail(PS_EINPUT, "style program: the sketch's lightness is not monotone in [0, 100]");
+    }
+    for (int c = 0; c < 3; c++) {
+        p->nlev[c] = (int)v[i++];
+        for (int j = 0; j < PS_PROG_MAXLEV; j++)
+            p->lev[c][j] = v[i++];
+        if (p->nlev[c] < 0 || p->nlev[c] > PS_PROG_MAXLEV || (p->nlev[c] == 0) != (p->nlev[0] == 0))
+            return ps_fail(PS_EINPUT, "style program: a level count is out of range");
+        for (int j = 0; j < PS_PROG_MAXLEV; j++)
+            if (p->lev[c][j] < 0 || p->lev[c][j] > 1)
+                return ps_fail(PS_EINPUT, "style program: a level is outside [0, 1]");
     }
     /* every gate in [0, 1], every size and count in its range: a hostile blob cannot index out */
     float g[] = {p->flat_g, p->tone_g, p->chroma_g, p->beta_g, p->pal_g, p->cell_g, p->screen_g,

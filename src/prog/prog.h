@@ -13,8 +13,9 @@
  *            chroma     ab' = n(L') + gc (c(L') - n(L')) + beta (ab - n(L)): c the samples'
  *                       mean chroma per lightness band, n the natural one, beta the residual
  *                       chroma scale (0 = a gradient map, e.g. sepia or duotone)
- *            palette    nearest of the samples' own colours in Lab (posterize, fixed palettes),
- *                       with Floyd-Steinberg error diffusion when the samples are dithered
+ *            palette    nearest of the samples' own colours in Lab (fixed palettes), or of each
+ *                       channel's own levels (posterize), with Floyd-Steinberg error diffusion
+ *                       when the samples are dithered
  *   texture  cells      block averages of the samples' block size (pixelize)
  *            screen     the samples' periodic additive pattern, averaged over its period
  *            grain      Gaussian grain of the samples' excess noise, mono or per channel
@@ -37,6 +38,7 @@
 #define PS_PROG_MAXK 10      /* shots the natural spreads are tabled for */
 #define PS_PROG_NHUE 36      /* hue histogram bins, 10 degrees each */
 #define PS_PROG_NSK 16       /* lightness quantiles of the sketch */
+#define PS_PROG_MAXLEV 16    /* levels per channel of a posterized palette */
 
 typedef struct ps_prog {
     /* stroke */
@@ -59,6 +61,8 @@ typedef struct ps_prog {
     float hue_g, hue_deg;                              /* colour: hue rotation in Lab, degrees */
     float sketch_g, sketch_marks;                      /* marks: the samples' non-paper share */
     float sketch_q[PS_PROG_NSK];                       /* samples' L at ps_prog_sketch_at */
+    int nlev[3];                                       /* palette as levels per channel, or 0 */
+    float lev[3][PS_PROG_MAXLEV];                      /* sRGB 0..1, ascending */
 } ps_prog;
 
 /* The identity program (every gate 0). */

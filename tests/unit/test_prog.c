@@ -1,6 +1,6 @@
 /* The style program on real photos (bench/demo, found through $PSTYLE_ROOT): natural samples
  * give the identity bit for bit; each operator's style, made here with a known recipe on three
- * photos (palette, sepia, cells, screen, grain, flattening, ink, hue shift, sketch), is found
+ * photos (palette, levels, sepia, cells, screen, grain, flattening, ink, hue shift, sketch), is found
  * again and reproduces the recipe on the fourth; dials scale their group and 0
  * is exact; sizes follow the photo's size; hostile packed programs are refused. */
 #include "check.h"
@@ -181,6 +181,28 @@ static void test_palette(void)
     ps_img_free(&truth);
 }
 
+/* Posterize: 4 levels per channel, each channel by itself. */
+static void levels4(float *s, int h, int w)
+{
+    for (size_t i = 0; i < (size_t)3 * h * w; i++)
+        s[i] = roundf(roundf(s[i] * 3) / 3 * 255) / 255;
+}
+
+static void test_levels(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(levels4, &p, &out, &truth);
+    CHECK(p.pal_g == 1 && p.nlev[0] == 4 && p.nlev[1] == 4 && p.nlev[2] == 4,
+          "levels %d x %d x %d (palette %d)", p.nlev[0], p.nlev[1], p.nlev[2], p.npal);
+    size_t n = (size_t)3 * out.w * out.h, same = 0;
+    for (size_t i = 0; i < n; i++)
+        same += fabsf(ps_linear_to_srgb(out.px[i]) - ps_linear_to_srgb(truth.px[i])) < 1.5f / 255;
+    CHECK(same > 0.97 * n, "%.1f %% of values take the recipe's level", 100.0 * same / n);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
 static void pixelize8(float *s, int h, int w)
 {
     size_t hw = (size_t)h * w;
@@ -309,7 +331,7 @@ static void test_flatten(void)
     ps_img_free(&truth);
 }
 
-/* Ink on paper: the photo lightened, then pixels well below their 9x9 mean (in luma) made
+/* Ink on paper: the photo lightened, and its pixels well below their 9x9 mean (in luma) made
  * near-black, as photocopy and sketch filters do. */
 static void inked(float *s, int h, int w)
 {
@@ -318,13 +340,13 @@ static void inked(float *s, int h, int w)
     if (!y)
         abort();
     float *m = y + hw, *tmp = y + 2 * hw;
-    for (size_t i = 0; i < 3 * hw; i++)
-        s[i] = 0.45f + 0.55f * s[i];
     for (size_t i = 0; i < hw; i++)
         y[i] = 0.299f * s[i] + 0.587f * s[hw + i] + 0.114f * s[2 * hw + i];
+    for (size_t i = 0; i < 3 * hw; i++)
+        s[i] = 0.6f + 0.4f * s[i];
     ps_prog_box(m, y, h, w, 4, tmp);
     for (size_t i = 0; i < hw; i++)
-        if (m[i] - y[i] > 0.04f)
+        if (m[i] - y[i] > 0.05f)
             for (int c = 0; c < 3; c++)
                 s[c * hw + i] = 0.06f;
     free(y);
@@ -342,17 +364,20 @@ static void test_ink(void)
     const float ws[3] = {0, 0, 1};
     ps_image o1 = {0};
     ps_prog_apply(&p, &photo[3], ws, &o1);
-    size_t hw = (size_t)o1.w * o1.h, marked = 0, hit = 0, stray = 0;
-    for (size_t i = 0; i < hw; i++) {
+    size_t hw = (size_t)o1.w * o1.h, marked = 0, hit = 0, stray = 0, lit = 0;
+    for (size_t i = 0; i < hw; i++) { /* where the photo is light enough to darken by 0.1 */
+        if (ps_linear_to_srgb(photo[3].px[i]) < 0.3f)
+            continue;
+        lit++;
         int ink = ps_linear_to_srgb(truth.px[i]) < 0.1f;
         int dark = ps_linear_to_srgb(o1.px[i]) < ps_linear_to_srgb(photo[3].px[i]) - 0.1f;
         marked += ink;
         hit += ink && dark;
         stray += !ink && dark;
     }
-    CHECK(marked && hit > 0.5 * marked && stray < 0.1 * (hw - marked),
+    CHECK(marked && hit > 0.5 * marked && stray < 0.1 * (lit - marked),
           "ink on %.0f %% of the recipe's marks, %.1f %% elsewhere", 100.0 * hit / marked,
-          100.0 * stray / (hw - marked));
+          100.0 * stray / (lit - marked));
     ps_img_free(&o1);
     const float w0[3] = {0, 1, 0};
     ps_image o0 = {0};
@@ -514,6 +539,7 @@ int main(void)
     test_natural();
     test_sepia();
     test_palette();
+    test_levels();
     test_cells();
     test_screen();
     test_grain();
