@@ -17,8 +17,9 @@
 #define INK_LIGHT 60.0       /* a 9x9 mean above this is light ground (paper) */
 #define GRAIN_OVER_INK (13.0 / 255) /* noise sigma past which dark marks are grain, not ink */
 #define SCREEN_Z 25.0        /* pattern energy over its noise floor that says "screen" */
-#define TONE_MARGIN 1.5      /* the tone gate opens at 1.5x the natural spread: K photos of one
-                                scene type (snow, night) shift every quantile together */
+#define TONE_MARGIN 2.0      /* the tone gate opens at 2x the natural spread: K photos of one
+                                scene type (snow, night) shift every quantile together (on the
+                                external set 1.5 opened it for a hue shift, 1.0 for more) */
 #define HUE_MIN_CHROMA 4.0   /* Lab chroma under which a pixel's hue is noise */
 #define HUE_MIN_DEG 20.0     /* smaller best rotations are what natural sets differ by */
 #define PAPER_L 95.0         /* blank paper: this light and this grey */
@@ -208,7 +209,8 @@ void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *na
         double m = 0;
         for (int i = 0; i < k; i++)
             m += s[i].lq[q] / k;
-        d->tone += fabs(m - nat->lq[q]) / PS_PROG_NQ;
+        double sp = nat->lq_s[(k > PS_PROG_MAXK ? PS_PROG_MAXK : k) - 1][q];
+        d->tone = fmax(d->tone, fabs(m - nat->lq[q]) / fmax(sp, 0.5));
     }
     double cab[PS_PROG_NB][2], wt[PS_PROG_NB];
     pooled_cab(s, k, nat, cab, wt, &d->rms);

@@ -104,6 +104,7 @@ typedef struct ps_prog_natural {
     double rms;                        /* residual chroma rms around cab */
     double noise[3], detail[2], ink[2], hue[PS_PROG_NHUE], paper;
     /* 99th percentiles over random draws of K training photos of each statistic's distance */
+    double lq_s[PS_PROG_MAXK][PS_PROG_NQ]; /* each L quantile's own spread (its mean's distance) */
     double d_tone[PS_PROG_MAXK], d_beta[PS_PROG_MAXK], d_hue[PS_PROG_MAXK], d_paper[PS_PROG_MAXK];
     double d_noise[PS_PROG_MAXK], d_detail[PS_PROG_MAXK], d_ink[PS_PROG_MAXK];
     double flat_ratio[2][6];           /* detail(flatten(photo, r)) / detail(photo), r = table */
@@ -120,7 +121,8 @@ float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw);
 void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s);
 /* The distances the gates use: k image statistics pooled, against table nat. */
 typedef struct ps_prog_dist {
-    double tone, beta, noise[3], detail[2], ink;
+    double tone;     /* the L quantile furthest from nat's, in that quantile's natural spread */
+    double beta, noise[3], detail[2], ink;
     double rms;      /* the samples' chroma rms around their band means */
     double hue;      /* how much better the best hue rotation matches nat's histogram than none */
     double hue_deg;  /* that rotation (natural -> samples), degrees in (-180, 180] */

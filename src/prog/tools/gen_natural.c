@@ -146,19 +146,31 @@ int main(int argc, char **argv)
     nat.rms = pooled.rms;
     for (int k = 1; k <= PS_PROG_MAXK; k++) {
         static double dt[DRAWS], di[DRAWS], db[DRAWS], dn[DRAWS], dd[DRAWS], dh[DRAWS], dp[DRAWS];
-        for (int d = 0; d < DRAWS; d++) {
-            ps_prog_imstat pick[PS_PROG_MAXK];
-            int idx[PS_PROG_MAXK];
+        static int idx[DRAWS][PS_PROG_MAXK];
+        for (int d = 0; d < DRAWS; d++)
             for (int j = 0; j < k; j++) {
                 int ok;
                 do {
-                    idx[j] = (int)next((unsigned)n);
+                    idx[d][j] = (int)next((unsigned)n);
                     ok = 1;
                     for (int q = 0; q < j; q++)
-                        ok &= idx[q] != idx[j];
+                        ok &= idx[d][q] != idx[d][j];
                 } while (!ok);
-                pick[j] = st[idx[j]];
             }
+        /* each lightness quantile's own spread first: the tone distance is measured in them */
+        for (int q = 0; q < PS_PROG_NQ; q++) {
+            for (int d = 0; d < DRAWS; d++) {
+                double m = 0;
+                for (int j = 0; j < k; j++)
+                    m += st[idx[d][j]].lq[q] / k;
+                dt[d] = fabs(m - nat.lq[q]);
+            }
+            nat.lq_s[k - 1][q] = p99(dt, DRAWS);
+        }
+        for (int d = 0; d < DRAWS; d++) {
+            ps_prog_imstat pick[PS_PROG_MAXK];
+            for (int j = 0; j < k; j++)
+                pick[j] = st[idx[d][j]];
             ps_prog_dist x;
             ps_prog_distances(pick, k, &nat, &x);
             dt[d] = x.tone;
@@ -190,6 +202,14 @@ int main(int argc, char **argv)
     row("ink", nat.ink, 2);
     row("hue", nat.hue, PS_PROG_NHUE);
     printf("    .paper = %.9g,\n", nat.paper);
+    printf("    .lq_s = {");
+    for (int k = 0; k < PS_PROG_MAXK; k++) {
+        printf("%s{", k ? ", " : "");
+        for (int q = 0; q < PS_PROG_NQ; q++)
+            printf("%s%.9g", q ? ", " : "", nat.lq_s[k][q]);
+        printf("}");
+    }
+    printf("},\n");
     row("d_tone", nat.d_tone, PS_PROG_MAXK);
     row("d_beta", nat.d_beta, PS_PROG_MAXK);
     row("d_noise", nat.d_noise, PS_PROG_MAXK);
