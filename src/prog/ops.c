@@ -4,6 +4,7 @@
 #include "prog.h"
 #include "src/feat/feat.h"
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,10 +129,46 @@ static int nearest(const ps_prog *p, const double lab[3])
     return best;
 }
 
+/* sRGB <-> linear by tables: the operators convert every pixel several times and pow() was
+ * most of apply's time. Linear interpolation, the display side tabled over sqrt(linear) where
+ * it is smooth; both within 1e-6 of the exact curves (tests/unit/test_prog.c checks 2e-6). */
+#define LUT_N 4096
+static float s2l_tab[LUT_N + 2], l2s_tab[LUT_N + 2];
+static pthread_once_t lut_once = PTHREAD_ONCE_INIT;
+
+static void lut_init(void)
+{
+    for (int i = 0; i <= LUT_N + 1; i++) {
+        float x = i >= LUT_N ? 1.0f : (float)i / LUT_N;
+        s2l_tab[i] = ps_srgb_to_linear(x);
+        l2s_tab[i] = ps_linear_to_srgb(x * x);
+    }
+}
+
+static inline float lut(const float *tab, float x)
+{
+    x = x < 0 ? 0 : x > 1 ? 1 : x;
+    float f = x * LUT_N;
+    int i = (int)f;
+    return tab[i] + (f - i) * (tab[i + 1] - tab[i]);
+}
+
+float ps_prog_to_linear(float v)
+{
+    pthread_once(&lut_once, lut_init);
+    return lut(s2l_tab, v);
+}
+
+float ps_prog_to_srgb(float v)
+{
+    pthread_once(&lut_once, lut_init);
+    return lut(l2s_tab, sqrtf(v < 0 ? 0 : v));
+}
+
 void ps_prog_lab(const float *s, size_t hw, size_t i, double lab[3])
 {
-    float lin[3] = {ps_srgb_to_linear(s[i]), ps_srgb_to_linear(s[hw + i]),
-                    ps_srgb_to_linear(s[2 * hw + i])};
+    float lin[3] = {ps_prog_to_linear(s[i]), ps_prog_to_linear(s[hw + i]),
+                    ps_prog_to_linear(s[2 * hw + i])};
     ps_feat_rgb_to_lab(lin, lab);
 }
 
@@ -140,7 +177,7 @@ static void put_lab(float *s, size_t hw, size_t i, const double lab[3])
     float lin[3];
     ps_feat_lab_to_rgb(lab, lin);
     for (int c = 0; c < 3; c++)
-        s[c * hw + i] = ps_linear_to_srgb(clamp01(lin[c]));
+        s[c * hw + i] = ps_prog_to_srgb(lin[c]);
 }
 
 /* Each channel to its nearest level, with optional Floyd-Steinberg error diffusion per
@@ -283,15 +320,32 @@ static void cells(float *s, int h, int w, int b, float t)
             }
 }
 
-/* Deterministic standard normal for (cell, channel): splitmix64 then Box-Muller. */
-static float gauss(uint64_t key)
+static uint64_t splitmix(uint64_t key)
 {
     uint64_t z = key + 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    double u1 = ((z >> 11) + 0.5) / 9007199254740992.0, u2 = ((z & 0x7ff) + 0.5) / 2048.0;
-    return (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+    return z ^ (z >> 31);
+}
+
+/* Deterministic standard normal for (cell, channel): a hashed pick from a table of 2^16 normals
+ * (Box-Muller once; its log and cos per pixel were most of the grain's time). */
+#define GAUSS_BITS 16
+static float gauss_tab[1 << GAUSS_BITS];
+static pthread_once_t gauss_once = PTHREAD_ONCE_INIT;
+
+static void gauss_init(void)
+{
+    for (uint64_t i = 0; i < (1u << GAUSS_BITS); i++) {
+        uint64_t z = splitmix(i);
+        double u1 = ((z >> 11) + 0.5) / 9007199254740992.0, u2 = ((z & 0x7ff) + 0.5) / 2048.0;
+        gauss_tab[i] = (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+    }
+}
+
+static inline float gauss(uint64_t key)
+{
+    return gauss_tab[splitmix(key) >> (64 - GAUSS_BITS)];
 }
 
 static void texture(const ps_prog *p, float *s, int h, int w, double scale, float t)
@@ -299,18 +353,21 @@ static void texture(const ps_prog *p, float *s, int h, int w, double scale, floa
     size_t hw = (size_t)h * w;
     int cell = scale > 1.5 ? (int)(scale + 0.5) : 1;
     float gs = t * p->grain_g, ss = t * p->screen_g, mono = p->grain_mono;
+    if (gs > 0)
+        pthread_once(&gauss_once, gauss_init);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
             uint64_t key = ((uint64_t)(y / cell) << 32 | (uint32_t)(x / cell)) * 4;
-            float gm = gs > 0 ? gauss(key + 3) : 0;
+            float gm = gs > 0 && mono > 0 ? gauss(key + 3) : 0;
             for (int c = 0; c < 3; c++) {
                 float v = s[c * hw + i];
                 if (ss > 0)
                     v += ss * p->screen[c][(int)(y / scale) % p->screen_p]
                                         [(int)(x / scale) % p->screen_p];
                 if (gs > 0)
-                    v += gs * p->grain_sigma[c] * (mono * gm + (1 - mono) * gauss(key + c));
+                    v += gs * p->grain_sigma[c] *
+                         (mono * gm + (mono < 1 ? (1 - mono) * gauss(key + c) : 0));
                 s[c * hw + i] = clamp01(v);
             }
         }
@@ -485,7 +542,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
     size_t hw = (size_t)H * W;
     float *s = out->px;
     for (size_t i = 0; i < 3 * hw; i++)
-        s[i] = ps_linear_to_srgb(s[i]);
+        s[i] = ps_prog_to_srgb(s[i]);
     double scale = (double)(W > H ? W : H) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
     ps_status st = PS_OK;
     float *mark = NULL;
@@ -531,7 +588,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
     if (!st && on[1])
         texture(p, s, H, W, scale, w[1]);
     for (size_t i = 0; i < 3 * hw; i++)
-        s[i] = ps_srgb_to_linear(s[i]);
+        s[i] = ps_prog_to_linear(s[i]);
     if (st && out != in)
         ps_img_free(out);
     return st;

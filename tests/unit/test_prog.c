@@ -533,9 +533,23 @@ static void test_pack(void)
     ps_img_free(&truth);
 }
 
+/* The operators' table-driven sRGB curves against the exact ones. */
+static void test_curves(void)
+{
+    double e1 = 0, e2 = 0;
+    for (int i = 0; i <= 100000; i++) {
+        float x = i / 100000.0f;
+        e1 = fmax(e1, fabs(ps_prog_to_linear(x) - ps_srgb_to_linear(x)));
+        e2 = fmax(e2, fabs(ps_prog_to_srgb(x) - ps_linear_to_srgb(x)));
+    }
+    CHECK(e1 < 2e-6 && e2 < 2e-6, "table curves off by %.2g (to linear), %.2g (to sRGB)", e1, e2);
+    CHECK(ps_prog_to_linear(-1) == 0 && ps_prog_to_srgb(2) == 1, "inputs clamped");
+}
+
 int main(void)
 {
     load_photos();
+    test_curves();
     test_natural();
     test_sepia();
     test_palette();
