@@ -17,11 +17,20 @@
 
 #define PS_STORE_APP_ID 0x70537479 /* 'pSty' in PRAGMA application_id marks our files */
 #define PS_STORE_BUSY_MS 30000     /* how long a writer waits for another one */
+/* Room kept beside the store in "<db>-reserve" for forget on a full disk: the -shm (32 KiB), the
+ * WAL frames of the DELETE (b-tree, freelist and pointer-map pages, not the freed pages: see
+ * ps_store_forget) and of one incremental-vacuum step. Measured need on a full 2 MB disk is
+ * ~100 KiB; the rest is margin. */
+#define PS_STORE_RESERVE (256 * 1024)
+#define PS_STORE_VACUUM_STEP 8     /* free pages given back per incremental vacuum + checkpoint */
+#define PS_STR_(x) #x
+#define PS_STR(x) PS_STR_(x)
 
 struct ps_store {
     sqlite3 *db;
     char *path;
     int readonly;
+    int full;     /* the last error store_err reported was a full disk */
 };
 
 /* ---- schema ------------------------------------------------------------------------------ */
@@ -77,9 +86,10 @@ static const char *const ps_store_migrations[PS_STORE_SCHEMA] = {
 /* ---- errors -------------------------------------------------------------------------------- */
 
 /* Turn an SQLite failure into "<path>: <why>" with the status a user should see. */
-static ps_status store_err(const ps_store *s, int rc, const char *what)
+static ps_status store_err(ps_store *s, int rc, const char *what)
 {
     const char *p = s->path;
+    s->full = 0;
     /* SQLite does not keep the errno of a failed write (sqlite3_system_errno is 0 for
      * SQLITE_IOERR_WRITE), but errno still holds it when we get here right after the call */
     int err = sqlite3_system_errno(s->db);
@@ -96,6 +106,7 @@ static ps_status store_err(const ps_store *s, int rc, const char *what)
     case SQLITE_CORRUPT:
         return ps_fail(PS_ESTORE, "%s: database is corrupt (%s)", p, sqlite3_errmsg(s->db));
     case SQLITE_FULL:
+        s->full = 1;
         return ps_fail(PS_ESTORE, "%s: disk full%s%s%s", p, ctx_sep, ctx, ctx_end);
     case SQLITE_READONLY:
         return ps_fail(PS_ESTORE, "%s: database is read-only%s%s%s", p, ctx_sep, ctx, ctx_end);
@@ -103,8 +114,10 @@ static ps_status store_err(const ps_store *s, int rc, const char *what)
         return ps_fail(PS_EINTERNAL, "%s: out of memory", p);
     case SQLITE_IOERR:
         /* a short or refused write: ENOSPC/EDQUOT from the disk, EFBIG from RLIMIT_FSIZE */
-        if (err == ENOSPC || err == EFBIG || err == EDQUOT)
+        if (err == ENOSPC || err == EFBIG || err == EDQUOT) {
+            s->full = 1;
             return ps_fail(PS_ESTORE, "%s: disk full%s%s%s", p, ctx_sep, ctx, ctx_end);
+        }
         return ps_fail(PS_ESTORE, "%s: I/O error (%s)", p, err ? strerror(err) : sqlite3_errmsg(s->db));
     case SQLITE_CANTOPEN:
         return ps_fail(PS_ESTORE, "%s: cannot open (%s)", p, err ? strerror(err) : sqlite3_errmsg(s->db));
@@ -334,7 +347,72 @@ static int store_set_wal(ps_store *s, int *wal)
     }
 }
 
-ps_status ps_store_open(ps_store **out, const char *path, int flags)
+/* ---- the reserve -------------------------------------------------------------------------- */
+
+/* On a full disk SQLite cannot even open a WAL store (the -shm needs room), let alone delete: the
+ * journal must hold the pages a DELETE changes. So writable opens keep PS_STORE_RESERVE bytes
+ * allocated in "<db>-reserve", and only forget may give them up (ps_store_forget, and
+ * ps_store_open with PS_STORE_FORGET); learn and import on a full disk fail as before. */
+static char *reserve_path(const char *db)
+{
+    size_t n = strlen(db) + sizeof "-reserve";
+    char *r = malloc(n);
+    if (r)
+        snprintf(r, n, "%s-reserve", db);
+    return r;
+}
+
+/* Best effort: a reserve that cannot be made now (no room) is made by a later writable open. */
+static void reserve_make(const char *db)
+{
+    char *r = reserve_path(db);
+    int fd = r ? open(r, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+    struct stat sb;
+    /* posix_fallocate allocates blocks for real (a sparse ftruncate would reserve nothing) */
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size < PS_STORE_RESERVE &&
+        posix_fallocate(fd, 0, PS_STORE_RESERVE) != 0) {
+        if (ftruncate(fd, 0) == 0) /* a half-made reserve would hold space for nothing */
+            unlink(r);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(r);
+}
+
+/* Delete the reserve; 1 if there was one to give back. */
+static int reserve_release(const char *db)
+{
+    char *r = reserve_path(db);
+    struct stat sb;
+    int had = r && lstat(r, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 && unlink(r) == 0;
+    free(r);
+    return had;
+}
+
+/* Whether a step that failed with st should run again: it failed for lack of space and the
+ * reserve was still there to free. */
+static int full_retry(ps_store *s, ps_status st)
+{
+    int again = st && s->full && reserve_release(s->path);
+    s->full = 0;
+    return again;
+}
+
+/* auto_vacuum=INCREMENTAL lets forget give space back a few pages at a time, where VACUUM needs
+ * room for a whole copy of the store, which a full disk lacks. A new file gets it before its first
+ * table; an older store is converted by one VACUUM on the first writable open with room (a
+ * failure changes nothing and is tried again next time). */
+static void store_set_incremental(ps_store *s)
+{
+    int64_t mode = 0, ntables = 0;
+    if (pragma_int(s, "PRAGMA auto_vacuum", &mode) != SQLITE_OK || mode == 2)
+        return;
+    if (exec_const(s, "PRAGMA auto_vacuum=INCREMENTAL") == SQLITE_OK &&
+        pragma_int(s, "SELECT count(*) FROM sqlite_master", &ntables) == SQLITE_OK && ntables)
+        exec_const(s, "VACUUM");
+}
+
+static ps_status store_open_once(ps_store **out, const char *path, int flags, int *full)
 {
     *out = NULL;
     if (!path || !*path)
@@ -391,7 +469,8 @@ ps_status ps_store_open(ps_store **out, const char *path, int flags)
     if (!st) {
         /* secure_delete zeroes freed content, so forget leaves nothing behind in free pages;
          * temp_store=MEMORY keeps VACUUM's copy of users' data out of temp files */
-        rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY");
+        rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;"
+                           " PRAGMA journal_size_limit=65536");
         int wal = 1;
         if (rc == SQLITE_OK && !ro)
             rc = store_set_wal(s, &wal);
@@ -400,14 +479,29 @@ ps_status ps_store_open(ps_store **out, const char *path, int flags)
         else if (!wal) /* readers must never block the writer: without WAL they would */
             st = ps_fail(PS_ESTORE, "%s: cannot switch the database to WAL mode", path);
     }
+    if (!st && !ro)
+        store_set_incremental(s);
     if (!st && !ro && version < PS_STORE_SCHEMA)
         st = store_migrate(s);
     if (st) {
+        *full = s->full;
         ps_store_close(s);
         return st;
     }
     *out = s;
     return PS_OK;
+}
+
+ps_status ps_store_open(ps_store **out, const char *path, int flags)
+{
+    int full = 0;
+    ps_status st = store_open_once(out, path, flags, &full);
+    if (st && full && (flags & PS_STORE_FORGET) && reserve_release(path))
+        st = store_open_once(out, path, flags, &full);
+    /* forget remakes the reserve itself, once it has given space back */
+    if (!st && !(flags & (PS_STORE_READONLY | PS_STORE_FORGET)))
+        reserve_make(path);
+    return st;
 }
 
 void ps_store_close(ps_store *s)
@@ -625,8 +719,13 @@ static ps_status txn_end(ps_store *s, int rc, const char *what)
 {
     if (rc == SQLITE_OK)
         rc = exec_const(s, "COMMIT");
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
+        /* Copy the commit into the file now (PASSIVE: never waits for readers; a failure leaves
+         * it safe in the WAL), so the WAL, cut back to journal_size_limit when it restarts, does
+         * not keep megabytes that a checkpoint on a full disk would need room to copy. */
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         return PS_OK;
+    }
     ps_status st = store_err(s, rc, what);
     if (!sqlite3_get_autocommit(s->db))
         exec_const(s, "ROLLBACK");
@@ -1062,17 +1161,12 @@ ps_status ps_store_list(ps_store *s, const char *user, const char *style, int la
 
 /* ---- forgetting ---------------------------------------------------------------------------- */
 
-ps_status ps_store_forget(ps_store *s, const char *user, const char *style)
+/* The DELETE of ps_store_forget, in one transaction. */
+static ps_status forget_rows(ps_store *s, const char *user, const char *style)
 {
-    ps_status st = writable(s);
-    if (!st)
-        st = ps_store_check_name(PS_NAME_USER, user);
-    if (!st && style)
-        st = ps_store_check_name(PS_NAME_STYLE, style);
-    if (st)
-        return st;
     int64_t uid;
     sqlite3_stmt *q;
+    ps_status st;
     int rc = exec_const(s, "BEGIN IMMEDIATE");
     if (rc != SQLITE_OK)
         return store_err(s, rc, "forgetting");
@@ -1091,22 +1185,96 @@ ps_status ps_store_forget(ps_store *s, const char *user, const char *style)
     }
     if (rc == SQLITE_OK)
         rc = stmt_exec(q);
-    if ((st = txn_end(s, rc, "forgetting")))
-        return st;
-    /* The rows are gone; now make the bytes go: VACUUM rewrites every page, and a TRUNCATE
-     * checkpoint copies that into the file and empties the -wal, which held the old pages. */
-    rc = exec_const(s, "VACUUM");
-    if (rc != SQLITE_OK)
-        return store_err(s, rc, "cleaning up after forget");
-    rc = sqlite3_prepare_v2(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &q, NULL);
-    int busy = 0;
+    return txn_end(s, rc, "forgetting");
+}
+
+/* PRAGMA wal_checkpoint(TRUNCATE): copy the WAL into the file, cut the file to its page count and
+ * empty the WAL. *busy = a reader kept it from finishing. */
+static int checkpoint(ps_store *s, int *busy)
+{
+    sqlite3_stmt *q;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &q, NULL);
+    *busy = 0;
     if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        busy = sqlite3_column_int(q, 0);
+        *busy = sqlite3_column_int(q, 0);
         rc = SQLITE_OK;
     }
     sqlite3_finalize(q);
+    return rc;
+}
+
+/* Give the free pages back to the disk and leave no copy of freed bytes in the file or its WAL.
+ * Incremental stores: PS_STORE_VACUUM_STEP pages at a time, each step checkpointed, so the WAL
+ * never holds more than a step and every step leaves the disk more room than it took; when the
+ * freelist is empty every freed page was either cut off the file's end or overwritten by a page
+ * moved down from it. Older stores: VACUUM, which also converts them to incremental. */
+static ps_status forget_compact(ps_store *s, int *busy)
+{
+    int64_t mode = 0, nfree = 0;
+    int rc = checkpoint(s, busy);
+    if (rc == SQLITE_OK)
+        rc = pragma_int(s, "PRAGMA auto_vacuum", &mode);
+    if (rc == SQLITE_OK && mode != 2) {
+        rc = exec_const(s, "PRAGMA auto_vacuum=INCREMENTAL");
+        if (rc == SQLITE_OK)
+            rc = exec_const(s, "VACUUM");
+        if (rc == SQLITE_OK)
+            rc = checkpoint(s, busy);
+    }
+    while (rc == SQLITE_OK && mode == 2 && !*busy &&
+           (rc = pragma_int(s, "PRAGMA freelist_count", &nfree)) == SQLITE_OK && nfree > 0) {
+        /* sqlite3_exec steps the pragma to its end, which is what frees the pages */
+        rc = exec_const(s, "PRAGMA incremental_vacuum(" PS_STR(PS_STORE_VACUUM_STEP) ")");
+        if (rc == SQLITE_OK)
+            rc = checkpoint(s, busy);
+    }
+    return rc == SQLITE_OK ? PS_OK : store_err(s, rc, "cleaning up after forget");
+}
+
+ps_status ps_store_forget(ps_store *s, const char *user, const char *style)
+{
+    ps_status st = writable(s);
+    if (!st)
+        st = ps_store_check_name(PS_NAME_USER, user);
+    if (!st && style)
+        st = ps_store_check_name(PS_NAME_STYLE, style);
+    if (st)
+        return st;
+    /* secure_delete=FAST zeroes deleted cells on the pages the DELETE writes anyway, but not whole
+     * freed pages: those would go through the WAL too, as much room as the data deleted, which a
+     * full disk does not have. forget_compact removes the freed pages from the file instead. */
+    int64_t mode = 0;
+    int rc = pragma_int(s, "PRAGMA auto_vacuum", &mode);
+    if (rc == SQLITE_OK && mode == 2)
+        rc = exec_const(s, "PRAGMA secure_delete=FAST");
     if (rc != SQLITE_OK)
-        return store_err(s, rc, "cleaning up after forget");
+        return store_err(s, rc, "forgetting");
+    /* Each step runs again once if it failed for lack of room and the reserve could give some.
+     * A checkpoint first: commits left in the WAL (its checkpoint failed on the full disk) are
+     * copied into the file, so the DELETE starts the WAL afresh instead of growing it. */
+    int busy = 0;
+    do {
+        rc = checkpoint(s, &busy);
+        st = rc == SQLITE_OK ? PS_OK : store_err(s, rc, "forgetting");
+    } while (full_retry(s, st));
+    if (!st)
+        do
+            st = forget_rows(s, user, style);
+        while (full_retry(s, st));
+    exec_const(s, "PRAGMA secure_delete=ON");
+    if (st)
+        return st;
+    /* The rows are gone; now make the bytes go and give their room back */
+    do
+        st = forget_compact(s, &busy);
+    while (full_retry(s, st));
+    if (st) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", ps_last_error());
+        return ps_fail(PS_ESTORE, "%s; the data is deleted, but the file keeps its room (and, until "
+                                  "a later forget compacts it, freed pages)", why);
+    }
+    reserve_make(s->path); /* the room forget spent, taken back from the room it gave */
     if (busy)
         return ps_fail(PS_ESTORE, "%s: deleted, but another pstyle process kept reading, so old copies "
                                   "remain in %s-wal until it ends and pstyle writes again", s->path, s->path);

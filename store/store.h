@@ -30,12 +30,14 @@ typedef struct ps_store ps_store; /* opaque; one thread at a time per handle */
 enum {
     PS_STORE_READONLY = 1, /* never writes (list, show, export, apply); works on a read-only file */
     PS_STORE_CREATE = 2,   /* create the file (0600) and its folders (0700) if missing */
+    PS_STORE_FORGET = 4,   /* for ps_store_forget: on a full disk, may spend the reserve (below) */
 };
 
 /* Open (and migrate to PS_STORE_SCHEMA unless READONLY). A file that is not SQLite, not pstyle's,
  * from a newer schema, or missing (without CREATE) is refused with PS_ESTORE and left untouched.
  * Without READONLY, a file with no write permission bit (chmod a-w) is refused as "read-only"
- * even for root. learn opens with CREATE before its heavy work, so such stores fail fast;
+ * even for root. Writable opens also make the reserve (see ps_store_forget) when there is room.
+ * learn opens with CREATE before its heavy work, so such stores fail fast;
  * apply opens READONLY, so it works on read-only stores. */
 ps_status ps_store_open(ps_store **out, const char *path, int flags);
 void ps_store_close(ps_store *db);
@@ -106,7 +108,11 @@ ps_status ps_store_list(ps_store *db, const char *user, const char *style, int l
                         ps_store_row **rows, int *n);
 
 /* Delete a user (style NULL) or one style with all versions, samples, thumbnails and blobs, then
- * VACUUM and truncate the WAL so the file keeps no trace of them (secure_delete is on too). */
+ * give the freed pages back to the disk (incremental vacuum, or VACUUM for stores made before
+ * auto_vacuum) and truncate the WAL, so the file keeps no trace of them and shrinks.
+ * Works on a full disk: writable opens keep a small "<db>-reserve" file beside the store (made
+ * when there is room), which forget deletes when a write fails for lack of space, retries, and
+ * makes again once it has given space back. Other writers never spend it. */
 ps_status ps_store_forget(ps_store *db, const char *user, const char *style);
 
 /* Export file: self-describing, versioned, CRC-checked (format in store_file.c). A bundle is

@@ -18,7 +18,7 @@ int ps_cmd_forget(int argc, char **argv)
         return rc;
     const char *user = a.user, *style = a.style;
     ps_store *db;
-    ps_status st = ps_store_open(&db, a.db, 0);
+    ps_status st = ps_store_open(&db, a.db, PS_STORE_FORGET);
     if (!st)
         st = ps_store_forget(db, user, style);
     ps_store_close(db);
