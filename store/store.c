@@ -472,15 +472,15 @@ static ps_status store_open_once(ps_store **out, const char *path, int flags, in
         rc = exec_const(s, "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA temp_store=MEMORY;"
                            " PRAGMA journal_size_limit=65536");
         int wal = 1;
-        if (rc == SQLITE_OK && !ro)
+        if (rc == SQLITE_OK && !ro) {
+            store_set_incremental(s); /* first: a new file in WAL mode can no longer take it */
             rc = store_set_wal(s, &wal);
+        }
         if (rc != SQLITE_OK)
             st = store_err(s, rc, "switching to WAL");
         else if (!wal) /* readers must never block the writer: without WAL they would */
             st = ps_fail(PS_ESTORE, "%s: cannot switch the database to WAL mode", path);
     }
-    if (!st && !ro)
-        store_set_incremental(s);
     if (!st && !ro && version < PS_STORE_SCHEMA)
         st = store_migrate(s);
     if (st) {
