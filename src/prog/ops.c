@@ -441,7 +441,8 @@ static void ink_put(float *s, int h, int w, const float *mark, float ink_L, floa
 }
 
 /* ---- sketch ------------------------------------------------------------------------------- */
-#define SK_FLAT 3.0 /* Lab L darker than the surroundings that makes a mark, not paper's grain */
+#define SK_FLAT 3.0 /* darkness (percent) that makes a mark, not paper's grain */
+#define SK_EPS 10.0 /* Lab L added to the surroundings: black's noise is no mark */
 
 ps_status ps_prog_darkness(const float *s, int h, int w, int r, float *d)
 {
@@ -458,8 +459,8 @@ ps_status ps_prog_darkness(const float *s, int h, int w, int r, float *d)
         L[i] = (float)lab[0];
     }
     ps_prog_box(d, L, h, w, r, tmp);
-    for (size_t i = 0; i < hw; i++)
-        d[i] -= L[i];
+    for (size_t i = 0; i < hw; i++) /* relative: dark ground shows its marks too, as dodge does */
+        d[i] = 100 * (d[i] - L[i]) / (d[i] + SK_EPS);
     free(L);
     return PS_OK;
 }
@@ -478,7 +479,7 @@ static double natural_rank(double d)
     return at[j - 1] + (f > 1 ? 1 : f) * (at[j] - at[j - 1]);
 }
 
-/* Marks on paper: a pixel at least SK_FLAT darker than its surroundings is a mark; marks as dark
+/* Marks on paper: a pixel at least SK_FLAT % darker than its surroundings is a mark; marks as dark
  * as the darkest share u of natural photos' marks take the samples' lightness at that share of
  * their marks, so the photo's own contrast decides how many marks it gets. Everything else is
  * paper; colour fades with the paper. */

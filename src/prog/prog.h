@@ -137,7 +137,8 @@ void ps_prog_lab(const float *s, size_t hw, size_t i, double lab[3]);
 /* Box mean of radius r (window clamped at the borders) of plane src into dst; tmp: h*w. */
 void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp);
 /* d = how much darker than its surroundings (mean over radius r) each pixel of sRGB planes s
- * is, in Lab L, after a light smoothing that keeps marks and drops the noise in them. */
+ * is, in percent of the surroundings' Lab L (relative, as a dodge sees it: dark ground shows its
+ * marks too), after an edge-preserving smoothing that keeps marks and drops noise. */
 ps_status ps_prog_darkness(const float *s, int h, int w, int r, float *d);
 /* Edge-preserving flattening of sRGB planes in place (guided filter, radius r). */
 void ps_prog_flatten(float *srgb, int h, int w, int r);
