@@ -169,11 +169,12 @@ demo: pstyle
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD   := build/libfuzzer
-FUZZ_TARGETS := img psm import store
+FUZZ_TARGETS := img psm import store serve
 FUZZ_MAXLEN_img    := 65536
 FUZZ_MAXLEN_psm    := 65536
 FUZZ_MAXLEN_import := 65536
 FUZZ_MAXLEN_store  := 131072
+FUZZ_MAXLEN_serve  := 16384
 FUZZ_TMP     := $(if $(wildcard /dev/shm/.),/dev/shm,/tmp)
 FUZZ_CFLAGS   = $(filter-out -fopenmp,$(CFLAGS)) -fno-omit-frame-pointer \
   -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -207,13 +208,21 @@ $(FUZZ_BUILD)/stb_image_impl.o: tests/fuzz/stb_image_impl.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -w -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_img: $(FUZZ_BUILD)/stb_image_impl.o
+# the web server is not in libpstyle.a (it is the binary's): its objects go on the link line
+SERVE_OBJ := src/serve/api.o src/serve/server.o src/serve/page_html.o
+$(FUZZ_BUILD)/fuzz_serve: $(SERVE_OBJ:%=$(FUZZ_BUILD)/%)
+$(BUILD)/fuzz/replay_serve: $(SERVE_OBJ:%=$(BUILD)/%)
+$(FUZZ_BUILD)/src/serve/page_html.o: $(BUILD)/src/serve/page_html.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -include src/serve/serve.h -c $< -o $@
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libpstyle.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(filter %.o,$^) $(FUZZ_BUILD)/libpstyle.a \
 	  $(FUZZ_LDLIBS)
 
 $(BUILD)/fuzz/replay_%: tests/fuzz/replay.c tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libpstyle.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(BUILD)/libpstyle.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fuzz/replay.c tests/fuzz/fuzz_$*.c $(filter %.o,$^) \
+	  $(BUILD)/libpstyle.a $(LDLIBS)
 
 fuzz-regress: $(REPLAY_BIN)
 	@for t in $(REPLAY_BIN); do $$t $(FUZZ_INPUTS) || exit 1; done

@@ -5,8 +5,8 @@
 static const char ps_forget_usage[] =
     "usage: pstyle forget USER [--style NAME] [--db PATH]\n"
     "Delete USER (or only one style of USER): every version, sample hash, thumbnail and\n"
-    "embedding. The database is then rewritten (VACUUM, WAL truncated), so the file keeps\n"
-    "no copy of the deleted data.\n"
+    "embedding. The freed pages then leave the file (incremental vacuum, WAL truncated), so\n"
+    "it keeps no copy of the deleted data and shrinks. Works on a full disk too.\n"
     "  --style NAME   forget only this style (the user goes too when it was the last one)\n"
     "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
