@@ -20,6 +20,8 @@
 #define TONE_MARGIN 2.0      /* the tone gate opens at 2x the natural spread: K photos of one
                                 scene type (snow, night) shift every quantile together (on the
                                 external set 1.5 opened it for a hue shift, 1.0 for more) */
+#define BLACK_MARGIN 1.5     /* and for the darkest sample's black at 1.5x (hue-shift's
+                                samples reach 0.13 of the gate at 1x) */
 #define HUE_MIN_CHROMA 4.0   /* Lab chroma under which a pixel's hue is noise */
 #define HUE_MIN_DEG 20.0     /* smaller best rotations are what natural sets differ by */
 #define PAPER_L 95.0         /* blank paper: this light and this grey */
@@ -244,6 +246,9 @@ void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *na
     double deg = 10 * (best + off);
     d->hue_deg = deg > 180 ? deg - 360 : deg;
     d->hue = m[best] - m[0];
+    d->black = 100;
+    for (int i = 0; i < k; i++)
+        d->black = fmin(d->black, s[i].lq[0]);
     d->paper = -nat->paper;
     for (int i = 0; i < k; i++)
         d->paper += s[i].paper / k;
@@ -572,7 +577,10 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
     if (!p->npal && !p->cell_g)
         fit_screen(p, im, hs, ws, k);
     if (!p->npal) { /* a palette decides every colour by itself */
-        p->tone_g = p->sketch_g > 0 ? 0 : gate(d.tone, TONE_MARGIN * nat->d_tone[kk - 1]);
+        /* the quantiles' means, or a black that every sample lifts (levels, duotones) */
+        p->tone_g = p->sketch_g > 0 ? 0
+                                    : fmaxf(gate(d.tone, TONE_MARGIN * nat->d_tone[kk - 1]),
+                                            gate(d.black, BLACK_MARGIN * nat->d_black[kk - 1]));
         for (int q = 0; q < PS_PROG_NQ; q++) {
             double m = 0;
             for (int i = 0; i < k; i++)

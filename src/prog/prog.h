@@ -106,6 +106,8 @@ typedef struct ps_prog_natural {
     /* 99th percentiles over random draws of K training photos of each statistic's distance */
     double lq_s[PS_PROG_MAXK][PS_PROG_NQ]; /* each L quantile's own spread (its mean's distance) */
     double d_tone[PS_PROG_MAXK], d_beta[PS_PROG_MAXK], d_hue[PS_PROG_MAXK], d_paper[PS_PROG_MAXK];
+    double d_black[PS_PROG_MAXK];      /* p99 of the darkest sample's 1 % quantile: K photos
+                                          rarely all lack black */
     double d_noise[PS_PROG_MAXK], d_detail[PS_PROG_MAXK], d_ink[PS_PROG_MAXK];
     double flat_ratio[2][6];           /* detail(flatten(photo, r)) / detail(photo), r = table */
     double sk_d[PS_PROG_NSK];          /* darkness (ps_prog_darkness at the fit size) that the
@@ -127,6 +129,7 @@ typedef struct ps_prog_dist {
     double hue;      /* how much better the best hue rotation matches nat's histogram than none */
     double hue_deg;  /* that rotation (natural -> samples), degrees in (-180, 180] */
     double paper;    /* the samples' blank-paper share over nat's */
+    double black;    /* the lowest 1 % lightness quantile of the samples: a lifted black */
 } ps_prog_dist;
 void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, ps_prog_dist *d);
 /* sRGB display value <-> linear, by tables (thread-safe; inputs clamped to [0, 1]). */

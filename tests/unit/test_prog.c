@@ -1,6 +1,6 @@
 /* The style program on real photos (bench/demo, found through $PSTYLE_ROOT): natural samples
  * give the identity bit for bit; each operator's style, made here with a known recipe on three
- * photos (palette, levels, sepia, cells, screen, grain, flattening, ink, hue shift, sketch), is found
+ * photos (palette, levels, sepia, lifted black, cells, screen, grain, flattening, ink, hue shift, sketch), is found
  * again and reproduces the recipe on the fourth; dials scale their group and 0
  * is exact; sizes follow the photo's size; hostile packed programs are refused. */
 #include "check.h"
@@ -446,6 +446,25 @@ static void test_hue(void)
     ps_img_free(&truth);
 }
 
+/* Levels with a lifted black (a faded print): every value to 0.35 + 0.65 v. */
+static void lifted(float *s, int h, int w)
+{
+    for (size_t i = 0; i < (size_t)3 * h * w; i++)
+        s[i] = 0.35f + 0.65f * s[i];
+}
+
+static void test_black(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(lifted, &p, &out, &truth);
+    CHECK(p.tone_g > 0.5f && p.pal_g == 0 && p.sketch_g == 0, "tone at %.2f", p.tone_g);
+    double e = mean_abs(&out, &truth), e0 = mean_abs(&photo[3], &truth);
+    CHECK(e < 0.5 * e0, "lifted black: mean error %.4f (the photo's %.4f)", e, e0);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
 /* Pencil on paper: grey marks as dark as the pixel is below its 9x9 mean, white elsewhere. */
 static void sketched(float *s, int h, int w)
 {
@@ -560,6 +579,7 @@ int main(void)
     test_flatten();
     test_ink();
     test_hue();
+    test_black();
     test_sketch();
     test_pack();
     for (int i = 0; i < NPHOTO; i++)
