@@ -142,13 +142,15 @@ int ps_cli_same_file(const char *a, const char *b)
 
 int ps_cli_check_output(const char *cmd, const char *out, const char *db, const char *model)
 {
-    /* -journal too: SQLite uses one while it creates a store, before switching it to WAL */
+    /* -journal too: SQLite uses one while it creates a store, before switching it to WAL;
+     * -reserve: the room forget keeps for a full disk */
     static const struct {
         const char *suffix, *what;
     } store[] = {{"", "the style store"},
                  {"-wal", "the style store's -wal file"},
                  {"-shm", "the style store's -shm file"},
-                 {"-journal", "the style store's -journal file"}};
+                 {"-journal", "the style store's -journal file"},
+                 {"-reserve", "the style store's -reserve file"}};
     char p[PATH_MAX + 16];
     for (size_t i = 0; i < sizeof store / sizeof store[0]; i++)
         if ((size_t)snprintf(p, sizeof p, "%s%s", db, store[i].suffix) < sizeof p &&

@@ -39,7 +39,7 @@ static inline void fuzz_temp_file(char path[PATH_MAX], const uint8_t *data, size
 /* Remove a store file and whatever SQLite kept beside it. */
 static inline void fuzz_unlink_store(const char *path)
 {
-    static const char *const ext[] = {"", "-wal", "-shm", "-journal"};
+    static const char *const ext[] = {"", "-wal", "-shm", "-journal", "-reserve"};
     char p[PATH_MAX + 16];
     for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
         snprintf(p, sizeof p, "%s%s", path, ext[i]);
