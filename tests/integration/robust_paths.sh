@@ -40,7 +40,10 @@ for c in wal shm; do [ -e st.png-$c ] || : > st.png-$c; done
 ln st.png-wal w.png && ln -s st.png-shm s.png
 expect 1 "output 'w.png' is the style store's -wal file" -- A g.png -o w.png
 expect 1 "output 's.png' is the style store's -shm file" -- A g.png -o s.png
-rm w.png s.png
+[ -e st.png-reserve ] || : > st.png-reserve # forget's room on a full disk, made when there is room
+ln st.png-reserve r.png
+expect 1 "output 'r.png' is the style store's -reserve file" -- A g.png -o r.png
+rm w.png s.png r.png
 kept "an aliased apply"
 # an output that would replace an input is known before work too (exit 2, as before)
 expect 2 "^pstyle: ./g.png: refusing to overwrite an input image" -- J g.png -o ./g.png
