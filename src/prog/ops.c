@@ -741,8 +741,10 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
     p->sketch_marks = v[i++];
     for (int q = 0; q < PS_PROG_NSK; q++) {
         p->sketch_q[q] = v[i++];
-        if (p->sketch_q[q] < 0 || p->sketch_q[q] > 100 || (q && p->sketch_q[q] < p->sketch_q[q - 1]))
-            return ps_fail(PS_EINPUT, "style program: the sketch's lightness is not monotone in [0, 100]");
+        if (p->sketch_q[q] < 0 || p->sketch_q[q] > 100 ||
+            (q && p->sketch_q[q] < p->sketch_q[q - 1]))
+            return ps_fail(PS_EINPUT,
+                           "style program: the sketch's lightness is not monotone in [0, 100]");
     }
     for (int c = 0; c < 3; c++) {
         p->nlev[c] = (int)v[i++];

@@ -105,7 +105,8 @@ typedef struct ps_prog_natural {
     double noise[3], detail[2], ink[2], hue[PS_PROG_NHUE], paper;
     /* 99th percentiles over random draws of K training photos of each statistic's distance */
     double lq_s[PS_PROG_MAXK][PS_PROG_NQ]; /* each L quantile's own spread (its mean's distance) */
-    double d_tone[PS_PROG_MAXK], d_beta[PS_PROG_MAXK], d_hue[PS_PROG_MAXK], d_paper[PS_PROG_MAXK];
+    double d_tone[PS_PROG_MAXK], d_beta[PS_PROG_MAXK], d_hue[PS_PROG_MAXK];
+    double d_paper[PS_PROG_MAXK];
     double d_black[PS_PROG_MAXK];      /* p99 of the darkest sample's 1 % quantile: K photos
                                           rarely all lack black */
     double d_noise[PS_PROG_MAXK], d_detail[PS_PROG_MAXK], d_ink[PS_PROG_MAXK];

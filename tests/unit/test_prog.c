@@ -1,8 +1,8 @@
 /* The style program on real photos (bench/demo, found through $PSTYLE_ROOT): natural samples
  * give the identity bit for bit; each operator's style, made here with a known recipe on three
- * photos (palette, levels, sepia, lifted black, cells, screen, grain, flattening, ink, hue shift, sketch), is found
- * again and reproduces the recipe on the fourth; dials scale their group and 0
- * is exact; sizes follow the photo's size; hostile packed programs are refused. */
+ * photos (palette, levels, sepia, lifted black, cells, screen, grain, flattening, ink, hue
+ * shift, sketch), is found again and reproduces the recipe on the fourth; dials scale their
+ * group and 0 is exact; sizes follow the photo's size; hostile packed programs are refused. */
 #include "check.h"
 #include "src/feat/feat.h"
 #include "src/prog/prog.h"
@@ -331,9 +331,8 @@ static void test_flatten(void)
     ps_img_free(&truth);
 }
 
-/* Ink on paper: the photo lightened, and its pixels well below their 9x9 mean (in luma) made
- * near-black, as photocopy and sketch filters do. */
-static void inked(float *s, int h, int w)
+/* How much darker than its 9x9 mean (in luma, sRGB 0..1) each pixel of s is; caller frees. */
+static float *darkness9(const float *s, int h, int w)
 {
     size_t hw = (size_t)h * w;
     float *y = calloc(hw * 3, sizeof(float));
@@ -342,14 +341,25 @@ static void inked(float *s, int h, int w)
     float *m = y + hw, *tmp = y + 2 * hw;
     for (size_t i = 0; i < hw; i++)
         y[i] = 0.299f * s[i] + 0.587f * s[hw + i] + 0.114f * s[2 * hw + i];
-    for (size_t i = 0; i < 3 * hw; i++)
-        s[i] = 0.6f + 0.4f * s[i];
     ps_prog_box(m, y, h, w, 4, tmp);
     for (size_t i = 0; i < hw; i++)
-        if (m[i] - y[i] > 0.05f)
+        y[i] = m[i] - y[i];
+    return y;
+}
+
+/* Ink on paper: the photo lightened, and its pixels well below their 9x9 mean (in luma) made
+ * near-black, as photocopy and sketch filters do. */
+static void inked(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    float *d = darkness9(s, h, w);
+    for (size_t i = 0; i < 3 * hw; i++)
+        s[i] = 0.6f + 0.4f * s[i];
+    for (size_t i = 0; i < hw; i++)
+        if (d[i] > 0.05f)
             for (int c = 0; c < 3; c++)
                 s[c * hw + i] = 0.06f;
-    free(y);
+    free(d);
 }
 
 static void test_ink(void)
@@ -469,19 +479,13 @@ static void test_black(void)
 static void sketched(float *s, int h, int w)
 {
     size_t hw = (size_t)h * w;
-    float *y = calloc(hw * 3, sizeof(float));
-    if (!y)
-        abort();
-    float *m = y + hw, *tmp = y + 2 * hw;
-    for (size_t i = 0; i < hw; i++)
-        y[i] = 0.299f * s[i] + 0.587f * s[hw + i] + 0.114f * s[2 * hw + i];
-    ps_prog_box(m, y, h, w, 4, tmp);
+    float *d = darkness9(s, h, w);
     for (size_t i = 0; i < hw; i++) {
-        float v = 1 - 8 * (m[i] - y[i] - 0.01f);
+        float v = 1 - 8 * (d[i] - 0.01f);
         for (int c = 0; c < 3; c++)
             s[c * hw + i] = v < 0.1f ? 0.1f : v > 1 ? 1 : v;
     }
-    free(y);
+    free(d);
 }
 
 static double white_share(const ps_image *a)
@@ -547,6 +551,44 @@ static void test_pack(void)
         v[227] = 0;
     }
     CHECK(ps_prog_unpack(&q, v, 12) == PS_EINPUT, "short vector accepted");
+    /* the later fields (hue, sketch, levels), found by marker values */
+    ps_prog mk;
+    ps_prog_identity(&mk);
+    mk.hue_g = 0.25f;
+    mk.hue_deg = 33;
+    for (int j = 0; j < PS_PROG_NSK; j++)
+        mk.sketch_q[j] = 50.0f + j;
+    for (int c = 0; c < 3; c++) {
+        mk.nlev[c] = 3;
+        for (int j = 0; j < 3; j++)
+            mk.lev[c][j] = (j + 1) / 16.0f + c / 128.0f; /* exact in float */
+    }
+    ps_prog_pack(&mk, v);
+    CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK && q.hue_deg == 33 && q.nlev[2] == 3,
+          "the marker program unpacks: %s", ps_last_error());
+    int at_hg = -1, at_hd = -1, at_sq = -1, at_nl = -1, at_lv = -1;
+    for (int i = PS_PROG_NFLOATS - 1; i > 0; i--) {
+        at_hg = v[i] == 0.25f ? i : at_hg;
+        at_hd = v[i] == 33.0f ? i : at_hd;
+        at_sq = v[i] == 53.0f ? i : at_sq;
+        at_nl = v[i] == 3.0f ? i : at_nl;
+        at_lv = v[i] == 0.125f ? i : at_lv;
+    }
+    struct { int at; float val; const char *what; } later[] = {
+        {at_hg, 1.5f, "hue gate"},
+        {at_hd, 200, "hue angle"},
+        {at_sq, 10, "a sketch lightness below the one before"},
+        {at_sq, 101, "sketch lightness"},
+        {at_nl, 17, "level count"},
+        {at_nl + 1 + PS_PROG_MAXLEV, 0, "one channel without levels"},
+        {at_lv, 1.5f, "level value"}};
+    CHECK(at_hg > 0 && at_hd > 0 && at_sq > 0 && at_nl > at_sq && at_lv > at_nl, "markers found");
+    for (size_t i = 0; i < sizeof later / sizeof later[0] && at_lv > 0; i++) {
+        float keep = v[later[i].at];
+        v[later[i].at] = later[i].val;
+        CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_EINPUT, "%s accepted", later[i].what);
+        v[later[i].at] = keep;
+    }
     ps_img_free(&out);
     ps_img_free(&o2);
     ps_img_free(&truth);
