@@ -19,7 +19,7 @@ BUILD   ?= build-san
 endif
 BUILD   ?= build
 
-LIBDIRS := src/nn src/img src/feat src/gen src/prog encoder meta store bench
+LIBDIRS := src/base src/nn src/img src/feat src/gen src/prog encoder meta store bench
 LIBSRC  := $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c))
 CLISRC  := $(wildcard src/cli/*.c src/serve/*.c)
 LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)

@@ -4,7 +4,7 @@
  * results.json and PNG plots into one folder. */
 #ifndef PS_BENCH_H
 #define PS_BENCH_H
-#include "pstyle.h"
+#include "src/base/base.h"
 #include <stdio.h>
 
 typedef struct ps_bench_opts {
@@ -21,11 +21,6 @@ typedef struct ps_bench_opts {
 /* Run everything and write <out>/REPORT.md, <out>/results.json and PNG plots in <out>. Fails only when
  * the outputs cannot be written; a section that cannot run says why in the report. */
 ps_status ps_bench_run(const ps_bench_opts *o);
-
-/* s as a JSON string literal (quotes, backslashes and control characters escaped; bytes >= 0x80
- * pass through as given); also what
- * `pstyle list/show --json` write with. */
-void ps_bench_json_str_lit(FILE *f, const char *s);
 
 /* Line plots (the report's, and the training run's loss curves). */
 #define PS_BENCH_PLOT_SERIES 8

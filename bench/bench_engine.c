@@ -16,9 +16,9 @@ static ps_bench_time ps_bench_repeat(ps_bench_fn fn, void *arg, int runs)
     double t[PS_BENCH_MAX_RUNS];
     fn(arg); /* warm-up: page faults, OpenBLAS thread start, caches */
     for (int i = 0; i < runs; i++) {
-        double t0 = ps_bench_now();
+        double t0 = ps_clock_s();
         fn(arg);
-        t[i] = ps_bench_now() - t0;
+        t[i] = ps_clock_s() - t0;
     }
     return ps_bench_stats(t, runs);
 }
@@ -38,15 +38,15 @@ static void ps_bench_line(ps_bench_ctx *c, const char *name, double flops, ps_be
             flops / t.min * 1e-9, t.med * 1e3, roof > 0 ? "" : "- |\n");
     if (roof > 0)
         fprintf(c->md, "%.0f%% |\n", 100.0 * g / roof);
-    ps_bench_json_begin(&c->js, NULL, 0);
-    ps_bench_json_str(&c->js, "kernel", name);
+    ps_json_begin(&c->js, NULL, 0);
+    ps_json_str(&c->js, "kernel", name);
     ps_bench_json_val(&c->js, "flops", flops, "FLOP");
     ps_bench_json_time(&c->js, "gflops", (ps_bench_time){g, flops / t.max * 1e-9,
                                                          flops / t.min * 1e-9}, 1, 0, "GFLOP/s");
     ps_bench_json_time(&c->js, "time", t, 1e3, 0, "ms");
     if (roof > 0)
         ps_bench_json_val(&c->js, "roof_fraction", g / roof, "1");
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 0);
 }
 
 /* ---- sgemm roof ------------------------------------------------------------------------------ */
@@ -150,10 +150,10 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
     fprintf(c->md, "## 1. Machine\n\n| | |\n|---|---|\n| CPU | %s |\n| cores | %ld |\n"
             "| OpenBLAS | %s |\n| OpenBLAS threads | %d |\n| load average at start | %.2f |\n",
             cpu, cores, openblas_get_config(), openblas_get_num_threads(), load[0]);
-    ps_bench_json_begin(&c->js, "machine", 0);
-    ps_bench_json_str(&c->js, "cpu", cpu);
+    ps_json_begin(&c->js, "machine", 0);
+    ps_json_str(&c->js, "cpu", cpu);
     ps_bench_json_val(&c->js, "cores", (double)cores, "count");
-    ps_bench_json_str(&c->js, "openblas", openblas_get_config());
+    ps_json_str(&c->js, "openblas", openblas_get_config());
     ps_bench_json_val(&c->js, "openblas_threads", openblas_get_num_threads(), "count");
     ps_bench_json_val(&c->js, "load_average", load[0], "1");
 
@@ -173,7 +173,7 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
         ps_bench_json_val(&c->js, "sgemm_n", gm.n, "count");
     }
     free(gm.a), free(gm.b), free(gm.c);
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 0);
 
     ps_gen_cfg g0;
     ps_gen_cfg_default(&g0);
@@ -183,9 +183,9 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
             " median (min-max) of %d runs after a warm-up; roof = share of this run's sgemm."
             "\n\n| kernel | GFLOP/s | ms | roof |\n|---|---|---|---|\n", W, W,
             c->have_model ? "from the model" : "default architecture", runs);
-    ps_bench_json_begin(&c->js, "engine", 0);
+    ps_json_begin(&c->js, "engine", 0);
     ps_bench_json_val(&c->js, "work_px", W, "px");
-    ps_bench_json_begin(&c->js, "kernels", 1);
+    ps_json_begin(&c->js, "kernels", 1);
     ps_bench_conv_shape(c, "e1", 3, W, c1, 3, 1, runs, &r);
     ps_bench_conv_shape(c, "e2", c1, W, c2, 3, 2, runs, &r);
     ps_bench_conv_shape(c, "e3", c2, W / 2, c3, 3, 2, runs, &r);
@@ -237,7 +237,7 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
     }
     ps_graph_free(g);
     ps_params_free(&p);
-    ps_bench_json_end(&c->js, 1);
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 1);
+    ps_json_end(&c->js, 0);
     fputc('\n', c->md);
 }

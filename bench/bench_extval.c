@@ -143,7 +143,7 @@ static ps_status run_style(ps_bench_ctx *c, const ext_style *e, int row, ps_benc
     if (!st)
         ps_prog_describe(&prog, r->program, sizeof r->program);
     memset(r->m, 0, sizeof r->m);
-    ps_bench_json_begin(&c->js, "queries", 1);
+    ps_json_begin(&c->js, "queries", 1);
     for (int q = 0; q < e->q && !st; q++) {
         ps_image ph = {0}, gt = {0}, res[E_NMETHODS] = {{0}};
         unsigned char *gt8 = NULL, *buf = NULL;
@@ -169,18 +169,18 @@ static ps_status run_style(ps_bench_ctx *c, const ext_style *e, int row, ps_benc
             if (!st)
                 st = ps_model_apply(m, tok, NULL, &ph, w1, &res[E_NETWORK]);
         }
-        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_json_begin(&c->js, NULL, 0);
         for (int k = 0; k < E_NMETHODS && !st; k++) {
             double s[PS_SCORE_N];
             st = score(&res[k], gt8, buf, s);
-            ps_bench_json_begin(&c->js, e_key[k], 0);
+            ps_json_begin(&c->js, e_key[k], 0);
             for (int i = 0; i < PS_SCORE_N && !st; i++) {
                 r->m[k][i] += s[i] / e->q;
-                ps_bench_json_num(&c->js, score_key[i], s[i]);
+                ps_json_num(&c->js, score_key[i], s[i]);
             }
-            ps_bench_json_end(&c->js, 0);
+            ps_json_end(&c->js, 0);
         }
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
         if (!st && q == 0) {
             for (int i = 0; i < e->k; i++)
                 ps_bench_sheet_put(sheet, row, i, &sup[i]);
@@ -196,7 +196,7 @@ static ps_status run_style(ps_bench_ctx *c, const ext_style *e, int row, ps_benc
         free(gt8);
         free(buf);
     }
-    ps_bench_json_end(&c->js, 1);
+    ps_json_end(&c->js, 1);
     for (int i = 0; i < e->k; i++)
         ps_img_free(&sup[i]);
     free(ref);
@@ -234,22 +234,22 @@ static void table_rows(FILE *md, const char *label, double m[E_NMETHODS][PS_SCOR
     }
 }
 
-static void json_means(ps_bench_json *js, const char *key, double m[E_NMETHODS][PS_SCORE_N])
+static void json_means(ps_json *js, const char *key, double m[E_NMETHODS][PS_SCORE_N])
 {
-    ps_bench_json_begin(js, key, 0);
+    ps_json_begin(js, key, 0);
     for (int k = 0; k < E_NMETHODS; k++) {
-        ps_bench_json_begin(js, e_key[k], 0);
+        ps_json_begin(js, e_key[k], 0);
         for (int i = 0; i < PS_SCORE_N; i++)
             ps_bench_json_val(js, score_key[i], m[k][i], score_unit[i]);
-        ps_bench_json_end(js, 0);
+        ps_json_end(js, 0);
     }
-    ps_bench_json_end(js, 0);
+    ps_json_end(js, 0);
 }
 
 void ps_bench_sec_extval(ps_bench_ctx *c)
 {
     fputs("## 9. External styles (never trained on)\n\n", c->md);
-    ps_bench_json_begin(&c->js, "external", 0);
+    ps_json_begin(&c->js, "external", 0);
     static ext_style styles[EXT_MAX_STYLES];
     static ext_result res[EXT_MAX_STYLES];
     int n = 0;
@@ -257,8 +257,8 @@ void ps_bench_sec_extval(ps_bench_ctx *c)
                                  : ps_fail(PS_EINPUT, "no model could be loaded");
     if (st) {
         fprintf(c->md, "Not measured: %s.\n\n", ps_last_error());
-        ps_bench_json_str(&c->js, "skipped", ps_last_error());
-        ps_bench_json_end(&c->js, 0);
+        ps_json_str(&c->js, "skipped", ps_last_error());
+        ps_json_end(&c->js, 0);
         return;
     }
     int run[EXT_MAX_STYLES], nrun = 0, kmax = 0;
@@ -269,28 +269,28 @@ void ps_bench_sec_extval(ps_bench_ctx *c)
         }
     ps_bench_sheet sheet;
     ps_bench_sheet_new(&sheet, nrun, kmax + 3, EXT_TW, EXT_TH);
-    ps_bench_json_begin(&c->js, "styles", 1);
+    ps_json_begin(&c->js, "styles", 1);
     for (int j = 0; j < nrun && !st; j++) {
         const ext_style *e = &styles[run[j]];
         ps_bench_progress("external styles", j, nrun, e->name);
-        ps_bench_json_begin(&c->js, NULL, 0);
-        ps_bench_json_str(&c->js, "style", e->name);
-        ps_bench_json_str(&c->js, "group", e->group);
+        ps_json_begin(&c->js, NULL, 0);
+        ps_json_str(&c->js, "style", e->name);
+        ps_json_str(&c->js, "group", e->group);
         ps_bench_json_val(&c->js, "samples", e->k, "images");
         st = run_style(c, e, j, &sheet, &res[j]);
         if (!st) {
             ps_bench_json_val(&c->js, "learn_time", res[j].learn_sec, "s");
             json_means(&c->js, "mean", res[j].m);
             ps_bench_json_val(&c->js, "pstyle_beats_photo", res[j].wins_photo, "metrics of 6");
-            ps_bench_json_num(&c->js, "pstyle_beats_both_on_distributions", res[j].dist_both);
+            ps_json_num(&c->js, "pstyle_beats_both_on_distributions", res[j].dist_both);
         }
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
     }
-    ps_bench_json_end(&c->js, 1);
+    ps_json_end(&c->js, 1);
     if (st) {
         fprintf(c->md, "Failed: %s.\n\n", ps_last_error());
-        ps_bench_json_str(&c->js, "error", ps_last_error());
-        ps_bench_json_end(&c->js, 0);
+        ps_json_str(&c->js, "error", ps_last_error());
+        ps_json_end(&c->js, 0);
         ps_bench_sheet_free(&sheet);
         return;
     }
@@ -403,5 +403,5 @@ void ps_bench_sec_extval(ps_bench_ctx *c)
     else
         fprintf(c->md, "Contact sheet not written: %s.\n\n", ps_last_error());
     ps_bench_sheet_free(&sheet);
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 0);
 }

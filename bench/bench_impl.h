@@ -1,9 +1,10 @@
-/* Internals shared by the bench's sections: timing statistics, the results.json writer, the
+/* Internals shared by the bench's sections: timing statistics, results.json values, the
  * report context every section writes into, and the plot writer. Not part of the public API. */
 #ifndef PS_BENCH_IMPL_H
 #define PS_BENCH_IMPL_H
 #include "bench/bench.h"
 #include "encoder/enc.h"
+#include "src/base/base.h"
 #include <stdio.h>
 
 #define PS_BENCH_MAX_RUNS 15
@@ -12,28 +13,14 @@ typedef struct {
     double med, min, max; /* seconds unless said otherwise */
 } ps_bench_time;
 
-double ps_bench_now(void);
 /* Median, min and max of v[0..n) (sorts v in place); n >= 1. */
 ps_bench_time ps_bench_stats(double *v, int n);
 
-/* ---- results.json: a streaming writer (objects and arrays nest, commas are automatic) ------- */
-#define PS_BENCH_JSON_DEPTH 16
-typedef struct ps_bench_json {
-    FILE *f;
-    int depth;
-    int count[PS_BENCH_JSON_DEPTH]; /* members written so far at each level */
-} ps_bench_json;
-
-/* key is NULL inside arrays. Non-finite numbers are written as null. */
-/* s as a JSON string literal */
-void ps_bench_json_begin(ps_bench_json *j, const char *key, int array);
-void ps_bench_json_end(ps_bench_json *j, int array);
-void ps_bench_json_num(ps_bench_json *j, const char *key, double v);
-void ps_bench_json_str(ps_bench_json *j, const char *key, const char *s);
+/* ---- results.json values with their units (on base/json.c's writer) ------------------------ */
 /* {"value": v, "unit": unit} */
-void ps_bench_json_val(ps_bench_json *j, const char *key, double v, const char *unit);
+void ps_bench_json_val(ps_json *j, const char *key, double v, const char *unit);
 /* {"median": ..., "min": ..., "max": ..., "runs": n, "unit": unit}, values scaled by `scale` */
-void ps_bench_json_time(ps_bench_json *j, const char *key, ps_bench_time t, double scale,
+void ps_bench_json_time(ps_json *j, const char *key, ps_bench_time t, double scale,
                         int runs, const char *unit);
 
 /* ---- the report every section writes into ------------------------------------------------ */
@@ -41,7 +28,7 @@ typedef struct ps_bench_ctx {
     const ps_bench_opts *o;
     int quick;
     FILE *md;         /* REPORT.md */
-    ps_bench_json js; /* results.json */
+    ps_json js;       /* results.json */
     const char *out;  /* output folder */
     char model_path[1024];
     ps_model model;

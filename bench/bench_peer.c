@@ -138,14 +138,14 @@ typedef struct {
 static void skip(ps_bench_ctx *c, const char *why)
 {
     fprintf(c->md, "Not measured: %s.\n\n", why);
-    ps_bench_json_str(&c->js, "skipped", why);
-    ps_bench_json_end(&c->js, 0);
+    ps_json_str(&c->js, "skipped", why);
+    ps_json_end(&c->js, 0);
 }
 
 void ps_bench_sec_peer(ps_bench_ctx *c)
 {
     fputs("## 3. Peer on the same network (PyTorch)\n\n", c->md);
-    ps_bench_json_begin(&c->js, "peer", 0);
+    ps_json_begin(&c->js, "peer", 0);
     char py[256];
     if (!c->have_model || !c->tmp[0]) {
         skip(c, "no model could be loaded");
@@ -220,11 +220,11 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
             /* a pause before each side: OpenBLAS and OpenMP workers spin for a while after a
              * run, and must not steal the other side's cores */
             usleep(PEER_PAUSE_US);
-            double t0 = ps_bench_now();
+            double t0 = ps_clock_s();
             ok = !ps_bench_heads_network(m, tok, &hr);
-            double t1 = ps_bench_now();
+            double t1 = ps_clock_s();
             ok = ok && !ps_bench_heads_compose(&hr, w1, 0, &out);
-            double t2 = ps_bench_now(), pn = 0, pc = 0;
+            double t2 = ps_clock_s(), pn = 0, pc = 0;
             usleep(PEER_PAUSE_US);
             ok = ok && !peer_run(&pp, &pn, &pc);
             if (k >= 0) {
@@ -282,9 +282,9 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
             "\n\n| output | pstyle s | PyTorch s | time ratio C / PyTorch (medians) | ratio of "
             "minimums | max abs diff | network s | composition s |\n"
             "|---|---|---|---|---|---|---|---|\n", py, m->work_px, threads, c->quick ? "2" : "9, 7 and 5");
-    ps_bench_json_str(&c->js, "python", py);
+    ps_json_str(&c->js, "python", py);
     ps_bench_json_val(&c->js, "threads", threads, "count");
-    ps_bench_json_begin(&c->js, "sizes", 1);
+    ps_json_begin(&c->js, "sizes", 1);
     for (int i = 0; i < nrows; i++) {
         peer_row *r = &rows[i];
         double mp = r->w * (double)r->h / 1e6;
@@ -301,7 +301,7 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
                 ratio <= 0.5 ? "met" : "**missed**", r->c_t.min / r->py_t.min, r->maxdiff,
                 r->maxdiff < 1e-3 ? "" : " **too large**", r->c_net, r->py_net, r->c_comp,
                 r->py_comp);
-        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_json_begin(&c->js, NULL, 0);
         ps_bench_json_val(&c->js, "megapixels", mp, "MP");
         int runs = c->quick ? 2 : r->runs;
         ps_bench_json_time(&c->js, "pstyle_time", r->c_t, 1, runs, "s");
@@ -313,10 +313,10 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
         ps_bench_json_val(&c->js, "pstyle_composition_time", r->c_comp, "s");
         ps_bench_json_val(&c->js, "torch_composition_time", r->py_comp, "s");
         ps_bench_json_val(&c->js, "max_abs_difference", r->maxdiff, "display units [0,1]");
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
     }
-    ps_bench_json_end(&c->js, 1);
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 1);
+    ps_json_end(&c->js, 0);
     fputc('\n', c->md);
     ps_graph_free(g);
     ps_img_free(&sample);

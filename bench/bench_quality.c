@@ -131,7 +131,7 @@ typedef struct {
 static void ssim_crosscheck(ps_bench_ctx *c, int npairs)
 {
     fputs("### SSIM cross-check (scikit-image)\n\n", c->md);
-    ps_bench_json_begin(&c->js, "ssim_crosscheck", 0);
+    ps_json_begin(&c->js, "ssim_crosscheck", 0);
     char cmd[2400], py[256], script[1024];
     int noscript = ps_bench_script(c, "ssim_check.py", script, sizeof script);
     if (npairs == 0 || noscript || ps_bench_python("skimage numpy", py, sizeof py)) {
@@ -139,8 +139,8 @@ static void ssim_crosscheck(ps_bench_ctx *c, int npairs)
                           : noscript ? "bench/ssim_check.py not found"
                                      : "python3-skimage is not installed";
         fprintf(c->md, "Not run: %s.\n\n", why);
-        ps_bench_json_str(&c->js, "skipped", why);
-        ps_bench_json_end(&c->js, 0);
+        ps_json_str(&c->js, "skipped", why);
+        ps_json_end(&c->js, 0);
         return;
     }
     snprintf(cmd, sizeof cmd, "'%s' '%s' %s %d > %s/ssim.txt 2>%s/ssim.err", py, script, c->tmp,
@@ -156,7 +156,7 @@ static void ssim_crosscheck(ps_bench_ctx *c, int npairs)
             "window (the cross-check) and once with its default 11x11 (Wang et al.'s, for "
             "reference).\n\n| pair | pstyle SSIM | scikit-image 7x7 | difference | "
             "scikit-image 11x11 |\n|---|---|---|---|---|\n");
-    ps_bench_json_begin(&c->js, "pairs", 1);
+    ps_json_begin(&c->js, "pairs", 1);
     for (int i = 0; f && i < npairs; i++) {
         double sk, sk11;
         if (fscanf(f, "%lf %lf", &sk, &sk11) != 2)
@@ -170,17 +170,17 @@ static void ssim_crosscheck(ps_bench_ctx *c, int npairs)
             fprintf(c->md, "| %d | %.5f | %.5f | %.1e | %.5f |\n", i, own, sk, fabs(own - sk),
                     sk11);
             maxdiff = fmax(maxdiff, fabs(own - sk));
-            ps_bench_json_begin(&c->js, NULL, 0);
+            ps_json_begin(&c->js, NULL, 0);
             ps_bench_json_val(&c->js, "pstyle", own, "1");
             ps_bench_json_val(&c->js, "skimage_7x7", sk, "1");
             ps_bench_json_val(&c->js, "skimage_11x11", sk11, "1");
-            ps_bench_json_end(&c->js, 0);
+            ps_json_end(&c->js, 0);
             n++;
         }
         ps_img_free(&a);
         ps_img_free(&b);
     }
-    ps_bench_json_end(&c->js, 1);
+    ps_json_end(&c->js, 1);
     if (f)
         fclose(f);
     if (n) {
@@ -188,28 +188,28 @@ static void ssim_crosscheck(ps_bench_ctx *c, int npairs)
         ps_bench_json_val(&c->js, "max_abs_difference", maxdiff, "1");
     } else {
         fputs("\nscikit-image failed; see nothing to compare.\n\n", c->md);
-        ps_bench_json_str(&c->js, "skipped", "the scikit-image script failed");
+        ps_json_str(&c->js, "skipped", "the scikit-image script failed");
     }
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 0);
 }
 
 static void quality_table(ps_bench_ctx *c, const acc *q, const char *key, int with_opt)
 {
     fputs("| method | PSNR dB | SSIM | ΔE2000 | hist. distance |\n|---|---|---|---|---|\n", c->md);
-    ps_bench_json_begin(&c->js, key, 0);
+    ps_json_begin(&c->js, key, 0);
     for (int m = 0; m < NMETHODS; m++) {
         if (m == M_OPTIMIZE && !with_opt)
             continue;
         fprintf(c->md, "| %s%s%s | %.2f | %.4f | %.2f | %.4f |\n", m == M_PROGRAM ? "**" : "",
                 method_name[m], m == M_PROGRAM ? "**" : "", acc_mean(&q[m], Q_PSNR),
                 acc_mean(&q[m], Q_SSIM), acc_mean(&q[m], Q_DE), acc_mean(&q[m], Q_HIST));
-        ps_bench_json_begin(&c->js, method_key[m], 0);
+        ps_json_begin(&c->js, method_key[m], 0);
         for (int i = 0; i < NMETRICS; i++)
             ps_bench_json_val(&c->js, metric_key[i], acc_mean(&q[m], i), metric_unit[i]);
         ps_bench_json_val(&c->js, "n", q[m].n, "images");
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
     }
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 0);
 }
 
 static void write_quality(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a)
@@ -236,7 +236,7 @@ static void write_quality(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a
     for (int m = 0; m < NMETHODS - 1; m++)
         fputs("---|", c->md);
     fputc('\n', c->md);
-    ps_bench_json_begin(&c->js, "per_family", 1);
+    ps_json_begin(&c->js, "per_family", 1);
     for (int g = 0; g < PS_SYNTH_NGROUPS; g++) {
         int nf = ps_synth_family_count((ps_synth_group)g);
         for (int f = 0; f <= MAX_FAMILIES; f++) {
@@ -246,24 +246,24 @@ static void write_quality(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a
             const char *name = f < nf ? ps_synth_family_name((ps_synth_group)g, f) : "none";
             fprintf(c->md, "| %s | %s | %d |", ps_synth_group_name((ps_synth_group)g), name,
                     fa[0].n);
-            ps_bench_json_begin(&c->js, NULL, 0);
-            ps_bench_json_str(&c->js, "group", ps_synth_group_name((ps_synth_group)g));
-            ps_bench_json_str(&c->js, "family", name);
+            ps_json_begin(&c->js, NULL, 0);
+            ps_json_str(&c->js, "group", ps_synth_group_name((ps_synth_group)g));
+            ps_json_str(&c->js, "family", name);
             ps_bench_json_val(&c->js, "n", fa[0].n, "images");
             for (int m = 0; m < NMETHODS; m++) {
                 if (m == M_OPTIMIZE)
                     continue;
                 fprintf(c->md, " %.1f / %.1f |", acc_mean(&fa[m], Q_PSNR), acc_mean(&fa[m], Q_DE));
-                ps_bench_json_begin(&c->js, method_key[m], 0);
+                ps_json_begin(&c->js, method_key[m], 0);
                 for (int i = 0; i < NMETRICS; i++)
                     ps_bench_json_val(&c->js, metric_key[i], acc_mean(&fa[m], i), metric_unit[i]);
-                ps_bench_json_end(&c->js, 0);
+                ps_json_end(&c->js, 0);
             }
-            ps_bench_json_end(&c->js, 0);
+            ps_json_end(&c->js, 0);
             fputc('\n', c->md);
         }
     }
-    ps_bench_json_end(&c->js, 1);
+    ps_json_end(&c->js, 1);
     fputc('\n', c->md);
 }
 
@@ -282,7 +282,7 @@ static void control_table(ps_bench_ctx *c, const char *key, const double d[3][3]
     static const char *const gname[3] = {"color", "texture", "stroke"};
     fputs("| weights | to color-only GT | to texture-only GT | to stroke-only GT | closest to its "
           "own |\n|---|---|---|---|---|\n", c->md);
-    ps_bench_json_begin(&c->js, key, 1);
+    ps_json_begin(&c->js, key, 1);
     for (int i = 0; i < 3; i++) {
         int own = d[i][i] <= d[i][(i + 1) % 3] && d[i][i] <= d[i][(i + 2) % 3];
         fprintf(c->md, "| (%d,%d,%d) |", i == 0, i == 1, i == 2);
@@ -292,17 +292,17 @@ static void control_table(ps_bench_ctx *c, const char *key, const double d[3][3]
             fputs(" |", c->md);
         }
         fprintf(c->md, " %s |\n", own ? "yes" : "**no**");
-        ps_bench_json_begin(&c->js, NULL, 0);
-        ps_bench_json_str(&c->js, "group", gname[i]);
+        ps_json_begin(&c->js, NULL, 0);
+        ps_json_str(&c->js, "group", gname[i]);
         for (int j = 0; j < 3; j++) {
             char k[32];
             snprintf(k, sizeof k, "to_%s_gt", gname[j]);
             ps_bench_json_val(&c->js, k, d[i][j], unit);
         }
-        ps_bench_json_num(&c->js, "closest_to_own", own);
-        ps_bench_json_end(&c->js, 0);
+        ps_json_num(&c->js, "closest_to_own", own);
+        ps_json_end(&c->js, 0);
     }
-    ps_bench_json_end(&c->js, 1);
+    ps_json_end(&c->js, 1);
 }
 
 static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a)
@@ -311,7 +311,7 @@ static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *
     fprintf(c->md, "## 6. Controls\n\nOne group at a time (the other two weights 0). Mean ΔE2000 "
             "over %d queries; the weight path (network once, composition per weight) matches "
             "`ps_model_apply` to %.1e.\n\n", a->nctl, a->apply_check);
-    ps_bench_json_begin(&c->js, "controls", 0);
+    ps_json_begin(&c->js, "controls", 0);
     ps_bench_json_val(&c->js, "apply_path_max_difference", a->apply_check, "1");
     control_table(c, "table", a->ctl, "%.2f", "dE00");
     fputs("\nThe same in pstyle's feature space (ps_feat_distance: mean squared difference of "
@@ -330,7 +330,7 @@ static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *
     fputs("\nSweep 0 → 2: the distance to the photo must grow with the weight, the distance to "
           "the group's partial ground truth must shrink from 0 to 1.\n\n| group | to photo "
           "grows | to partial GT shrinks on 0..1 | best weight |\n|---|---|---|---|\n", c->md);
-    ps_bench_json_begin(&c->js, "sweep", 1);
+    ps_json_begin(&c->js, "sweep", 1);
     ps_bench_series sr[6];
     char names[6][48];
     for (int g = 0; g < 3; g++) {
@@ -342,31 +342,31 @@ static void write_controls(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *
                 best = s;
         fprintf(c->md, "| %s | %s | %s | %.2f |\n", gname[g], up ? "yes" : "**no**",
                 down ? "yes" : "**no**", cf->sweep[best]);
-        ps_bench_json_begin(&c->js, NULL, 0);
-        ps_bench_json_str(&c->js, "group", gname[g]);
-        ps_bench_json_begin(&c->js, "weights", 1);
+        ps_json_begin(&c->js, NULL, 0);
+        ps_json_str(&c->js, "group", gname[g]);
+        ps_json_begin(&c->js, "weights", 1);
         for (int s = 0; s < cf->nsweep; s++)
-            ps_bench_json_num(&c->js, NULL, cf->sweep[s]);
-        ps_bench_json_end(&c->js, 1);
-        ps_bench_json_begin(&c->js, "to_partial_gt_dE00", 1);
+            ps_json_num(&c->js, NULL, cf->sweep[s]);
+        ps_json_end(&c->js, 1);
+        ps_json_begin(&c->js, "to_partial_gt_dE00", 1);
         for (int s = 0; s < cf->nsweep; s++)
-            ps_bench_json_num(&c->js, NULL, a->sweep_gt[g][s]);
-        ps_bench_json_end(&c->js, 1);
-        ps_bench_json_begin(&c->js, "to_photo_dE00", 1);
+            ps_json_num(&c->js, NULL, a->sweep_gt[g][s]);
+        ps_json_end(&c->js, 1);
+        ps_json_begin(&c->js, "to_photo_dE00", 1);
         for (int s = 0; s < cf->nsweep; s++)
-            ps_bench_json_num(&c->js, NULL, a->sweep_photo[g][s]);
-        ps_bench_json_end(&c->js, 1);
-        ps_bench_json_num(&c->js, "photo_distance_monotone", up);
-        ps_bench_json_num(&c->js, "gt_distance_decreasing_to_1", down);
-        ps_bench_json_end(&c->js, 0);
+            ps_json_num(&c->js, NULL, a->sweep_photo[g][s]);
+        ps_json_end(&c->js, 1);
+        ps_json_num(&c->js, "photo_distance_monotone", up);
+        ps_json_num(&c->js, "gt_distance_decreasing_to_1", down);
+        ps_json_end(&c->js, 0);
         snprintf(names[2 * g], sizeof names[0], "%s: to %s-only GT", gname[g], gname[g]);
         snprintf(names[2 * g + 1], sizeof names[0], "%s: to photo", gname[g]);
         sr[2 * g] = (ps_bench_series){names[2 * g], cf->nsweep, cf->sweep, a->sweep_gt[g]};
         sr[2 * g + 1] = (ps_bench_series){names[2 * g + 1], cf->nsweep, cf->sweep,
                                           a->sweep_photo[g]};
     }
-    ps_bench_json_end(&c->js, 1);
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 1);
+    ps_json_end(&c->js, 0);
     if (!ps_bench_plot(c, "controls.png", "group weight sweep (others 0)", "weight",
                        "mean dE2000", sr, 6, 0))
         fputs("\n![controls sweep](controls.png)\n", c->md);
@@ -384,7 +384,7 @@ static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, cons
             "model's default). PSNR dB / SSIM / ΔE2000 against the full ground truth, learn time "
             "per style in seconds.\n\n| method | K=1 | K=3 | K=5 | K=10 |\n|---|---|---|---|---|\n",
             a->nfew_done, photos, default_steps);
-    ps_bench_json_begin(&c->js, "fewshot", 0);
+    ps_json_begin(&c->js, "fewshot", 0);
     ps_bench_json_val(&c->js, "styles", a->nfew_done, "count");
     ps_bench_json_val(&c->js, "inner_steps", default_steps, "steps");
     ps_bench_series sr[FEW_ROWS + 1];
@@ -392,11 +392,11 @@ static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, cons
     for (int r = 0; r < FEW_ROWS; r++) {
         if (r == FEW_ABL && !have_abl) {
             fprintf(c->md, "| %s | skipped: `%s` not found | | | |\n", row_name[r], abl);
-            ps_bench_json_str(&c->js, row_key[r], "skipped: ablation model not found");
+            ps_json_str(&c->js, row_key[r], "skipped: ablation model not found");
             continue;
         }
         fprintf(c->md, "| %s |", row_name[r]);
-        ps_bench_json_begin(&c->js, row_key[r], 1);
+        ps_json_begin(&c->js, row_key[r], 1);
         for (int k = 0; k < 4; k++) {
             const acc *q = &a->few[r][k];
             double sec = q->n ? a->few_sec[r][k] / a->nfew_done : NAN;
@@ -405,16 +405,16 @@ static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, cons
                         acc_mean(q, Q_SSIM), acc_mean(q, Q_DE), sec);
             else
                 fputs(" not run (quick) |", c->md);
-            ps_bench_json_begin(&c->js, NULL, 0);
+            ps_json_begin(&c->js, NULL, 0);
             ps_bench_json_val(&c->js, "k", few_k[k], "images");
             for (int i = 0; i < NMETRICS; i++)
                 ps_bench_json_val(&c->js, metric_key[i], acc_mean(q, i), metric_unit[i]);
             ps_bench_json_val(&c->js, "learn_time", sec, "s");
-            ps_bench_json_end(&c->js, 0);
+            ps_json_end(&c->js, 0);
             kx[k] = few_k[k];
             ky[r][k] = acc_mean(q, Q_PSNR);
         }
-        ps_bench_json_end(&c->js, 1);
+        ps_json_end(&c->js, 1);
         fputc('\n', c->md);
     }
     /* DESIGN's claim: meta-learned adaptation beats the encoder alone and the no-inner-loop
@@ -442,23 +442,23 @@ static void write_fewshot(ps_bench_ctx *c, const qual_acc *a, int have_abl, cons
     fputs("\nInner steps at K = 5 (meta-trained model):\n\n| steps | PSNR dB | SSIM | ΔE2000 | "
           "learn s |\n|---|---|---|---|---|\n", c->md);
     double sx[6], sy[6];
-    ps_bench_json_begin(&c->js, "steps", 1);
+    ps_json_begin(&c->js, "steps", 1);
     for (int s = 0; s < nsteps; s++) {
         const acc *q = &a->steps[s];
         double sec = a->nfew_done ? a->steps_sec[s] / a->nfew_done : NAN;
         fprintf(c->md, "| %d | %.2f | %.4f | %.2f | %.2f |\n", few_steps[s], acc_mean(q, Q_PSNR),
                 acc_mean(q, Q_SSIM), acc_mean(q, Q_DE), sec);
-        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_json_begin(&c->js, NULL, 0);
         ps_bench_json_val(&c->js, "steps", few_steps[s], "steps");
         for (int i = 0; i < NMETRICS; i++)
             ps_bench_json_val(&c->js, metric_key[i], acc_mean(q, i), metric_unit[i]);
         ps_bench_json_val(&c->js, "learn_time", sec, "s");
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
         sx[s] = few_steps[s];
         sy[s] = acc_mean(q, Q_PSNR);
     }
-    ps_bench_json_end(&c->js, 1);
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 1);
+    ps_json_end(&c->js, 0);
     ps_bench_series ss = {"meta-trained, K=5", nsteps, sx, sy};
     if (!ps_bench_plot(c, "fewshot_steps.png", "quality vs inner steps (K=5)", "inner steps",
                        "PSNR dB vs ground truth", &ss, 1, 0))
@@ -520,11 +520,11 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
         ps_feat_linear_transfer(res[M_LINEAR].px, ph->px, H, W, ref.px, ref.h, ref.w);
         /* the optimization is slow: first query of the first nopt styles only */
         int do_opt = si < cf->nopt && q == 0;
-        double t0 = ps_bench_now();
+        double t0 = ps_clock_s();
         if (do_opt &&
             (st = ps_bench_optimize(ep->support, cf->k, ph, cf->opt_steps, 1.0f, &res[M_OPTIMIZE])))
             break;
-        a->opt_sec += ps_bench_now() - t0;
+        a->opt_sec += ps_clock_s() - t0;
         ps_bench_heads r;
         const float w1[3] = {1, 1, 1};
         if (!(st = ps_bench_heads_forward(m, g, tok, ph, &r)))
@@ -648,11 +648,11 @@ static ps_status run_fewshot(ps_bench_ctx *c, const ps_episode *ep, ps_graph *g,
 void ps_bench_sec_quality(ps_bench_ctx *c)
 {
     fputs("## 5. Quality\n\n", c->md);
-    ps_bench_json_begin(&c->js, "quality", 0);
+    ps_json_begin(&c->js, "quality", 0);
     if (!c->have_model) {
         fputs("Not measured: no model could be loaded.\n\n", c->md);
-        ps_bench_json_str(&c->js, "skipped", "no model");
-        ps_bench_json_end(&c->js, 0);
+        ps_json_str(&c->js, "skipped", "no model");
+        ps_json_end(&c->js, 0);
         return;
     }
     qual_cfg cf = {.nstyles = c->quick ? 2 : 16, .q = c->quick ? 1 : 2, .size = 256, .k = 5,
@@ -671,8 +671,8 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
                     real.n >= cf.k + cf.q;
     if (ps_photos_procedural(24, 384, PS_PHOTOS_VAL, &proc)) {
         fprintf(c->md, "Not measured: cannot make photos: %s\n\n", ps_last_error());
-        ps_bench_json_str(&c->js, "skipped", ps_last_error());
-        ps_bench_json_end(&c->js, 0);
+        ps_json_str(&c->js, "skipped", ps_last_error());
+        ps_json_end(&c->js, 0);
         ps_photos_free(&real);
         return;
     }
@@ -693,8 +693,8 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
                  KMAX + cf.q, c->o->data, real.n);
     fprintf(c->md, "Photos: %s. Styles: `ps_synth_val_seed(0..%d)`.\n\n", source,
             cf.nstyles - 1);
-    ps_bench_json_str(&c->js, "photos", source);
-    ps_bench_json_str(&c->js, "fewshot_photos", few_source);
+    ps_json_str(&c->js, "photos", source);
+    ps_json_str(&c->js, "fewshot_photos", few_source);
     ps_bench_json_val(&c->js, "styles", cf.nstyles, "count");
     ps_bench_json_val(&c->js, "queries_per_style", cf.q, "count");
     ps_bench_json_val(&c->js, "size", cf.size, "px");
@@ -723,7 +723,7 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
     }
     if (st) {
         fprintf(c->md, "**Stopped after %d styles: %s**\n\n", done, ps_last_error());
-        ps_bench_json_str(&c->js, "error", ps_last_error());
+        ps_json_str(&c->js, "error", ps_last_error());
     }
     if (a && done) {
         cf.nstyles = done;
@@ -735,7 +735,7 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
                 a->sweep_gt[gi][s] /= a->nctl, a->sweep_photo[gi][s] /= a->nctl;
         write_quality(c, &cf, a);
         ssim_crosscheck(c, npairs);
-        ps_bench_json_end(&c->js, 0); /* quality */
+        ps_json_end(&c->js, 0); /* quality */
         write_controls(c, &cf, a);
         write_fewshot(c, a, have_abl, c->o->ablation, c->quick ? 2 : 6, c->model.inner_steps,
                       few_source);
@@ -747,7 +747,7 @@ void ps_bench_sec_quality(ps_bench_ctx *c)
                     "and 1.5 | texture at 0.5 and 1.5 | stroke at 0.5 and 1.5 (the other two "
                     "weights at 1) | ground truth.\n\n![contact sheet](contact_sheet.png)\n\n");
     } else {
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
     }
     ps_episode_free(&ep);
     ps_episode_free(&few);

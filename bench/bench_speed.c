@@ -26,7 +26,7 @@ static int run_pstyle(const ps_bench_ctx *c, const char *const *args, double *se
     char errpath[300];
     snprintf(errpath, sizeof errpath, "%s/stderr", c->tmp);
     fflush(NULL);
-    double t0 = ps_bench_now();
+    double t0 = ps_clock_s();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -43,7 +43,7 @@ static int run_pstyle(const ps_bench_ctx *c, const char *const *args, double *se
     struct rusage ru;
     if (wait4(pid, &status, 0, &ru) < 0)
         return -1;
-    *sec = ps_bench_now() - t0;
+    *sec = ps_clock_s() - t0;
     *rss_mb = (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -111,9 +111,9 @@ static void dial_moves(ps_bench_ctx *c, double proc_1mp)
     for (int i = -1; i < NPREV + NFULL && !st; i++) { /* i = -1: warm-up */
         const float w[3] = {0.5f + (float)(i & 7) / 7, 1, 1};
         const ps_image *in = i < NPREV ? &prev : &photo;
-        double t0 = ps_bench_now();
+        double t0 = ps_clock_s();
         st = ps_prog_apply(&prog, in, w, &out);
-        double dt = ps_bench_now() - t0;
+        double dt = ps_clock_s() - t0;
         if (i >= 0 && i < NPREV)
             tp[i] = dt;
         else if (i >= NPREV)
@@ -136,12 +136,12 @@ static void dial_moves(ps_bench_ctx *c, double proc_1mp)
                 "adds the HTTP round trip and the image encode and decode.\n\n",
                 desc, prev.w, prev.h, 1e3 * p.med, 1e3 * p95, NPREV, photo.w, photo.h, 1e3 * f.med,
                 1e3 * f95, NFULL, 1e3 * proc_1mp);
-        ps_bench_json_begin(&c->js, "dial_move", 0);
+        ps_json_begin(&c->js, "dial_move", 0);
         ps_bench_json_time(&c->js, "preview", p, 1, NPREV, "s");
         ps_bench_json_val(&c->js, "preview_p95", p95, "s");
         ps_bench_json_time(&c->js, "full_1mp", f, 1, NFULL, "s");
         ps_bench_json_val(&c->js, "full_1mp_p95", f95, "s");
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
     }
     for (int i = 0; i < 5; i++)
         ps_img_free(&sm[i]);
@@ -161,14 +161,14 @@ typedef struct {
 void ps_bench_sec_speed(ps_bench_ctx *c)
 {
     fputs("## 4. Speed\n\n", c->md);
-    ps_bench_json_begin(&c->js, "speed", 0);
+    ps_json_begin(&c->js, "speed", 0);
     if (!c->have_model || !c->tmp[0] || !c->o->exe) {
         const char *why = !c->have_model ? "no model could be loaded"
                           : !c->tmp[0]     ? "no scratch folder"
                                            : "the pstyle binary's path is unknown";
         fprintf(c->md, "Not measured: %s.\n\n", why);
-        ps_bench_json_str(&c->js, "skipped", why);
-        ps_bench_json_end(&c->js, 0);
+        ps_json_str(&c->js, "skipped", why);
+        ps_json_end(&c->js, 0);
         return;
     }
     char db[400], err[512], path[400];
@@ -186,8 +186,8 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
     }
     if (st) {
         fprintf(c->md, "Not measured: cannot make test images: %s.\n\n", ps_last_error());
-        ps_bench_json_str(&c->js, "skipped", ps_last_error());
-        ps_bench_json_end(&c->js, 0);
+        ps_json_str(&c->js, "skipped", ps_last_error());
+        ps_json_end(&c->js, 0);
         return;
     }
 
@@ -199,7 +199,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
             "\n\n| K | time s | peak RSS MB | target |\n|---|---|---|---|\n",
             c->quick ? "384x288" : "768x576", c->model.inner_steps, runs,
             warm ? " after a warm-up" : " (quick: no warm-up, not comparable with the targets)");
-    ps_bench_json_begin(&c->js, "learn", 1);
+    ps_json_begin(&c->js, "learn", 1);
     for (int ki = 0; ki < (c->quick ? 2 : 3); ki++) {
         const char *args[SPEED_MAX_ARGS] = {"learn", "--user", "bench", "--db", db, "--model",
                                             c->model_path};
@@ -221,13 +221,13 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         ps_bench_time s = ps_bench_stats(t, runs);
         fprintf(c->md, "| %d | %.2f (%.2f-%.2f) | %.0f | %s |\n", ks[ki], s.med, s.min, s.max,
                 rss, ks[ki] == 5 ? (s.med <= 2.0 ? "<= 2 s: met" : "<= 2 s: **missed**") : "");
-        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_json_begin(&c->js, NULL, 0);
         ps_bench_json_val(&c->js, "k", ks[ki], "images");
         ps_bench_json_time(&c->js, "time", s, 1, runs, "s");
         ps_bench_json_val(&c->js, "peak_rss", rss, "MB");
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
     }
-    ps_bench_json_end(&c->js, 1);
+    ps_json_end(&c->js, 1);
 
     /* apply at several sizes: process and in-process */
     speed_row rows[4] = {{.mp = 0.25, .w = 576, .h = 432}, {.mp = 1, .w = 1152, .h = 864},
@@ -249,7 +249,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
             "decoded image. Median (min-max) after a warm-up.\n\n"
             "| size | MP | process s | peak RSS MB | in-process s | target |\n"
             "|---|---|---|---|---|---|\n", c->model.work_px);
-    ps_bench_json_begin(&c->js, "apply", 1);
+    ps_json_begin(&c->js, "apply", 1);
     for (int ri = 0; ri < nrows; ri++) {
         speed_row *r = &rows[ri];
         r->runs = c->quick ? 1 : 3;
@@ -284,10 +284,10 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         double ti[PS_BENCH_MAX_RUNS];
         int iok = have_tok;
         for (int i = -warm; i < r->runs && iok; i++) { /* i = -1: warm-up */
-            double t0 = ps_bench_now();
+            double t0 = ps_clock_s();
             iok = ps_model_apply(&c->model, tok, NULL, &im, w1, &res) == PS_OK;
             if (i >= 0)
-                ti[i] = ps_bench_now() - t0;
+                ti[i] = ps_clock_s() - t0;
             ps_img_free(&res);
         }
         r->inproc = iok ? ps_bench_stats(ti, r->runs) : (ps_bench_time){NAN, NAN, NAN};
@@ -301,16 +301,16 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         fprintf(c->md, "| %dx%d | %.2f | %.3f (%.3f-%.3f) | %.0f | %.3f (%.3f-%.3f) | %s |\n",
                 r->w, r->h, r->w * (double)r->h / 1e6, r->proc.med, r->proc.min, r->proc.max,
                 r->rss_mb, r->inproc.med, r->inproc.min, r->inproc.max, target);
-        ps_bench_json_begin(&c->js, NULL, 0);
+        ps_json_begin(&c->js, NULL, 0);
         ps_bench_json_val(&c->js, "width", r->w, "px");
         ps_bench_json_val(&c->js, "height", r->h, "px");
         ps_bench_json_val(&c->js, "megapixels", r->w * (double)r->h / 1e6, "MP");
         ps_bench_json_time(&c->js, "process_time", r->proc, 1, r->runs, "s");
         ps_bench_json_val(&c->js, "peak_rss", r->rss_mb, "MB");
         ps_bench_json_time(&c->js, "in_process_time", r->inproc, 1, r->runs, "s");
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
     }
-    ps_bench_json_end(&c->js, 1);
+    ps_json_end(&c->js, 1);
 
     /* many files in one process against one process per file, at 0.25 MP */
     int nf = c->quick ? 2 : 12;
@@ -333,13 +333,13 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         fprintf(c->md, "\n### many files per process\n\n%d files of %dx%d in one `pstyle apply`: "
                 "%.2f s, **%.2f images/s** (one process per file: %.2f images/s), peak RSS %.0f "
                 "MB.\n\n", nf, rows[0].w, rows[0].h, tm, nf / tm, 1 / single, rssm);
-        ps_bench_json_begin(&c->js, "throughput", 0);
+        ps_json_begin(&c->js, "throughput", 0);
         ps_bench_json_val(&c->js, "files", nf, "count");
         ps_bench_json_val(&c->js, "megapixels_each", rows[0].w * (double)rows[0].h / 1e6, "MP");
         ps_bench_json_val(&c->js, "one_process", nf / tm, "images/s");
         ps_bench_json_val(&c->js, "process_per_file", 1 / single, "images/s");
         ps_bench_json_val(&c->js, "peak_rss", rssm, "MB");
-        ps_bench_json_end(&c->js, 0);
+        ps_json_end(&c->js, 0);
     } else {
         fputs("\n### many files per process\n\nNot measured: the 0.25 MP apply failed.\n\n",
               c->md);
@@ -360,5 +360,5 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
     if (np >= 2 && !ps_bench_plot(c, "speed_apply.png", "apply time vs image size", "megapixels",
                                   "seconds (median)", s, 2, 0))
         fputs("![apply time vs megapixels](speed_apply.png)\n\n", c->md);
-    ps_bench_json_end(&c->js, 0);
+    ps_json_end(&c->js, 0);
 }

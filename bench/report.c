@@ -1,6 +1,5 @@
 /* The bench's driver: opens REPORT.md and results.json, loads the model, runs the sections in
- * order and closes the files. Also the small shared pieces: timing statistics and the streaming
- * JSON writer. */
+ * order and closes the files. Also the timing statistics the sections share. */
 #include "bench/bench_impl.h"
 #include "bench/bench_synth.h"
 #include <errno.h>
@@ -11,13 +10,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-double ps_bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -32,95 +24,26 @@ ps_bench_time ps_bench_stats(double *v, int n)
     return (ps_bench_time){med, v[0], v[n - 1]};
 }
 
-/* ---- JSON ---------------------------------------------------------------------------------- */
-static void json_sep(ps_bench_json *j, const char *key)
+/* ---- results.json values with their units ------------------------------------------------ */
+void ps_bench_json_val(ps_json *j, const char *key, double v, const char *unit)
 {
-    if (j->count[j->depth]++)
-        fputc(',', j->f);
-    fprintf(j->f, "\n%*s", 2 * (j->depth + 1), "");
-    if (key) {
-        ps_bench_json_str_lit(j->f, key);
-        fputs(": ", j->f);
-    }
+    ps_json_begin(j, key, 0);
+    ps_json_num(j, "value", v);
+    ps_json_str(j, "unit", unit);
+    ps_json_end(j, 0);
 }
 
-void ps_bench_json_str_lit(FILE *f, const char *s)
+void ps_bench_json_time(ps_json *j, const char *key, ps_bench_time t, double scale, int runs,
+                        const char *unit)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-void ps_bench_json_begin(ps_bench_json *j, const char *key, int array)
-{
-    if (j->depth + 1 >= PS_BENCH_JSON_DEPTH)
-        return; /* deeper than any section nests: a programming error, keep the file valid */
-    if (j->depth >= 0)
-        json_sep(j, key);
-    fputc(array ? '[' : '{', j->f);
-    j->count[++j->depth] = 0;
-}
-
-void ps_bench_json_end(ps_bench_json *j, int array)
-{
-    if (j->count[j->depth])
-        fprintf(j->f, "\n%*s", 2 * j->depth, "");
-    fputc(array ? ']' : '}', j->f);
-    j->depth--;
-}
-
-static void json_raw_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
-        fputs("null", f);
-}
-
-void ps_bench_json_num(ps_bench_json *j, const char *key, double v)
-{
-    json_sep(j, key);
-    json_raw_num(j->f, v);
-}
-
-void ps_bench_json_str(ps_bench_json *j, const char *key, const char *s)
-{
-    json_sep(j, key);
-    ps_bench_json_str_lit(j->f, s);
-}
-
-void ps_bench_json_val(ps_bench_json *j, const char *key, double v, const char *unit)
-{
-    json_sep(j, key);
-    fputs("{\"value\": ", j->f);
-    json_raw_num(j->f, v);
-    fputs(", \"unit\": ", j->f);
-    ps_bench_json_str_lit(j->f, unit);
-    fputc('}', j->f);
-}
-
-void ps_bench_json_time(ps_bench_json *j, const char *key, ps_bench_time t, double scale,
-                        int runs, const char *unit)
-{
-    json_sep(j, key);
-    fputs("{\"median\": ", j->f);
-    json_raw_num(j->f, t.med * scale);
-    fputs(", \"min\": ", j->f);
-    json_raw_num(j->f, t.min * scale);
-    fputs(", \"max\": ", j->f);
-    json_raw_num(j->f, t.max * scale);
+    ps_json_begin(j, key, 0);
+    ps_json_num(j, "median", t.med * scale);
+    ps_json_num(j, "min", t.min * scale);
+    ps_json_num(j, "max", t.max * scale);
     if (runs > 0)
-        fprintf(j->f, ", \"runs\": %d", runs);
-    fputs(", \"unit\": ", j->f);
-    ps_bench_json_str_lit(j->f, unit);
-    fputc('}', j->f);
+        ps_json_int(j, "runs", runs);
+    ps_json_str(j, "unit", unit);
+    ps_json_end(j, 0);
 }
 
 int ps_bench_python(const char *modules, char *buf, size_t n)
@@ -178,7 +101,7 @@ static FILE *open_out(const char *dir, const char *name, char *path, size_t n)
 
 ps_status ps_bench_run(const ps_bench_opts *o)
 {
-    double t0 = ps_bench_now();
+    double t0 = ps_clock_s();
     if (mkdir(o->out, 0755) && errno != EEXIST)
         return ps_fail(PS_EINPUT, "%s: %s", o->out, strerror(errno));
     ps_bench_ctx c = {.o = o, .quick = o->quick, .out = o->out};
@@ -193,7 +116,7 @@ ps_status ps_bench_run(const ps_bench_opts *o)
             fclose(js);
         return st;
     }
-    c.js = (ps_bench_json){.f = js, .depth = -1};
+    ps_json_init(&c.js, js);
     snprintf(c.tmp, sizeof c.tmp, "%s/pstyle-bench-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(c.tmp))
@@ -209,17 +132,17 @@ ps_status ps_bench_run(const ps_bench_opts *o)
     time_t now = time(NULL);
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-    ps_bench_json_begin(&c.js, NULL, 0);
-    ps_bench_json_str(&c.js, "pstyle_version", PS_VERSION);
-    ps_bench_json_str(&c.js, "date", date);
-    ps_bench_json_num(&c.js, "quick", c.quick);
-    ps_bench_json_str(&c.js, "plotter", c.gnuplot ? "gnuplot" : "pstyle");
-    ps_bench_json_begin(&c.js, "model", 0);
-    ps_bench_json_str(&c.js, "path", c.model_path);
-    ps_bench_json_str(&c.js, "hash", c.have_model ? c.model.hash : "");
+    ps_json_begin(&c.js, NULL, 0);
+    ps_json_str(&c.js, "pstyle_version", PS_VERSION);
+    ps_json_str(&c.js, "date", date);
+    ps_json_num(&c.js, "quick", c.quick);
+    ps_json_str(&c.js, "plotter", c.gnuplot ? "gnuplot" : "pstyle");
+    ps_json_begin(&c.js, "model", 0);
+    ps_json_str(&c.js, "path", c.model_path);
+    ps_json_str(&c.js, "hash", c.have_model ? c.model.hash : "");
     if (!c.have_model)
-        ps_bench_json_str(&c.js, "error", model_err);
-    ps_bench_json_end(&c.js, 0);
+        ps_json_str(&c.js, "error", model_err);
+    ps_json_end(&c.js, 0);
 
     fprintf(c.md, "# pstyle bench report\n\n%s, pstyle %s, %s run. Model: `%s` (%s). Plots by %s."
             "\n\n", date, PS_VERSION, c.quick ? "**quick** (fewer sizes, styles and runs)" :
@@ -243,9 +166,9 @@ ps_status ps_bench_run(const ps_bench_opts *o)
     for (int i = 0; i < 5; i++) {
         if (o->only && !strstr(o->only, names[i]))
             continue;
-        double ts = ps_bench_now();
+        double ts = ps_clock_s();
         sections[i](&c);
-        took[i] = ps_bench_now() - ts;
+        took[i] = ps_clock_s() - ts;
         fflush(c.md);
     }
 
@@ -256,17 +179,16 @@ ps_status ps_bench_run(const ps_bench_opts *o)
         fputs("```\n", c.md);
     }
 
-    double wall = ps_bench_now() - t0;
+    double wall = ps_clock_s() - t0;
     fprintf(c.md, "\nBench time: %.0f s in all; machine+engine %.0f s, peer %.0f s, speed %.0f s, "
             "quality+controls+few-shot %.0f s, external styles %.0f s.\n", wall, took[0], took[1],
             took[2], took[3], took[4]);
-    ps_bench_json_begin(&c.js, "bench_time", 0);
+    ps_json_begin(&c.js, "bench_time", 0);
     ps_bench_json_val(&c.js, "total", wall, "s");
     for (int i = 0; i < 5; i++)
         ps_bench_json_val(&c.js, names[i], took[i], "s");
-    ps_bench_json_end(&c.js, 0);
-    ps_bench_json_end(&c.js, 0);
-    fputc('\n', js);
+    ps_json_end(&c.js, 0);
+    ps_json_end(&c.js, 0);
     int bad = ferror(c.md) | ferror(js);
     bad |= fclose(c.md) | fclose(js);
     if (c.have_model)

@@ -9,13 +9,6 @@
 #define LEARN_CROP 64            /* inner-loop crop at the working scale, as in meta-training */
 #define ARENA_CHUNK (64u << 20)
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Image at the working scale in display space, at least LEARN_CROP on each side. */
 static ps_status work_image(const ps_model *m, const ps_image *in, ps_image *out)
 {
@@ -38,7 +31,7 @@ static ps_status work_image(const ps_model *m, const ps_image *in, ps_image *out
 ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, float *tok,
                          ps_prog *prog, float *embed, ps_learn_stats *stats)
 {
-    double t0 = now_s();
+    double t0 = ps_clock_s();
     if (k < 1 || k > PS_LEARN_MAX_SHOTS)
         return ps_fail(PS_EUSAGE, "learn: %d images given, 1 to %d are needed", k,
                        PS_LEARN_MAX_SHOTS);
@@ -100,7 +93,7 @@ ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, fl
     if (stats) {
         stats->loss_before = losses[0];
         stats->loss_after = losses[steps > 0 ? steps : 0];
-        stats->seconds = now_s() - t0;
+        stats->seconds = ps_clock_s() - t0;
     }
     ps_graph_free(g);
     free(xs);

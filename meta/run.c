@@ -37,13 +37,6 @@ void ps_meta_episode_free(ps_meta_episode *ep)
     memset(ep, 0, sizeof *ep);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *ctx, int n,
                            int steps, ps_meta_val *out)
 {
@@ -122,32 +115,39 @@ ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *c
 /* ---- optimizer state beside the checkpoint: "PSAD", version, step, episode, m, v, CRC ------ */
 #define ADAM_MAGIC "PSAD"
 
-static ps_status adam_save(const char *path, const ps_params *p, long episode)
+typedef struct {
+    const ps_params *p;
+    long episode;
+} adam_ctx;
+
+static int adam_fill(int fd, void *ctx)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return ps_fail(PS_EINPUT, "%s: path too long", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return ps_fail(PS_EINPUT, "%s: %s", tmp, strerror(errno));
-    int64_t hdr[3] = {1, p->step, episode};
+    const adam_ctx *a = ctx;
+    const ps_params *p = a->p;
+    int64_t hdr[3] = {1, p->step, a->episode};
     uint64_t total = p->total;
     uLong crc = crc32(0, (const Bytef *)hdr, sizeof hdr);
     crc = crc32(crc, (const Bytef *)p->m, sizeof(float) * p->total);
     crc = crc32(crc, (const Bytef *)p->v, sizeof(float) * p->total);
     uint32_t c32 = (uint32_t)crc;
-    int ok = fwrite(ADAM_MAGIC, 4, 1, f) == 1 && fwrite(hdr, sizeof hdr, 1, f) == 1 &&
-             fwrite(&total, sizeof total, 1, f) == 1 &&
-             fwrite(p->m, sizeof(float), p->total, f) == p->total &&
-             fwrite(p->v, sizeof(float), p->total, f) == p->total &&
-             fwrite(&c32, sizeof c32, 1, f) == 1;
-    ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path)) {
-        unlink(tmp);
-        return ps_fail(PS_EINPUT, "%s: cannot write the optimizer state", path);
-    }
-    return PS_OK;
+    int err = ps_file_write_all(fd, ADAM_MAGIC, 4);
+    if (!err)
+        err = ps_file_write_all(fd, hdr, sizeof hdr);
+    if (!err)
+        err = ps_file_write_all(fd, &total, sizeof total);
+    if (!err)
+        err = ps_file_write_all(fd, p->m, sizeof(float) * p->total);
+    if (!err)
+        err = ps_file_write_all(fd, p->v, sizeof(float) * p->total);
+    if (!err)
+        err = ps_file_write_all(fd, &c32, sizeof c32);
+    return err;
+}
+
+static ps_status adam_save(const char *path, const ps_params *p, long episode)
+{
+    adam_ctx a = {p, episode};
+    return ps_file_write_atomic(path, PS_EINPUT, adam_fill, &a);
 }
 
 static ps_status adam_load(const char *path, ps_params *p, long *episode)
@@ -273,12 +273,12 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
     }
     if (progress)
         progress(pctx, &pr);
-    double t0 = now_s();
+    double t0 = ps_clock_s();
     long nskip = 0, nclip = 0;
     ps_meta_stats avg = {0};
     int navg = 0;
     for (long e = ep0;; e++) {
-        double el = now_s() - t0;
+        double el = ps_clock_s() - t0;
         int last = (cfg->episodes && e >= cfg->episodes) || (cfg->minutes > 0 &&
                                                               el > cfg->minutes * 60);
         if ((e > ep0 && e % cfg->val_every == 0) || last) {
@@ -318,7 +318,7 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
             navg++;
         }
         if (!st.skipped && (e + 1) % cfg->log_every == 0) {
-            fprintf(log, "%ld,%.1f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f\n", e + 1, now_s() - t0,
+            fprintf(log, "%ld,%.1f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%.5f\n", e + 1, ps_clock_s() - t0,
                     avg.loss / navg, avg.l1[0] / navg, avg.l1[1] / navg, avg.l1[2] / navg,
                     avg.l1[3] / navg, avg.ssim / navg, avg.feat / navg);
             fflush(log);
@@ -327,7 +327,7 @@ ps_status ps_meta_train(const ps_meta_cfg *cfg, ps_meta_sample_fn sample, void *
             navg = 0;
         }
         if (progress) {
-            pr.event = PS_META_EV_EPISODE, pr.done = e + 1, pr.elapsed_s = now_s() - t0;
+            pr.event = PS_META_EV_EPISODE, pr.done = e + 1, pr.elapsed_s = ps_clock_s() - t0;
             pr.s_per_episode = pr.elapsed_s / (double)(e + 1 - ep0);
             pr.eta_s = ps_meta_eta(cfg, e + 1, ep0, pr.elapsed_s, &pr.time_limited);
             pr.clipped = nclip, pr.skipped = nskip;

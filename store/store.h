@@ -15,7 +15,7 @@
  * disk full, from a newer pstyle); PS_EINPUT for bad names and unknown users/styles/versions. */
 #ifndef PS_STORE_H
 #define PS_STORE_H
-#include "pstyle.h"
+#include "src/base/base.h"
 #include <stdint.h>
 
 typedef struct ps_store ps_store; /* opaque; one thread at a time per handle */

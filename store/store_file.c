@@ -32,145 +32,62 @@
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
-typedef struct {
-    unsigned char *p;
-    size_t n, cap;
-    int oom;
-} buf_t;
-
-static void buf_put(buf_t *b, const void *src, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (src && n) /* NULL src only reserves room, filled by the caller */
-        memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-
-static void buf_u32(buf_t *b, uint32_t v)
-{
-    unsigned char le[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
-                           (unsigned char)(v >> 24)};
-    buf_put(b, le, 4);
-}
-
-/* Field header; the caller appends exactly len value bytes. */
-static void field_head(buf_t *b, const char *name, char type, size_t len)
+static void field_head(ps_buf *b, const char *name, char type, size_t len)
 {
     unsigned char nl = (unsigned char)strlen(name);
-    buf_put(b, &nl, 1);
-    buf_put(b, name, nl);
-    buf_put(b, &type, 1);
-    buf_u32(b, (uint32_t)len);
+    ps_buf_put(b, &nl, 1);
+    ps_buf_put(b, name, nl);
+    ps_buf_put(b, &type, 1);
+    ps_buf_put_le(b, (uint32_t)len, 4);
 }
 
-static void field_int(buf_t *b, const char *name, int64_t v)
+static void field_int(ps_buf *b, const char *name, int64_t v)
 {
-    unsigned char le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)((uint64_t)v >> (8 * i));
     field_head(b, name, 'I', 8);
-    buf_put(b, le, 8);
+    ps_buf_put_le(b, (uint64_t)v, 8);
 }
 
-static void field_bytes(buf_t *b, const char *name, char type, const void *p, size_t n)
+static void field_bytes(ps_buf *b, const char *name, char type, const void *p, size_t n)
 {
     field_head(b, name, type, n);
-    buf_put(b, p, n);
+    ps_buf_put(b, p, n);
 }
 
-static void field_str(buf_t *b, const char *name, const char *s)
+static void field_str(ps_buf *b, const char *name, const char *s)
 {
     if (s)
         field_bytes(b, name, 'S', s, strlen(s));
 }
 
-static void field_f32(buf_t *b, const char *name, const float *v, size_t n)
+static void field_f32(ps_buf *b, const char *name, const float *v, size_t n)
 {
     field_head(b, name, 'F', n * 4);
-    size_t at = b->n;
-    buf_put(b, NULL, n * 4);
+    size_t at = b->len;
+    ps_buf_put(b, NULL, n * 4);
     if (!b->oom)
         ps_store_f32_to_le(b->p + at, v, n);
 }
 
 /* Chunks are built in place: start writes the tag and a length placeholder, end fills the
  * length and appends the CRC of tag + payload. */
-static size_t chunk_start(buf_t *b, const char *tag)
+static size_t chunk_start(ps_buf *b, const char *tag)
 {
-    size_t at = b->n;
-    buf_put(b, tag, 4);
-    buf_u32(b, 0);
+    size_t at = b->len;
+    ps_buf_put(b, tag, 4);
+    ps_buf_put_le(b, 0, 4);
     return at;
 }
 
-static void chunk_end(buf_t *b, size_t at)
+static void chunk_end(ps_buf *b, size_t at)
 {
     if (b->oom)
         return;
-    uint32_t len = (uint32_t)(b->n - at - 8);
+    uint32_t len = (uint32_t)(b->len - at - 8);
     for (int i = 0; i < 4; i++)
         b->p[at + 4 + i] = (unsigned char)(len >> (8 * i));
     uLong crc = crc32(0L, b->p + at, 4);
     crc = crc32(crc, b->p + at + 8, len);
-    buf_u32(b, (uint32_t)crc);
-}
-
-static ps_status write_file_atomic(const char *file, const buf_t *b)
-{
-    /* the temp name is not file + a suffix: any name up to NAME_MAX must work */
-    const char *slash = strrchr(file, '/');
-    int dl = slash ? (int)(slash - file) + 1 : 0;
-    size_t plen = (size_t)dl + sizeof ".pstyle.tmp.XXXXXX";
-    char *tmp = malloc(plen);
-    if (!tmp)
-        return ps_fail(PS_EINTERNAL, "out of memory");
-    snprintf(tmp, plen, "%.*s.pstyle.tmp.XXXXXX", dl, file);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        ps_status st = ps_fail(PS_ESTORE, "%s: cannot create (%s)", file, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    size_t off = 0;
-    int err = 0;
-    while (off < b->n) {
-        ssize_t w = write(fd, b->p + off, b->n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            err = w < 0 ? errno : ENOSPC;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (!err && fsync(fd) != 0)
-        err = errno;
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (!err && rename(tmp, file) != 0)
-        err = errno;
-    ps_status st = PS_OK;
-    if (err) {
-        unlink(tmp);
-        st = err == ENOSPC || err == EFBIG || err == EDQUOT
-                 ? ps_fail(PS_ESTORE, "%s: disk full", file)
-                 : ps_fail(PS_ESTORE, "%s: cannot write (%s)", file, strerror(err));
-    }
-    free(tmp);
-    return st;
+    ps_buf_put_le(b, (uint32_t)crc, 4);
 }
 
 ps_status ps_store_export(ps_store *db, const char *user, const char *style, const char *file)
@@ -180,9 +97,9 @@ ps_status ps_store_export(ps_store *db, const char *user, const char *style, con
     ps_status st = ps_store_list(db, user, style, 0, &rows, &n);
     if (st)
         return st;
-    buf_t b = {0};
-    buf_put(&b, PS_FILE_MAGIC, 8);
-    buf_u32(&b, PS_FILE_FORMAT);
+    ps_buf b = {0};
+    ps_buf_put(&b, PS_FILE_MAGIC, 8);
+    ps_buf_put_le(&b, PS_FILE_FORMAT, 4);
     size_t c = chunk_start(&b, "HEAD");
     field_str(&b, "format", "pstyle-export");
     field_str(&b, "pstyle", ps_version());
@@ -229,11 +146,11 @@ ps_status ps_store_export(ps_store *db, const char *user, const char *style, con
     }
     free(rows);
     chunk_end(&b, chunk_start(&b, "END "));
-    if (!st && (b.oom || b.n > PS_FILE_MAX))
+    if (!st && (b.oom || b.len > PS_FILE_MAX))
         st = ps_fail(PS_EINTERNAL, "%s: export too large for memory", file);
     if (!st)
-        st = write_file_atomic(file, &b);
-    free(b.p);
+        st = ps_file_write_bytes(file, PS_ESTORE, b.p, b.len);
+    ps_buf_free(&b);
     return st;
 }
 

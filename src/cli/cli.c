@@ -250,13 +250,6 @@ int ps_cli_parse_int(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-double ps_cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int ps_cli_progress_shown;
 
 void ps_cli_progress(const char *label, double frac, double elapsed_s)

@@ -2,7 +2,7 @@
  * subcommand returns its exit code (0 ok, 1 usage, 2 bad input, 3 store error, 4 internal). */
 #ifndef PS_CLI_H
 #define PS_CLI_H
-#include "pstyle.h"
+#include "src/base/base.h"
 #include <stdio.h>
 
 /* Subcommands: argv[0] is the subcommand name. */
@@ -70,7 +70,6 @@ int ps_cli_parse_int(const char *s, long lo, long hi, long *out);
 /* Progress on stderr, only when stderr is a TTY: "label [#####     ] 42% ETA 3s". */
 void ps_cli_progress(const char *label, double frac, double elapsed_s);
 void ps_cli_progress_done(void);
-double ps_cli_now(void); /* monotonic seconds */
 /* Unix seconds as "2026-11-22T14:05:00Z" into buf (at least 24 bytes); returns buf. */
 const char *ps_cli_utc(long long t, char *buf, size_t n);
 extern const char *ps_cli_argv0;

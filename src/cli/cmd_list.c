@@ -1,5 +1,5 @@
 /* pstyle list: every user's styles, newest version of each, as text or JSON. */
-#include "bench/bench.h"
+#include "src/base/base.h"
 #include "cli.h"
 #include "store/store.h"
 #include <errno.h>
@@ -73,12 +73,12 @@ int ps_cmd_list(int argc, char **argv)
             continue;
         }
         printf("%s\n  {\"user\": ", i ? "," : "");
-        ps_bench_json_str_lit(stdout, r->user);
+        ps_json_str_lit(stdout, r->user);
         printf(", \"style\": ");
-        ps_bench_json_str_lit(stdout, r->style);
+        ps_json_str_lit(stdout, r->style);
         printf(", \"version\": %d, \"versions\": %d, \"shots\": %d, \"samples\": %d, \"thumbnails\": %d, "
                "\"model_hash\": ", r->version, r->n_versions, r->shots, r->n_samples, r->n_thumbs);
-        ps_bench_json_str_lit(stdout, r->model_hash);
+        ps_json_str_lit(stdout, r->model_hash);
         printf(", \"created_at\": \"%s\"}", when);
     }
     if (json)

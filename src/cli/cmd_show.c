@@ -1,5 +1,5 @@
 /* pstyle show: one user's styles, every version with its shots, model, date and sample hashes. */
-#include "bench/bench.h"
+#include "src/base/base.h"
 #include "cli.h"
 #include "src/prog/prog.h"
 #include "store/store.h"
@@ -175,7 +175,7 @@ static void json_field(const char *key, const char *text)
     else if (json_is_object(text))
         fputs(text, stdout);
     else
-        ps_bench_json_str_lit(stdout, text);
+        ps_json_str_lit(stdout, text);
 }
 
 static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
@@ -183,18 +183,18 @@ static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
     char when[32];
     printf("{\"version\": %d, \"created_at\": \"%s\", \"model_hash\": ", r->version,
            ps_cli_utc(r->created_at, when, sizeof when));
-    ps_bench_json_str_lit(stdout, r->model_hash);
+    ps_json_str_lit(stdout, r->model_hash);
     printf(", \"shots\": %d, \"tokens\": [%d, %d, %d]", r->shots, r->groups, r->tokens_per_group, r->dim);
     json_field("settings", r->settings);
     json_field("quality", r->quality);
     char prog[512];
     describe(r, prog, sizeof prog);
     printf(", \"program\": ");
-    ps_bench_json_str_lit(stdout, prog);
+    ps_json_str_lit(stdout, prog);
     printf(", \"samples\": [");
     for (int k = 0; k < n; k++) {
         printf("%s{\"sha256\": ", k ? ", " : "");
-        ps_bench_json_str_lit(stdout, smp[k].sha256);
+        ps_json_str_lit(stdout, smp[k].sha256);
         printf(", \"bytes\": %lld, \"width\": %d, \"height\": %d, \"thumbnail_bytes\": %zu}",
                (long long)smp[k].size, smp[k].width, smp[k].height, smp[k].thumb_len);
     }
@@ -229,7 +229,7 @@ int ps_cmd_show(int argc, char **argv)
     if (!st) {
         if (json) {
             printf("{\"user\": ");
-            ps_bench_json_str_lit(stdout, user);
+            ps_json_str_lit(stdout, user);
             printf(", \"styles\": [");
         }
         for (int i = 0; i < n; i++) {
@@ -241,7 +241,7 @@ int ps_cmd_show(int argc, char **argv)
             }
             if (first) {
                 printf("%s\n  {\"style\": ", i ? "," : "");
-                ps_bench_json_str_lit(stdout, rows[i].style);
+                ps_json_str_lit(stdout, rows[i].style);
                 printf(", \"versions\": [");
             }
             printf("\n    ");

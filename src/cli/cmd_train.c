@@ -126,7 +126,7 @@ static void report(void *ctx, const ps_meta_progress *p)
         break;
     case PS_META_EV_EPISODE:
         if (r->live) {
-            double now = ps_cli_now();
+            double now = ps_clock_s();
             if (r->shown && now - r->drawn < 0.1 && p->done != p->total)
                 break;
             double frac = -1;

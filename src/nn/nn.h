@@ -17,7 +17,7 @@
  */
 #ifndef PS_NN_H
 #define PS_NN_H
-#include "pstyle.h"
+#include "src/base/base.h"
 #include <stddef.h>
 #include <stdint.h>
 

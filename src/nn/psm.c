@@ -46,41 +46,6 @@ ps_status ps_hparams_set(ps_hparams *hp, const char *key, int64_t val)
     return PS_OK;
 }
 
-/* ---- little-endian byte buffer -------------------------------------------------------------- */
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-    int oom;
-} ps_psm_buf;
-
-static void ps_psm_put(ps_psm_buf *b, const void *src, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, src, n);
-    b->len += n;
-}
-
-static void ps_psm_put_u(ps_psm_buf *b, uint64_t v, int bytes)
-{
-    unsigned char t[8];
-    for (int i = 0; i < bytes; i++)
-        t[i] = (unsigned char)(v >> (8 * i));
-    ps_psm_put(b, t, (size_t)bytes);
-}
-
 static int ps_psm_host_le(void)
 {
     const uint32_t one = 1;
@@ -103,15 +68,15 @@ static void ps_psm_swap_floats(float *x, size_t n)
 }
 
 /* ---- save ---------------------------------------------------------------------------------- */
-static ps_status ps_psm_encode(ps_psm_buf *b, const ps_hparams *hp, const ps_params *p)
+static ps_status ps_psm_encode(ps_buf *b, const ps_hparams *hp, const ps_params *p)
 {
     int nhp = hp ? hp->count : 0;
     if (nhp < 0 || nhp > PS_PSM_MAX_HP)
         return ps_fail(PS_EUSAGE, "model save: %d hyper-parameters (max %d)", nhp, PS_PSM_MAX_HP);
-    ps_psm_put(b, PS_PSM_MAGIC, 4);
-    ps_psm_put_u(b, PS_PSM_VERSION, 4);
-    ps_psm_put_u(b, (uint64_t)nhp, 4);
-    ps_psm_put_u(b, (uint64_t)p->count, 4);
+    ps_buf_put(b, PS_PSM_MAGIC, 4);
+    ps_buf_put_le(b, PS_PSM_VERSION, 4);
+    ps_buf_put_le(b, (uint64_t)nhp, 4);
+    ps_buf_put_le(b, (uint64_t)p->count, 4);
     for (int i = 0; i < nhp; i++) {
         size_t kl = strnlen(hp->key[i], sizeof hp->key[i]);
         if (kl == 0 || kl >= sizeof hp->key[i])
@@ -119,9 +84,9 @@ static ps_status ps_psm_encode(ps_psm_buf *b, const ps_hparams *hp, const ps_par
         if (hp->val[i] < INT_MIN || hp->val[i] > INT_MAX)
             return ps_fail(PS_EUSAGE, "model save: hyper-parameter '%s' = %lld is out of range",
                            hp->key[i], (long long)hp->val[i]);
-        ps_psm_put_u(b, kl, 1);
-        ps_psm_put(b, hp->key[i], kl);
-        ps_psm_put_u(b, (uint64_t)hp->val[i], 8);
+        ps_buf_put_le(b, kl, 1);
+        ps_buf_put(b, hp->key[i], kl);
+        ps_buf_put_le(b, (uint64_t)hp->val[i], 8);
     }
     for (int i = 0; i < p->count; i++) {
         const ps_tensor *t = &p->t[i];
@@ -142,95 +107,30 @@ static ps_status ps_psm_encode(ps_psm_buf *b, const ps_hparams *hp, const ps_par
             free(z);
             return ps_fail(PS_EINTERNAL, "model save: zlib error %d on '%s'", zr, p->name[i]);
         }
-        ps_psm_put_u(b, nl, 1);
-        ps_psm_put(b, p->name[i], nl);
-        ps_psm_put_u(b, (uint32_t)t->n, 4), ps_psm_put_u(b, (uint32_t)t->c, 4);
-        ps_psm_put_u(b, (uint32_t)t->h, 4), ps_psm_put_u(b, (uint32_t)t->w, 4);
-        ps_psm_put_u(b, raw, 8);
-        ps_psm_put_u(b, zlen, 8);
-        ps_psm_put_u(b, crc, 4);
-        ps_psm_put(b, z, zlen);
+        ps_buf_put_le(b, nl, 1);
+        ps_buf_put(b, p->name[i], nl);
+        ps_buf_put_le(b, (uint32_t)t->n, 4), ps_buf_put_le(b, (uint32_t)t->c, 4);
+        ps_buf_put_le(b, (uint32_t)t->h, 4), ps_buf_put_le(b, (uint32_t)t->w, 4);
+        ps_buf_put_le(b, raw, 8);
+        ps_buf_put_le(b, zlen, 8);
+        ps_buf_put_le(b, crc, 4);
+        ps_buf_put(b, z, zlen);
         free(z);
     }
     if (!b->oom)
-        ps_psm_put_u(b, (uint32_t)crc32(0L, b->p, (uInt)b->len), 4);
+        ps_buf_put_le(b, (uint32_t)crc32(0L, b->p, (uInt)b->len), 4);
     return b->oom ? ps_fail(PS_EINTERNAL, "model save: out of memory") : PS_OK;
-}
-
-/* Make the rename itself durable (best effort: some file systems refuse fsync on a directory). */
-static void ps_psm_sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[PATH_MAX] = ".";
-    if (slash == path) {
-        strcpy(dir, "/");
-    } else if (slash) {
-        size_t n = (size_t)(slash - path);
-        if (n >= sizeof dir)
-            return;
-        memcpy(dir, path, n);
-        dir[n] = 0;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p)
 {
     if (!p->data)
         return ps_fail(PS_EUSAGE, "%s: parameters not allocated", path);
-    ps_psm_buf b = {0};
+    ps_buf b = {0};
     ps_status st = ps_psm_encode(&b, hp, p);
-    if (st) {
-        free(b.p);
-        return st;
-    }
-    /* the temp name is not path + a suffix: any name up to NAME_MAX must work */
-    static const char tmp_name[] = ".pstyle.tmp.XXXXXX";
-    const char *slash = strrchr(path, '/');
-    size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
-    char *tmp = malloc(dl + sizeof tmp_name);
-    if (!tmp) {
-        free(b.p);
-        return ps_fail(PS_EINTERNAL, "%s: out of memory", path);
-    }
-    memcpy(tmp, path, dl);
-    memcpy(tmp + dl, tmp_name, sizeof tmp_name);
-    /* write a temp file beside the target, fsync it, then rename over: readers see the old file
-     * or the new one, never a mix, even if we are killed half-way */
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = ps_fail(PS_EINPUT, "%s: cannot create: %s", path, strerror(errno));
-    } else {
-        mode_t mask = umask(0); /* mkstemp makes 0600; a model is as readable as any file */
-        umask(mask);
-        if (fchmod(fd, 0666 & ~mask) != 0)
-            st = ps_fail(PS_EINPUT, "%s: cannot set permissions: %s", path, strerror(errno));
-        size_t done = 0;
-        while (done < b.len) {
-            ssize_t w = write(fd, b.p + done, b.len - done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            done += (size_t)w;
-        }
-        if (!st && (done < b.len || fsync(fd) != 0))
-            st = ps_fail(PS_EINPUT, "%s: write failed: %s", path, strerror(errno));
-        if (close(fd) != 0 && !st)
-            st = ps_fail(PS_EINPUT, "%s: write failed: %s", path, strerror(errno));
-        if (!st && rename(tmp, path) != 0)
-            st = ps_fail(PS_EINPUT, "%s: cannot replace: %s", path, strerror(errno));
-        if (st)
-            unlink(tmp);
-        else
-            ps_psm_sync_dir(path);
-    }
-    free(tmp);
-    free(b.p);
+    if (!st)
+        st = ps_file_write_bytes(path, PS_EINPUT, b.p, b.len);
+    ps_buf_free(&b);
     return st;
 }
 

@@ -27,7 +27,7 @@
  * the photo's long side. Images are planar linear RGB (ps_image). */
 #ifndef PS_PROG_H
 #define PS_PROG_H
-#include "pstyle.h"
+#include "src/base/base.h"
 #include "src/img/img.h"
 
 #define PS_PROG_FIT_PX 512   /* samples are fitted at this long side (or their own, if smaller) */

@@ -30,13 +30,6 @@ struct ps_serve_photo {
     unsigned long long used;
 };
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 /* ---- photos ------------------------------------------------------------------------------ */
 static void photo_free(ps_serve_photo *p)
 {
@@ -429,7 +422,7 @@ void ps_serve_api_original(ps_serve_req *r)
 
 void ps_serve_api_apply(ps_serve_req *r)
 {
-    double t0 = now_ms(), wgt[3], strength;
+    double t0 = 1e3 * ps_clock_s(), wgt[3], strength;
     const char *fmt = ps_serve_arg(r, "format");
     if (arg_real(r, "color", 0, 2, 1, &wgt[0]) || arg_real(r, "texture", 0, 2, 1, &wgt[1]) ||
         arg_real(r, "stroke", 0, 2, 1, &wgt[2]) || arg_real(r, "strength", 0, 2, 1, &strength))
@@ -465,7 +458,7 @@ void ps_serve_api_apply(ps_serve_req *r)
     ps_image out = {0};
     if (full)
         pthread_mutex_lock(&r->s->big_lock);
-    double t1 = now_ms();
+    double t1 = 1e3 * ps_clock_s();
     if (rec.n_program) {
         st = ps_prog_apply(&prog, full ? &p->full : &p->prev, w, &out);
     } else { /* the network shares the model and BLAS's threads: one at a time */
@@ -473,7 +466,7 @@ void ps_serve_api_apply(ps_serve_req *r)
         st = ps_model_apply(&r->s->model, rec.tokens, NULL, full ? &p->full : &p->prev, w, &out);
         pthread_mutex_unlock(&r->s->net_lock);
     }
-    double t2 = now_ms();
+    double t2 = 1e3 * ps_clock_s();
     if (st)
         ps_serve_error(r, 500, "%s", ps_last_error());
     else
@@ -487,7 +480,7 @@ void ps_serve_api_apply(ps_serve_req *r)
                  stem, p->name, rec.user);
     }
     fprintf(stderr, "apply %s/%s v%d %dx%d %s: paint %.1f ms, all %.1f ms\n", rec.user, rec.style,
-            rec.version, out.w, out.h, png ? "png" : "jpg", t2 - t1, now_ms() - t0);
+            rec.version, out.w, out.h, png ? "png" : "jpg", t2 - t1, 1e3 * ps_clock_s() - t0);
     ps_img_free(&out);
     photo_put(r->s, p);
     ps_store_style_free(&rec);
@@ -556,7 +549,7 @@ void ps_serve_api_learn(ps_serve_req *r)
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
-    double t0 = now_ms();
+    double t0 = 1e3 * ps_clock_s();
     int e = posix_spawn(&pid, r->s->exe, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
@@ -602,7 +595,7 @@ void ps_serve_api_learn(ps_serve_req *r)
     int code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + (WIFSIGNALED(wst) ? WTERMSIG(wst) : 0);
     if (code == 0)
         ps_serve_json(r, "{\"user\":\"%s\",\"style\":\"%s\",\"images\":%d,\"seconds\":%.2f,"
-                         "\"message\":%s}", user, style, r->nfiles, (now_ms() - t0) / 1e3,
+                         "\"message\":%s}", user, style, r->nfiles, (1e3 * ps_clock_s() - t0) / 1e3,
                       ps_serve_jstr(esc, sizeof esc, msg));
     else
         ps_serve_error(r, code == 1 || code == 2 ? 400 : code == 3 ? 503 : 500, "learn: %s",

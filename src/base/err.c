@@ -1,6 +1,6 @@
 /* Thread-local last-error message: the returned-status half of pstyle's two-tier error model
  * (internal invariants use assert). */
-#include "pstyle.h"
+#include "src/base/base.h"
 #include <stdarg.h>
 #include <stdio.h>
 
