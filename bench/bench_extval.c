@@ -159,15 +159,15 @@ static ps_status run_style(ps_bench_ctx *c, const ext_style *e, int row, ps_benc
             st = gt8 && buf ? ps_img_alloc(&res[E_REINHARD], ph.w, ph.h, 3)
                             : ps_fail(PS_EINTERNAL, "bench: out of memory");
         }
-        const float w1[3] = {1, 1, 1};
+        const ps_dials w1 = {1, 1, 1};
         if (!st) {
             ps_img_to_rgba8(&gt, gt8, 3);
             ph.c = 3;
             res[E_PHOTO] = ph;
             ps_feat_reinhard_transfer(res[E_REINHARD].px, ph.px, ph.h, ph.w, ref, 1, (int)nref);
-            st = ps_model_apply(m, tok, &prog, &ph, w1, &res[E_PSTYLE]);
+            st = ps_model_apply(m, tok, &prog, &ph, &w1, &res[E_PSTYLE]);
             if (!st)
-                st = ps_model_apply(m, tok, NULL, &ph, w1, &res[E_NETWORK]);
+                st = ps_model_apply(m, tok, NULL, &ph, &w1, &res[E_NETWORK]);
         }
         ps_json_begin(&c->js, NULL, 0);
         for (int k = 0; k < E_NMETHODS && !st; k++) {

@@ -46,26 +46,6 @@ void ps_bench_sec_speed(ps_bench_ctx *c);
 void ps_bench_sec_quality(ps_bench_ctx *c);
 void ps_bench_sec_extval(ps_bench_ctx *c);
 
-/* ---- the generator, network once and composition per weight set (heads.c) ---------------- */
-typedef struct ps_bench_heads {
-    ps_graph *g;
-    ps_gen_heads hd; /* in g's arena */
-    ps_image work;   /* the photo at the working resolution, display space */
-    float *xd;       /* the photo in display space, full resolution */
-    int W, H;
-} ps_bench_heads;
-/* Network pass of ps_model_apply for photo (linear RGB) with style tok; resets g. */
-ps_status ps_bench_heads_forward(ps_model *m, ps_graph *g, const float *tok,
-                                 const ps_image *photo, ps_bench_heads *r);
-/* The network pass alone on the inputs a ps_bench_heads_forward prepared (the peer's timing:
- * the same work the PyTorch side does). */
-ps_status ps_bench_heads_network(ps_model *m, const float *tok, ps_bench_heads *r);
-/* ps_model_apply's output (photo's size) at weights w from a network pass: linear RGB, or with
- * linear = 0 the composition's display-space values before the conversion. */
-ps_status ps_bench_heads_compose(const ps_bench_heads *r, const float w[3], int linear,
-                                 ps_image *out);
-void ps_bench_heads_free(ps_bench_heads *r);
-
 /* A Python 3 that can import every module in `modules` (space-separated): $PSTYLE_PYTHON, then
  * python3, then /usr/bin/python3 (Debian's packages live there even under pyenv). Writes the
  * command into buf; returns 0 when found. */

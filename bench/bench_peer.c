@@ -56,7 +56,7 @@ static int write_weights(const ps_model *m, const float *tok, const char *path)
     return rc;
 }
 
-static int write_inputs(const ps_bench_heads *r, const char *path)
+static int write_inputs(const ps_model_heads *r, const char *path)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -192,14 +192,14 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
                         {.w = 2304, .h = 1728, .runs = 5}};
     int nrows = c->quick ? 1 : 3;
     ps_graph *g = ps_graph_new(PEER_ARENA);
-    const float w1[3] = {1, 1, 1};
+    const ps_dials w1 = {1, 1, 1};
     /* a peer that dies must fail its row, not kill the bench with SIGPIPE */
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     char err[300] = "";
     for (int i = 0; i < nrows && g; i++) {
         peer_row *r = &rows[i];
         ps_image photo = {0}, out = {0};
-        ps_bench_heads hr = {0};
+        ps_model_heads hr = {0};
         if (ps_img_resize(&set.img[0], &photo, r->w, r->h))
             break;
         char ipath[400], opath[400], cmd[4096], path[400];
@@ -212,7 +212,7 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
          * PyTorch run, so both sides see the same load */
         double t[PS_BENCH_MAX_RUNS], tp[PS_BENCH_MAX_RUNS], part[4][PS_BENCH_MAX_RUNS];
         peer_proc pp = {0};
-        int ok = !ps_bench_heads_forward(m, g, tok, &photo, &hr) && !write_inputs(&hr, ipath) &&
+        int ok = !ps_model_heads_forward(m, g, tok, &photo, &hr) && !write_inputs(&hr, ipath) &&
                  !peer_start(&pp, cmd);
         int runs = c->quick ? 2 : r->runs;
         for (int k = -1; k < runs && ok; k++) { /* k = -1: warm-up */
@@ -221,9 +221,9 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
              * run, and must not steal the other side's cores */
             usleep(PEER_PAUSE_US);
             double t0 = ps_clock_s();
-            ok = !ps_bench_heads_network(m, tok, &hr);
+            ok = !ps_model_heads_network(m, tok, &hr);
             double t1 = ps_clock_s();
-            ok = ok && !ps_bench_heads_compose(&hr, w1, 0, &out);
+            ok = ok && !ps_model_heads_compose(&hr, &w1, 0, &out);
             double t2 = ps_clock_s(), pn = 0, pc = 0;
             usleep(PEER_PAUSE_US);
             ok = ok && !peer_run(&pp, &pn, &pc);
@@ -264,7 +264,7 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
                 fclose(e);
             err[strcspn(err, "\n")] = 0;
         }
-        ps_bench_heads_free(&hr);
+        ps_model_heads_free(&hr);
         ps_img_free(&out);
         ps_img_free(&photo);
         unlink(ipath);

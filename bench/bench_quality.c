@@ -78,20 +78,20 @@ static ps_status eval_learn(ps_model *m, ps_graph *g, const ps_episode *ep, int 
         return ps_fail(PS_EINTERNAL, "bench: out of memory");
     ps_learn_stats ls;
     ps_status st = ps_model_learn(m, ep->support, k, steps, tok, NULL, NULL, &ls);
-    const float w1[3] = {1, 1, 1};
+    const ps_dials w1 = {1, 1, 1};
     for (int q = 0; q < ep->q && !st; q++) {
-        ps_bench_heads r;
+        ps_model_heads r;
         ps_image out = {0};
-        st = ps_bench_heads_forward(m, g, tok, &ep->query[q], &r);
+        st = ps_model_heads_forward(m, g, tok, &ep->query[q], &r);
         if (!st)
-            st = ps_bench_heads_compose(&r, w1, 1, &out);
+            st = ps_model_heads_compose(&r, &w1, 1, &out);
         if (!st) {
             double mm[NMETRICS];
             measure(&out, &ep->query_full[q], mm);
             acc_add(a, mm);
         }
         ps_img_free(&out);
-        ps_bench_heads_free(&r);
+        ps_model_heads_free(&r);
     }
     if (!st)
         *sec += ls.seconds;
@@ -112,7 +112,7 @@ enum { FEW_ENC, FEW_META, FEW_ABL, FEW_ROWS };
 typedef struct {
     acc q[NMETHODS];                              /* vs full ground truth */
     acc sub[NMETHODS];                            /* the same on the optimization's subset */
-    acc fam[PS_SYNTH_NGROUPS][MAX_FAMILIES + 1][NMETHODS]; /* last index: group is identity */
+    acc fam[PS_NGROUPS][MAX_FAMILIES + 1][NMETHODS]; /* last index: group is identity */
     double ctl[3][3];                             /* weight e_i: mean dE00 to partial j */
     double ctlp[3][3];                            /* the same for the style program */
     double ctlf[3][3];                            /* the same in pstyle's feature space */
@@ -237,17 +237,17 @@ static void write_quality(ps_bench_ctx *c, const qual_cfg *cf, const qual_acc *a
         fputs("---|", c->md);
     fputc('\n', c->md);
     ps_json_begin(&c->js, "per_family", 1);
-    for (int g = 0; g < PS_SYNTH_NGROUPS; g++) {
-        int nf = ps_synth_family_count((ps_synth_group)g);
+    for (int g = 0; g < PS_NGROUPS; g++) {
+        int nf = ps_synth_family_count((ps_group)g);
         for (int f = 0; f <= MAX_FAMILIES; f++) {
             const acc *fa = a->fam[g][f];
             if (!fa[0].n)
                 continue;
-            const char *name = f < nf ? ps_synth_family_name((ps_synth_group)g, f) : "none";
-            fprintf(c->md, "| %s | %s | %d |", ps_synth_group_name((ps_synth_group)g), name,
+            const char *name = f < nf ? ps_synth_family_name((ps_group)g, f) : "none";
+            fprintf(c->md, "| %s | %s | %d |", ps_synth_group_name((ps_group)g), name,
                     fa[0].n);
             ps_json_begin(&c->js, NULL, 0);
-            ps_json_str(&c->js, "group", ps_synth_group_name((ps_synth_group)g));
+            ps_json_str(&c->js, "group", ps_synth_group_name((ps_group)g));
             ps_json_str(&c->js, "family", name);
             ps_bench_json_val(&c->js, "n", fa[0].n, "images");
             for (int m = 0; m < NMETHODS; m++) {
@@ -483,7 +483,7 @@ static ps_status feat_vector(ps_graph *g, const ps_image *im, float *out)
 /* ps_feat_distance of two such vectors. */
 static double feat_distance(ps_graph *g, float *a, float *b)
 {
-    static const float w[PS_FEAT_GROUPS] = {1, 1, 1};
+    static const float w[PS_NGROUPS] = {1, 1, 1};
     ps_graph_reset(g);
     ps_tensor *d = ps_feat_distance(g, ps_tensor_wrap(g, a, 1, 1, 1, PS_FEAT_DIM),
                                     ps_tensor_wrap(g, b, 1, 1, 1, PS_FEAT_DIM), w);
@@ -525,24 +525,24 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
             (st = ps_bench_optimize(ep->support, cf->k, ph, cf->opt_steps, 1.0f, &res[M_OPTIMIZE])))
             break;
         a->opt_sec += ps_clock_s() - t0;
-        ps_bench_heads r;
-        const float w1[3] = {1, 1, 1};
-        if (!(st = ps_bench_heads_forward(m, g, tok, ph, &r)))
-            st = ps_bench_heads_compose(&r, w1, 1, &res[M_PSTYLE]);
+        ps_model_heads r;
+        const ps_dials w1 = {1, 1, 1};
+        if (!(st = ps_model_heads_forward(m, g, tok, ph, &r)))
+            st = ps_model_heads_compose(&r, &w1, 1, &res[M_PSTYLE]);
         if (!st)
-            st = ps_prog_apply(&prog, ph, w1, &res[M_PROGRAM]);
+            st = ps_prog_apply(&prog, ph, &w1, &res[M_PROGRAM]);
         for (int gi = 0; gi < 3 && !st; gi++) { /* the program's dials one at a time */
-            float w[3] = {0, 0, 0};
+            ps_dials w = {0, 0, 0};
             ps_image o = {0};
-            w[gi] = 1;
-            if (!(st = ps_prog_apply(&prog, ph, w, &o)))
+            ps_dials_set(&w, (ps_group)gi, 1);
+            if (!(st = ps_prog_apply(&prog, ph, &w, &o)))
                 for (int j = 0; j < 3; j++)
                     a->ctlp[gi][j] += ps_feat_delta_e(o.px, partial[j][q].px, H, W);
             ps_img_free(&o);
         }
         if (!st && si == 0 && q == 0) { /* the weight path must be ps_model_apply's */
             ps_image ref_out = {0};
-            if (!(st = ps_model_apply(m, tok, NULL, ph, w1, &ref_out)))
+            if (!(st = ps_model_apply(m, tok, NULL, ph, &w1, &ref_out)))
                 for (size_t i = 0; i < (size_t)3 * W * H; i++)
                     a->apply_check = fmax(a->apply_check, fabs(ref_out.px[i] - res[M_PSTYLE].px[i]));
             ps_img_free(&ref_out);
@@ -558,7 +558,7 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
             if (mm == M_OPTIMIZE)
                 continue;
             acc_add(&a->q[mm], met);
-            for (int gi = 0; gi < PS_SYNTH_NGROUPS; gi++) {
+            for (int gi = 0; gi < PS_NGROUPS; gi++) {
                 const ps_synth_op *op = &ep->style.op[gi];
                 int f = op->intensity > 0 && op->family < MAX_FAMILIES ? op->family : MAX_FAMILIES;
                 acc_add(&a->fam[gi][f][mm], met);
@@ -570,10 +570,10 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
             st = feat_vector(gf, &partial[j][q], fp[j]);
         for (int gi = 0; gi < 3 && !st; gi++) {
             for (int s = 0; s < cf->nsweep && !st; s++) {
-                float w[3] = {0, 0, 0};
-                w[gi] = (float)cf->sweep[s];
+                ps_dials w = {0, 0, 0};
+                ps_dials_set(&w, (ps_group)gi, (float)cf->sweep[s]);
                 ps_image o = {0};
-                if ((st = ps_bench_heads_compose(&r, w, 1, &o)))
+                if ((st = ps_model_heads_compose(&r, &w, 1, &o)))
                     break;
                 a->sweep_gt[gi][s] += ps_feat_delta_e(o.px, partial[gi][q].px, H, W);
                 a->sweep_photo[gi][s] += ps_feat_delta_e(o.px, ph->px, H, W);
@@ -594,11 +594,11 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
             ps_bench_sheet_put(sheet, si, 3, ph);
             ps_bench_sheet_put(sheet, si, 4, &res[M_REINHARD]);
             for (int i = 0; i < 7; i++) {
-                float ws[3] = {1, 1, 1};
+                ps_dials ws = {1, 1, 1};
                 if (i > 0)
-                    ws[(i - 1) / 2] = i % 2 ? 0.5f : 1.5f;
+                    ps_dials_set(&ws, (ps_group)((i - 1) / 2), i % 2 ? 0.5f : 1.5f);
                 ps_image o = {0};
-                if (!ps_bench_heads_compose(&r, ws, 1, &o))
+                if (!ps_model_heads_compose(&r, &ws, 1, &o))
                     ps_bench_sheet_put(sheet, si, 5 + i, &o);
                 ps_img_free(&o);
             }
@@ -611,7 +611,7 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
             if (!ps_img_save(pa, &res[M_PSTYLE], 0) && !ps_img_save(pb, gt, 0))
                 (*npairs)++;
         }
-        ps_bench_heads_free(&r);
+        ps_model_heads_free(&r);
         for (int mm = 0; mm < NMETHODS; mm++)
             ps_img_free(&res[mm]);
     }

@@ -109,10 +109,10 @@ static void dial_moves(ps_bench_ctx *c, double proc_1mp)
         st = ps_img_fit(&photo, &prev, 512);
     double tp[MAXPREV], tf[MAXFULL];
     for (int i = -1; i < NPREV + NFULL && !st; i++) { /* i = -1: warm-up */
-        const float w[3] = {0.5f + (float)(i & 7) / 7, 1, 1};
+        const ps_dials w = {0.5f + (float)(i & 7) / 7, 1, 1};
         const ps_image *in = i < NPREV ? &prev : &photo;
         double t0 = ps_clock_s();
-        st = ps_prog_apply(&prog, in, w, &out);
+        st = ps_prog_apply(&prog, in, &w, &out);
         double dt = ps_clock_s() - t0;
         if (i >= 0 && i < NPREV)
             tp[i] = dt;
@@ -280,12 +280,12 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         }
         r->proc = ps_bench_stats(t, r->runs);
         r->ok = 1;
-        const float w1[3] = {1, 1, 1};
+        const ps_dials w1 = {1, 1, 1};
         double ti[PS_BENCH_MAX_RUNS];
         int iok = have_tok;
         for (int i = -warm; i < r->runs && iok; i++) { /* i = -1: warm-up */
             double t0 = ps_clock_s();
-            iok = ps_model_apply(&c->model, tok, NULL, &im, w1, &res) == PS_OK;
+            iok = ps_model_apply(&c->model, tok, NULL, &im, &w1, &res) == PS_OK;
             if (i >= 0)
                 ti[i] = ps_clock_s() - t0;
             ps_img_free(&res);

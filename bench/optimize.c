@@ -48,7 +48,7 @@ ps_status ps_bench_optimize(const ps_image *samples, int k, const ps_image *phot
         /* small steps: at 0.01 the texture statistics pull in pixel noise faster than the
          * content term holds it (SSIM falls by a third in 40 steps); 0.002 keeps it an image */
         const ps_adam opt = {.lr = 0.002f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
-        const float gw[PS_FEAT_GROUPS] = {1, 1, 1}, lw[2] = {1, content_w};
+        const float gw[PS_NGROUPS] = {1, 1, 1}, lw[2] = {1, content_w};
         for (int s = 0; s < steps && !st; s++) {
             ps_graph_reset(g);
             ps_tensor *fb = ps_tensor_wrap(g, target, 1, 1, 1, PS_FEAT_DIM);

@@ -52,8 +52,9 @@ ps_tensor *ps_enc_inner_loss(ps_graph *g, const ps_model *m, ps_params *p, ps_te
     ps_gen_heads hd;
     if (ps_gen_heads_forward(g, &m->gen, p, px, tok, &hd))
         return NULL;
-    const float ones[3] = {1, 1, 1}, fw[PS_FEAT_GROUPS] = {1, 1, 1};
-    ps_tensor *y = ps_gen_compose(g, px, &hd, ones);
+    const float fw[PS_NGROUPS] = {1, 1, 1};
+    const ps_dials ones = {1, 1, 1};
+    ps_tensor *y = ps_gen_compose(g, px, &hd, &ones);
     ps_tensor *l1 = ps_l1_loss(g, y, x);
     ps_tensor *fd = ps_feat_distance(g, ps_feat_all(g, ps_gen_linearize(g, y)), fx, fw);
     ps_tensor *parts[2] = {l1, fd};

@@ -45,6 +45,8 @@ typedef struct ps_model {
 /* A fresh model of architecture arch (NULL: the default), initialised from seed. */
 ps_status ps_model_create(ps_model *m, const ps_gen_cfg *arch, uint64_t seed);
 ps_status ps_model_load(ps_model *m, const char *path);     /* PS_EINPUT on a bad file */
+/* The same from a model file's bytes (path names it in messages). */
+ps_status ps_model_load_mem(ps_model *m, const char *path, const unsigned char *file, size_t len);
 ps_status ps_model_save(const ps_model *m, const char *path);
 void ps_model_free(ps_model *m);
 int ps_model_ntokens(const ps_model *m);                    /* 3*T*D floats */
@@ -74,7 +76,7 @@ ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *p
 ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, float *tok, int n,
                        float *traj, float *grads, float *clip, float *loss);
 
-/* ---- the product's two operations on a loaded model -------------------------------------- */
+/* ---- the product's two operations on a loaded model (learn.c, apply.c) -------------------- */
 typedef struct ps_learn_stats {
     float loss_before, loss_after; /* inner loss before the first and after the last step */
     double seconds;
@@ -86,11 +88,30 @@ typedef struct ps_learn_stats {
 #define PS_LEARN_MAX_SHOTS 10
 ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, float *tok,
                          ps_prog *prog, float *embed, ps_learn_stats *stats);
-/* Paint `in` (linear RGB[A], any size) at weights w (color, texture, stroke) with a style: its
- * program when it has one (prog != NULL: the network is not run), else the network with the
- * tokens tok (styles learned before programs, and the bench's ablation). out gets the same
- * size and alpha. */
+/* Paint `in` (linear RGB[A], any size) at dials d with a style: its program when it has one
+ * (prog != NULL: the network is not run), else the network with the tokens tok (styles learned
+ * before programs, and the bench's ablation). out gets the same size and alpha (apply.c). */
 ps_status ps_model_apply(ps_model *m, const float *tok, const ps_prog *prog, const ps_image *in,
-                         const float w[3], ps_image *out);
+                         const ps_dials *d, ps_image *out);
+
+/* The network half of apply for one photo, kept so that the composition can run for any number
+ * of dial settings with one network pass (the bench's sweeps and its peer comparison). */
+typedef struct ps_model_heads {
+    ps_graph *g;
+    ps_gen_heads hd; /* in g's arena */
+    ps_image work;   /* the photo at the working resolution, display space */
+    float *xd;       /* the photo in display space, full resolution */
+    int W, H;
+} ps_model_heads;
+/* Network pass for photo (linear RGB) with style tokens tok; resets g. */
+ps_status ps_model_heads_forward(ps_model *m, ps_graph *g, const float *tok, const ps_image *photo,
+                                 ps_model_heads *r);
+/* The network pass alone again on the inputs ps_model_heads_forward prepared. */
+ps_status ps_model_heads_network(ps_model *m, const float *tok, ps_model_heads *r);
+/* The composition at dials d (3 planes, the photo's size): linear RGB, or with linear = 0 the
+ * display-space values before the conversion. */
+ps_status ps_model_heads_compose(const ps_model_heads *r, const ps_dials *d, int linear,
+                                 ps_image *out);
+void ps_model_heads_free(ps_model_heads *r);
 
 #endif

@@ -1,6 +1,5 @@
-/* learn and apply on a loaded model: the product's two operations, shared by the CLI and the
- * bench. learn = encoder per image -> attention pooling -> Meta-SGD steps; apply = heavy network
- * at the working resolution -> composition at full resolution. */
+/* learn on a loaded model: encoder per image -> attention pooling over the shots -> Meta-SGD
+ * steps on the tokens -> the style program fitted to the samples (src/prog). */
 #include "enc.h"
 #include <stdlib.h>
 #include <string.h>
@@ -98,62 +97,5 @@ ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, fl
     ps_graph_free(g);
     free(xs);
     free(pxs);
-    return st;
-}
-
-ps_status ps_model_apply(ps_model *m, const float *tok, const ps_prog *prog, const ps_image *in,
-                         const float w[3], ps_image *out)
-{
-    /* A style with a program is painted by it alone. On the external styles (means of 24, PSNR
-     * / dE00) the program alone scored 19.70 / 11.70; with the network's residuals added in the
-     * groups the program fits, 19.30 / 12.08; in the groups it leaves off, 18.55 / 12.79 and
-     * the control's dE00 went from 0 to 4.04. */
-    if (prog)
-        return ps_prog_apply(prog, in, w, out);
-    int W = in->w, H = in->h, ww, wh;
-    size_t HW = (size_t)W * H;
-    ps_gen_work_size(&m->gen, W, H, m->work_px, &ww, &wh);
-    ps_image rgb = *in, work = {0};
-    rgb.c = 3;
-    ps_status st = ps_img_resize(&rgb, &work, ww, wh);
-    if (st)
-        return st;
-    ps_gen_to_display(work.px, work.px, (size_t)3 * ww * wh);
-    if ((st = ps_img_alloc(out, W, H, in->c))) {
-        ps_img_free(&work);
-        return st;
-    }
-    ps_graph *g = ps_graph_new(ARENA_CHUNK);
-    if (!g) {
-        ps_img_free(&work);
-        ps_img_free(out);
-        return ps_fail(PS_EINTERNAL, "apply: out of memory");
-    }
-    ps_graph_set_grad(g, 0);
-    int T3 = ps_model_ntokens(m) / m->gen.cfg.dim;
-    ps_tensor x = {1, 3, wh, ww, work.px, NULL};
-    ps_tensor s = {1, 1, T3, m->gen.cfg.dim, (float *)tok, NULL};
-    ps_gen_heads hd;
-    st = ps_gen_heads_forward(g, &m->gen, &m->p, &x, &s, &hd);
-    if (!st) {
-        /* the photo in display space goes into out's color planes, composed in place row-safe:
-         * compose reads x and writes out, so use a separate buffer for x */
-        float *xd = malloc(sizeof(float) * 3 * HW);
-        if (!xd) {
-            st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
-        } else {
-            ps_gen_to_display(xd, in->px, 3 * HW);
-            ps_gen_compose_forward(out->px, xd, H, W, hd.ds->data, hd.dt->data, wh, ww,
-                                   hd.grid->data, hd.grid->c / 12, hd.grid->h, hd.grid->w, w);
-            free(xd);
-            ps_gen_to_linear(out->px, out->px, 3 * HW);
-            if (in->c == 4)
-                memcpy(out->px + 3 * HW, in->px + 3 * HW, sizeof(float) * HW);
-        }
-    }
-    ps_graph_free(g);
-    ps_img_free(&work);
-    if (st)
-        ps_img_free(out);
     return st;
 }

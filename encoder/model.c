@@ -4,6 +4,7 @@
 #include "src/feat/feat.h"
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MODEL_WORK_PX 256
@@ -48,10 +49,10 @@ ps_status ps_model_create(ps_model *m, const ps_gen_cfg *arch, uint64_t seed)
     return PS_OK;
 }
 
-ps_status ps_model_load(ps_model *m, const char *path)
+ps_status ps_model_load_mem(ps_model *m, const char *path, const unsigned char *file, size_t len)
 {
     memset(m, 0, sizeof *m);
-    ps_status st = ps_psm_read_hparams(path, &m->hp);
+    ps_status st = ps_psm_load_mem(path, file, len, &m->hp, NULL, NULL);
     if (st)
         return st;
     ps_gen_cfg cfg;
@@ -70,11 +71,23 @@ ps_status ps_model_load(ps_model *m, const char *path)
                        (long long)ps_hparams_get(&m->hp, "model.feat_dim", -1), PS_FEAT_DIM);
     if ((st = model_build(m, &cfg)))
         return st;
-    if ((st = ps_psm_load(path, &m->hp, &m->p, m->hash))) {
+    if ((st = ps_psm_load_mem(path, file, len, &m->hp, &m->p, m->hash))) {
         ps_params_free(&m->p);
         return st;
     }
     return PS_OK;
+}
+
+ps_status ps_model_load(ps_model *m, const char *path)
+{
+    memset(m, 0, sizeof *m);
+    unsigned char *file = NULL;
+    size_t len = 0;
+    ps_status st = ps_psm_read_file(path, &file, &len);
+    if (!st)
+        st = ps_model_load_mem(m, path, file, len);
+    free(file);
+    return st;
 }
 
 ps_status ps_model_save(const ps_model *m, const char *path)

@@ -90,9 +90,8 @@ ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *c
         ps_gen_heads hd;
         if ((rc = ps_gen_heads_forward(g, &m->gen, &m->p, &xw, &s, &hd)))
             break;
-        static const float ones[3] = {1, 1, 1};
-        ps_gen_compose_forward(y, ep.photo, px, px, hd.ds->data, hd.dt->data, w, w,
-                               hd.grid->data, hd.grid->c / 12, hd.grid->h, hd.grid->w, ones);
+        static const ps_dials ones = {1, 1, 1};
+        ps_gen_compose_forward(y, ep.photo, px, px, &hd, &ones);
         ps_gen_to_linear(y, y, img);
         double l1 = 0;
         for (size_t j = 0; j < img; j++)

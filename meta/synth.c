@@ -6,34 +6,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const synth_family *group_table(ps_synth_group g, int *n)
+static const synth_family *group_table(ps_group g, int *n)
 {
     switch (g) {
-    case PS_SYNTH_COLOR: *n = ps_synth__ncolor; return ps_synth__color;
-    case PS_SYNTH_TEXTURE: *n = ps_synth__ntexture; return ps_synth__texture;
-    case PS_SYNTH_STROKE: *n = ps_synth__nstroke; return ps_synth__stroke;
+    case PS_COLOR: *n = ps_synth__ncolor; return ps_synth__color;
+    case PS_TEXTURE: *n = ps_synth__ntexture; return ps_synth__texture;
+    case PS_STROKE: *n = ps_synth__nstroke; return ps_synth__stroke;
     default: *n = 0; return NULL;
     }
 }
 
-int ps_synth_family_count(ps_synth_group g)
+int ps_synth_family_count(ps_group g)
 {
     int n;
     group_table(g, &n);
     return n;
 }
 
-const char *ps_synth_family_name(ps_synth_group g, int family)
+const char *ps_synth_family_name(ps_group g, int family)
 {
     int n;
     const synth_family *t = group_table(g, &n);
     return t && family >= 0 && family < n ? t[family].name : NULL;
 }
 
-const char *ps_synth_group_name(ps_synth_group g)
+const char *ps_synth_group_name(ps_group g)
 {
-    static const char *names[PS_SYNTH_NGROUPS] = {"color", "texture", "stroke"};
-    return (unsigned)g < PS_SYNTH_NGROUPS ? names[g] : NULL;
+    static const char *names[PS_NGROUPS] = {"color", "texture", "stroke"};
+    return (unsigned)g < PS_NGROUPS ? names[g] : NULL;
 }
 
 static uint64_t splitmix64(uint64_t *s)
@@ -55,9 +55,9 @@ void ps_synth_sample(uint64_t seed, ps_synth_style *st)
      * with no style exist, and a model that always grades shifts a natural photo's colours (the
      * external set's control). The validation styles keep the draw they were fixed with. */
     int train = !ps_synth_is_val_seed(seed), active = 0;
-    for (int g = 0; g < PS_SYNTH_NGROUPS; g++) {
+    for (int g = 0; g < PS_NGROUPS; g++) {
         ps_synth_op *op = &st->op[g];
-        op->family = (int)(splitmix64(&s) % (uint64_t)ps_synth_family_count((ps_synth_group)g));
+        op->family = (int)(splitmix64(&s) % (uint64_t)ps_synth_family_count((ps_group)g));
         /* styles without one of the three aspects exist, and the model must learn that a group
          * can be empty */
         int identity = splitmix64(&s) % (train ? 4 : 8) == 0;
@@ -69,10 +69,10 @@ void ps_synth_sample(uint64_t seed, ps_synth_style *st)
         active += !identity;
     }
     if (train && splitmix64(&s) % 16 == 0)
-        for (int g = 0; g < PS_SYNTH_NGROUPS; g++)
+        for (int g = 0; g < PS_NGROUPS; g++)
             st->op[g].intensity = 0.f;
     else if (!active)
-        st->op[splitmix64(&s) % PS_SYNTH_NGROUPS].intensity = 0.65f + 0.35f * unit(&s);
+        st->op[splitmix64(&s) % PS_NGROUPS].intensity = 0.65f + 0.35f * unit(&s);
 }
 
 /* Validation styles live in the upper half of the seed space, training seeds in the lower. */
@@ -83,14 +83,14 @@ void ps_synth_describe(const ps_synth_style *st, char *buf, size_t n)
 {
     size_t off = 0;
     buf[0] = 0;
-    for (int g = 0; g < PS_SYNTH_NGROUPS && off < n; g++) {
+    for (int g = 0; g < PS_NGROUPS && off < n; g++) {
         const ps_synth_op *op = &st->op[g];
         int r;
         if (op->intensity <= 0.f)
-            r = snprintf(buf + off, n - off, "%s%s=none", g ? " " : "", ps_synth_group_name((ps_synth_group)g));
+            r = snprintf(buf + off, n - off, "%s%s=none", g ? " " : "", ps_synth_group_name((ps_group)g));
         else
-            r = snprintf(buf + off, n - off, "%s%s=%s(%.2f)", g ? " " : "", ps_synth_group_name((ps_synth_group)g),
-                         ps_synth_family_name((ps_synth_group)g, op->family), (double)op->intensity);
+            r = snprintf(buf + off, n - off, "%s%s=%s(%.2f)", g ? " " : "", ps_synth_group_name((ps_group)g),
+                         ps_synth_family_name((ps_group)g, op->family), (double)op->intensity);
         if (r < 0)
             return;
         off += (size_t)r;
@@ -98,7 +98,7 @@ void ps_synth_describe(const ps_synth_style *st, char *buf, size_t n)
 }
 
 /* Run one op from src to dst planes, blended with src by its intensity (identity at 0). */
-static void apply_op(ps_synth_group g, const ps_synth_op *op, const synth_ctx *cx, float *const src[3],
+static void apply_op(ps_group g, const ps_synth_op *op, const synth_ctx *cx, float *const src[3],
                      float *const dst[3])
 {
     size_t n = (size_t)cx->w * cx->h;
@@ -159,18 +159,18 @@ ps_status ps_synth_render(const ps_synth_style *st, const ps_image *in, ps_image
             disp[c][i] = sqrtf(synth_clamp01(in->px[c * n + i]));
     /* stroke comes first in the full render, so the stroke partial is its first stage */
     if (out_full || out_stroke)
-        apply_op(PS_SYNTH_STROKE, &st->op[PS_SYNTH_STROKE], &cx, disp, a);
+        apply_op(PS_STROKE, &st->op[PS_STROKE], &cx, disp, a);
     if (out_stroke)
         to_linear(out_stroke, a);
     if (out_full) {
-        apply_op(PS_SYNTH_TEXTURE, &st->op[PS_SYNTH_TEXTURE], &cx, a, b);
-        apply_op(PS_SYNTH_COLOR, &st->op[PS_SYNTH_COLOR], &cx, b, a);
+        apply_op(PS_TEXTURE, &st->op[PS_TEXTURE], &cx, a, b);
+        apply_op(PS_COLOR, &st->op[PS_COLOR], &cx, b, a);
         to_linear(out_full, a);
     }
     ps_image *partial[2] = {out_color, out_texture};
     for (int g = 0; g < 2; g++)
         if (partial[g]) {
-            apply_op((ps_synth_group)g, &st->op[g], &cx, disp, a);
+            apply_op((ps_group)g, &st->op[g], &cx, disp, a);
             to_linear(partial[g], a);
         }
     free(mem);

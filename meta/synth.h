@@ -18,7 +18,6 @@
 #include "src/img/img.h"
 #include <stdint.h>
 
-typedef enum ps_synth_group { PS_SYNTH_COLOR, PS_SYNTH_TEXTURE, PS_SYNTH_STROKE, PS_SYNTH_NGROUPS } ps_synth_group;
 
 #define PS_SYNTH_NPARAM 8
 
@@ -30,16 +29,16 @@ typedef struct ps_synth_op {
 } ps_synth_op;
 
 typedef struct ps_synth_style {
-    ps_synth_op op[PS_SYNTH_NGROUPS]; /* indexed by ps_synth_group */
+    ps_synth_op op[PS_NGROUPS]; /* indexed by ps_group */
     uint64_t seed;                    /* the seed it was sampled from */
     float scale;                      /* lengths are fractions of scale x the short side: a crop
                                        * rendered as part of a larger picture (0 or 1: itself) */
 } ps_synth_style;
 
-int ps_synth_family_count(ps_synth_group g);
+int ps_synth_family_count(ps_group g);
 /* Short name ("tone_curves", "halftone", "kuwahara"...); NULL when out of range. */
-const char *ps_synth_family_name(ps_synth_group g, int family);
-const char *ps_synth_group_name(ps_synth_group g);
+const char *ps_synth_family_name(ps_group g, int family);
+const char *ps_synth_group_name(ps_group g);
 
 /* Draw a style: each group is identity (intensity 0) with probability 1/8, else a uniform family
  * with uniform parameters; never all three identity. Training seeds (< 2^63) draw identity more

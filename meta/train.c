@@ -20,7 +20,7 @@
  * signal; SSIM keeps the full render's structure; feature statistics are the only term that can
  * teach stochastic textures (grain) that a pixel loss cannot, so they go on the full and
  * texture-only renders (on all four they cost 40% more time per episode for no visible gain). */
-static const float combo_w[4][3] = {{1, 1, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+static const ps_dials combo_w[4] = {{1, 1, 1}, {1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
 static const float combo_loss_w[4] = {1.0f, 0.5f, 0.5f, 0.5f};
 static const int combo_ssim[4] = {1, 0, 0, 1}, combo_feat[4] = {1, 0, 1, 0};
 #define HVP_EPS 1e-2f
@@ -127,11 +127,11 @@ static ps_tensor *query_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_tensor 
     ps_tensor *parts[12];
     float wts[12];
     int np = 0;
-    const float fw[PS_FEAT_GROUPS] = {1, 1, 1};
+    const float fw[PS_NGROUPS] = {1, 1, 1};
     st->ssim = st->feat = 0;
     for (int c = 0; c < 4; c++) {
         ps_tensor *gt = ps_tensor_wrap(g, ep->gt[c], ep->Q, 3, ep->px, ep->px);
-        ps_tensor *y = ps_gen_compose(g, xf, &hd, combo_w[c]);
+        ps_tensor *y = ps_gen_compose(g, xf, &hd, &combo_w[c]);
         ps_tensor *l1 = ps_l1_loss(g, y, gt);
         if (!l1)
             return NULL;

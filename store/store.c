@@ -5,6 +5,7 @@
 #include "store/store_impl.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -494,6 +495,14 @@ static ps_status store_open_once(ps_store **out, const char *path, int flags, in
 
 ps_status ps_store_open(ps_store **out, const char *path, int flags)
 {
+    char dflt[PATH_MAX];
+    *out = NULL;
+    if (!path) {
+        ps_status st = ps_store_default_path(dflt, sizeof dflt);
+        if (st)
+            return st;
+        path = dflt;
+    }
     int full = 0;
     ps_status st = store_open_once(out, path, flags, &full);
     if (st && full && (flags & PS_STORE_FORGET) && reserve_release(path))

@@ -18,30 +18,26 @@
 #include "src/base/base.h"
 #include <stdint.h>
 
-typedef struct ps_store ps_store; /* opaque; one thread at a time per handle */
+/* ps_store, its open/close/list/forget, ps_store_row and the name limits are public: pstyle.h. */
 
 #define PS_STORE_SCHEMA 3        /* PRAGMA user_version this pstyle writes */
-#define PS_STORE_NAME_MAX 64     /* users and styles: 1..64 chars of [A-Za-z0-9._-] */
-#define PS_STORE_HASH_LEN 16     /* model hash: 16 lowercase hex chars, as ps_psm_load gives */
 #define PS_STORE_MAX_FLOATS (1 << 22) /* cap on tokens / embedding floats read back */
 #define PS_STORE_MAX_PROGRAM 65536    /* cap on a style program's floats */
-#define PS_STORE_DEFAULT_STYLE "default"
 
-enum {
-    PS_STORE_READONLY = 1, /* never writes (list, show, export, apply); works on a read-only file */
-    PS_STORE_CREATE = 2,   /* create the file (0600) and its folders (0700) if missing */
-    PS_STORE_FORGET = 4,   /* for ps_store_forget: on a full disk, may spend the reserve (below) */
-};
+/* Open flags beyond pstyle.h's READONLY and CREATE. */
+enum { PS_STORE_FORGET = 4 /* for ps_store_forget: on a full disk, may spend the reserve */ };
 
-/* Open (and migrate to PS_STORE_SCHEMA unless READONLY). A file that is not SQLite, not pstyle's,
+/* ps_store_open (pstyle.h): open (and migrate to PS_STORE_SCHEMA unless READONLY). A file that is not SQLite, not pstyle's,
  * from a newer schema, or missing (without CREATE) is refused with PS_ESTORE and left untouched.
  * Without READONLY, a file with no write permission bit (chmod a-w) is refused as "read-only"
  * even for root. Writable opens also make the reserve (see ps_store_forget) when there is room.
  * learn opens with CREATE before its heavy work, so such stores fail fast;
  * apply opens READONLY, so it works on read-only stores. */
-ps_status ps_store_open(ps_store **out, const char *path, int flags);
-void ps_store_close(ps_store *db);
 const char *ps_store_path(const ps_store *db);
+/* The store a NULL path means: $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db when that is
+ * absolute (the XDG spec ignores relative ones), else ~/.local/share/pstyle/styles.db; PS_ESTORE
+ * without HOME, PS_EUSAGE when it does not fit n. */
+ps_status ps_store_default_path(char *buf, size_t n);
 int ps_store_readonly(const ps_store *db);
 
 typedef enum { PS_NAME_USER, PS_NAME_STYLE } ps_store_name_kind;
@@ -91,29 +87,14 @@ void ps_store_style_free(ps_style_rec *rec);
 void ps_store_samples_free(ps_sample_rec *samples, int n);
 
 /* Metadata of one stored version, for list/show/relearn (no tokens decoded). */
-typedef struct ps_store_row {
-    char user[PS_STORE_NAME_MAX + 1];
-    char style[PS_STORE_NAME_MAX + 1];
-    int version;
-    int n_versions;                     /* versions of this style */
-    char model_hash[PS_STORE_HASH_LEN + 1];
-    int shots;
-    int n_samples, n_thumbs;            /* samples stored, and how many have a thumbnail */
-    int64_t created_at;
-    int has_program;                    /* 0: learned before style programs */
-} ps_store_row;
-/* Rows ordered by user, style, version. user NULL = everyone; style NULL = all styles;
- * latest_only keeps each style's newest version. An unknown user/style is PS_EINPUT. */
-ps_status ps_store_list(ps_store *db, const char *user, const char *style, int latest_only,
-                        ps_store_row **rows, int *n);
+/* ps_store_list and ps_store_row: pstyle.h. */
 
-/* Delete a user (style NULL) or one style with all versions, samples, thumbnails and blobs, then
+/* ps_store_forget (pstyle.h): delete a user (style NULL) or one style with all versions, samples, thumbnails and blobs, then
  * give the freed pages back to the disk (incremental vacuum, or VACUUM for stores made before
  * auto_vacuum) and truncate the WAL, so the file keeps no trace of them and shrinks.
  * Works on a full disk: writable opens keep a small "<db>-reserve" file beside the store (made
  * when there is room), which forget deletes when a write fails for lack of space, retries, and
  * makes again once it has given space back. Other writers never spend it. */
-ps_status ps_store_forget(ps_store *db, const char *user, const char *style);
 
 /* Export file: self-describing, versioned, CRC-checked (format in store_file.c). A bundle is
  * the in-memory form: every version of one user's styles with samples. */

@@ -14,6 +14,17 @@
 /* Seconds on the monotonic clock (for durations only). */
 double ps_clock_s(void);
 
+/* One group's dial by index (sweeps over the groups). */
+static inline void ps_dials_set(ps_dials *d, ps_group g, float v)
+{
+    if (g == PS_COLOR)
+        d->color = v;
+    else if (g == PS_TEXTURE)
+        d->texture = v;
+    else
+        d->stroke = v;
+}
+
 /* A growable byte buffer. A failed allocation sets oom and makes later puts no-ops, so a writer
  * checks once at the end. Zero-initialise ({0}) to start; ps_buf_free leaves it zeroed. */
 typedef struct ps_buf {

@@ -43,22 +43,13 @@ int ps_cli_usage(const char *cmd, const char *fmt, ...)
 
 int ps_cli_db_path(const char *opt, char *buf, size_t n)
 {
-    const char *e;
-    int r;
     if (opt && !*opt) /* an empty --db is a slip (an unset variable), not "use the default" */
         return ps_cli_error(PS_EUSAGE, "--db: empty path");
-    if (opt)
-        r = snprintf(buf, n, "%s", opt);
-    else if ((e = getenv("PSTYLE_DB")) && *e)
-        r = snprintf(buf, n, "%s", e);
-    else if ((e = getenv("XDG_DATA_HOME")) && *e == '/') /* the spec: relative ones are invalid */
-        r = snprintf(buf, n, "%s/pstyle/styles.db", e);
-    else if ((e = getenv("HOME")) && *e)
-        r = snprintf(buf, n, "%s/.local/share/pstyle/styles.db", e);
-    else /* a store in whatever folder we happen to run in would be found by no later run */
-        return ps_cli_error(PS_ESTORE, "no style store: HOME is not set; give --db PATH, or set "
-                                       "PSTYLE_DB or an absolute XDG_DATA_HOME");
-    if (r < 0 || (size_t)r >= n)
+    if (!opt) {
+        ps_status st = ps_store_default_path(buf, n);
+        return st ? ps_cli_fail(st) : 0;
+    }
+    if ((size_t)snprintf(buf, n, "%s", opt) >= n)
         return ps_cli_error(PS_EUSAGE, "database path too long");
     return 0;
 }

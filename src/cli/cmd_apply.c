@@ -190,9 +190,8 @@ int ps_cmd_apply(int argc, char **argv)
     if (!rc && outdir)
         rc = ps_cli_mkdirs(outdir);
     ps_threads_init(0);
-    float w[3];
-    for (int i = 0; i < 3; i++)
-        w[i] = (float)(wgt[i] * strength);
+    const ps_dials dials = {(float)(wgt[PS_COLOR] * strength), (float)(wgt[PS_TEXTURE] * strength),
+                            (float)(wgt[PS_STROKE] * strength)};
     int bad = rc; /* a failed input does not stop the others; the exit code remembers it */
     for (int i = 0; i < nin && !rc; i++) {
         char obuf[PATH_MAX];
@@ -216,7 +215,7 @@ int ps_cmd_apply(int argc, char **argv)
             }
         }
         const ps_image *src = size > 0 ? &sized : &img;
-        if ((st = ps_model_apply(&m, rec.tokens, rec.n_program ? &prog : NULL, src, w, &res)) ||
+        if ((st = ps_model_apply(&m, rec.tokens, rec.n_program ? &prog : NULL, src, &dials, &res)) ||
             (st = ps_img_save(op, &res, (int)quality)))
             bad = ps_cli_fail(st);
         else

@@ -9,7 +9,7 @@
 #define GABOR_K 5
 #define NORIENT 4
 
-static const int group_dim[PS_FEAT_GROUPS] = {PS_FEAT_COLOR_DIM, PS_FEAT_TEXTURE_DIM,
+static const int group_dim[PS_NGROUPS] = {PS_FEAT_COLOR_DIM, PS_FEAT_TEXTURE_DIM,
                                               PS_FEAT_STROKE_DIM};
 
 int ps_feat_group_dim(int group) { return group_dim[group]; }
@@ -24,7 +24,7 @@ int ps_feat_group_offset(int group)
 
 const char *ps_feat_group_name(int group)
 {
-    static const char *const names[PS_FEAT_GROUPS] = {"color", "texture", "stroke"};
+    static const char *const names[PS_NGROUPS] = {"color", "texture", "stroke"};
     return names[group];
 }
 
@@ -276,15 +276,15 @@ ps_tensor *ps_feat_all(ps_graph *g, ps_tensor *img)
 /* ---- distance ------------------------------------------------------------------------------ */
 typedef struct {
     ps_tensor *a, *b, *y;
-    float w[PS_FEAT_GROUPS];
+    float w[PS_NGROUPS];
 } dist_ctx;
 
 /* Weight of dimension j's squared difference: w[group] / (D_group * N). */
 static float dist_coef(const float *w, int j, int N)
 {
-    int gr = j < PS_FEAT_COLOR_DIM ? PS_FEAT_COLOR
-             : j < PS_FEAT_COLOR_DIM + PS_FEAT_TEXTURE_DIM ? PS_FEAT_TEXTURE
-                                                            : PS_FEAT_STROKE;
+    int gr = j < PS_FEAT_COLOR_DIM ? PS_COLOR
+             : j < PS_FEAT_COLOR_DIM + PS_FEAT_TEXTURE_DIM ? PS_TEXTURE
+                                                            : PS_STROKE;
     return w[gr] / (float)(group_dim[gr] * N);
 }
 
@@ -305,7 +305,7 @@ static void dist_bwd(void *p)
 }
 
 ps_tensor *ps_feat_distance(ps_graph *g, ps_tensor *fa, ps_tensor *fb,
-                            const float w[PS_FEAT_GROUPS])
+                            const float w[PS_NGROUPS])
 {
     if (!fa || !fb || ps_graph_status(g) != PS_OK)
         return NULL;

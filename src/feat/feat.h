@@ -5,7 +5,7 @@
  *
  *   ps_tensor *fa = ps_feat_all(g, out);            // (N,1,1,PS_FEAT_DIM), calibrated units
  *   ps_tensor *fb = ps_feat_all(g, target);         // or a constant (1,1,1,PS_FEAT_DIM) target
- *   float w[PS_FEAT_GROUPS] = {1, 1, 1};            // color, texture, stroke
+ *   float w[PS_NGROUPS] = {1, 1, 1};            // color, texture, stroke
  *   ps_tensor *loss = ps_feat_distance(g, fa, fb, w);
  *
  * Images are NCHW (N,3,H,W) linear RGB in [0,1] with H,W >= PS_FEAT_MIN_SIDE. On a bad shape the
@@ -14,7 +14,6 @@
 #define PS_FEAT_H
 #include "src/nn/nn.h"
 
-enum { PS_FEAT_COLOR = 0, PS_FEAT_TEXTURE = 1, PS_FEAT_STROKE = 2, PS_FEAT_GROUPS = 3 };
 
 /* Layout of the statistics vectors (see feat.c for the meaning of every entry). */
 #define PS_FEAT_COLOR_DIM 33    /* opponent mean 3, covariance 6, soft histogram 3x8 */
@@ -42,7 +41,7 @@ ps_tensor *ps_feat_normalize(ps_graph *g, ps_tensor *color, ps_tensor *texture, 
 /* Scalar loss: mean over the batch of sum_g w[g] * mean_{j in g} (fa_j - fb_j)^2 on ps_feat_all
  * vectors. fb is (N,...) or (1,...) broadcast over fa's batch; either may be a constant. */
 ps_tensor *ps_feat_distance(ps_graph *g, ps_tensor *fa, ps_tensor *fb,
-                            const float w[PS_FEAT_GROUPS]);
+                            const float w[PS_NGROUPS]);
 /* Calibration constants, PS_FEAT_DIM each (read-only; used by ps_feat_normalize). */
 const float *ps_feat_calib_mean(void);
 const float *ps_feat_calib_scale(void);

@@ -103,9 +103,9 @@ static inline void px_coef(float A[12], const px_ctx *c, const float *grid, size
     }
 }
 
-void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W, const float *ds,
-                            const float *dt, int h, int w, const float *grid, int bins, int gh,
-                            int gw, const float wgt[3])
+static void compose_one_naive(float *out, const float *x, int H, int W, const float *ds,
+                              const float *dt, int h, int w, const float *grid, int bins, int gh,
+                              int gw, const float wgt[3])
 {
     size_t HW = (size_t)H * W, hw = (size_t)h * w, gstride = (size_t)bins * gh * gw;
     for (int Y = 0; Y < H; Y++) {
@@ -211,9 +211,9 @@ static inline void px_eval(const compose_geom *G, const float *rg, const float *
         A[j] = cw[0] * a[j] + cw[1] * b[j] + cw[2] * c[j] + cw[3] * d[j];
 }
 
-void ps_gen_compose_forward(float *out, const float *x, int H, int W, const float *ds,
-                            const float *dt, int h, int w, const float *grid, int bins, int gh,
-                            int gw, const float wgt[3])
+static void compose_one(float *out, const float *x, int H, int W, const float *ds,
+                        const float *dt, int h, int w, const float *grid, int bins, int gh, int gw,
+                        const float wgt[3])
 {
     compose_geom G = {H, W, h, w, bins, gh, gw, x, ds, dt, grid, wgt, NULL, NULL};
     size_t HW = (size_t)H * W;
@@ -244,7 +244,34 @@ void ps_gen_compose_forward(float *out, const float *x, int H, int W, const floa
     }
     geom_free(&G);
     if (fail) /* no memory for the row tables: the per-pixel version needs none */
-        ps_gen_compose_forward_naive(out, x, H, W, ds, dt, h, w, grid, bins, gh, gw, wgt);
+        compose_one_naive(out, x, H, W, ds, dt, h, w, grid, bins, gh, gw, wgt);
+}
+
+/* Every image of the batch through one of the kernels above. */
+typedef void (*compose_fn)(float *, const float *, int, int, const float *, const float *, int,
+                           int, const float *, int, int, int, const float *);
+
+static void compose_batch(compose_fn fn, float *out, const float *x, int H, int W,
+                          const ps_gen_heads *hd, const ps_dials *d)
+{
+    const ps_tensor *ds = hd->ds, *dt = hd->dt, *gr = hd->grid;
+    const float wgt[PS_NGROUPS] = {d->color, d->texture, d->stroke};
+    size_t HW = (size_t)H * W, hw = (size_t)ds->h * ds->w, gn = (size_t)gr->c * gr->h * gr->w;
+    for (int n = 0; n < ds->n; n++)
+        fn(out + n * 3 * HW, x + n * 3 * HW, H, W, ds->data + n * 3 * hw, dt->data + n * 3 * hw,
+           ds->h, ds->w, gr->data + n * gn, gr->c / 12, gr->h, gr->w, wgt);
+}
+
+void ps_gen_compose_forward(float *out, const float *x, int H, int W, const ps_gen_heads *hd,
+                            const ps_dials *d)
+{
+    compose_batch(compose_one, out, x, H, W, hd, d);
+}
+
+void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W,
+                                  const ps_gen_heads *hd, const ps_dials *d)
+{
+    compose_batch(compose_one_naive, out, x, H, W, hd, d);
 }
 
 /* Gradients w.r.t. ds, dt and grid (accumulated; NULL = not wanted); x is a constant (the
@@ -359,7 +386,7 @@ static void compose_backward(void *vctx)
     }
 }
 
-ps_tensor *ps_gen_compose(ps_graph *g, ps_tensor *x, const ps_gen_heads *hd, const float wgt[3])
+ps_tensor *ps_gen_compose(ps_graph *g, ps_tensor *x, const ps_gen_heads *hd, const ps_dials *d)
 {
     ps_tensor *ds = hd->ds, *dt = hd->dt, *gr = hd->grid;
     if (!x || !ds || !dt || !gr || ps_graph_status(g))
@@ -373,17 +400,13 @@ ps_tensor *ps_gen_compose(ps_graph *g, ps_tensor *x, const ps_gen_heads *hd, con
     ps_tensor *y = ps_tensor_new(g, x->n, 3, x->h, x->w);
     if (!y)
         return NULL;
-    size_t HW = (size_t)x->h * x->w, hw = (size_t)ds->h * ds->w, gn = (size_t)gr->c * gr->h * gr->w;
-    for (int n = 0; n < x->n; n++)
-        ps_gen_compose_forward(y->data + n * 3 * HW, x->data + n * 3 * HW, x->h, x->w,
-                               ds->data + n * 3 * hw, dt->data + n * 3 * hw, ds->h, ds->w,
-                               gr->data + n * gn, bins, gr->h, gr->w, wgt);
+    ps_gen_compose_forward(y->data, x->data, x->h, x->w, hd, d);
     if (ps_graph_grad_on(g) && y->grad && (ds->grad || dt->grad || gr->grad)) {
         compose_ctx *c = ps_graph_ctx(g, sizeof *c);
         if (!c)
             return NULL;
         *c = (compose_ctx){.y = y, .x = x, .ds = ds, .dt = dt, .grid = gr, .bins = bins};
-        memcpy(c->wgt, wgt, sizeof c->wgt);
+        c->wgt[PS_COLOR] = d->color, c->wgt[PS_TEXTURE] = d->texture, c->wgt[PS_STROKE] = d->stroke;
         ps_graph_push(g, compose_backward, c);
     }
     return y;

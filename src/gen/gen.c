@@ -159,17 +159,17 @@ ps_status ps_gen_heads_forward(ps_graph *g, const ps_gen *gen, ps_params *p, ps_
         pooled[k] = ps_chan_mean(g, ps_tokens_to_map(g, tk, T, 1)); /* (1,1,1,D) */
     }
     /* color: bilateral grid of residual affine transforms, one cell per grid_div pixels */
-    ps_tensor *hc = ps_lrelu(g, ps_conv2d(g, h3[PS_GROUP_COLOR], P(gen->cw), P(gen->cb), 1, 1),
+    ps_tensor *hc = ps_lrelu(g, ps_conv2d(g, h3[PS_COLOR], P(gen->cw), P(gen->cb), 1, 1),
                              0.2f);
     hc = ps_avgpool(g, hc, c->grid_div / 4);
     /* a grade that is the same everywhere (toning, gradient maps, curves) is most of what color
      * styles do: the pooled color tokens set it directly; the cells add what depends on content */
-    ps_tensor *global = ps_linear(g, pooled[PS_GROUP_COLOR], P(gen->gg), NULL);
+    ps_tensor *global = ps_linear(g, pooled[PS_COLOR], P(gen->gg), NULL);
     out->grid = bound(g, ps_modulate(g, ps_conv2d(g, hc, P(gen->gw), P(gen->gb), 1, 0), NULL,
                                      global), 2.0f);
     /* texture [0] and stroke [1] decoders: resize-then-conv, skips from the content path */
     for (int k = 0; k < 2; k++) {
-        int grp = k == 0 ? PS_GROUP_TEXTURE : PS_GROUP_STROKE;
+        int grp = k == 0 ? PS_TEXTURE : PS_STROKE;
         ps_tensor *u = ps_upsample_bilinear(g, h3[grp], h / 2, w / 2);
         ps_tensor *d2 = ps_lrelu(g, ps_conv2d(g, ps_concat(g, u, e2), P(gen->d2w[k]),
                                               P(gen->d2b[k]), 1, 1), 0.2f);

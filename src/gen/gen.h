@@ -13,7 +13,6 @@
 #define PS_GEN_H
 #include "src/nn/nn.h"
 
-enum { PS_GROUP_COLOR = 0, PS_GROUP_TEXTURE = 1, PS_GROUP_STROKE = 2, PS_NGROUPS = 3 };
 
 typedef struct ps_gen_cfg {
     int tok;      /* tokens per group */
@@ -54,15 +53,15 @@ typedef struct ps_gen_heads {
 /* x: (N,3,h,w) photo at working res (h, w multiples of 4*grid_div); tok: (1,1,3*tok,dim). */
 ps_status ps_gen_heads_forward(ps_graph *g, const ps_gen *gen, ps_params *p, ps_tensor *x,
                                ps_tensor *tok, ps_gen_heads *out);
-/* Compose at any output resolution H x W (the photo x_full, (N,3,H,W)); w[3] = color, texture,
- * stroke weights. Differentiable w.r.t. the heads. */
-ps_tensor *ps_gen_compose(ps_graph *g, ps_tensor *x_full, const ps_gen_heads *h, const float w[3]);
+/* Compose at any output resolution H x W (the photo x_full, (N,3,H,W)) at dials d, each group
+ * scaled by its dial. Differentiable w.r.t. the heads. */
+ps_tensor *ps_gen_compose(ps_graph *g, ps_tensor *x_full, const ps_gen_heads *h, const ps_dials *d);
 
-/* Raw composition kernel, used by ps_gen_compose and by full-resolution inference: works on one
- * image (no batch), writes out (3,H,W). ds/dt (3,h,w), grid (12*bins,gh,gw). */
-void ps_gen_compose_forward(float *out, const float *x, int H, int W, const float *ds,
-                            const float *dt, int h, int w, const float *grid, int bins, int gh,
-                            int gw, const float wgt[3]);
+/* The composition kernel, used by ps_gen_compose and by full-resolution inference: every image
+ * of the batch h (ds, dt (N,3,h,w), grid (N,12*bins,gh,gw)) on the photos x, writing out; x and
+ * out are (N,3,H,W) planar. */
+void ps_gen_compose_forward(float *out, const float *x, int H, int W, const ps_gen_heads *h,
+                            const ps_dials *d);
 
 /* Display space -> linear light (differentiable), for feature-space losses. */
 ps_tensor *ps_gen_linearize(ps_graph *g, ps_tensor *x);
@@ -72,9 +71,8 @@ void ps_gen_to_display(float *dst, const float *src, size_t n);
 void ps_gen_to_linear(float *dst, const float *src, size_t n);
 
 /* The same composition pixel by pixel: the reference the fast kernel is tested against. */
-void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W, const float *ds,
-                                  const float *dt, int h, int w, const float *grid, int bins,
-                                  int gh, int gw, const float wgt[3]);
+void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W,
+                                  const ps_gen_heads *h, const ps_dials *d);
 
 /* Working-resolution size for an image of W x H with long side `work` (multiples of the unit). */
 void ps_gen_work_size(const ps_gen *gen, int W, int H, int work, int *ow, int *oh);

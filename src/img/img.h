@@ -14,7 +14,7 @@
  * resize and fit need an output distinct from their input. */
 #ifndef PS_IMG_H
 #define PS_IMG_H
-#include "pstyle.h"
+#include "src/base/base.h"
 
 typedef struct ps_image {
     int w, h, c;   /* decoded: c = 3 (RGB) or 4 (RGBA), grayscale is expanded to RGB;

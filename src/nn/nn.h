@@ -205,14 +205,18 @@ int64_t ps_hparams_get(const ps_hparams *hp, const char *key, int64_t dflt);
 ps_status ps_hparams_set(ps_hparams *hp, const char *key, int64_t val);
 /* Write atomically (temp file + fsync + rename). */
 ps_status ps_psm_save(const char *path, const ps_hparams *hp, const ps_params *p);
-/* Read hyper-parameters only (to build the architecture before loading tensors). */
-ps_status ps_psm_read_hparams(const char *path, ps_hparams *hp);
 /* Load tensors into an allocated ps_params: every declared tensor must be present with the same
  * shape, and the file may hold no others; on any error p is left untouched and the status is
  * PS_EINPUT with a message naming the file and the problem. hp may be NULL. hash_out (may be
  * NULL) gets 16 hex chars + NUL: a 64-bit hash (FNV-1a) of the whole file, which style vectors
  * record so that a vector is never applied with a model it was not made for. */
 ps_status ps_psm_load(const char *path, ps_hparams *hp, ps_params *p, char hash_out[17]);
+/* The same from the file's bytes in memory (path names it in messages); p NULL reads the
+ * hyper-parameters only (to build the architecture before loading tensors). */
+ps_status ps_psm_load_mem(const char *path, const unsigned char *file, size_t len, ps_hparams *hp,
+                          ps_params *p, char hash_out[17]);
+/* A model file's bytes, malloc'ed (regular files only, size-capped). */
+ps_status ps_psm_read_file(const char *path, unsigned char **out, size_t *len);
 
 /* ---- threads ------------------------------------------------------------------------------- */
 /* Sets OpenBLAS and OpenMP thread counts to n (0 = number of cores, capped by PSTYLE_THREADS).

@@ -168,7 +168,7 @@ static ps_status ps_psm_truncated(const ps_psm_cur *c, const char *where)
 
 /* Whole file into memory, refusing non-regular files, empty files and absurd sizes. O_NONBLOCK:
  * a FIFO with no writer is opened and refused rather than blocking the open. */
-static ps_status ps_psm_read_file(const char *path, unsigned char **out, size_t *len)
+ps_status ps_psm_read_file(const char *path, unsigned char **out, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
@@ -266,19 +266,16 @@ static ps_status ps_psm_parse_header(ps_psm_cur *c, ps_hparams *hp, uint64_t *nt
 }
 
 /* Parse, check and (when p) stage every tensor; p is written only when all of it is good. */
-static ps_status ps_psm_parse(const char *path, ps_hparams *hp, ps_params *p, char hash_out[17])
+ps_status ps_psm_load_mem(const char *path, const unsigned char *file, size_t len, ps_hparams *hp,
+                          ps_params *p, char hash_out[17])
 {
     if (p && !p->data)
         return ps_fail(PS_EUSAGE, "%s: parameters not allocated before loading", path);
-    unsigned char *file = NULL;
-    size_t len = 0;
     ps_hparams local;
     if (!hp)
         hp = &local;
-    ps_status st = ps_psm_read_file(path, &file, &len);
-    if (st)
-        return st;
     ps_psm_cur c = {path, file, len, 0};
+    ps_status st = PS_OK;
     uint64_t nt = 0;
     st = ps_psm_parse_header(&c, hp, &nt);
     float *stage = NULL;
@@ -351,16 +348,16 @@ static ps_status ps_psm_parse(const char *path, ps_hparams *hp, ps_params *p, ch
         ps_psm_hash(file, len, hash_out);
     free(stage);
     free(seen);
-    free(file);
     return st;
-}
-
-ps_status ps_psm_read_hparams(const char *path, ps_hparams *hp)
-{
-    return ps_psm_parse(path, hp, NULL, NULL);
 }
 
 ps_status ps_psm_load(const char *path, ps_hparams *hp, ps_params *p, char hash_out[17])
 {
-    return ps_psm_parse(path, hp, p, hash_out);
+    unsigned char *file = NULL;
+    size_t len = 0;
+    ps_status st = ps_psm_read_file(path, &file, &len);
+    if (!st)
+        st = ps_psm_load_mem(path, file, len, hp, p, hash_out);
+    free(file);
+    return st;
 }

@@ -526,7 +526,7 @@ int ps_prog_group_on(const ps_prog *p, int group)
     }
 }
 
-ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], ps_image *out)
+ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d, ps_image *out)
 {
     if (out != in) {
         ps_status st = ps_img_alloc(out, in->w, in->h, in->c);
@@ -534,10 +534,10 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
             return st;
         memcpy(out->px, in->px, sizeof(float) * in->c * in->w * in->h);
     }
-    int on[3];
-    for (int g = 0; g < 3; g++)
-        on[g] = w[g] > 0 && ps_prog_group_on(p, g);
-    if (!on[0] && !on[1] && !on[2])
+    int on[PS_NGROUPS] = {d->color > 0 && ps_prog_group_on(p, PS_COLOR),
+                          d->texture > 0 && ps_prog_group_on(p, PS_TEXTURE),
+                          d->stroke > 0 && ps_prog_group_on(p, PS_STROKE)};
+    if (!on[PS_COLOR] && !on[PS_TEXTURE] && !on[PS_STROKE])
         return PS_OK; /* the photo, bit for bit */
     int H = in->h, W = in->w;
     size_t hw = (size_t)H * W;
@@ -547,8 +547,8 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
     double scale = (double)(W > H ? W : H) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
     ps_status st = PS_OK;
     float *mark = NULL;
-    if (on[2] && p->flat_g > 0) {
-        float t = w[2] * p->flat_g;
+    if (on[PS_STROKE] && p->flat_g > 0) {
+        float t = d->stroke * p->flat_g;
         float *f = malloc(sizeof(float) * 3 * hw);
         if (!f) {
             st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
@@ -561,33 +561,33 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], 
             free(f);
         }
     }
-    if (!st && on[2] && p->sketch_g > 0) {
+    if (!st && on[PS_STROKE] && p->sketch_g > 0) {
         int r = (int)(4 * scale + 0.5);
-        st = sketch(p, s, H, W, r < 1 ? 1 : r, fminf(w[2] * p->sketch_g, 1));
+        st = sketch(p, s, H, W, r < 1 ? 1 : r, fminf(d->stroke * p->sketch_g, 1));
     }
-    if (!st && on[2] && p->ink_g > 0) {
+    if (!st && on[PS_STROKE] && p->ink_g > 0) {
         int r = (int)(4 * scale + 0.5);
         if (!(mark = malloc(sizeof(float) * hw)))
             st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
         else
             st = ink_marks(s, H, W, r < 1 ? 1 : r, p->ink_share, mark);
     }
-    if (!st && on[1] && p->cell_g > 0) {
+    if (!st && on[PS_TEXTURE] && p->cell_g > 0) {
         int b = (int)(p->cell * scale + 0.5);
-        cells(s, H, W, b < 1 ? 1 : b, fminf(w[1] * p->cell_g, 1));
+        cells(s, H, W, b < 1 ? 1 : b, fminf(d->texture * p->cell_g, 1));
     }
-    if (!st && on[0]) {
+    if (!st && on[PS_COLOR]) {
         if (p->pal_g > 0)
-            st = palette(p, s, H, W, fminf(w[0] * p->pal_g, 1));
+            st = palette(p, s, H, W, fminf(d->color * p->pal_g, 1));
         else
-            grade(p, s, H, W, w[0] * p->hue_g, w[0] * p->tone_g, w[0] * p->chroma_g,
-                  w[0] * p->beta_g);
+            grade(p, s, H, W, d->color * p->hue_g, d->color * p->tone_g, d->color * p->chroma_g,
+                  d->color * p->beta_g);
     }
     if (!st && mark)
-        ink_put(s, H, W, mark, p->ink_L, w[2] * p->ink_g);
+        ink_put(s, H, W, mark, p->ink_L, d->stroke * p->ink_g);
     free(mark);
-    if (!st && on[1])
-        texture(p, s, H, W, scale, w[1]);
+    if (!st && on[PS_TEXTURE])
+        texture(p, s, H, W, scale, d->texture);
     for (size_t i = 0; i < 3 * hw; i++)
         s[i] = ps_prog_to_linear(s[i]);
     if (st && out != in)

@@ -69,10 +69,10 @@ typedef struct ps_prog {
 void ps_prog_identity(ps_prog *p);
 /* Fit from k samples (any sizes). Never fails on valid images but for memory. */
 ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k);
-/* out = the program applied to in (same size and planes; alpha copied) with group weights
- * w = {colour, texture, stroke} in [0, 2]. All weights 0, or all gates 0: out == in exactly.
+/* out = the program applied to in (same size and planes; alpha copied) at dials d, each in
+ * [0, 2]. All dials 0, or all gates 0: out == in exactly.
  * in and out may be the same image. */
-ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const float w[3], ps_image *out);
+ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d, ps_image *out);
 /* Whether any operator of group (0 colour, 1 texture, 2 stroke) is on. */
 int ps_prog_group_on(const ps_prog *p, int group);
 /* "colour: ...; texture: ...; stroke: ..." in words and numbers. */

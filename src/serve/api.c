@@ -452,18 +452,18 @@ void ps_serve_api_apply(ps_serve_req *r)
         ps_store_style_free(&rec);
         return;
     }
-    float w[3];
-    for (int i = 0; i < 3; i++)
-        w[i] = (float)(wgt[i] * strength);
+    const ps_dials dials = {(float)(wgt[PS_COLOR] * strength), (float)(wgt[PS_TEXTURE] * strength),
+                            (float)(wgt[PS_STROKE] * strength)};
     ps_image out = {0};
     if (full)
         pthread_mutex_lock(&r->s->big_lock);
     double t1 = 1e3 * ps_clock_s();
     if (rec.n_program) {
-        st = ps_prog_apply(&prog, full ? &p->full : &p->prev, w, &out);
+        st = ps_prog_apply(&prog, full ? &p->full : &p->prev, &dials, &out);
     } else { /* the network shares the model and BLAS's threads: one at a time */
         pthread_mutex_lock(&r->s->net_lock);
-        st = ps_model_apply(&r->s->model, rec.tokens, NULL, full ? &p->full : &p->prev, w, &out);
+        st = ps_model_apply(&r->s->model, rec.tokens, NULL, full ? &p->full : &p->prev, &dials,
+                            &out);
         pthread_mutex_unlock(&r->s->net_lock);
     }
     double t2 = 1e3 * ps_clock_s();

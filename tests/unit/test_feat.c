@@ -59,14 +59,14 @@ static ps_tensor *b_pack(ps_graph *g, ps_tensor *x, void *a)
 }
 static ps_tensor *b_distance(ps_graph *g, ps_tensor *x, void *a)
 {
-    static const float w[PS_FEAT_GROUPS] = {1.0f, 0.5f, 2.0f};
+    static const float w[PS_NGROUPS] = {1.0f, 0.5f, 2.0f};
     ps_tensor *target = a; /* a constant (1,1,1,D) target, broadcast over the batch */
     return ps_feat_distance(g, x, target, w);
 }
 static ps_tensor *b_distance_pair(ps_graph *g, ps_tensor *x, void *a)
 {
     /* gradient into both arguments: d(x[0], x[1]) */
-    static const float w[PS_FEAT_GROUPS] = {0.3f, 1.0f, 1.5f};
+    static const float w[PS_NGROUPS] = {0.3f, 1.0f, 1.5f};
     (void)a;
     ps_tensor *v = ps_view(g, x, 1, 2, 1, PS_FEAT_DIM);
     return ps_feat_distance(g, ps_feat__slice(g, v, 0, 1), ps_feat__slice(g, v, 1, 1), w);
@@ -258,7 +258,7 @@ static void test_group_grads(void)
 
 /* ---- what the groups see ------------------------------------------------------------------- */
 /* Group distance between the features of two images (calibrated units). */
-static void group_dists(const float *a, const float *b, int h, int w, double d[PS_FEAT_GROUPS])
+static void group_dists(const float *a, const float *b, int h, int w, double d[PS_NGROUPS])
 {
     ps_graph *g = ps_graph_new(1 << 22);
     ps_graph_set_grad(g, 0);
@@ -266,8 +266,8 @@ static void group_dists(const float *a, const float *b, int h, int w, double d[P
     memcpy(ta->data, a, 3 * (size_t)h * w * sizeof(float));
     memcpy(tb->data, b, 3 * (size_t)h * w * sizeof(float));
     ps_tensor *fa = ps_feat_all(g, ta), *fb = ps_feat_all(g, tb);
-    for (int k = 0; k < PS_FEAT_GROUPS; k++) {
-        float wt[PS_FEAT_GROUPS] = {0};
+    for (int k = 0; k < PS_NGROUPS; k++) {
+        float wt[PS_NGROUPS] = {0};
         wt[k] = 1.0f;
         ps_tensor *l = ps_feat_distance(g, fa, fb, wt);
         d[k] = l ? l->data[0] : NAN;
@@ -309,7 +309,7 @@ static void test_invariance(void)
     enum { H = 96, W = 96 };
     size_t n = 3 * (size_t)H * W;
     float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
-    double d[PS_FEAT_GROUPS];
+    double d[PS_NGROUPS];
     tf_natural(a, H, W, 42);
     tf_natural(b, H, W, 43);
     group_dists(a, b, H, W, d);
@@ -321,11 +321,11 @@ static void test_invariance(void)
     tf_hue_rotate(b, a, H, W);
     group_dists(a, b, H, W, d);
     printf("  hue shift:        color %.3f texture %.3f stroke %.3f\n", d[0], d[1], d[2]);
-    CHECK(d[PS_FEAT_COLOR] > 1.0, "hue shift must move color stats: %g", d[PS_FEAT_COLOR]);
-    CHECK(d[PS_FEAT_TEXTURE] < 0.15 * d[PS_FEAT_COLOR], "texture %g vs color %g",
-          d[PS_FEAT_TEXTURE], d[PS_FEAT_COLOR]);
-    CHECK(d[PS_FEAT_STROKE] < 1e-6, "stroke sees luminance only, which the rotation keeps: %g",
-          d[PS_FEAT_STROKE]);
+    CHECK(d[PS_COLOR] > 1.0, "hue shift must move color stats: %g", d[PS_COLOR]);
+    CHECK(d[PS_TEXTURE] < 0.15 * d[PS_COLOR], "texture %g vs color %g",
+          d[PS_TEXTURE], d[PS_COLOR]);
+    CHECK(d[PS_STROKE] < 1e-6, "stroke sees luminance only, which the rotation keeps: %g",
+          d[PS_STROKE]);
     float ta[PS_FEAT_TEXTURE_DIM], tb[PS_FEAT_TEXTURE_DIM];
     texture_raw(a, H, W, ta);
     texture_raw(b, H, W, tb);
@@ -340,11 +340,11 @@ static void test_invariance(void)
     tf_grain(c, b, H, W, 0.03f, 9);
     group_dists(b, c, H, W, d);
     printf("  added grain:      color %.3f texture %.3f stroke %.3f\n", d[0], d[1], d[2]);
-    CHECK(d[PS_FEAT_TEXTURE] > 2.0 * d[PS_FEAT_COLOR], "texture %g vs color %g",
-          d[PS_FEAT_TEXTURE], d[PS_FEAT_COLOR]);
+    CHECK(d[PS_TEXTURE] > 2.0 * d[PS_COLOR], "texture %g vs color %g",
+          d[PS_TEXTURE], d[PS_COLOR]);
     texture_raw(b, H, W, ta);
     texture_raw(c, H, W, tb);
-    const float *sc = ps_feat_calib_scale() + ps_feat_group_offset(PS_FEAT_TEXTURE);
+    const float *sc = ps_feat_calib_scale() + ps_feat_group_offset(PS_TEXTURE);
     for (int j = 0; j < 4; j++) /* level 0: the energies of the 4 orientations */
         CHECK((tb[j] - ta[j]) / sc[j] > 2.0, "grain: finest energy %d moved %g calibrated units", j,
               (tb[j] - ta[j]) / sc[j]);
@@ -359,10 +359,10 @@ static void test_invariance(void)
     tf_hblur(b, a, H, W, 4);
     group_dists(a, b, H, W, d);
     printf("  directional blur: color %.3f texture %.3f stroke %.3f\n", d[0], d[1], d[2]);
-    CHECK(d[PS_FEAT_STROKE] > 1.0, "directional blur must move stroke stats: %g",
-          d[PS_FEAT_STROKE]);
-    CHECK(d[PS_FEAT_COLOR] < 0.15 * d[PS_FEAT_STROKE], "color %g vs stroke %g", d[PS_FEAT_COLOR],
-          d[PS_FEAT_STROKE]);
+    CHECK(d[PS_STROKE] > 1.0, "directional blur must move stroke stats: %g",
+          d[PS_STROKE]);
+    CHECK(d[PS_COLOR] < 0.15 * d[PS_STROKE], "color %g vs stroke %g", d[PS_COLOR],
+          d[PS_STROKE]);
     group_dists(a, a, H, W, d);
     CHECK(d[0] == 0.0 && d[1] == 0.0 && d[2] == 0.0, "self distance %g %g %g", d[0], d[1], d[2]);
     free(a);
@@ -387,8 +387,8 @@ static void test_shapes_and_errors(void)
     CHECK(t && t->n == 3 && t->w == PS_FEAT_TEXTURE_DIM, "texture shape");
     CHECK(s && s->n == 3 && s->w == PS_FEAT_STROKE_DIM, "stroke shape");
     CHECK(all && all->n == 3 && all->w == PS_FEAT_DIM, "all shape");
-    CHECK(ps_feat_group_offset(PS_FEAT_STROKE) == PS_FEAT_COLOR_DIM + PS_FEAT_TEXTURE_DIM,
-          "stroke offset %d", ps_feat_group_offset(PS_FEAT_STROKE));
+    CHECK(ps_feat_group_offset(PS_STROKE) == PS_FEAT_COLOR_DIM + PS_FEAT_TEXTURE_DIM,
+          "stroke offset %d", ps_feat_group_offset(PS_STROKE));
     /* ps_feat_all is ps_feat_normalize of the three groups, sample by sample */
     if (c && t && s && all) {
         const float *m = ps_feat_calib_mean(), *sc = ps_feat_calib_scale();
@@ -414,7 +414,7 @@ static void test_shapes_and_errors(void)
                       1e-4f * (1.0f + fabsf(f1->data[j])));
         CHECK(f1 && diff == 0, "batched and single features differ in %d entries", diff);
     }
-    float w[PS_FEAT_GROUPS] = {1, 1, 1};
+    float w[PS_NGROUPS] = {1, 1, 1};
     CHECK(ps_feat_distance(g, c, all, w) == NULL, "distance accepted a raw group vector");
     ps_graph_free(g);
 }
@@ -438,16 +438,16 @@ static void test_descent(void)
     float target[PS_FEAT_DIM];
     memcpy(target, ft->data, sizeof target);
     ps_graph_set_grad(g, 1);
-    float w[PS_FEAT_GROUPS] = {1, 1, 1};
-    double first[PS_FEAT_GROUPS] = {0}, last[PS_FEAT_GROUPS] = {0};
+    float w[PS_NGROUPS] = {1, 1, 1};
+    double first[PS_NGROUPS] = {0}, last[PS_NGROUPS] = {0};
     for (int step = 0; step <= STEPS; step++) {
         ps_graph_reset(g);
         ps_tensor *img = ps_tensor_leaf(g, 1, 3, H, W), *fb = ps_tensor_const(g, 1, 1, 1, PS_FEAT_DIM);
         memcpy(img->data, x, n * sizeof *x);
         memcpy(fb->data, target, sizeof target);
         ps_tensor *fa = ps_feat_all(g, img);
-        for (int k = 0; k < PS_FEAT_GROUPS; k++) {
-            float wk[PS_FEAT_GROUPS] = {0};
+        for (int k = 0; k < PS_NGROUPS; k++) {
+            float wk[PS_NGROUPS] = {0};
             wk[k] = 1.0f;
             ps_tensor *dk = ps_feat_distance(g, fa, fb, wk);
             (step == 0 ? first : last)[k] = dk ? dk->data[0] : NAN;
@@ -466,7 +466,7 @@ static void test_descent(void)
     }
     printf("  descent %d steps: color %.3f -> %.3f, texture %.3f -> %.3f, stroke %.3f -> %.3f\n",
            STEPS, first[0], last[0], first[1], last[1], first[2], last[2]);
-    for (int k = 0; k < PS_FEAT_GROUPS; k++)
+    for (int k = 0; k < PS_NGROUPS; k++)
         CHECK(last[k] < 0.5 * first[k], "%s distance %g -> %g", ps_feat_group_name(k), first[k],
               last[k]);
     ps_graph_free(g);
@@ -490,7 +490,7 @@ static void test_timing(void)
     ps_graph *g = ps_graph_new(1 << 24);
     float *x = malloc((size_t)N * 3 * H * W * sizeof *x);
     fill_natural(x, N, H, W, 77);
-    float w[PS_FEAT_GROUPS] = {1, 1, 1};
+    float w[PS_NGROUPS] = {1, 1, 1};
     double best_cpu = 1e9, best_wall = 1e9;
     for (int r = 0; r < REPS; r++) {
         ps_graph_reset(g);

@@ -30,9 +30,9 @@ static int raw_features(double *out, int n, uint64_t seed)
         tf_natural(img, CALIB_SIDE, CALIB_SIDE, seed + (uint64_t)i);
         ps_tensor *t = ps_tensor_new(g, 1, 3, CALIB_SIDE, CALIB_SIDE);
         memcpy(t->data, img, ps_tensor_numel(t) * sizeof(float));
-        ps_tensor *grp[PS_FEAT_GROUPS] = {ps_feat_color(g, t), ps_feat_texture(g, t),
+        ps_tensor *grp[PS_NGROUPS] = {ps_feat_color(g, t), ps_feat_texture(g, t),
                                           ps_feat_stroke(g, t)};
-        for (int k = 0; k < PS_FEAT_GROUPS; k++) {
+        for (int k = 0; k < PS_NGROUPS; k++) {
             ok = ok && grp[k];
             for (int j = 0; ok && j < ps_feat_group_dim(k); j++)
                 out[(size_t)i * PS_FEAT_DIM + ps_feat_group_offset(k) + j] = grp[k]->data[j];
@@ -121,7 +121,7 @@ int main(void)
      * balance weights average to one in squares over a group) */
     double *h = malloc((size_t)CALIB_N * PS_FEAT_DIM * sizeof *h);
     CHECK(h && raw_features(h, CALIB_N / 2, CALIB_SEED + 100000), "held-out features failed");
-    for (int k = 0; h && k < PS_FEAT_GROUPS; k++) {
+    for (int k = 0; h && k < PS_NGROUPS; k++) {
         double ss = 0.0;
         int off = ps_feat_group_offset(k), dim = ps_feat_group_dim(k);
         for (int i = 0; i < CALIB_N / 2; i++)

@@ -45,8 +45,11 @@ static void comp_free(comp *c)
 
 static void run(const comp *c, float *out, const float w[3], int naive)
 {
-    (naive ? ps_gen_compose_forward_naive : ps_gen_compose_forward)(
-        out, c->x, c->H, c->W, c->ds, c->dt, c->h, c->w, c->grid, c->bins, c->gh, c->gw, w);
+    ps_tensor ds = {1, 3, c->h, c->w, c->ds, NULL}, dt = {1, 3, c->h, c->w, c->dt, NULL};
+    ps_tensor grid = {1, 12 * c->bins, c->gh, c->gw, c->grid, NULL};
+    const ps_gen_heads hd = {&ds, &dt, &grid};
+    const ps_dials d = {w[PS_COLOR], w[PS_TEXTURE], w[PS_STROKE]};
+    (naive ? ps_gen_compose_forward_naive : ps_gen_compose_forward)(out, c->x, c->H, c->W, &hd, &d);
 }
 
 static double maxdiff(const float *a, const float *b, size_t n)

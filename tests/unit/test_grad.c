@@ -69,14 +69,14 @@ BUILD(b_sum, ps_sum_scaled(g, x, sum_w, 3))
  * constant (gradients flow to the heads only), smooth and within [0,1] so every bin is used */
 static ps_tensor *b_compose(ps_graph *g, ps_tensor **x)
 {
-    static const float w[3] = {0.7f, 1.3f, 0.9f};
+    static const ps_dials w = {0.7f, 1.3f, 0.9f};
     ps_tensor *photo = ps_tensor_const(g, 2, 3, 7, 9);
     if (!photo)
         return NULL;
     for (size_t i = 0; i < ps_tensor_numel(photo); i++)
         photo->data[i] = 0.5f + 0.45f * sinf(0.37f * (float)i);
     ps_gen_heads h = {x[0], x[1], x[2]};
-    return ps_gen_compose(g, photo, &h, w);
+    return ps_gen_compose(g, photo, &h, &w);
 }
 BUILD(b_linearize, ps_gen_linearize(g, x[0]))
 BUILD(b_pool, ps_enc_pool(g, x[0], x[1]))

@@ -48,8 +48,8 @@ static void fit_and_apply(recipe_fn f, ps_prog *p, ps_image *out, ps_image *trut
     for (int i = 0; i < 3; i++)
         styled(&s[i], &photo[i], f);
     CHECK(ps_prog_fit(p, s, 3) == PS_OK, "%s", ps_last_error());
-    const float w1[3] = {1, 1, 1};
-    CHECK(ps_prog_apply(p, &photo[3], w1, out) == PS_OK, "%s", ps_last_error());
+    const ps_dials w1 = {1, 1, 1};
+    CHECK(ps_prog_apply(p, &photo[3], &w1, out) == PS_OK, "%s", ps_last_error());
     styled(truth, &photo[3], f);
     for (int i = 0; i < 3; i++)
         ps_img_free(&s[i]);
@@ -85,8 +85,8 @@ static void test_natural(void)
               "photo %d alone opens a group", i);
     }
     ps_image out = {0};
-    const float w[3] = {2, 2, 2};
-    CHECK(ps_prog_apply(&p, &photo[0], w, &out) == PS_OK &&
+    const ps_dials w = {2, 2, 2};
+    CHECK(ps_prog_apply(&p, &photo[0], &w, &out) == PS_OK &&
               !memcmp(out.px, photo[0].px, sizeof(float) * 3 * out.w * out.h), "identity, bit for bit");
     ps_img_free(&out);
 }
@@ -115,10 +115,10 @@ static void test_sepia(void)
           p.beta_g);
     CHECK(after < 0.35 * before, "dE00 to the true sepia %.2f, photo's %.2f", after, before);
     /* the colour dial: 0 exact, 0.5 between, 2 past */
-    const float w0[3] = {0, 1, 1}, wh[3] = {0.5f, 1, 1};
+    const ps_dials w0 = {0, 1, 1}, wh = {0.5f, 1, 1};
     ps_image o0 = {0}, oh = {0};
-    ps_prog_apply(&p, &photo[3], w0, &o0);
-    ps_prog_apply(&p, &photo[3], wh, &oh);
+    ps_prog_apply(&p, &photo[3], &w0, &o0);
+    ps_prog_apply(&p, &photo[3], &wh, &oh);
     CHECK(!memcmp(o0.px, photo[3].px, sizeof(float) * 3 * o0.w * o0.h), "colour 0 is the photo");
     double half = ps_feat_delta_e(oh.px, photo[3].px, oh.h, oh.w),
            full = ps_feat_delta_e(out.px, photo[3].px, oh.h, oh.w);
@@ -230,9 +230,9 @@ static void test_cells(void)
     CHECK(max_abs(&out, &truth) < 1.5 / 255, "the recipe's blocks, to %.4f", max_abs(&out, &truth));
     /* twice the photo's size: blocks twice as big (the same share of the picture) */
     ps_img_resize(&photo[3], &big, photo[3].w * 2, photo[3].h * 2);
-    const float w1[3] = {1, 1, 1};
+    const ps_dials w1 = {1, 1, 1};
     p.fit_px = (float)(photo[3].w > photo[3].h ? photo[3].w : photo[3].h);
-    ps_prog_apply(&p, &big, w1, &bout);
+    ps_prog_apply(&p, &big, &w1, &bout);
     int constant = 1;
     for (int y = 0; y < 16; y++)
         for (int x = 0; x < 16; x++)
@@ -303,8 +303,8 @@ static void test_grain(void)
         CHECK(fabs(p.grain_sigma[c] - 0.06) < 0.015, "sigma %d %.4f", c, p.grain_sigma[c]);
     /* deterministic: the same call gives the same grain */
     ps_image again = {0};
-    const float w1[3] = {1, 1, 1};
-    ps_prog_apply(&p, &photo[3], w1, &again);
+    const ps_dials w1 = {1, 1, 1};
+    ps_prog_apply(&p, &photo[3], &w1, &again);
     CHECK(!memcmp(again.px, out.px, sizeof(float) * 3 * out.w * out.h), "same grain twice");
     ps_img_free(&again);
     ps_img_free(&out);
@@ -371,9 +371,9 @@ static void test_ink(void)
           p.ink_g, p.grain_g);
     CHECK(p.ink_L < 20, "dark ink: L %.1f", p.ink_L);
     /* the ink goes where the recipe's does: the stroke dial alone, against the recipe's marks */
-    const float ws[3] = {0, 0, 1};
+    const ps_dials ws = {0, 0, 1};
     ps_image o1 = {0};
-    ps_prog_apply(&p, &photo[3], ws, &o1);
+    ps_prog_apply(&p, &photo[3], &ws, &o1);
     size_t hw = (size_t)o1.w * o1.h, marked = 0, hit = 0, stray = 0, lit = 0;
     for (size_t i = 0; i < hw; i++) { /* where the photo is light enough to darken by 0.1 */
         if (ps_linear_to_srgb(photo[3].px[i]) < 0.3f)
@@ -389,9 +389,9 @@ static void test_ink(void)
           "ink on %.0f %% of the recipe's marks, %.1f %% elsewhere", 100.0 * hit / marked,
           100.0 * stray / (lit - marked));
     ps_img_free(&o1);
-    const float w0[3] = {0, 1, 0};
+    const ps_dials w0 = {0, 1, 0};
     ps_image o0 = {0};
-    ps_prog_apply(&p, &photo[3], w0, &o0);
+    ps_prog_apply(&p, &photo[3], &w0, &o0);
     CHECK(!memcmp(o0.px, photo[3].px, sizeof(float) * 3 * o0.w * o0.h), "colour and stroke 0: the photo");
     ps_img_free(&o0);
     ps_img_free(&out);
@@ -437,19 +437,19 @@ static void test_hue(void)
     p.hue_g = 1;
     p.hue_deg = (float)d.hue_deg;
     ps_image out = {0}, truth = {0};
-    const float w1[3] = {1, 1, 1};
-    CHECK(ps_prog_apply(&p, &photo[3], w1, &out) == PS_OK, "%s", ps_last_error());
+    const ps_dials w1 = {1, 1, 1};
+    CHECK(ps_prog_apply(&p, &photo[3], &w1, &out) == PS_OK, "%s", ps_last_error());
     styled(&truth, &photo[3], hue60);
     double e = mean_abs(&out, &truth), e0 = mean_abs(&photo[3], &truth);
     CHECK(e < 0.2 * e0, "hue shift: mean error %.4f (the photo's %.4f)", e, e0);
     ps_image o2 = {0};
-    const float w2[3] = {2, 1, 1};
-    ps_prog_apply(&p, &photo[3], w2, &o2);
+    const ps_dials w2 = {2, 1, 1};
+    ps_prog_apply(&p, &photo[3], &w2, &o2);
     CHECK(mean_abs(&o2, &truth) > 2 * e, "colour 2 turns twice as far");
     ps_img_free(&o2);
     ps_image o0 = {0};
-    const float w0[3] = {0, 1, 1};
-    ps_prog_apply(&p, &photo[3], w0, &o0);
+    const ps_dials w0 = {0, 1, 1};
+    ps_prog_apply(&p, &photo[3], &w0, &o0);
     CHECK(!memcmp(o0.px, photo[3].px, sizeof(float) * 3 * o0.w * o0.h), "colour 0: the photo");
     ps_img_free(&o0);
     ps_img_free(&out);
@@ -509,8 +509,8 @@ static void test_sketch(void)
     double e = mean_abs(&out, &truth), e0 = mean_abs(&photo[3], &truth);
     CHECK(e < 0.5 * e0, "sketch: mean error %.4f (the photo's %.4f)", e, e0);
     ps_image o0 = {0};
-    const float w0[3] = {1, 1, 0};
-    ps_prog_apply(&p, &photo[3], w0, &o0);
+    const ps_dials w0 = {1, 1, 0};
+    ps_prog_apply(&p, &photo[3], &w0, &o0);
     CHECK(white_share(&o0) < wt / 2, "stroke 0: no paper (%.0f %% white)", 100 * white_share(&o0));
     ps_img_free(&o0);
     ps_img_free(&out);
@@ -527,15 +527,15 @@ static void test_pack(void)
     static float v[PS_PROG_NFLOATS];
     ps_prog_pack(&p, v);
     CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK, "%s", ps_last_error());
-    const float w[3] = {1, 0, 0};
+    const ps_dials w = {1, 0, 0};
     ps_img_free(&out);
-    ps_prog_apply(&p, &photo[3], w, &out);
-    ps_prog_apply(&q, &photo[3], w, &o2);
+    ps_prog_apply(&p, &photo[3], &w, &out);
+    ps_prog_apply(&q, &photo[3], &w, &o2);
     CHECK(!memcmp(out.px, o2.px, sizeof(float) * 3 * out.w * out.h), "unpacked paints the same");
     p.grain_g = 0; /* texture dial 0 = the program without its texture */
     ps_img_free(&o2);
-    const float w1[3] = {1, 1, 1};
-    ps_prog_apply(&p, &photo[3], w1, &o2);
+    const ps_dials w1 = {1, 1, 1};
+    ps_prog_apply(&p, &photo[3], &w1, &o2);
     CHECK(!memcmp(out.px, o2.px, sizeof(float) * 3 * out.w * out.h), "texture 0 is exact");
     struct { int at; float val; const char *what; } bad[] = {
         {0, 2.0f, "version"}, {1, NAN, "NaN"}, {1, 1.5f, "gate"}, {32, 65, "palette size"},

@@ -126,7 +126,7 @@ int main(void)
           ps_hparams_get(&hp2, "tokens", 0) == -24, "hparams round trip");
     CHECK(strlen(h1) == 16 && strspn(h1, "0123456789abcdef") == 16, "hash '%s'", h1);
     ps_hparams hp3;
-    CHECK(ps_psm_read_hparams("m.psm", &hp3) == PS_OK && ps_hparams_get(&hp3, "heads", 0) == 4,
+    CHECK(ps_psm_load("m.psm", &hp3, NULL, NULL) == PS_OK && ps_hparams_get(&hp3, "heads", 0) == 4,
           "read_hparams");
     CHECK(ps_psm_save("m2.psm", &hp, &b) == PS_OK && ps_psm_load("m2.psm", NULL, &b, h2) == PS_OK,
           "resave");
@@ -151,8 +151,8 @@ int main(void)
     mkdir("sub", 0755);
     char sub[300];
     snprintf(sub, sizeof sub, "sub/%s", name);
-    CHECK(ps_psm_save(name, &hp, &a) == PS_OK && ps_psm_read_hparams(name, &hp3) == PS_OK &&
-              ps_psm_save(sub, &hp, &a) == PS_OK && ps_psm_read_hparams(sub, &hp3) == PS_OK,
+    CHECK(ps_psm_save(name, &hp, &a) == PS_OK && ps_psm_load(name, &hp3, NULL, NULL) == PS_OK &&
+              ps_psm_save(sub, &hp, &a) == PS_OK && ps_psm_load(sub, &hp3, NULL, NULL) == PS_OK,
           "save with a 254-byte name: %s", ps_last_error());
     remove(name);
 
@@ -233,7 +233,7 @@ int main(void)
     fix_crc(buf, len);
     spit("x.psm", buf, len);
     expect_bad("x.psm", "hyper-parameter 'width' = 4294967344 is out of range", "int64 hparam");
-    CHECK(ps_psm_read_hparams("x.psm", &hp3) == PS_EINPUT, "read_hparams on an int64 hparam");
+    CHECK(ps_psm_load("x.psm", &hp3, NULL, NULL) == PS_EINPUT, "read_hparams on an int64 hparam");
     put_le(buf + 16 + 1 + strlen("width"), (uint64_t)INT64_MIN, 8);
     fix_crc(buf, len);
     spit("x.psm", buf, len);
@@ -271,7 +271,7 @@ int main(void)
     mkdir("dir.psm", 0755);
     expect_bad("dir.psm", "not a regular file", "directory");
     expect_bad("absent.psm", "cannot open", "missing file");
-    CHECK(ps_psm_read_hparams("empty.psm", &hp3) == PS_EINPUT, "read_hparams on bad file");
+    CHECK(ps_psm_load("empty.psm", &hp3, NULL, NULL) == PS_EINPUT, "read_hparams on bad file");
 
     free(good);
     free(buf);

@@ -42,11 +42,11 @@ static ps_image shrink(const ps_image *a, int f)
 }
 
 /* A style with only group g active, family f, at intensity t. */
-static ps_synth_style only(ps_synth_group g, int f, float t, uint64_t seed)
+static ps_synth_style only(ps_group g, int f, float t, uint64_t seed)
 {
     ps_synth_style st;
     ps_synth_sample(seed, &st);
-    for (int k = 0; k < PS_SYNTH_NGROUPS; k++)
+    for (int k = 0; k < PS_NGROUPS; k++)
         st.op[k].intensity = 0.f;
     st.op[g].family = f;
     st.op[g].intensity = t;
@@ -79,15 +79,15 @@ static void test_families(const ps_image *photo)
 {
     ps_image out = img(photo->w, photo->h);
     size_t n = (size_t)photo->w * photo->h * 3;
-    for (int g = 0; g < PS_SYNTH_NGROUPS; g++)
-        for (int f = 0; f < ps_synth_family_count((ps_synth_group)g); f++) {
-            const char *name = ps_synth_family_name((ps_synth_group)g, f);
-            ps_synth_style st = only((ps_synth_group)g, f, 0.f, 100 + (uint64_t)f);
+    for (int g = 0; g < PS_NGROUPS; g++)
+        for (int f = 0; f < ps_synth_family_count((ps_group)g); f++) {
+            const char *name = ps_synth_family_name((ps_group)g, f);
+            ps_synth_style st = only((ps_group)g, f, 0.f, 100 + (uint64_t)f);
             CHECK(!ps_synth_render(&st, photo, &out, NULL, NULL, NULL), "%s", ps_last_error());
             /* the only change allowed at 0 is the sqrt/square round trip of the display encoding */
             CHECK(mad(&out, photo) < 1e-6, "%s at intensity 0 is the identity (mad %g)", name, mad(&out, photo));
             for (uint64_t seed = 0; seed < 3; seed++) {
-                st = only((ps_synth_group)g, f, 1.f, 200 + seed * 31 + (uint64_t)f);
+                st = only((ps_group)g, f, 1.f, 200 + seed * 31 + (uint64_t)f);
                 CHECK(!ps_synth_render(&st, photo, &out, NULL, NULL, NULL), "%s", ps_last_error());
                 CHECK(mad(&out, photo) > 0.004, "%s (seed %d) changes the photo (mad %g)", name, (int)seed,
                       mad(&out, photo));
@@ -97,10 +97,10 @@ static void test_families(const ps_image *photo)
                 CHECK(!bad, "%s: %d values NaN or outside [0,1]", name, bad);
             }
         }
-    CHECK(ps_synth_family_count(PS_SYNTH_COLOR) >= 8, "color families");
-    CHECK(ps_synth_family_count(PS_SYNTH_TEXTURE) >= 6, "texture families");
-    CHECK(ps_synth_family_count(PS_SYNTH_STROKE) >= 6, "stroke families");
-    CHECK(ps_synth_family_name(PS_SYNTH_COLOR, -1) == NULL && ps_synth_family_name(PS_SYNTH_NGROUPS, 0) == NULL,
+    CHECK(ps_synth_family_count(PS_COLOR) >= 8, "color families");
+    CHECK(ps_synth_family_count(PS_TEXTURE) >= 6, "texture families");
+    CHECK(ps_synth_family_count(PS_STROKE) >= 6, "stroke families");
+    CHECK(ps_synth_family_name(PS_COLOR, -1) == NULL && ps_synth_family_name(PS_NGROUPS, 0) == NULL,
           "names out of range");
     ps_img_free(&out);
 }
@@ -121,15 +121,15 @@ static void test_partials(const ps_image *photo)
         CHECK(!ps_synth_render(&st, photo, &full, &part[0], &part[1], &part[2]), "%s", ps_last_error());
         for (int g = 0; g < 3; g++) {
             CHECK(mad(&part[g], photo) > 0.004, "seed %llu: %s partial differs from the photo",
-                  (unsigned long long)seed, ps_synth_group_name((ps_synth_group)g));
+                  (unsigned long long)seed, ps_synth_group_name((ps_group)g));
             CHECK(mad(&part[g], &full) > 0.002, "seed %llu: %s partial differs from the full render",
-                  (unsigned long long)seed, ps_synth_group_name((ps_synth_group)g));
+                  (unsigned long long)seed, ps_synth_group_name((ps_group)g));
             ps_synth_style one = st;
             for (int k = 0; k < 3; k++)
                 if (k != g)
                     one.op[k].intensity = 0.f;
             CHECK(!ps_synth_render(&one, photo, &solo, NULL, NULL, NULL), "%s", ps_last_error());
-            CHECK(mad(&solo, &part[g]) < 1e-7, "the %s partial is that op alone", ps_synth_group_name((ps_synth_group)g));
+            CHECK(mad(&solo, &part[g]) < 1e-7, "the %s partial is that op alone", ps_synth_group_name((ps_group)g));
         }
         CHECK(mad(&part[0], &part[1]) > 0.002 && mad(&part[0], &part[2]) > 0.002 && mad(&part[1], &part[2]) > 0.002,
               "seed %llu: partials differ from each other", (unsigned long long)seed);
@@ -158,15 +158,15 @@ static void test_scale(void)
             memcpy(&big.px[((size_t)c * 256 + y) * 256],
                    &set.img[0].px[((size_t)c * set.img[0].h + (size_t)(y % set.img[0].h)) * 256], 256 * sizeof(float));
     ps_image small = shrink(&big, 2), ref = shrink(&big, 8);
-    for (int g = 0; g < PS_SYNTH_NGROUPS; g++)
-        for (int f = 0; f < ps_synth_family_count((ps_synth_group)g); f++) {
-            ps_synth_style st = only((ps_synth_group)g, f, 1.f, 77 + (uint64_t)f);
+    for (int g = 0; g < PS_NGROUPS; g++)
+        for (int f = 0; f < ps_synth_family_count((ps_group)g); f++) {
+            ps_synth_style st = only((ps_group)g, f, 1.f, 77 + (uint64_t)f);
             CHECK(!ps_synth_render(&st, &big, &out_big, NULL, NULL, NULL), "%s", ps_last_error());
             CHECK(!ps_synth_render(&st, &small, &out_small, NULL, NULL, NULL), "%s", ps_last_error());
             ps_image a = shrink(&out_big, 8), b = shrink(&out_small, 4);
             double d = mad(&a, &b), effect = mad(&a, &ref);
             CHECK(d < 0.03 || d < 0.5 * effect, "%s: 128 vs 256 px differ by %.4f at 32 px (effect %.4f)",
-                  ps_synth_family_name((ps_synth_group)g, f), d, effect);
+                  ps_synth_family_name((ps_group)g, f), d, effect);
             ps_img_free(&a);
             ps_img_free(&b);
         }
@@ -182,13 +182,13 @@ static void test_scale(void)
  * and how often a group, or the whole style, is identity. */
 static void sampler_counts(int val, int n)
 {
-    int hits[PS_SYNTH_NGROUPS][16] = {{0}}, identity = 0, all_off = 0;
+    int hits[PS_NGROUPS][16] = {{0}}, identity = 0, all_off = 0;
     for (int i = 0; i < n; i++) {
         ps_synth_style st;
         ps_synth_sample(val ? ps_synth_val_seed(i) : (uint64_t)i, &st);
         int off = 0;
-        for (int g = 0; g < PS_SYNTH_NGROUPS; g++) {
-            CHECK(st.op[g].family >= 0 && st.op[g].family < ps_synth_family_count((ps_synth_group)g), "family range");
+        for (int g = 0; g < PS_NGROUPS; g++) {
+            CHECK(st.op[g].family >= 0 && st.op[g].family < ps_synth_family_count((ps_group)g), "family range");
             if (st.op[g].intensity > 0.f)
                 hits[g][st.op[g].family]++;
             else
@@ -199,9 +199,9 @@ static void sampler_counts(int val, int n)
         identity += off;
         all_off += off == 3;
     }
-    for (int g = 0; g < PS_SYNTH_NGROUPS; g++)
-        for (int f = 0; f < ps_synth_family_count((ps_synth_group)g); f++)
-            CHECK(hits[g][f] > n / 40, "%s reachable (%d hits)", ps_synth_family_name((ps_synth_group)g, f), hits[g][f]);
+    for (int g = 0; g < PS_NGROUPS; g++)
+        for (int f = 0; f < ps_synth_family_count((ps_group)g); f++)
+            CHECK(hits[g][f] > n / 40, "%s reachable (%d hits)", ps_synth_family_name((ps_group)g, f), hits[g][f]);
     if (val) {
         CHECK(all_off == 0, "validation: never all three identity");
         CHECK(identity > n * 3 / 16 && identity < n * 3 * 3 / 16,
