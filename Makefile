@@ -1,13 +1,19 @@
 # pstyle build. Deps come from Debian and are found with pkg-config (see `make deps`).
-# Every .c under the library folders goes into libpstyle.a; src/cli/ is the pstyle binary;
-# tests/unit/test_*.c are one executable each; tests/integration/*.sh run against the binary.
+# Every .c under LIBDIRS goes into libpstyle (static and shared: what a user links, with
+# include/pstyle.h); training (meta/) and the bench go into libpstyle-tools.a, which only the
+# pstyle binary (src/cli/, src/serve/) and the tests link. tests/unit/test_*.c are one
+# executable each; tests/integration/*.sh run against the binary.
 CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 PKGS    := openblas sqlite3 zlib stb libjpeg libmicrohttpd
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I. $(shell pkg-config --cflags $(PKGS)) -fopenmp
+# -fPIC: the same objects make the shared library; hidden visibility: it exports only what
+# pstyle.h marks PS_API. CPPFLAGS (the user's) comes first, as make's own rules do.
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -I. $(shell pkg-config --cflags $(PKGS)) -fopenmp \
+           -fPIC -fvisibility=hidden
+CFLAGS  := $(CPPFLAGS) $(CFLAGS)
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -lpthread -fopenmp
 ifeq ($(NATIVE),1)
 CFLAGS  += -march=native
@@ -19,33 +25,57 @@ BUILD   ?= build-san
 endif
 BUILD   ?= build
 
-LIBDIRS := src/base src/nn src/img src/feat src/gen src/prog encoder meta store bench
+LIBDIRS := src/base src/nn src/img src/feat src/gen src/prog encoder store src/api
+TOOLDIRS := meta bench
 LIBSRC  := $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c))
+TOOLSRC := $(foreach d,$(TOOLDIRS),$(wildcard $(d)/*.c))
 CLISRC  := $(wildcard src/cli/*.c src/serve/*.c)
-LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o)
+LIBOBJ  := $(LIBSRC:%.c=$(BUILD)/%.o) $(BUILD)/src/api/default_model.o
+TOOLOBJ := $(TOOLSRC:%.c=$(BUILD)/%.o)
 CLIOBJ  := $(CLISRC:%.c=$(BUILD)/%.o) $(BUILD)/src/serve/page_html.o
 TESTSRC := $(wildcard tests/unit/test_*.c)
 TESTBIN := $(TESTSRC:tests/unit/%.c=$(BUILD)/tests/%)
 MODEL   := models/default.psm
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libpstyle.so.$(SOMAJOR)
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
 CFLAGS  += -DPS_VERSION=\"$(VERSION)\" -DPS_DATADIR=\"$(PREFIX)/share/pstyle\"
 
 .PHONY: prog-natural demo all test unit unit-cores integration bench bench-quick install uninstall clean deps data extval train
-all: pstyle $(BUILD)/libpstyle.a
+all: pstyle $(BUILD)/libpstyle.a $(BUILD)/libpstyle.so
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The shipped model, linked into the library as bytes (ps_model_open(NULL)).
+$(BUILD)/src/api/default_model.o: src/api/default_model.S $(MODEL)
+	@mkdir -p $(dir $@)
+	$(CC) -c -DPS_MODEL_FILE='"$(MODEL)"' -o $@ $<
+
 $(BUILD)/libpstyle.a: $(LIBOBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(BUILD)/libpstyle-tools.a: $(TOOLOBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libpstyle.so.$(VERSION): $(LIBOBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -Wl,--as-needed -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libpstyle.so: $(BUILD)/libpstyle.so.$(VERSION)
+	ln -sf libpstyle.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libpstyle.so.$(VERSION) $@
+
 libpstyle.a: $(BUILD)/libpstyle.a
 	cp $< $@
 
-$(BUILD)/pstyle: $(CLIOBJ) $(BUILD)/libpstyle.a
-	$(CC) $(LDFLAGS) -o $@ $(CLIOBJ) $(BUILD)/libpstyle.a $(LDLIBS)
+TOOLLIBS := $(BUILD)/libpstyle-tools.a $(BUILD)/libpstyle.a
+$(BUILD)/pstyle: $(CLIOBJ) $(TOOLLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLIOBJ) $(TOOLLIBS) $(LDLIBS)
 
 pstyle: $(BUILD)/pstyle
 	cp $< $@
@@ -70,9 +100,9 @@ prog-natural: $(BUILD)/gen_natural
 	$(BUILD)/gen_natural data/photos/train/* > src/prog/natural.c.tmp
 	mv src/prog/natural.c.tmp src/prog/natural.c
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpstyle.a $(wildcard tests/unit/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(TOOLLIBS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libpstyle.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TOOLLIBS) $(LDLIBS)
 
 # PSTYLE_ROOT: test_feat_score finds the metrics' reference script in ../shared/ beside the repo
 unit: $(TESTBIN)
@@ -91,14 +121,35 @@ test: unit unit-cores fuzz-regress integration
 bench: $(BUILD)/pstyle
 	$(BUILD)/pstyle bench $(if $(QUICK),--quick)
 
-install: pstyle
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pstyle $(DESTDIR)$(PREFIX)/share/man/man1
+# pstyle.pc is written for this PREFIX, LIBDIR and INCDIR: Requires.private and Libs.private
+# serve `pkg-config --static`; a shared link needs only -lpstyle.
+install: pstyle $(BUILD)/libpstyle.a $(BUILD)/libpstyle.so
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pstyle \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 755 pstyle $(DESTDIR)$(PREFIX)/bin/pstyle
-	if [ -f $(MODEL) ]; then install -m 644 $(MODEL) $(DESTDIR)$(PREFIX)/share/pstyle/default.psm; fi
+	install -m 644 $(MODEL) $(DESTDIR)$(PREFIX)/share/pstyle/default.psm
 	if [ -f man/pstyle.1 ]; then install -m 644 man/pstyle.1 $(DESTDIR)$(PREFIX)/share/man/man1/pstyle.1; fi
+	install -m 644 include/pstyle.h $(DESTDIR)$(INCDIR)/pstyle.h
+	install -m 644 $(BUILD)/libpstyle.a $(DESTDIR)$(LIBDIR)/libpstyle.a
+	install -m 755 $(BUILD)/libpstyle.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpstyle.so.$(VERSION)
+	ln -sf libpstyle.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpstyle.so
+	{ echo 'prefix=$(PREFIX)'; echo 'includedir=$(INCDIR)'; echo 'libdir=$(LIBDIR)'; echo; \
+	  echo 'Name: pstyle'; \
+	  echo 'Description: learn a visual style from a few images and paint new photos in it'; \
+	  echo 'Version: $(VERSION)'; \
+	  echo 'Requires.private: $(filter-out libmicrohttpd,$(PKGS))'; \
+	  echo 'Cflags: -I$${includedir}'; \
+	  echo 'Libs: -L$${libdir} -lpstyle'; \
+	  echo 'Libs.private: -lm -lpthread -fopenmp'; } > $(DESTDIR)$(LIBDIR)/pkgconfig/pstyle.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/pstyle.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/pstyle $(DESTDIR)$(PREFIX)/share/pstyle/default.psm $(DESTDIR)$(PREFIX)/share/man/man1/pstyle.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/pstyle $(DESTDIR)$(PREFIX)/share/man/man1/pstyle.1 \
+	  $(DESTDIR)$(PREFIX)/share/pstyle/default.psm \
+	  $(DESTDIR)$(INCDIR)/pstyle.h $(DESTDIR)$(LIBDIR)/libpstyle.a \
+	  $(DESTDIR)$(LIBDIR)/libpstyle.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libpstyle.so $(DESTDIR)$(LIBDIR)/pkgconfig/pstyle.pc
 
 # apt-get as root, or through sudo. While another apt or dpkg holds its lock, deps waits up to
 # APT_LOCK_WAIT seconds: install through apt's own DPkg::Lock::Timeout (apt >= 1.9.11), update by
@@ -153,7 +204,7 @@ train: pstyle
 clean:
 	rm -rf build build-san pstyle libpstyle.a
 
--include $(LIBOBJ:.o=.d) $(CLIOBJ:.o=.d)
+-include $(LIBOBJ:.o=.d) $(TOOLOBJ:.o=.d) $(CLIOBJ:.o=.d)
 
 # The main job on the shipped default model: make sample images, learn a style, apply it.
 demo: pstyle
@@ -179,7 +230,7 @@ FUZZ_TMP     := $(if $(wildcard /dev/shm/.),/dev/shm,/tmp)
 FUZZ_CFLAGS   = $(filter-out -fopenmp,$(CFLAGS)) -fno-omit-frame-pointer \
   -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_LDLIBS   = $(filter-out -fopenmp,$(LDLIBS))
-FUZZ_LIBOBJ  := $(LIBSRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIBOBJ  := $(LIBSRC:%.c=$(FUZZ_BUILD)/%.o) $(BUILD)/src/api/default_model.o
 FUZZ_INPUTS   = $(wildcard tests/fuzz/corpus/*/* tests/fuzz/regress/*/*)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 REPLAY_BIN   := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)

@@ -59,10 +59,12 @@ PS_API const char *ps_version(void);
 /* ---- the three groups a style is made of, and the dial of each ---------------------------- */
 typedef enum ps_group { PS_COLOR = 0, PS_TEXTURE = 1, PS_STROKE = 2, PS_NGROUPS = 3 } ps_group;
 /* Each dial is a real in [0, 2]: 0 keeps the photo's own colour / texture / stroke exactly,
- * 1 is the learned style, above 1 exaggerates it. All three at 0 give back the photo bit for bit. */
+ * 1 is the learned style, above 1 exaggerates it. All three at 0 give back the photo bit for bit.
+ * Up to PS_DIAL_MAX is accepted (the pstyle command's dial at --strength 2). */
 typedef struct ps_dials {
     float color, texture, stroke;
 } ps_dials;
+#define PS_DIAL_MAX 4.0
 
 /* ---- images --------------------------------------------------------------------------------- */
 typedef struct ps_image ps_image; /* opaque: decoded pixels (RGB or RGBA), any size */

@@ -1,7 +1,6 @@
 /* pstyle apply: paint photos in a user's learned style, with per-group weights. */
 #include "cli.h"
-#include "encoder/enc.h"
-#include "store/store.h"
+#include "src/api/api.h"
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -165,28 +164,17 @@ int ps_cmd_apply(int argc, char **argv)
         free(skip);
         return ps_cli_fail(st);
     }
-    ps_style_rec rec = {0};
-    st = ps_store_get_style(db, user, style, (int)version, &rec, NULL, NULL);
+    ps_style *learned = NULL;
+    st = ps_store_get(db, user, style, (int)version, &learned);
     ps_store_close(db);
     ps_model m;
     if (st || (st = ps_model_load(&m, mpath))) {
-        ps_store_style_free(&rec);
+        ps_style_free(learned);
         free(skip);
         return ps_cli_fail(st);
     }
-    rc = 0;
     ps_prog prog;
-    if (rec.n_program && (st = ps_prog_unpack(&prog, rec.program, rec.n_program)))
-        rc = ps_cli_error(2, "%s's style '%s' v%d: %s; run 'pstyle relearn %s'", user, style,
-                          rec.version, ps_last_error(), user);
-    /* a program does not depend on the model; tokens alone (styles learned before programs)
-     * need the model they were made with */
-    if (!rc && !rec.n_program && (strcmp(rec.model_hash, m.hash) ||
-        rec.groups * rec.tokens_per_group * rec.dim != ps_model_ntokens(&m))) {
-        rc = ps_cli_error(2, "%s's style '%s' v%d was learned with model %s, but this is model "
-                          "%s (%s); run 'pstyle relearn %s' or learn it again",
-                          user, style, rec.version, rec.model_hash, m.hash, mpath, user);
-    }
+    rc = (st = ps_style_ready(&m, learned, &prog)) ? ps_cli_fail(st) : 0;
     if (!rc && outdir)
         rc = ps_cli_mkdirs(outdir);
     ps_threads_init(0);
@@ -200,7 +188,7 @@ int ps_cmd_apply(int argc, char **argv)
             bad = 2;
             continue;
         }
-        ps_image img = {0}, res = {0}, sized = {0};
+        ps_image img = {0}, *res = NULL, sized = {0};
         if ((st = ps_img_load(ip, &img))) {
             bad = ps_cli_fail(st);
             continue;
@@ -215,17 +203,17 @@ int ps_cmd_apply(int argc, char **argv)
             }
         }
         const ps_image *src = size > 0 ? &sized : &img;
-        if ((st = ps_model_apply(&m, rec.tokens, rec.n_program ? &prog : NULL, src, &dials, &res)) ||
-            (st = ps_img_save(op, &res, (int)quality)))
+        if ((st = ps_apply(&m, learned, src, &dials, &res)) ||
+            (st = ps_img_save(op, res, (int)quality)))
             bad = ps_cli_fail(st);
         else
             printf("%s\n", op);
         ps_img_free(&img);
         ps_img_free(&sized);
-        ps_img_free(&res);
+        ps_image_free(res);
     }
     ps_model_free(&m);
-    ps_store_style_free(&rec);
+    ps_style_free(learned);
     free(skip);
     return bad;
 }

@@ -1,7 +1,6 @@
 /* pstyle learn: 1..10 sample images -> a new version of the user's style in the store. */
 #include "cli.h"
-#include "encoder/enc.h"
-#include "store/store.h"
+#include "src/api/api.h"
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -22,9 +21,6 @@ static void usage(FILE *f)
                "                   $XDG_DATA_HOME/pstyle/styles.db)\n"
                "  --model PATH     model file (default $PSTYLE_MODEL or the shipped model)\n");
 }
-
-/* The thumbnail the store keeps so `relearn` can rebuild the style after a model upgrade. */
-#define THUMB_PX 160
 
 int ps_cmd_learn(int argc, char **argv)
 {
@@ -92,76 +88,36 @@ int ps_cmd_learn(int argc, char **argv)
     ps_image imgs[PS_LEARN_MAX_SHOTS] = {{0}};
     ps_sample_rec samples[PS_LEARN_MAX_SHOTS];
     memset(samples, 0, sizeof samples);
-    int nt = ps_model_ntokens(&m), rc = 0;
-    float *tok = malloc(sizeof(float) * nt), *embed = malloc(sizeof(float) * nt * nimg);
-    if (!tok || !embed)
-        rc = ps_cli_error(4, "out of memory");
+    int rc = 0;
     for (int i = 0; i < nimg && !rc; i++) {
-        const char *path = argv[optind + i];
-        unsigned char *bytes = NULL;
-        size_t len = 0;
-        if ((st = ps_img_read_file(path, &bytes, &len)) ||
-            (st = ps_img_load_mem(bytes, len, path, &imgs[i]))) {
-            free(bytes);
+        if ((st = ps_style_read_sample(argv[optind + i], &imgs[i], &samples[i])))
             rc = ps_cli_fail(st);
-            break;
-        }
-        ps_store_sha256_hex(bytes, len, samples[i].sha256);
-        free(bytes);
-        samples[i].size = (int64_t)len;
-        samples[i].width = imgs[i].w;
-        samples[i].height = imgs[i].h;
-        ps_image th = {0};
-        if ((st = ps_img_fit(&imgs[i], &th, THUMB_PX)) ||
-            (st = ps_img_encode_png(&th, &samples[i].thumb, &samples[i].thumb_len)))
-            rc = ps_cli_fail(st);
-        ps_img_free(&th);
-        samples[i].embedding = embed + (size_t)i * nt;
-        samples[i].n_embedding = nt;
-        if (isatty(2))
+        else if (isatty(2))
             ps_cli_progress("reading", (i + 1.0) / nimg, 0);
     }
     ps_learn_stats ls = {0};
-    ps_prog prog;
-    float prog_v[PS_PROG_NFLOATS];
+    ps_style *learned = NULL;
     if (!rc) {
         ps_cli_progress_done();
         if (isatty(2))
             fprintf(stderr, "learning from %d image%s...\r", nimg, nimg > 1 ? "s" : "");
-        if ((st = ps_model_learn(&m, imgs, nimg, (int)steps, tok, &prog, embed, &ls)))
+        if ((st = ps_style_learn_images(&m, imgs, samples, nimg, (int)steps, "files", &learned,
+                                        &ls)))
             rc = ps_cli_fail(st);
         ps_cli_progress_done();
     }
-    if (!rc) {
-        char settings[256], quality[256];
-        snprintf(settings, sizeof settings,
-                 "{\"steps\":%d,\"work_px\":%d,\"shots\":%d}", steps < 0 ? m.inner_steps : (int)steps,
-                 m.work_px, nimg);
-        snprintf(quality, sizeof quality,
-                 "{\"inner_loss_before\":%.6f,\"inner_loss_after\":%.6f,\"seconds\":%.3f}",
-                 ls.loss_before, ls.loss_after, ls.seconds);
-        ps_style_rec rec = {.groups = PS_NGROUPS, .tokens_per_group = m.gen.cfg.tok,
-                            .dim = m.gen.cfg.dim, .tokens = tok, .shots = nimg,
-                            .settings = settings, .quality = quality, .program = prog_v,
-                            .n_program = PS_PROG_NFLOATS};
-        ps_prog_pack(&prog, prog_v);
-        snprintf(rec.user, sizeof rec.user, "%s", user);
-        snprintf(rec.style, sizeof rec.style, "%s", style);
-        memcpy(rec.model_hash, m.hash, sizeof rec.model_hash);
-        int version = 0;
-        if ((st = ps_store_put_style(db, &rec, samples, nimg, &version)))
-            rc = ps_cli_fail(st);
-        else
-            printf("learned %s's style '%s' v%d from %d image%s in %.2f s (inner loss %.4f -> "
-                   "%.4f)\n", user, style, version, nimg, nimg > 1 ? "s" : "", ls.seconds,
-                   ls.loss_before, ls.loss_after);
-    }
+    int version = 0;
+    if (!rc && (st = ps_store_put(db, user, style, learned, &version)))
+        rc = ps_cli_fail(st);
+    else if (!rc)
+        printf("learned %s's style '%s' v%d from %d image%s in %.2f s (inner loss %.4f -> "
+               "%.4f)\n", user, style, version, nimg, nimg > 1 ? "s" : "", ls.seconds,
+               ls.loss_before, ls.loss_after);
     for (int i = 0; i < nimg; i++) {
         ps_img_free(&imgs[i]);
         free(samples[i].thumb);
     }
-    free(tok);
-    free(embed);
+    ps_style_free(learned);
     ps_model_free(&m);
     ps_store_close(db);
     return rc;

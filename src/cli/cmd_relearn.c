@@ -2,8 +2,7 @@
  * users need not find their images again. The store part (which styles, their samples, saving
  * the new version) is here; running the model is the learning core's, in relearn_style(). */
 #include "cli.h"
-#include "encoder/enc.h"
-#include "store/store.h"
+#include "src/api/api.h"
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +17,10 @@ static const char ps_relearn_usage[] =
     "  --model PATH   model to use (default $PSTYLE_MODEL, else the shipped one)\n"
     "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
-/* The learning core's part: learn old's style again from its samples' thumbnails (PNG bytes in
- * smp[k].thumb) with the model at model_path, filling out's tokens, shape, model_hash, shots,
- * settings and quality (malloc'ed; the caller frees them with ps_store_style_free). */
+/* Learn old's style again from its samples' thumbnails (PNG bytes in smp[k].thumb) with the
+ * model at model_path; the samples' records are copied into the new style. */
 static ps_status relearn_style(const char *model_path, const ps_style_rec *old, const ps_sample_rec *smp,
-                               int n, ps_style_rec *out)
+                               int n, ps_style **out)
 {
     if (n < 1 || n > PS_LEARN_MAX_SHOTS)
         return ps_fail(PS_EINPUT, "%s/%s: %d samples stored; 1 to %d can be relearned", old->user,
@@ -32,40 +30,26 @@ static ps_status relearn_style(const char *model_path, const ps_style_rec *old, 
     if (st)
         return st;
     ps_image imgs[PS_LEARN_MAX_SHOTS];
+    ps_sample_rec copy[PS_LEARN_MAX_SHOTS];
     memset(imgs, 0, sizeof imgs);
-    for (int i = 0; i < n && !st; i++)
+    memset(copy, 0, sizeof copy);
+    for (int i = 0; i < n && !st; i++) {
         st = ps_img_load_mem(smp[i].thumb, smp[i].thumb_len, "stored thumbnail", &imgs[i]);
-    int nt = ps_model_ntokens(&m);
-    ps_learn_stats ls = {0};
-    if (!st && !(out->tokens = malloc(sizeof(float) * nt)))
-        st = ps_fail(PS_EINTERNAL, "relearn: out of memory");
-    ps_prog prog;
-    if (!st && !(out->program = malloc(sizeof(float) * PS_PROG_NFLOATS)))
-        st = ps_fail(PS_EINTERNAL, "relearn: out of memory");
-    if (!st)
-        st = ps_model_learn(&m, imgs, n, -1, out->tokens, &prog, NULL, &ls);
-    if (!st) {
-        ps_prog_pack(&prog, out->program);
-        out->n_program = PS_PROG_NFLOATS;
-    }
-    if (!st) {
-        char buf[256];
-        out->groups = PS_NGROUPS;
-        out->tokens_per_group = m.gen.cfg.tok;
-        out->dim = m.gen.cfg.dim;
-        out->shots = n;
-        memcpy(out->model_hash, m.hash, sizeof out->model_hash);
-        snprintf(buf, sizeof buf, "{\"steps\":%d,\"work_px\":%d,\"shots\":%d,\"from\":\"thumbnails\"}",
-                 m.inner_steps, m.work_px, n);
-        out->settings = strdup(buf);
-        snprintf(buf, sizeof buf, "{\"inner_loss_before\":%.6f,\"inner_loss_after\":%.6f,\"seconds\":%.3f}",
-                 ls.loss_before, ls.loss_after, ls.seconds);
-        out->quality = strdup(buf);
-        if (!out->settings || !out->quality)
+        copy[i] = smp[i];
+        copy[i].embedding = NULL, copy[i].n_embedding = 0;
+        if (!st && !(copy[i].thumb = malloc(smp[i].thumb_len)))
             st = ps_fail(PS_EINTERNAL, "relearn: out of memory");
+        else if (!st)
+            memcpy(copy[i].thumb, smp[i].thumb, smp[i].thumb_len);
+        else
+            copy[i].thumb = NULL;
     }
-    for (int i = 0; i < n; i++)
+    if (!st)
+        st = ps_style_learn_images(&m, imgs, copy, n, -1, "thumbnails", out, NULL);
+    for (int i = 0; i < n; i++) {
         ps_img_free(&imgs[i]);
+        free(copy[i].thumb);
+    }
     ps_model_free(&m);
     return st;
 }
@@ -76,25 +60,21 @@ static ps_status relearn_one(ps_store *db, const ps_store_row *row, const char *
     if (row->n_samples == 0 || row->n_thumbs < row->n_samples)
         return ps_fail(PS_EINPUT, "%s/%s v%d: no thumbnails stored (learned by an older pstyle); "
                                   "learn it again from its images", row->user, row->style, row->version);
-    ps_style_rec old, out;
+    ps_style_rec old;
     ps_sample_rec *smp;
     int n, v;
     ps_status st = ps_store_get_style(db, row->user, row->style, row->version, &old, &smp, &n);
     if (st)
         return st;
-    memset(&out, 0, sizeof out);
+    ps_style *out = NULL;
     st = relearn_style(model_path, &old, smp, n, &out);
-    if (!st) {
-        memcpy(out.user, old.user, sizeof out.user);
-        memcpy(out.style, old.style, sizeof out.style);
-        out.created_at = 0;
-        st = ps_store_put_style(db, &out, smp, n, &v);
-    }
+    if (!st)
+        st = ps_store_put(db, old.user, old.style, out, &v);
     if (!st)
         printf("%s/%s: v%d relearned as v%d with model %s\n", row->user, row->style, row->version, v,
-               out.model_hash);
+               ps_style_model_hash(out));
     ps_store_style_free(&old);
-    ps_store_style_free(&out);
+    ps_style_free(out);
     ps_store_samples_free(smp, n);
     return st;
 }
