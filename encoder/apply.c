@@ -21,11 +21,11 @@ ps_status ps_model_heads_forward(ps_model *m, ps_graph *g, const float *tok, con
     ps_status st = ps_img_resize(&rgb, &r->work, ww, wh);
     if (st)
         return st;
-    ps_gen_to_display(r->work.px, r->work.px, (size_t)3 * ww * wh);
+    ps_linear_to_srgb_n(r->work.px, r->work.px, (size_t)3 * ww * wh);
     r->xd = malloc(sizeof(float) * 3 * photo->w * photo->h);
     if (!r->xd)
         return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", photo->w, photo->h);
-    ps_gen_to_display(r->xd, photo->px, (size_t)3 * photo->w * photo->h);
+    ps_linear_to_srgb_n(r->xd, photo->px, (size_t)3 * photo->w * photo->h);
     return ps_model_heads_network(m, tok, r);
 }
 
@@ -47,7 +47,7 @@ static void compose_into(const ps_model_heads *r, const ps_dials *d, int linear,
 {
     ps_gen_compose_forward(out->px, r->xd, r->H, r->W, &r->hd, d);
     if (linear)
-        ps_gen_to_linear(out->px, out->px, (size_t)3 * r->W * r->H);
+        ps_srgb_to_linear_n(out->px, out->px, (size_t)3 * r->W * r->H);
 }
 
 ps_status ps_model_heads_compose(const ps_model_heads *r, const ps_dials *d, int linear,

@@ -23,7 +23,7 @@ static ps_status work_image(const ps_model *m, const ps_image *in, ps_image *out
     ps_status st = ps_img_resize(&rgb, out, ww, wh);
     if (st)
         return st;
-    ps_gen_to_display(out->px, out->px, (size_t)3 * ww * wh);
+    ps_linear_to_srgb_n(out->px, out->px, (size_t)3 * ww * wh);
     return PS_OK;
 }
 

@@ -57,8 +57,8 @@ ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *c
         if ((rc = sample(ctx, (uint64_t)i, 1, &ep)))
             break;
         memcpy(gtl, ep.gt[0], sizeof(float) * img); /* linear ground truth for the metrics */
-        ps_gen_to_display(ep.support, ep.support, img * ep.K);
-        ps_gen_to_display(ep.photo, ep.photo, img);
+        ps_linear_to_srgb_n(ep.support, ep.support, img * ep.K);
+        ps_linear_to_srgb_n(ep.photo, ep.photo, img);
         ps_meta_half(t->sup_w, ep.support, ep.K, px);
         ps_meta_half(t->photo_w, ep.photo, 1, px);
         ps_graph *g = t->ge;
@@ -92,7 +92,7 @@ ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *c
             break;
         static const ps_dials ones = {1, 1, 1};
         ps_gen_compose_forward(y, ep.photo, px, px, &hd, &ones);
-        ps_gen_to_linear(y, y, img);
+        ps_srgb_to_linear_n(y, y, img);
         double l1 = 0;
         for (size_t j = 0; j < img; j++)
             l1 += fabs(y[j] - gtl[j]);

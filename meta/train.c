@@ -107,10 +107,10 @@ void ps_meta_half(float *dst, const float *src, int n, int px)
 static void episode_to_display(ps_meta_episode *ep)
 {
     size_t img = (size_t)3 * ep->px * ep->px;
-    ps_gen_to_display(ep->support, ep->support, img * ep->K);
-    ps_gen_to_display(ep->photo, ep->photo, img * ep->Q);
+    ps_linear_to_srgb_n(ep->support, ep->support, img * ep->K);
+    ps_linear_to_srgb_n(ep->photo, ep->photo, img * ep->Q);
     for (int i = 0; i < 4; i++)
-        ps_gen_to_display(ep->gt[i], ep->gt[i], img * ep->Q);
+        ps_linear_to_srgb_n(ep->gt[i], ep->gt[i], img * ep->Q);
 }
 
 /* Query loss of the four weight settings for tokens s (a leaf of gq). */

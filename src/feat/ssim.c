@@ -2,6 +2,7 @@
  * Both compare sRGB-encoded luma, i.e. what a viewer sees, not linear light: SSIM's constants
  * C1 = (0.01)^2, C2 = (0.03)^2 assume perceptually coded data with dynamic range 1. */
 #include "src/feat/feat_impl.h"
+#include "src/img/srgb.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +24,6 @@ static void ssim_taps(float t[WIN])
         t[i] = (float)(e[i] / s);
 }
 
-static float srgb_encode(float x, float *d)
-{
-    if (x <= 0.0f || x >= 1.0f) {
-        *d = 0.0f;
-        return x <= 0.0f ? 0.0f : 1.0f;
-    }
-    if (x <= 0.0031308f) {
-        *d = 12.92f;
-        return 12.92f * x;
-    }
-    float p = powf(x, 1.0f / 2.4f);
-    *d = 1.055f / 2.4f * p / x;
-    return 1.055f * p - 0.055f;
-}
-
 void ps_feat__luma(float *y, float *dy, const float *x, int c, int hw)
 {
     static const float w3[3] = {0.299f, 0.587f, 0.114f}, w1[1] = {1.0f};
@@ -47,7 +33,7 @@ void ps_feat__luma(float *y, float *dy, const float *x, int c, int hw)
     for (int k = 0; k < c; k++)
         for (int i = 0; i < hw; i++) {
             float d;
-            y[i] += wt[k] * srgb_encode(x[(size_t)k * hw + i], &d);
+            y[i] += wt[k] * ps_linear_to_srgb_clamped(x[(size_t)k * hw + i], &d);
             if (dy)
                 dy[(size_t)k * hw + i] = wt[k] * d;
         }
@@ -252,7 +238,7 @@ double ps_feat_psnr(const float *a, const float *b, int c, int h, int w)
     double se = 0.0;
     for (size_t i = 0; i < n; i++) {
         float d0, d1;
-        double e = (double)srgb_encode(a[i], &d0) - srgb_encode(b[i], &d1);
+        double e = (double)ps_linear_to_srgb_clamped(a[i], &d0) - ps_linear_to_srgb_clamped(b[i], &d1);
         se += e * e;
     }
     if (se == 0.0)

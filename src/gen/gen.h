@@ -12,6 +12,7 @@
 #ifndef PS_GEN_H
 #define PS_GEN_H
 #include "src/nn/nn.h"
+#include "src/img/srgb.h"
 
 
 typedef struct ps_gen_cfg {
@@ -66,9 +67,6 @@ void ps_gen_compose_forward(float *out, const float *x, int H, int W, const ps_g
 /* Display space -> linear light (differentiable), for feature-space losses. */
 ps_tensor *ps_gen_linearize(ps_graph *g, ps_tensor *x);
 
-/* Fast table conversions (clamped to [0,1]) for whole images: linear <-> display. */
-void ps_gen_to_display(float *dst, const float *src, size_t n);
-void ps_gen_to_linear(float *dst, const float *src, size_t n);
 
 /* The same composition pixel by pixel: the reference the fast kernel is tested against. */
 void ps_gen_compose_forward_naive(float *out, const float *x, int H, int W,

@@ -44,7 +44,7 @@ float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw)
         return NULL;
     size_t n = (size_t)3 * f.w * f.h;
     for (size_t i = 0; i < n; i++)
-        f.px[i] = ps_prog_to_srgb(f.px[i]);
+        f.px[i] = ps_linear_to_srgb_fast(f.px[i]);
     *fh = f.h;
     *fw = f.w;
     return f.px;

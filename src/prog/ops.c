@@ -129,46 +129,10 @@ static int nearest(const ps_prog *p, const double lab[3])
     return best;
 }
 
-/* sRGB <-> linear by tables: the operators convert every pixel several times and pow() was
- * most of apply's time. Linear interpolation, the display side tabled over sqrt(linear) where
- * it is smooth; both within 1e-6 of the exact curves (tests/unit/test_prog.c checks 2e-6). */
-#define LUT_N 4096
-static float s2l_tab[LUT_N + 2], l2s_tab[LUT_N + 2];
-static pthread_once_t lut_once = PTHREAD_ONCE_INIT;
-
-static void lut_init(void)
-{
-    for (int i = 0; i <= LUT_N + 1; i++) {
-        float x = i >= LUT_N ? 1.0f : (float)i / LUT_N;
-        s2l_tab[i] = ps_srgb_to_linear(x);
-        l2s_tab[i] = ps_linear_to_srgb(x * x);
-    }
-}
-
-static inline float lut(const float *tab, float x)
-{
-    x = x < 0 ? 0 : x > 1 ? 1 : x;
-    float f = x * LUT_N;
-    int i = (int)f;
-    return tab[i] + (f - i) * (tab[i + 1] - tab[i]);
-}
-
-float ps_prog_to_linear(float v)
-{
-    pthread_once(&lut_once, lut_init);
-    return lut(s2l_tab, v);
-}
-
-float ps_prog_to_srgb(float v)
-{
-    pthread_once(&lut_once, lut_init);
-    return lut(l2s_tab, sqrtf(v < 0 ? 0 : v));
-}
-
 void ps_prog_lab(const float *s, size_t hw, size_t i, double lab[3])
 {
-    float lin[3] = {ps_prog_to_linear(s[i]), ps_prog_to_linear(s[hw + i]),
-                    ps_prog_to_linear(s[2 * hw + i])};
+    float lin[3] = {ps_srgb_to_linear_fast(s[i]), ps_srgb_to_linear_fast(s[hw + i]),
+                    ps_srgb_to_linear_fast(s[2 * hw + i])};
     ps_feat_rgb_to_lab(lin, lab);
 }
 
@@ -177,7 +141,7 @@ static void put_lab(float *s, size_t hw, size_t i, const double lab[3])
     float lin[3];
     ps_feat_lab_to_rgb(lab, lin);
     for (int c = 0; c < 3; c++)
-        s[c * hw + i] = ps_prog_to_srgb(lin[c]);
+        s[c * hw + i] = ps_linear_to_srgb_fast(lin[c]);
 }
 
 /* Each channel to its nearest level, with optional Floyd-Steinberg error diffusion per
@@ -543,7 +507,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
     size_t hw = (size_t)H * W;
     float *s = out->px;
     for (size_t i = 0; i < 3 * hw; i++)
-        s[i] = ps_prog_to_srgb(s[i]);
+        s[i] = ps_linear_to_srgb_fast(s[i]);
     double scale = (double)(W > H ? W : H) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
     ps_status st = PS_OK;
     float *mark = NULL;
@@ -589,7 +553,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
     if (!st && on[PS_TEXTURE])
         texture(p, s, H, W, scale, d->texture);
     for (size_t i = 0; i < 3 * hw; i++)
-        s[i] = ps_prog_to_linear(s[i]);
+        s[i] = ps_srgb_to_linear_fast(s[i]);
     if (st && out != in)
         ps_img_free(out);
     return st;

@@ -29,6 +29,7 @@
 #define PS_PROG_H
 #include "src/base/base.h"
 #include "src/img/img.h"
+#include "src/img/srgb.h"
 
 #define PS_PROG_FIT_PX 512   /* samples are fitted at this long side (or their own, if smaller) */
 #define PS_PROG_NQ 7         /* L quantiles of the tone curve */
@@ -133,9 +134,6 @@ typedef struct ps_prog_dist {
     double black;    /* the lowest 1 % lightness quantile of the samples: a lifted black */
 } ps_prog_dist;
 void ps_prog_distances(const ps_prog_imstat *s, int k, const ps_prog_natural *nat, ps_prog_dist *d);
-/* sRGB display value <-> linear, by tables (thread-safe; inputs clamped to [0, 1]). */
-float ps_prog_to_linear(float v);
-float ps_prog_to_srgb(float v);
 /* Lab of pixel i of sRGB planes s (3, hw). */
 void ps_prog_lab(const float *s, size_t hw, size_t i, double lab[3]);
 /* Box mean of radius r (window clamped at the borders) of plane src into dst; tmp: h*w. */
