@@ -255,3 +255,19 @@ ps_status ps_apply(ps_model *m, const ps_style *s, const ps_image *in, const ps_
     *out = o;
     return PS_OK;
 }
+
+ps_status ps_apply_in_place(ps_model *m, const ps_style *s, ps_image *im, const ps_dials *d)
+{
+    ps_prog prog;
+    ps_status st = ps_style_ready(m, s, &prog);
+    if (st)
+        return st;
+    if (s->rec.n_program)
+        return ps_prog_apply(&prog, im, d, im);
+    ps_image out = {0};
+    if ((st = ps_model_apply(m, s->rec.tokens, NULL, im, d, &out)))
+        return st;
+    ps_img_free(im);
+    *im = out;
+    return PS_OK;
+}

@@ -188,7 +188,7 @@ int ps_cmd_apply(int argc, char **argv)
             bad = 2;
             continue;
         }
-        ps_image img = {0}, *res = NULL, sized = {0};
+        ps_image img = {0}, sized = {0};
         if ((st = ps_img_load(ip, &img))) {
             bad = ps_cli_fail(st);
             continue;
@@ -201,16 +201,16 @@ int ps_cmd_apply(int argc, char **argv)
                 ps_img_free(&img);
                 continue;
             }
+            ps_img_free(&img); /* only the resized copy is painted */
         }
-        const ps_image *src = size > 0 ? &sized : &img;
-        if ((st = ps_apply(&m, learned, src, &dials, &res)) ||
-            (st = ps_img_save(op, res, (int)quality)))
+        ps_image *src = size > 0 ? &sized : &img;
+        if ((st = ps_apply_in_place(&m, learned, src, &dials)) ||
+            (st = ps_img_save(op, src, (int)quality)))
             bad = ps_cli_fail(st);
         else
             printf("%s\n", op);
         ps_img_free(&img);
         ps_img_free(&sized);
-        ps_image_free(res);
     }
     ps_model_free(&m);
     ps_style_free(learned);
