@@ -32,6 +32,7 @@ struct ps_store {
     char *path;
     int readonly;
     int full;     /* the last error store_err reported was a full disk */
+    int schema;   /* user_version at open (after migrating); READONLY may read older ones */
 };
 
 /* ---- schema ------------------------------------------------------------------------------ */
@@ -82,6 +83,10 @@ static const char *const ps_store_migrations[PS_STORE_SCHEMA] = {
     "ALTER TABLE styles ADD COLUMN program BLOB;"
     "ALTER TABLE styles ADD COLUMN program_crc INTEGER;"
     "PRAGMA user_version=3;",
+    /* 3 -> 4: each sample's file name (base name), so show can say which image it was; NULL for
+     * older samples and for styles learned from pixels */
+    "ALTER TABLE samples ADD COLUMN name TEXT;"
+    "PRAGMA user_version=4;",
 };
 
 /* ---- errors -------------------------------------------------------------------------------- */
@@ -463,10 +468,10 @@ static ps_status store_open_once(ps_store **out, const char *path, int flags, in
         st = ps_fail(PS_ESTORE, "%s: database is read-only", path);
     if (!st && ro && version == 0)
         st = ps_fail(PS_ESTORE, "%s: empty database (no styles yet)", path);
-    if (!st && ro && version < PS_STORE_SCHEMA)
+    if (!st && ro && version < PS_STORE_SCHEMA_READ)
         st = ps_fail(PS_ESTORE, "%s: database is from an older pstyle (schema %lld < %d) and needs an "
                                 "upgrade; run a writing command (learn, relearn) once", path,
-                     (long long)version, PS_STORE_SCHEMA);
+                     (long long)version, PS_STORE_SCHEMA_READ);
     if (!st) {
         /* secure_delete zeroes freed content, so forget leaves nothing behind in free pages;
          * temp_store=MEMORY keeps VACUUM's copy of users' data out of temp files */
@@ -484,6 +489,7 @@ static ps_status store_open_once(ps_store **out, const char *path, int flags, in
     }
     if (!st && !ro && version < PS_STORE_SCHEMA)
         st = store_migrate(s);
+    s->schema = ro ? (int)version : PS_STORE_SCHEMA;
     if (st) {
         *full = s->full;
         ps_store_close(s);
@@ -622,6 +628,15 @@ ps_status ps_store_check_rec(const ps_style_rec *r, const ps_sample_rec *smp, in
             (smp[i].n_embedding && !smp[i].embedding) || (smp[i].thumb_len && !smp[i].thumb))
             return ps_fail(PS_EINPUT, "style %s/%s: sample %d: bad embedding or thumbnail", r->user,
                            r->style, i + 1);
+        size_t len = strnlen(smp[i].name, sizeof smp[i].name);
+        int bad = len == sizeof smp[i].name;
+        for (size_t k = 0; k < len && !bad; k++)
+            bad = smp[i].name[k] == '/' || (unsigned char)smp[i].name[k] < 0x20 ||
+                  smp[i].name[k] == 0x7f;
+        if (bad)
+            return ps_fail(PS_EINPUT, "style %s/%s: sample %d: a file name is a base name of at most "
+                           "%d bytes, without '/' or control characters", r->user, r->style, i + 1,
+                           PS_STORE_SAMPLE_NAME_MAX);
     }
     return PS_OK;
 }
@@ -705,11 +720,12 @@ static int put_locked(ps_store *s, const ps_style_rec *r, const ps_sample_rec *s
             if (emb)
                 ps_store_f32_to_le(emb, smp[i].embedding, (size_t)smp[i].n_embedding);
             rc = stmt_prep(s, &st,
-                           "INSERT INTO samples(style_id, idx, sha256, size, width, height, thumb, embedding)"
-                           " VALUES(?,?,?,?,?,?,?,?)",
-                           "iitiiibb", sid, (int64_t)i, smp[i].sha256, smp[i].size,
+                           "INSERT INTO samples(style_id, idx, sha256, size, width, height, thumb, embedding,"
+                           " name) VALUES(?,?,?,?,?,?,?,?,?)",
+                           "iitiiibbt", sid, (int64_t)i, smp[i].sha256, smp[i].size,
                            (int64_t)smp[i].width, (int64_t)smp[i].height, (const void *)smp[i].thumb,
-                           smp[i].thumb_len, (const void *)emb, elen);
+                           smp[i].thumb_len, (const void *)emb, elen,
+                           smp[i].name[0] ? smp[i].name : NULL);
             if (rc == SQLITE_OK)
                 rc = stmt_exec(st);
         }
@@ -965,8 +981,12 @@ static ps_status decode_floats(ps_store *s, sqlite3_stmt *st, int c, uint32_t cr
 static ps_status load_samples(ps_store *s, int64_t sid, const ps_style_rec *r, ps_sample_rec **out, int *n)
 {
     sqlite3_stmt *st;
-    int cap = 0, rc = stmt_prep(s, &st, "SELECT sha256, size, width, height, thumb, embedding FROM samples"
-                                        " WHERE style_id=? ORDER BY idx", "i", sid);
+    /* a schema-3 store read as it is has no names */
+    int cap = 0, rc = stmt_prep(s, &st, s->schema >= 4 ?
+                                "SELECT sha256, size, width, height, thumb, embedding, name FROM samples"
+                                " WHERE style_id=? ORDER BY idx" :
+                                "SELECT sha256, size, width, height, thumb, embedding, NULL FROM samples"
+                                " WHERE style_id=? ORDER BY idx", "i", sid);
     ps_status err = PS_OK;
     *out = NULL;
     *n = 0;
@@ -983,6 +1003,7 @@ static ps_status load_samples(ps_store *s, int64_t sid, const ps_style_rec *r, p
         ps_sample_rec *m = &(*out)[(*n)++];
         memset(m, 0, sizeof *m);
         col_text_copy(st, 0, m->sha256, sizeof m->sha256);
+        col_text_copy(st, 6, m->name, sizeof m->name);
         m->size = sqlite3_column_int64(st, 1);
         m->width = sqlite3_column_int(st, 2);
         m->height = sqlite3_column_int(st, 3);

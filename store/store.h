@@ -20,7 +20,9 @@
 
 /* ps_store, its open/close/list/forget, ps_store_row and the name limits are public: pstyle.h. */
 
-#define PS_STORE_SCHEMA 3        /* PRAGMA user_version this pstyle writes */
+#define PS_STORE_SCHEMA 4        /* PRAGMA user_version this pstyle writes */
+#define PS_STORE_SCHEMA_READ 3   /* the oldest schema a READONLY open reads without migrating */
+#define PS_STORE_SAMPLE_NAME_MAX 255 /* bytes of a sample's file name (NAME_MAX) */
 #define PS_STORE_MAX_FLOATS (1 << 22) /* cap on tokens / embedding floats read back */
 #define PS_STORE_MAX_PROGRAM 65536    /* cap on a style program's floats */
 
@@ -29,6 +31,8 @@ enum { PS_STORE_FORGET = 4 /* for ps_store_forget: on a full disk, may spend the
 
 /* ps_store_open (pstyle.h): open (and migrate to PS_STORE_SCHEMA unless READONLY). A file that is not SQLite, not pstyle's,
  * from a newer schema, or missing (without CREATE) is refused with PS_ESTORE and left untouched.
+ * READONLY reads stores from PS_STORE_SCHEMA_READ on as they are (a schema-3 store's samples
+ * have no names), so that apply, list and show work on a store no writer has migrated yet.
  * Without READONLY, a file with no write permission bit (chmod a-w) is refused as "read-only"
  * even for root. Writable opens also make the reserve (see ps_store_forget) when there is room.
  * learn opens with CREATE before its heavy work, so such stores fail fast;
@@ -66,6 +70,8 @@ typedef struct ps_style_rec {
  * and encodes the thumbnail (PNG, ~128 px long side); the store keeps both as given. */
 typedef struct ps_sample_rec {
     char sha256[65];
+    char name[PS_STORE_SAMPLE_NAME_MAX + 1]; /* the file's base name, no '/' and no control
+                                                bytes; "" if unknown (before schema 4, pixels) */
     int64_t size;                       /* bytes of the original file */
     int width, height;                  /* of the original image */
     unsigned char *thumb;               /* encoded thumbnail; NULL/0 if none (older schema) */

@@ -1,4 +1,5 @@
-/* pstyle show: one user's styles, every version with its shots, model, date and sample hashes. */
+/* pstyle show: one user's styles, every version with its shots, model, date and samples (file
+ * name, hash, size, thumbnail). */
 #include "src/base/base.h"
 #include "cli.h"
 #include "src/prog/prog.h"
@@ -10,10 +11,12 @@
 static const char ps_show_usage[] =
     "usage: pstyle show USER [--style NAME] [--json] [--db PATH]\n"
     "Show USER's styles: each version's date, model hash, shots, token shape, learn settings,\n"
-    "quality figures and samples (sha256, bytes, size, thumbnail).\n"
+    "quality figures and samples (file name, sha256, bytes, size, thumbnail).\n"
     "  --style NAME   only this style\n"
-    "  --json         one JSON object {user, styles: [{style, versions: [...]}]}; each\n"
-    "                 version's settings and quality are JSON objects\n"
+    "  --json         one JSON object {user, styles: [{style, versions: [{version,\n"
+    "                 created_at, model_hash, shots, tokens, settings, quality, program,\n"
+    "                 samples: [{name, sha256, bytes, width, height, thumbnail_bytes}]}]}]};\n"
+    "                 settings and quality are JSON objects; name is null when unknown\n"
     "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
 /* The learned program in words, "none (learned before style programs; relearn)" without one,
@@ -27,6 +30,17 @@ static void describe(const ps_style_rec *r, char *buf, size_t n)
         snprintf(buf, n, "unreadable: %s", ps_last_error());
     else
         ps_prog_describe(&p, buf, n);
+}
+
+/* A sample's file name for a terminal: control bytes (a stored name has none, but the file is
+ * the user's to edit) as '?'; "" for samples stored before names were. */
+static const char *printable(const char *name, char buf[PS_STORE_SAMPLE_NAME_MAX + 1])
+{
+    size_t i = 0;
+    for (; name[i] && i < PS_STORE_SAMPLE_NAME_MAX; i++)
+        buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+    buf[i] = 0;
+    return buf;
 }
 
 static void show_text(const ps_style_rec *r, const ps_sample_rec *smp, int n, int first_of_style,
@@ -45,9 +59,13 @@ static void show_text(const ps_style_rec *r, const ps_sample_rec *smp, int n, in
         printf("      settings %s\n", r->settings);
     if (r->quality)
         printf("      quality  %s\n", r->quality);
-    for (int k = 0; k < n; k++)
-        printf("      sample %s  %lld bytes  %dx%d  %s\n", smp[k].sha256, (long long)smp[k].size,
-               smp[k].width, smp[k].height, smp[k].thumb_len ? "thumbnail" : "no thumbnail");
+    for (int k = 0; k < n; k++) {
+        char name[sizeof smp[k].name];
+        printf("      sample %s  %lld bytes  %dx%d  %s%s%s\n", smp[k].sha256,
+               (long long)smp[k].size, smp[k].width, smp[k].height,
+               smp[k].thumb_len ? "thumbnail" : "no thumbnail", smp[k].name[0] ? "  " : "",
+               printable(smp[k].name, name));
+    }
 }
 
 /* ---- settings and quality: JSON objects that pstyle wrote, inlined only if they are ---------- */
@@ -167,38 +185,46 @@ static int json_is_object(const char *s)
 /* A learn setting or quality record: the object itself, so that readers need not decode JSON
  * inside JSON; text that is not one JSON object (from an older or another writer, through an
  * import) goes out as a string, so the output is valid JSON whatever the store holds. */
-static void json_field(const char *key, const char *text)
+static void json_field(ps_json *j, const char *key, const char *text)
 {
-    printf(", \"%s\": ", key);
-    if (!text)
-        printf("null");
-    else if (json_is_object(text))
-        fputs(text, stdout);
-    else
-        ps_json_str_lit(stdout, text);
+    if (text && json_is_object(text)) {
+        ps_json_key(j, key);
+        fputs(text, j->f);
+    } else {
+        ps_json_str(j, key, text);
+    }
 }
 
-static void show_json(const ps_style_rec *r, const ps_sample_rec *smp, int n)
+static void show_json(ps_json *j, const ps_style_rec *r, const ps_sample_rec *smp, int n)
 {
-    char when[32];
-    printf("{\"version\": %d, \"created_at\": \"%s\", \"model_hash\": ", r->version,
-           ps_cli_utc(r->created_at, when, sizeof when));
-    ps_json_str_lit(stdout, r->model_hash);
-    printf(", \"shots\": %d, \"tokens\": [%d, %d, %d]", r->shots, r->groups, r->tokens_per_group, r->dim);
-    json_field("settings", r->settings);
-    json_field("quality", r->quality);
-    char prog[512];
+    char when[32], prog[512];
+    ps_json_begin(j, NULL, 0);
+    ps_json_int(j, "version", r->version);
+    ps_json_str(j, "created_at", ps_cli_utc(r->created_at, when, sizeof when));
+    ps_json_str(j, "model_hash", r->model_hash);
+    ps_json_int(j, "shots", r->shots);
+    ps_json_begin(j, "tokens", 1);
+    ps_json_int(j, NULL, r->groups);
+    ps_json_int(j, NULL, r->tokens_per_group);
+    ps_json_int(j, NULL, r->dim);
+    ps_json_end(j, 1);
+    json_field(j, "settings", r->settings);
+    json_field(j, "quality", r->quality);
     describe(r, prog, sizeof prog);
-    printf(", \"program\": ");
-    ps_json_str_lit(stdout, prog);
-    printf(", \"samples\": [");
+    ps_json_str(j, "program", prog);
+    ps_json_begin(j, "samples", 1);
     for (int k = 0; k < n; k++) {
-        printf("%s{\"sha256\": ", k ? ", " : "");
-        ps_json_str_lit(stdout, smp[k].sha256);
-        printf(", \"bytes\": %lld, \"width\": %d, \"height\": %d, \"thumbnail_bytes\": %zu}",
-               (long long)smp[k].size, smp[k].width, smp[k].height, smp[k].thumb_len);
+        ps_json_begin(j, NULL, 0);
+        ps_json_str(j, "name", smp[k].name[0] ? smp[k].name : NULL);
+        ps_json_str(j, "sha256", smp[k].sha256);
+        ps_json_int(j, "bytes", (long long)smp[k].size);
+        ps_json_int(j, "width", smp[k].width);
+        ps_json_int(j, "height", smp[k].height);
+        ps_json_int(j, "thumbnail_bytes", (long long)smp[k].thumb_len);
+        ps_json_end(j, 0);
     }
-    printf("]}");
+    ps_json_end(j, 1);
+    ps_json_end(j, 0);
 }
 
 int ps_cmd_show(int argc, char **argv)
@@ -227,10 +253,12 @@ int ps_cmd_show(int argc, char **argv)
         st = ps_store_get_style(db, user, rows[got].style, rows[got].version, &recs[got], &smp[got], &ns[got]);
     ps_store_close(db);
     if (!st) {
+        ps_json j;
+        ps_json_init(&j, stdout);
         if (json) {
-            printf("{\"user\": ");
-            ps_json_str_lit(stdout, user);
-            printf(", \"styles\": [");
+            ps_json_begin(&j, NULL, 0);
+            ps_json_str(&j, "user", user);
+            ps_json_begin(&j, "styles", 1);
         }
         for (int i = 0; i < n; i++) {
             int first = i == 0 || strcmp(rows[i].style, rows[i - 1].style);
@@ -240,16 +268,20 @@ int ps_cmd_show(int argc, char **argv)
                 continue;
             }
             if (first) {
-                printf("%s\n  {\"style\": ", i ? "," : "");
-                ps_json_str_lit(stdout, rows[i].style);
-                printf(", \"versions\": [");
+                ps_json_begin(&j, NULL, 0);
+                ps_json_str(&j, "style", rows[i].style);
+                ps_json_begin(&j, "versions", 1);
             }
-            printf("\n    ");
-            show_json(&recs[i], smp[i], ns[i]);
-            printf("%s", last ? "]}" : ",");
+            show_json(&j, &recs[i], smp[i], ns[i]);
+            if (last) {
+                ps_json_end(&j, 1);
+                ps_json_end(&j, 0);
+            }
         }
-        if (json)
-            printf("]}\n");
+        if (json) {
+            ps_json_end(&j, 1);
+            ps_json_end(&j, 0);
+        }
     }
     for (int i = 0; i < got; i++) {
         ps_store_style_free(&recs[i]);

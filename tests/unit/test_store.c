@@ -1,6 +1,7 @@
 /* Store unit tests on real SQLite files in the temp dir: SHA-256 vectors, names, round trips,
- * versions, error messages, CRC-checked blobs, migration from a schema-1 file, files that are not
- * ours or are newer, read-only files, export/import (corrupt, truncated, crafted files), forget. */
+ * versions, error messages, CRC-checked blobs, migration from a schema-1 file and from a
+ * schema-3 one (sample file names), files that are not ours or are newer, read-only files,
+ * export/import (corrupt, truncated, crafted files), forget. */
 #include "check.h"
 #include "store/store.h"
 #include <sqlite3.h>
@@ -299,7 +300,7 @@ static void test_migrations(void)
     sqlite3_stmt *st;
     sqlite3_open("v1.db", &raw);
     sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL);
-    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == PS_STORE_SCHEMA, "now schema 2");
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == PS_STORE_SCHEMA, "now schema %d", PS_STORE_SCHEMA);
     sqlite3_finalize(st);
     sqlite3_close(raw);
 
@@ -307,6 +308,75 @@ static void test_migrations(void)
     spit("v0.db", "", 0);
     CHECK(ps_store_open(&db, "v0.db", 0) == PS_OK, "v0: %s", ps_last_error());
     ps_store_close(db);
+}
+
+/* Schema 3 (programs, no sample names), as pstyle wrote it before sample file names: frozen. */
+static const char v1_to_v3_sql[] =
+    "ALTER TABLE samples ADD COLUMN width INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE samples ADD COLUMN height INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE samples ADD COLUMN thumb BLOB;"
+    "ALTER TABLE styles ADD COLUMN program BLOB;"
+    "ALTER TABLE styles ADD COLUMN program_crc INTEGER;"
+    "PRAGMA user_version=3;";
+
+/* Sample file names: stored as given (base names), "" when unknown; a schema-3 store reads
+ * without them read-only (apply, list and show need no migration) and migrates on a write. */
+static void test_sample_names(void)
+{
+    ps_store *db;
+    ps_style_rec r, got;
+    ps_sample_rec smp[2], *gs;
+    int v = 0, n;
+    make_v1("v3.db");
+    CHECK(raw_exec("v3.db", v1_to_v3_sql) == SQLITE_OK, "v3 schema");
+    CHECK(ps_store_open(&db, "v3.db", PS_STORE_READONLY) == PS_OK, "read-only open of schema 3: %s",
+          ps_last_error());
+    CHECK(ps_store_get_style(db, "olduser", NULL, 0, &got, &gs, &n) == PS_OK && n == 1 &&
+              gs[0].name[0] == 0 && gs[0].size == 999, "schema-3 sample read as it is: %s", ps_last_error());
+    ps_store_style_free(&got);
+    ps_store_samples_free(gs, n);
+    ps_store_close(db);
+    sqlite3 *raw;
+    sqlite3_stmt *st;
+    sqlite3_open("v3.db", &raw);
+    sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 3, "a read-only open migrates nothing");
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+
+    CHECK(ps_store_open(&db, "v3.db", 0) == PS_OK, "migrate v3: %s", ps_last_error());
+    make_rec(&r, "olduser", "", 0);
+    make_samples(smp, NULL);
+    snprintf(smp[0].name, sizeof smp[0].name, "IMG_0042 caf\xc3\xa9.JPG");
+    CHECK(ps_store_put_style(db, &r, smp, 2, &v) == PS_OK && v == 2, "put with names v%d: %s", v, ps_last_error());
+    CHECK(ps_store_get_style(db, "olduser", NULL, 0, &got, &gs, &n) == PS_OK && n == 2 &&
+              !strcmp(gs[0].name, "IMG_0042 caf\xc3\xa9.JPG") && gs[1].name[0] == 0,
+          "names round trip (%s)", n ? gs[0].name : "none");
+    ps_store_style_free(&got);
+    ps_store_samples_free(gs, n);
+    CHECK(ps_store_get_style(db, "olduser", NULL, 1, &got, &gs, &n) == PS_OK && n == 1 && gs[0].name[0] == 0,
+          "the migrated sample has no name");
+    ps_store_style_free(&got);
+    ps_store_samples_free(gs, n);
+    const char *bad[] = {"a/b.jpg", "line\nbreak.png", "tab\t.png", "del\x7f.png"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(smp[1].name, sizeof smp[1].name, "%s", bad[i]);
+        CHECK(ps_store_put_style(db, &r, smp, 2, &v) == PS_EINPUT && has(ps_last_error(), "sample 2") &&
+                  has(ps_last_error(), "base name"), "name %zu refused: %s", i, ps_last_error());
+    }
+    memset(smp[1].name, 'x', sizeof smp[1].name); /* not terminated within the field */
+    CHECK(ps_store_put_style(db, &r, smp, 2, &v) == PS_EINPUT, "an unterminated name is refused");
+    memset(smp[1].name, 'x', PS_STORE_SAMPLE_NAME_MAX);
+    smp[1].name[PS_STORE_SAMPLE_NAME_MAX] = 0;
+    CHECK(ps_store_put_style(db, &r, smp, 2, &v) == PS_OK && v == 3, "a name of %d bytes: %s",
+          PS_STORE_SAMPLE_NAME_MAX, ps_last_error());
+    ps_store_close(db);
+    sqlite3_open("v3.db", &raw);
+    sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL);
+    CHECK(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == PS_STORE_SCHEMA, "now schema %d",
+          PS_STORE_SCHEMA);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
 }
 
 /* Files that are not ours or are newer: refused with exit 3, and their bytes stay as they were. */
@@ -601,6 +671,7 @@ int main(void)
     test_roundtrip();
     test_corrupt_blob();
     test_migrations();
+    test_sample_names();
     test_foreign_files();
     test_readonly();
     test_export_import();
