@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include <string.h>
 
+int ps_cmd_preview(int argc, char **argv); /* cmd_preview.c; moves to cli.h with the others */
+
 typedef struct {
     const char *name;
     int (*fn)(int, char **);
@@ -14,6 +16,7 @@ typedef struct {
 static const ps_cli_cmd ps_cli_cmds[] = {
     {"learn", ps_cmd_learn, "learn a user's style from 1-10 sample images"},
     {"apply", ps_cmd_apply, "paint photos in a learned style"},
+    {"preview", ps_cmd_preview, "one contact sheet of a style on a photo at a grid of dials"},
     {"list", ps_cmd_list, "list users and their styles"},
     {"show", ps_cmd_show, "show one user's styles, versions and samples"},
     {"forget", ps_cmd_forget, "delete a user's (or one style's) data for real"},
