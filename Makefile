@@ -125,10 +125,12 @@ bench: $(BUILD)/pstyle
 # serve `pkg-config --static`; a shared link needs only -lpstyle.
 install: pstyle $(BUILD)/libpstyle.a $(BUILD)/libpstyle.so
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pstyle \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 755 pstyle $(DESTDIR)$(PREFIX)/bin/pstyle
 	install -m 644 $(MODEL) $(DESTDIR)$(PREFIX)/share/pstyle/default.psm
 	if [ -f man/pstyle.1 ]; then install -m 644 man/pstyle.1 $(DESTDIR)$(PREFIX)/share/man/man1/pstyle.1; fi
+	install -m 644 completion/pstyle.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pstyle
 	install -m 644 include/pstyle.h $(DESTDIR)$(INCDIR)/pstyle.h
 	install -m 644 $(BUILD)/libpstyle.a $(DESTDIR)$(LIBDIR)/libpstyle.a
 	install -m 755 $(BUILD)/libpstyle.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpstyle.so.$(VERSION)
@@ -147,6 +149,7 @@ install: pstyle $(BUILD)/libpstyle.a $(BUILD)/libpstyle.so
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pstyle $(DESTDIR)$(PREFIX)/share/man/man1/pstyle.1 \
 	  $(DESTDIR)$(PREFIX)/share/pstyle/default.psm \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pstyle \
 	  $(DESTDIR)$(INCDIR)/pstyle.h $(DESTDIR)$(LIBDIR)/libpstyle.a \
 	  $(DESTDIR)$(LIBDIR)/libpstyle.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/libpstyle.so $(DESTDIR)$(LIBDIR)/pkgconfig/pstyle.pc

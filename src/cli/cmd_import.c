@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char ps_import_usage[] =
-    "usage: pstyle import FILE [--as NAME] [--model PATH] [--db PATH]\n"
+    "usage: pstyle import FILE [--as NAME] [--json] [--model PATH] [--db PATH]\n"
     "Add every style version in FILE (from 'pstyle export') as new versions of its user.\n"
     "A version identical to the user's latest version of that style (same model, tokens and\n"
     "samples), and the file's versions of that style before it, are there already and are\n"
@@ -16,6 +16,10 @@ static const char ps_import_usage[] =
     "another model is accepted only if the file carries its thumbnails, so that\n"
     "'pstyle relearn' can rebuild it with this model.\n"
     "  --as NAME      import under another user name\n"
+    "  --json         print one JSON object {file, user, added, versions: [{style,\n"
+    "                 file_version, added, version}]}: each of FILE's versions, whether it\n"
+    "                 was added, and its number in the store (null: an earlier version of the\n"
+    "                 file that the store has, not added)\n"
     "  --model PATH   model to check against (default $PSTYLE_MODEL, else the shipped one)\n"
     "  --db PATH      style database (default $PSTYLE_DB, else $XDG_DATA_HOME/pstyle/styles.db)\n";
 
@@ -65,14 +69,47 @@ static void report(const ps_store_bundle *b, const ps_store_import_rec *got, con
                "from their thumbnails\n", foreign, user);
 }
 
+/* The same as one JSON object. */
+static void report_json(const ps_store_bundle *b, const ps_store_import_rec *got, const char *file,
+                        const char *user, const char *model)
+{
+    ps_json j;
+    int added = 0, foreign = 0;
+    for (int i = 0; i < b->n; i++) {
+        added += got[i].added;
+        foreign += got[i].added && strcmp(b->styles[i].model_hash, model);
+    }
+    ps_json_init(&j, stdout);
+    ps_json_begin(&j, NULL, 0);
+    ps_json_str(&j, "file", file);
+    ps_json_str(&j, "user", user);
+    ps_json_int(&j, "added", added);
+    ps_json_int(&j, "to_relearn", foreign);
+    ps_json_begin(&j, "versions", 1);
+    for (int i = 0; i < b->n; i++) {
+        const ps_style_rec *r = &b->styles[i];
+        ps_json_begin(&j, NULL, 0);
+        ps_json_str(&j, "style", r->style[0] ? r->style : PS_STORE_DEFAULT_STYLE);
+        ps_json_int(&j, "file_version", r->version);
+        ps_json_bool(&j, "added", got[i].added);
+        if (got[i].version)
+            ps_json_int(&j, "version", got[i].version);
+        else
+            ps_json_str(&j, "version", NULL);
+        ps_json_end(&j, 0);
+    }
+    ps_json_end(&j, 1);
+    ps_json_end(&j, 0);
+}
+
 int ps_cmd_import(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"as", required_argument, NULL, 'a'},  {"model", required_argument, NULL, 'm'},
         {"db", required_argument, NULL, 'd'},  {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0}};
+        {"json", no_argument, NULL, 'j'},      {0, 0, 0, 0}};
     const char *dbopt = NULL, *as = NULL, *modelopt = NULL;
-    int c;
+    int c, json = 0;
     optind = 1;
     opterr = 0; /* our own message, in our own format */
     while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
@@ -82,6 +119,8 @@ int ps_cmd_import(int argc, char **argv)
             modelopt = optarg;
         else if (c == 'd')
             dbopt = optarg;
+        else if (c == 'j')
+            json = 1;
         else if (c == 'h')
             return printf("%s", ps_import_usage), 0;
         else
@@ -114,7 +153,9 @@ int ps_cmd_import(int argc, char **argv)
     if (!st)
         st = ps_store_import_report(db, &b, as, got);
     ps_store_close(db);
-    if (!st)
+    if (!st && json)
+        report_json(&b, got, file, user, mhash);
+    else if (!st)
         report(&b, got, user, mhash);
     free(got);
     ps_store_bundle_free(&b);

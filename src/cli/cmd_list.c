@@ -61,8 +61,10 @@ int ps_cmd_list(int argc, char **argv)
             return ps_cli_fail(st);
     }
     char when[32];
+    ps_json j;
+    ps_json_init(&j, stdout);
     if (json)
-        printf("[");
+        ps_json_begin(&j, NULL, 1);
     for (int i = 0; i < n; i++) {
         const ps_store_row *r = &rows[i];
         ps_cli_utc(r->created_at, when, sizeof when);
@@ -72,17 +74,20 @@ int ps_cmd_list(int argc, char **argv)
                    r->model_hash, when);
             continue;
         }
-        printf("%s\n  {\"user\": ", i ? "," : "");
-        ps_json_str_lit(stdout, r->user);
-        printf(", \"style\": ");
-        ps_json_str_lit(stdout, r->style);
-        printf(", \"version\": %d, \"versions\": %d, \"shots\": %d, \"samples\": %d, \"thumbnails\": %d, "
-               "\"model_hash\": ", r->version, r->n_versions, r->shots, r->n_samples, r->n_thumbs);
-        ps_json_str_lit(stdout, r->model_hash);
-        printf(", \"created_at\": \"%s\"}", when);
+        ps_json_begin(&j, NULL, 0);
+        ps_json_str(&j, "user", r->user);
+        ps_json_str(&j, "style", r->style);
+        ps_json_int(&j, "version", r->version);
+        ps_json_int(&j, "versions", r->n_versions);
+        ps_json_int(&j, "shots", r->shots);
+        ps_json_int(&j, "samples", r->n_samples);
+        ps_json_int(&j, "thumbnails", r->n_thumbs);
+        ps_json_str(&j, "model_hash", r->model_hash);
+        ps_json_str(&j, "created_at", when);
+        ps_json_end(&j, 0);
     }
     if (json)
-        printf("%s]\n", n ? "\n" : "");
+        ps_json_end(&j, 1);
     else if (!n)
         fprintf(stderr, "pstyle: no styles in %s yet\n", path);
     free(rows);
