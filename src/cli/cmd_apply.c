@@ -13,7 +13,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pstyle apply --user NAME [--style NAME] [--version N] [--color W]\n"
             "                    [--texture W] [--stroke W] [--strength W] [--size PX]\n"
-            "                    [--quality Q] [--db PATH] [--model PATH]\n"
+            "                    [--quality Q] [--strip] [--db PATH] [--model PATH]\n"
             "                    IN... [-o OUT | --out-dir DIR]\n\n"
             "Paint each IN in NAME's learned style. Weights are reals in [0, 2]: 0 keeps the\n"
             "photo's own color/texture/stroke, 1 is the learned style, above 1 exaggerates.\n\n"
@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "  --version N      use an older version of the style (default: latest)\n"
             "  --size PX        resize the output so its long side is PX (default: keep size)\n"
             "  --quality Q      JPEG quality 1-100 (default 92)\n"
+            "  --strip          drop the input's EXIF, ICC profile, XMP and comment (kept by\n"
+            "                   default; the orientation is reset, a non-sRGB profile becomes sRGB)\n"
             "  -o OUT           output file for a single input (.png or .jpg)\n"
             "  --out-dir DIR    folder for outputs named <stem>.<user>.png (default: .);\n"
             "                   made, with the folders above it, if missing\n");
@@ -84,12 +86,13 @@ int ps_cmd_apply(int argc, char **argv)
         {"strength", required_argument, 0, 'W'}, {"size", required_argument, 0, 'z'},
         {"quality", required_argument, 0, 'q'}, {"out-dir", required_argument, 0, 'O'},
         {"db", required_argument, 0, 'd'},      {"model", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},          {"strip", no_argument, 0, 'X'},
+        {0, 0, 0, 0}};
     const char *user = NULL, *style = PS_STORE_DEFAULT_STYLE, *dbopt = NULL, *mopt = NULL;
     const char *out = NULL, *outdir = NULL;
     double wgt[3] = {1, 1, 1}, strength = 1;
     long version = 0, size = 0, quality = 92;
-    int c;
+    int c, strip = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS "o:", opts, NULL)) != -1) {
@@ -118,6 +121,7 @@ int ps_cmd_apply(int argc, char **argv)
             if (ps_cli_parse_int(optarg, 1, 100, &quality))
                 return ps_cli_usage("apply", "--quality wants 1 to 100, not '%s'", optarg);
             break;
+        case 'X': strip = 1; break;
         case 'h': usage(stdout); return 0;
         default: return ps_cli_usage("apply", "unknown option '%s'", argv[optind - 1]);
         }
@@ -189,28 +193,33 @@ int ps_cmd_apply(int argc, char **argv)
             continue;
         }
         ps_image img = {0}, sized = {0};
-        if ((st = ps_img_load(ip, &img))) {
+        ps_img_meta meta; /* EXIF, ICC, XMP, comment, bit depth: from the input to its output */
+        if ((st = ps_img_load_meta(ip, &img, &meta))) {
             bad = ps_cli_fail(st);
             continue;
         }
+        if (strip)
+            ps_img_meta_strip(&meta);
         if (size > 0) {
             double s = (double)size / (img.w > img.h ? img.w : img.h);
             int sw = (int)(img.w * s + 0.5), sh = (int)(img.h * s + 0.5);
             if ((st = ps_img_resize(&img, &sized, sw < 1 ? 1 : sw, sh < 1 ? 1 : sh))) {
                 bad = ps_cli_fail(st);
                 ps_img_free(&img);
+                ps_img_meta_free(&meta);
                 continue;
             }
             ps_img_free(&img); /* only the resized copy is painted */
         }
         ps_image *src = size > 0 ? &sized : &img;
         if ((st = ps_apply_in_place(&m, learned, src, &dials)) ||
-            (st = ps_img_save(op, src, (int)quality)))
+            (st = ps_img_save_meta(op, src, (int)quality, &meta)))
             bad = ps_cli_fail(st);
         else
             printf("%s\n", op);
         ps_img_free(&img);
         ps_img_free(&sized);
+        ps_img_meta_free(&meta);
     }
     ps_model_free(&m);
     ps_style_free(learned);

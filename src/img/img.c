@@ -161,20 +161,99 @@ static unsigned char encode8(const encoder8 *e, float v)
     return (unsigned char)k;
 }
 
-void ps_img_to_rgba8(const ps_image *src, unsigned char *dst, int channels)
+/* 16-bit codes the same way, from 65536 buckets (a bucket spans at most 13 codes, near black). */
+enum { ENC16_BUCKETS = 65536 };
+
+struct ps_img__packer {
+    int depth;
+    encoder8 e8;
+    float *thr16;           /* [65537], thr16[65536] = +inf */
+    unsigned short *start16; /* [ENC16_BUCKETS] */
+};
+
+static unsigned short encode16(const ps_img__packer *p, float v)
+{
+    if (!(v > 0))
+        return 0;
+    if (v >= 1)
+        return 65535;
+    int k = p->start16[(int)(v * ENC16_BUCKETS)];
+    while (v >= p->thr16[k + 1])
+        k++;
+    return (unsigned short)k;
+}
+
+static void packer_init8(ps_img__packer *p)
+{
+    memset(p, 0, sizeof *p);
+    p->depth = 8;
+    encoder8_init(&p->e8);
+}
+
+ps_img__packer *ps_img__packer_new(int depth)
+{
+    ps_img__packer *p = malloc(sizeof *p);
+    if (!p)
+        return NULL;
+    packer_init8(p);
+    if (depth != 16)
+        return p;
+    p->depth = 16;
+    p->thr16 = malloc(65537 * sizeof *p->thr16);
+    p->start16 = malloc(ENC16_BUCKETS * sizeof *p->start16);
+    if (!p->thr16 || !p->start16) {
+        ps_img__packer_free(p);
+        return NULL;
+    }
+    p->thr16[0] = -INFINITY, p->thr16[65536] = INFINITY;
+    for (int j = 1; j < 65536; j++)
+        p->thr16[j] = (float)srgb_to_linear_d((j - 0.5) / 65535.0);
+    for (int b = 0, k = 0; b < ENC16_BUCKETS; b++) {
+        while ((float)b / ENC16_BUCKETS >= p->thr16[k + 1])
+            k++;
+        p->start16[b] = (unsigned short)k;
+    }
+    return p;
+}
+
+void ps_img__packer_free(ps_img__packer *p)
+{
+    if (p)
+        free(p->thr16), free(p->start16);
+    free(p);
+}
+
+void ps_img__pack_rows(const ps_img__packer *p, const ps_image *src, int y0, int n, void *dst,
+                       int channels)
 {
     assert((channels == 1 && src->c == 1) || ((channels == 3 || channels == 4) && src->c >= 1));
-    encoder8 enc;
-    encoder8_init(&enc);
-    const size_t plane = (size_t)src->w * src->h;
+    const size_t plane = (size_t)src->w * src->h, i0 = (size_t)y0 * src->w, i1 = i0 + (size_t)n * src->w;
     const int ncol = src->c >= 3 ? 3 : 1, alpha = src->c == 4 ? 3 : src->c == 2 ? 1 : -1;
-    for (size_t i = 0; i < plane; i++) {
-        unsigned char *d = dst + i * channels;
-        for (int k = 0; k < (channels == 1 ? 1 : 3); k++)
-            d[k] = encode8(&enc, src->px[(ncol == 3 ? k : 0) * plane + i]);
+    const int nk = channels == 1 ? 1 : 3;
+    unsigned char *d8 = dst;
+    unsigned short *d16 = dst;
+    for (size_t i = i0; i < i1; i++) {
+        const size_t o = (i - i0) * channels;
+        for (int k = 0; k < nk; k++) {
+            float v = src->px[(ncol == 3 ? k : 0) * plane + i];
+            if (p->depth == 16)
+                d16[o + k] = encode16(p, v);
+            else
+                d8[o + k] = encode8(&p->e8, v);
+        }
         if (channels == 4) {
             double a = alpha < 0 ? 1.0 : clamp01(src->px[alpha * plane + i]);
-            d[3] = (unsigned char)lrint(a * 255.0);
+            if (p->depth == 16)
+                d16[o + 3] = (unsigned short)lrint(a * 65535.0);
+            else
+                d8[o + 3] = (unsigned char)lrint(a * 255.0);
         }
     }
+}
+
+void ps_img_to_rgba8(const ps_image *src, unsigned char *dst, int channels)
+{
+    ps_img__packer p;
+    packer_init8(&p);
+    ps_img__pack_rows(&p, src, 0, src->h, dst, channels);
 }

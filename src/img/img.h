@@ -1,5 +1,6 @@
-/* Images: decode (libjpeg-turbo for JPEG, stb_image for the rest; EXIF orientation, size caps),
- * sRGB <-> linear, resize, encode.
+/* Images: decode (libjpeg-turbo for JPEG, libpng for PNG, stb_image for BMP/TGA; EXIF
+ * orientation, ICC profiles through lcms2, size caps), metadata, sRGB <-> linear, resize, encode
+ * (libjpeg-turbo, libpng).
  * In memory an image is planar float (C planes of H*W), color in LINEAR RGB in [0,1], so that it
  * is directly an NCHW tensor with N=1. Alpha, when present, is plane 3 and is not linearized.
  *
@@ -33,13 +34,19 @@ typedef struct ps_image {
 #define PS_IMG_MAX_SIDE 32768
 #define PS_IMG_MAX_FILE_BYTES (512LL << 20) /* refuse bigger files before reading them */
 
-/* Load any of JPEG, PNG (8/16 bit), BMP, TGA: color, grayscale, gray+alpha, RGBA, JPEG CMYK/YCCK
- * (converted naively, without a profile). JPEG EXIF orientation (1..8) is applied,
- * so the result is upright. Errors (PS_EINPUT): "<path>: <reason>" for missing, empty, directory,
- * not a regular file, truncated, corrupt (JPEG: "corrupt JPEG: <libjpeg's reason>", its warnings
- * about damaged data included), non-image, other image formats (GIF, PSD, PNM, HDR, PIC,
- * compressed BMP), too large; decompression bombs (a PNG stream inflating past its header's size,
- * a JPEG with over 100 scans) count as corrupt.
+/* Load any of JPEG, PNG (8/16 bit), BMP, TGA: color, grayscale, gray+alpha, RGBA, JPEG CMYK/YCCK.
+ * EXIF orientation (1..8, JPEG APP1 or a PNG eXIf before the image data) is applied, so the result
+ * is upright. An embedded ICC profile (JPEG APP2, PNG iCCP) is honoured: unless it renders a test
+ * grid within half an 8-bit step of sRGB, lcms2 converts the pixels (gray, RGB or CMYK, perceptual
+ * intent, clipped to the sRGB gamut, through 16 bits) to sRGB before they are linearized. A
+ * profile lcms2 cannot read, or one for another kind of pixel (an RGB profile on a gray JPEG), is
+ * ignored without a word: the pixels are taken as sRGB, as if it were absent, and no load fails
+ * for it. CMYK/YCCK without a profile is converted naively. Errors (PS_EINPUT): "<path>: <reason>"
+ * for missing, empty, directory, not a regular file, truncated, corrupt (JPEG: "corrupt JPEG:
+ * <libjpeg's reason>", its warnings about damaged data included; PNG: "corrupt PNG: <libpng's>"),
+ * non-image, other image formats (GIF, PSD, PNM, HDR, PIC, compressed BMP), too large;
+ * decompression bombs (a PNG stream inflating past its header's size, a JPEG with over 100 scans)
+ * count as corrupt.
  * PS_EINTERNAL "<path>: out of memory". Thread-safe: no global state. */
 ps_status ps_img_load(const char *path, ps_image *out);
 /* Same from memory (name is used in messages). */
@@ -53,11 +60,51 @@ ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name
  * NULL; 0 on failure). */
 ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const char *name, int min_side,
                                  ps_image *out, int *full_w, int *full_h);
-/* Write by extension: .png (8-bit, keeps alpha) or .jpg/.jpeg (quality 1..100, alpha dropped;
- * 0 means 92), case-insensitive; anything else is PS_EUSAGE "<path>: unsupported output format".
+
+/* What an output keeps of its input besides the pixels (pstyle apply), as raw bytes; NULL/0 when
+ * absent. Each blob is at most PS_IMG_META_MAX_BYTES: a bigger one is dropped at load (the image
+ * still loads), and only the first of each kind counts.
+ *   exif     a TIFF stream ("II*\0" or "MM\0*"; JPEG's "Exif\0\0" prefix removed), with the
+ *            orientation tag reset to 1, since the pixels are upright, and the IFD1 thumbnail
+ *            unlinked, since it shows the unstyled photo; the other tags are kept byte for byte
+ *   icc      the profile the output's pixels are in: the input's own when it counts as sRGB,
+ *            lcms2's sRGB profile when the pixels were converted from another one, none when
+ *            there was none or it was ignored (see ps_img_load)
+ *   xmp      the XMP packet (JPEG APP1 "http://ns.adobe.com/xap/1.0/", PNG iTXt
+ *            "XML:com.adobe.xmp"); not edited, so an orientation inside it is left as it was
+ *   comment  JPEG COM, or the PNG text chunk keyed "Comment" (tEXt/zTXt in Latin-1 come out as
+ *            UTF-8; iTXt is UTF-8 already)
+ *   depth    8, or 16 for a 16-bit PNG: a PNG output is then written with 16 bits */
+#define PS_IMG_META_MAX_BYTES (1 << 20)
+typedef struct ps_img_meta {
+    unsigned char *exif, *icc, *xmp, *comment;
+    size_t exif_len, icc_len, xmp_len, comment_len;
+    int depth;
+} ps_img_meta;
+/* ps_img_load / ps_img_load_mem that also fill *meta (zeroed on failure; ps_img_meta_free it). */
+ps_status ps_img_load_meta(const char *path, ps_image *out, ps_img_meta *meta);
+ps_status ps_img_load_mem_meta(const unsigned char *buf, size_t len, const char *name, ps_image *out,
+                               ps_img_meta *meta);
+/* Frees the blobs and zeroes *meta; strip frees the blobs but keeps depth (apply --strip). Both
+ * accept NULL and an already freed meta. */
+void ps_img_meta_free(ps_img_meta *meta);
+void ps_img_meta_strip(ps_img_meta *meta);
+
+/* Write by extension: .png (keeps alpha) or .jpg/.jpeg (quality 1..100, alpha dropped;
+ * 0 means 92; chroma at full resolution above 90, halved at 90 and below), case-insensitive;
+ * anything else is PS_EUSAGE "<path>: unsupported output format".
  * c must be 1 (gray), 3 or 4. Writes to a temp file in the same folder, fsyncs, then renames, so
- * a crash or a full disk never leaves half a file; a write failure is PS_EINPUT "<path>: <why>". */
+ * a crash or a full disk never leaves half a file; a write failure is PS_EINPUT "<path>: <why>".
+ * ps_img_save writes 8 bits and no metadata. */
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
+/* Same with meta (NULL: as ps_img_save): a PNG gets 16 bits when meta->depth is 16, and eXIf,
+ * iCCP, iTXt "XML:com.adobe.xmp" and a "Comment" (tEXt when ASCII, else iTXt when valid UTF-8,
+ * else tEXt) chunks before its image data; a JPEG gets APP1 Exif (no JFIF APP0 then), APP1 XMP,
+ * APP2 ICC (split over as many markers as it needs) and COM. What a JPEG marker cannot hold
+ * (EXIF over 65527 bytes, XMP over 65502, a comment over 65533) is left out of a JPEG; a comment
+ * ends at its first NUL in a PNG; an RGB profile is left out of a gray (c = 1) image. */
+ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quality,
+                           const ps_img_meta *meta);
 /* The rule ps_img_save picks the format by: PS_OK for .png (*png = 1) or .jpg/.jpeg (*png = 0),
  * case-insensitive, else PS_EUSAGE "<path>: unsupported output format"; png may be NULL. Lets a
  * caller refuse a bad output name before doing the work. */
@@ -66,8 +113,8 @@ ps_status ps_img_out_format(const char *path, int *png);
  * for ps_img_load: missing, directory, not a regular file (a device, a FIFO: refused before any
  * read), too large, unreadable). ps_img_load is this + load_mem. */
 ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len);
-/* The PNG ps_img_save would write (8-bit, alpha kept, c 1, 3 or 4), into a malloc'd buffer the
- * caller frees. */
+/* The PNG ps_img_save would write (8-bit, alpha kept, c 1, 3 or 4, no metadata), into a malloc'd
+ * buffer the caller frees. */
 ps_status ps_img_encode_png(const ps_image *img, unsigned char **out, size_t *len);
 ps_status ps_img_alloc(ps_image *img, int w, int h, int c);   /* zeroed */
 void ps_img_free(ps_image *img);

@@ -1,7 +1,8 @@
 /* Image files: hostile-input-safe decoding (file size cap, header-only size check before any large
  * allocation, per-format completeness checks so truncation is an error rather than a gray
- * bottom), JPEG EXIF orientation, and atomic PNG/JPEG writing (temp file + fsync + rename).
- * JPEG is decoded by libjpeg-turbo, everything else by stb_image, which never sees JPEG bytes. */
+ * bottom), JPEG metadata (EXIF orientation, ICC, XMP, COM), and atomic PNG/JPEG writing (temp
+ * file + fsync + rename). JPEG is decoded and encoded by libjpeg-turbo, PNG by libpng (png_io.c),
+ * BMP and TGA by stb_image, which never sees JPEG or PNG bytes. */
 #include "img_impl.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,6 @@
 #include <signal.h>
 #include <limits.h>
 #include <stb_image.h>
-#include <stb_image_write.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,34 +61,6 @@ static uint32_t rd16(const unsigned char *p, int be) { return be ? (uint32_t)p[0
 static uint32_t rd32(const unsigned char *p, int be)
 {
     return be ? rd16(p, 1) << 16 | rd16(p + 2, 1) : rd16(p + 2, 0) << 16 | rd16(p, 0);
-}
-
-/* Orientation tag (0x0112) of an Exif APP1 payload ("Exif\0\0" + TIFF); 1 if absent or malformed.
- * Every offset is checked against n before it is read: the block comes from the file. */
-static int exif_orientation(const unsigned char *p, size_t n)
-{
-    if (n < 6 + 8 || memcmp(p, "Exif\0\0", 6))
-        return 1;
-    p += 6, n -= 6;
-    int be;
-    if (!memcmp(p, "II*\0", 4))
-        be = 0;
-    else if (!memcmp(p, "MM\0*", 4))
-        be = 1;
-    else
-        return 1;
-    size_t ifd = rd32(p + 4, be);
-    if (ifd > n - 2)
-        return 1;
-    size_t count = rd16(p + ifd, be);
-    for (size_t i = 0; i < count && ifd + 2 + 12 * (i + 1) <= n; i++) {
-        const unsigned char *e = p + ifd + 2 + 12 * i;
-        if (rd16(e, be) == 0x0112) {
-            uint32_t v = rd16(e + 8, be);
-            return rd16(e + 2, be) == 3 && rd32(e + 4, be) >= 1 && v >= 1 && v <= 8 ? (int)v : 1;
-        }
-    }
-    return 1;
 }
 
 /* Bytes of filtered scanlines a PNG header implies: rows of 1 filter byte + packed samples, over
@@ -264,7 +236,12 @@ typedef struct {
     unsigned char *band;         /* JPEG_BAND rows of samples as decoded */
     ps_image img;                /* the result, filled band by band */
     int orient, full_w, full_h;  /* full_*: upright size at full scale */
-    float lut[256];
+    int quiet;                   /* set while libjpeg reads the ICC chunks: their warnings are not fatal */
+    ps_img__cms cms;             /* the embedded profile's transform to sRGB, if any */
+    unsigned short *conv;        /* a band converted by it */
+    JOCTET *icc;                 /* the profile as libjpeg reassembled it (malloc'd) */
+    ps_img_meta meta;
+    float lut[256], *lut16;
 } jpeg_dec;
 
 /* libjpeg's error_exit would exit(). Its warnings (emit_message level -1) are all about corrupt
@@ -280,8 +257,52 @@ static void jpeg_fail(j_common_ptr c)
 
 static void jpeg_message(j_common_ptr c, int level)
 {
-    if (level < 0)
+    jpeg_dec *d = c->client_data;
+    if (level < 0 && !d->quiet)
         jpeg_fail(c);
+}
+
+/* The metadata markers before the first scan, the first of each kind: Exif APP1 (its orientation
+ * applies), XMP APP1, COM, and the ICC profile from APP2 (decides d->cms). Returns PS_CMS_*. */
+#define XMP_NS "http://ns.adobe.com/xap/1.0/"
+static int jpeg_markers(jpeg_dec *d, int want_meta, const char *name, ps_status *st)
+{
+    struct jpeg_decompress_struct *ci = &d->ci;
+    ps_img_meta *m = &d->meta;
+    int ok = 1, seen_exif = 0;
+    for (jpeg_saved_marker_ptr k = ci->marker_list; k; k = k->next) {
+        const unsigned char *p = k->data;
+        size_t n = k->data_length;
+        if (k->marker == JPEG_APP0 + 1 && n >= 6 && !memcmp(p, "Exif\0\0", 6) && !seen_exif) {
+            seen_exif = 1; /* the first Exif block is the one cameras write */
+            d->orient = ps_img__exif_orientation(p + 6, n - 6);
+            ok &= !want_meta || ps_img__meta_keep(&m->exif, &m->exif_len, p + 6, n - 6);
+        } else if (k->marker == JPEG_APP0 + 1 && n >= sizeof XMP_NS && !memcmp(p, XMP_NS, sizeof XMP_NS)) {
+            ok &= !want_meta || ps_img__meta_keep(&m->xmp, &m->xmp_len, p + sizeof XMP_NS, n - sizeof XMP_NS);
+        } else if (k->marker == JPEG_COM && want_meta) {
+            ok &= ps_img__meta_keep(&m->comment, &m->comment_len, p, n);
+        }
+    }
+    if (m->exif)
+        ps_img__exif_reset(m->exif, m->exif_len);
+    unsigned int icc_len = 0;
+    d->quiet = 1; /* a bogus chunk sequence is a warning: the profile is then ignored */
+    if (!jpeg_read_icc_profile(ci, &d->icc, &icc_len))
+        icc_len = 0;
+    d->quiet = 0;
+    J_COLOR_SPACE cs = ci->jpeg_color_space;
+    int kind = cs == JCS_GRAYSCALE ? PS_CMS_GRAY
+             : cs == JCS_CMYK || cs == JCS_YCCK ? (ci->saw_Adobe_marker ? PS_CMS_CMYK_INVERTED : PS_CMS_CMYK)
+                                                 : PS_CMS_RGB;
+    int cms = icc_len ? ps_img__cms_open(&d->cms, d->icc, icc_len, kind, kind == PS_CMS_GRAY ? 1 : kind == PS_CMS_RGB ? 3 : 4, 8)
+                      : PS_CMS_IGNORED;
+    if (want_meta && cms == PS_CMS_SRGB)
+        ok &= ps_img__meta_keep(&m->icc, &m->icc_len, d->icc, icc_len);
+    if (want_meta && cms == PS_CMS_CONVERT)
+        ok &= ps_img__srgb_icc(&m->icc, &m->icc_len);
+    m->depth = 8;
+    *st = ok ? PS_OK : ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    return cms;
 }
 
 /* libjpeg calls this before each iMCU row or marker it consumes, so a scan past the cap is
@@ -313,27 +334,29 @@ static void cmyk_to_rgb(unsigned char *px, size_t n, int inverted)
  * band of JPEG_BAND rows straight into the float planes, so the only full-size buffer is the
  * result (and, for a progressive file, libjpeg's own coefficients). */
 static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, const char *name,
-                             int min_side)
+                             int min_side, int want_meta)
 {
     struct jpeg_decompress_struct *ci = &d->ci;
     jpeg_create_decompress(ci);
     jpeg_mem_src(ci, buf, (unsigned long)len);
+    /* what libjpeg saves is bounded by the file, which is in memory already */
     jpeg_save_markers(ci, JPEG_APP0 + 1, 0xffff);
+    jpeg_save_markers(ci, JPEG_APP0 + 2, 0xffff);
+    if (want_meta)
+        jpeg_save_markers(ci, JPEG_COM, 0xffff);
     jpeg_read_header(ci, TRUE); /* markers up to the first SOS; allocates little */
     ps_status st = check_size(name, ci->image_width, ci->image_height);
     if (st)
         return st;
-    /* the first Exif APP1 before the first scan, the one cameras write */
-    for (jpeg_saved_marker_ptr m = ci->marker_list; m; m = m->next)
-        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 4 && !memcmp(m->data, "Exif", 4)) {
-            d->orient = exif_orientation(m->data, m->data_length);
-            break;
-        }
     J_COLOR_SPACE cs = ci->jpeg_color_space;
     int cmyk = cs == JCS_CMYK || cs == JCS_YCCK;
     if (!cmyk && cs != JCS_GRAYSCALE && cs != JCS_YCbCr && cs != JCS_RGB)
         return ps_fail(PS_EINPUT, "%s: unsupported JPEG color space (%d components)", name, ci->num_components);
-    ci->out_color_space = cmyk ? JCS_CMYK : JCS_RGB; /* libjpeg converts YCCK to CMYK, gray to RGB */
+    const int conv = jpeg_markers(d, want_meta, name, &st) == PS_CMS_CONVERT;
+    if (st)
+        return st;
+    /* libjpeg converts YCCK to CMYK, gray to RGB, unless a gray profile wants the gray */
+    ci->out_color_space = cmyk ? JCS_CMYK : conv && cs == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
     int n8 = scale_eighths(ci->image_width, ci->image_height, min_side);
     if (n8 < 8) /* IDCT scaling: each 8x8 block decodes straight to n x n samples */
         ci->scale_num = (unsigned)n8, ci->scale_denom = 8;
@@ -346,9 +369,15 @@ static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, 
     if ((st = ps_img_alloc(&d->img, d->orient >= 5 ? h : w, d->orient >= 5 ? w : h, 3)))
         return st;
     d->band = malloc(stride * JPEG_BAND);
-    if (!d->band)
+    if (conv) {
+        d->conv = malloc(sizeof *d->conv * 3 * w * JPEG_BAND);
+        d->lut16 = malloc(sizeof *d->lut16 * 65536);
+    }
+    if (!d->band || (conv && (!d->conv || !d->lut16)))
         return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
     ps_img__srgb_lut(d->lut, 256);
+    if (conv)
+        ps_img__srgb_lut(d->lut16, 65536);
     while (ci->output_scanline < ci->output_height) {
         const int y = (int)ci->output_scanline, n = JPEG_BAND < h - y ? JPEG_BAND : h - y;
         JSAMPROW rows[JPEG_BAND];
@@ -359,6 +388,11 @@ static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, 
             if (r < 1)
                 return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
             got += r;
+        }
+        if (conv) {
+            ps_img__cms_run(&d->cms, d->band, d->conv, (size_t)n * w);
+            ps_img__unpack_rows(&d->img, d->conv, y, n, 16, 3, d->orient, d->lut16);
+            continue;
         }
         if (cmyk)
             cmyk_to_rgb(d->band, (size_t)n * w, ci->saw_Adobe_marker);
@@ -371,7 +405,7 @@ static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, 
 /* The decoder state lives on the heap: locals changed between setjmp and longjmp would be
  * indeterminate after it (C11 7.13.2.1). */
 static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *name, int min_side,
-                           ps_image *out, int *full_w, int *full_h)
+                           ps_image *out, ps_img_meta *meta, int *full_w, int *full_h)
 {
     jpeg_dec *d = calloc(1, sizeof *d);
     if (!d)
@@ -384,7 +418,7 @@ static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *nam
     d->progress.progress_monitor = jpeg_scan_cap;
     ps_status st;
     if (!setjmp(d->jmp))
-        st = jpeg_decode(d, buf, len, name, min_side);
+        st = jpeg_decode(d, buf, len, name, min_side, meta != NULL);
     else if (d->msg_code == JERR_OUT_OF_MEMORY)
         st = ps_fail(PS_EINTERNAL, "%s: out of memory", name);
     else if (d->msg_code == JWRN_JPEG_EOF) /* the data ended before the EOI */
@@ -393,11 +427,16 @@ static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *nam
         st = ps_fail(PS_EINPUT, "%s: corrupt JPEG: %s", name,
                      d->msg + (strncmp(d->msg, "Corrupt JPEG data: ", 19) ? 0 : 19));
     jpeg_destroy_decompress(&d->ci);
-    free(d->band);
+    ps_img__cms_close(&d->cms);
+    free(d->band), free(d->conv), free(d->lut16), free(d->icc);
     if (st == PS_OK)
         *out = d->img, *full_w = d->full_w, *full_h = d->full_h;
     else
         ps_img_free(&d->img);
+    if (st == PS_OK && meta)
+        *meta = d->meta;
+    else
+        ps_img_meta_free(&d->meta);
     free(d);
     return st;
 }
@@ -416,11 +455,13 @@ static void header_dims(img_format fmt, const unsigned char *b, size_t n, long l
 /* Every format through here. own, when not NULL, holds buf, which is malloc'd: it is freed (and
  * *own cleared) as soon as the samples are decoded, before the float planes are allocated. */
 static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **own, const char *name,
-                          int min_side, ps_image *out, int *full_w, int *full_h)
+                          int min_side, ps_image *out, ps_img_meta *meta, int *full_w, int *full_h)
 {
     int fw_, fh_;
     full_w = full_w ? full_w : &fw_, full_h = full_h ? full_h : &fh_;
     memset(out, 0, sizeof *out);
+    if (meta)
+        memset(meta, 0, sizeof *meta);
     *full_w = *full_h = 0;
     if (len == 0)
         return ps_fail(PS_EINPUT, "%s: empty file", name);
@@ -434,7 +475,17 @@ static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **
     if (fmt == FMT_OTHER)
         return ps_fail(PS_EINPUT, "%s: unsupported image format (%s); use JPEG, PNG, BMP or TGA", name, other);
     if (fmt == FMT_JPEG)
-        return jpeg_load(buf, len, name, min_side, out, full_w, full_h);
+        return jpeg_load(buf, len, name, min_side, out, meta, full_w, full_h);
+    if (fmt == FMT_PNG) { /* libpng; the checks first, so it never sees a bomb or a cut file */
+        long long pw, ph;
+        header_dims(fmt, buf, len, &pw, &ph);
+        ps_status pst = check_size(name, pw, ph);
+        if (pst)
+            return pst;
+        if (pw <= 0 || ph <= 0 || !png_check(buf, len))
+            return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+        return ps_img__png_load(buf, len, name, min_side, out, meta, full_w, full_h);
+    }
     int iw, ih, comp, known = stbi_info_from_memory(buf, (int)len, &iw, &ih, &comp);
     long long w = iw, h = llabs(ih); /* stb_image reports top-down BMPs with negative height */
     if (!known)
@@ -447,7 +498,6 @@ static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **
                                                      : "%s: truncated or corrupt image", name);
     int complete;
     switch (fmt) {
-    case FMT_PNG: complete = png_check(buf, len); break;
     case FMT_BMP: complete = bmp_check(buf, len); break;
     default: complete = tga_check(buf, len); break; /* no magic, yet stb_image took it: TGA */
     }
@@ -478,18 +528,26 @@ static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **
     }
     if (st == PS_OK)
         *full_w = dw, *full_h = dh;
+    if (st == PS_OK && meta)
+        meta->depth = 8;
     return st;
 }
 
 ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out)
 {
-    return load_buf(buf, len, NULL, name, 0, out, NULL, NULL);
+    return load_buf(buf, len, NULL, name, 0, out, NULL, NULL, NULL);
+}
+
+ps_status ps_img_load_mem_meta(const unsigned char *buf, size_t len, const char *name, ps_image *out,
+                               ps_img_meta *meta)
+{
+    return load_buf(buf, len, NULL, name, 0, out, meta, NULL, NULL);
 }
 
 ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const char *name, int min_side,
                                  ps_image *out, int *full_w, int *full_h)
 {
-    return load_buf(buf, len, NULL, name, min_side, out, full_w, full_h);
+    return load_buf(buf, len, NULL, name, min_side, out, NULL, full_w, full_h);
 }
 
 /* Reads at most PS_IMG_MAX_FILE_BYTES + 1 bytes, so a huge file is refused cheaply. Only regular
@@ -561,22 +619,29 @@ ps_status ps_img_read_file(const char *path, unsigned char **out, size_t *len)
     return PS_OK;
 }
 
-ps_status ps_img_load(const char *path, ps_image *out)
+ps_status ps_img_load_meta(const char *path, ps_image *out, ps_img_meta *meta)
 {
     unsigned char *buf;
     size_t n;
     memset(out, 0, sizeof *out);
+    if (meta)
+        memset(meta, 0, sizeof *meta);
     ps_status rc = ps_img_read_file(path, &buf, &n);
     if (rc == PS_OK)
-        rc = load_buf(buf, n, &buf, path, 0, out, NULL, NULL); /* frees buf early */
+        rc = load_buf(buf, n, &buf, path, 0, out, meta, NULL, NULL); /* frees buf early */
     free(buf);
     return rc;
 }
 
+ps_status ps_img_load(const char *path, ps_image *out)
+{
+    return ps_img_load_meta(path, out, NULL);
+}
+
 /* ---- encoding ---- */
 
-/* Buffered output, to a file descriptor or (fd < 0) a growing malloc'd buffer: stb_image_write
- * hands over a few bytes at a time. */
+/* Buffered output, to a file descriptor or (fd < 0) a growing malloc'd buffer: the encoders hand
+ * over a few bytes at a time. */
 typedef struct {
     int fd, err;         /* err: first errno of a failed write */
     unsigned char *mem;  /* fd < 0: everything flushed so far */
@@ -622,120 +687,148 @@ static void sink_write(void *ctx, void *data, int size)
     }
 }
 
-static void be32(unsigned char *p, uint32_t v)
+/* ps_img__write_fn for a sink. */
+static void sink_put(void *ctx, const void *data, size_t n)
 {
-    p[0] = (unsigned char)(v >> 24), p[1] = (unsigned char)(v >> 16), p[2] = (unsigned char)(v >> 8),
-    p[3] = (unsigned char)v;
-}
-
-static void png_chunk(sink *s, const char *type, const unsigned char *data, uint32_t n)
-{
-    unsigned char hdr[8], crc[4];
-    be32(hdr, n);
-    memcpy(hdr + 4, type, 4);
-    uLong c = crc32(crc32(0, NULL, 0), hdr + 4, 4);
-    be32(crc, (uint32_t)(n ? crc32(c, data, n) : c)); /* crc32(c, NULL, 0) would reset c */
-    sink_write(s, hdr, 8);
-    sink_write(s, (void *)data, (int)n);
-    sink_write(s, crc, 4);
-}
-
-static int paeth(int a, int b, int c)
-{
-    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
-    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
-/* Residuals r of row x against predictor f (0 none, 1 left, 2 up, 3 average, 4 Paeth), PNG spec
- * section 9; one loop per filter keeps the branch out of the inner loop. */
-static void png_filter(int f, unsigned char *r, const unsigned char *x, const unsigned char *up,
-                       size_t n, int bpp)
-{
-    size_t i = 0;
-    switch (f) {
-    case 0: memcpy(r, x, n); break;
-    case 1:
-        for (; i < (size_t)bpp; i++)
-            r[i] = x[i];
-        for (; i < n; i++)
-            r[i] = (unsigned char)(x[i] - x[i - bpp]);
-        break;
-    case 2:
-        for (; i < n; i++)
-            r[i] = (unsigned char)(x[i] - up[i]);
-        break;
-    case 3:
-        for (; i < (size_t)bpp; i++)
-            r[i] = (unsigned char)(x[i] - up[i] / 2);
-        for (; i < n; i++)
-            r[i] = (unsigned char)(x[i] - (x[i - bpp] + up[i]) / 2);
-        break;
-    default:
-        for (; i < (size_t)bpp; i++)
-            r[i] = (unsigned char)(x[i] - up[i]); /* Paeth with a = c = 0 picks b */
-        for (; i < n; i++)
-            r[i] = (unsigned char)(x[i] - paeth(x[i - bpp], up[i], up[i - bpp]));
-        break;
+    while (n > 0) {
+        int k = n > INT_MAX ? INT_MAX : (int)n;
+        sink_write(ctx, (void *)data, k);
+        data = (const unsigned char *)data + k, n -= (size_t)k;
     }
 }
 
-/* PNG on zlib rather than stb_image_write's own deflate. Each row takes the filter with the
- * smallest sum of |signed residuals| (libpng's heuristic); deflate runs with Z_RLE, which on a
- * noisy 12 MP photo-like image was 6x faster than the default strategy and even smaller (13.7
- * vs 15.5 MB; on smooth synthetic art it is ~25% bigger). Returns 0 if zlib fails (out of
- * memory); write errors are left in s->err. */
-static int png_encode(sink *s, const unsigned char *px, int w, int h, int ch)
+/* ---- JPEG encoding (libjpeg-turbo) ---- */
+
+typedef struct {
+    struct jpeg_compress_struct ci;
+    struct jpeg_error_mgr err;
+    struct jpeg_destination_mgr dest;
+    jmp_buf jmp;
+    sink *s;
+    ps_img__packer *pk;
+    unsigned char *row, out[1 << 16];
+} jpeg_enc;
+
+static void jpeg_enc_init_dest(j_compress_ptr c)
 {
-    enum { OUT = 1 << 16 };
-    static const unsigned char color_type[5] = {0, 0, 4, 2, 6};
-    const size_t stride = (size_t)w * ch;
-    unsigned char ihdr[13] = {0}, *rows = malloc(5 * (stride + 1)), *zero = calloc(stride, 1),
-                  *out = malloc(OUT);
-    z_stream z = {0};
-    if (!rows || !zero || !out || deflateInit2(&z, 6, Z_DEFLATED, 15, 8, Z_RLE) != Z_OK) {
-        free(rows), free(zero), free(out);
+    jpeg_enc *e = c->client_data;
+    e->dest.next_output_byte = e->out, e->dest.free_in_buffer = sizeof e->out;
+}
+
+static boolean jpeg_enc_empty(j_compress_ptr c)
+{
+    jpeg_enc *e = c->client_data;
+    sink_write(e->s, e->out, (int)sizeof e->out); /* libjpeg hands over a full buffer here */
+    jpeg_enc_init_dest(c);
+    return TRUE;
+}
+
+static void jpeg_enc_term(j_compress_ptr c)
+{
+    jpeg_enc *e = c->client_data;
+    sink_write(e->s, e->out, (int)(sizeof e->out - e->dest.free_in_buffer));
+}
+
+static void jpeg_enc_fail(j_common_ptr c)
+{
+    jpeg_enc *e = c->client_data;
+    longjmp(e->jmp, 1);
+}
+
+static void jpeg_enc_message(j_common_ptr c, int level) { (void)c, (void)level; }
+
+/* Markers that fit one segment (65533 bytes with the 2 of the length): what does not is left out. */
+static void jpeg_put_marker(j_compress_ptr c, int marker, const char *prefix, size_t plen,
+                            const unsigned char *data, size_t n)
+{
+    if (!data || !n || n > 65533 - plen)
+        return;
+    jpeg_write_m_header(c, marker, (unsigned)(plen + n));
+    for (size_t i = 0; i < plen; i++)
+        jpeg_write_m_byte(c, (unsigned char)prefix[i]);
+    for (size_t i = 0; i < n; i++)
+        jpeg_write_m_byte(c, data[i]);
+}
+
+/* Every libjpeg call but destroy; errors (only out of memory: the destination never fails)
+ * longjmp out to jpeg_encode. Above quality 90 chroma keeps its full resolution, as stb_image_write
+ * did. */
+static void jpeg_encode_body(jpeg_enc *e, const ps_image *img, int ch, int quality, const ps_img_meta *m)
+{
+    struct jpeg_compress_struct *c = &e->ci;
+    jpeg_create_compress(c);
+    c->dest = &e->dest;
+    e->dest.init_destination = jpeg_enc_init_dest;
+    e->dest.empty_output_buffer = jpeg_enc_empty;
+    e->dest.term_destination = jpeg_enc_term;
+    c->image_width = (JDIMENSION)img->w, c->image_height = (JDIMENSION)img->h;
+    c->input_components = ch;
+    c->in_color_space = ch == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(c);
+    jpeg_set_quality(c, quality, TRUE);
+    if (quality > 90)
+        for (int k = 0; k < c->num_components; k++)
+            c->comp_info[k].h_samp_factor = c->comp_info[k].v_samp_factor = 1;
+    if (m && m->exif && m->exif_len)
+        c->write_JFIF_header = FALSE; /* Exif wants its APP1 first */
+    jpeg_start_compress(c, TRUE);
+    if (m) {
+        jpeg_put_marker(c, JPEG_APP0 + 1, "Exif\0\0", 6, m->exif, m->exif_len);
+        jpeg_put_marker(c, JPEG_APP0 + 1, XMP_NS, sizeof XMP_NS, m->xmp, m->xmp_len);
+        if (m->icc && m->icc_len >= 132 && m->icc_len <= PS_IMG_META_MAX_BYTES && ch == 3)
+            jpeg_write_icc_profile(c, m->icc, (unsigned)m->icc_len);
+        jpeg_put_marker(c, JPEG_COM, "", 0, m->comment, m->comment_len);
+    }
+    while (c->next_scanline < c->image_height) {
+        JSAMPROW row = e->row;
+        ps_img__pack_rows(e->pk, img, (int)c->next_scanline, 1, e->row, ch);
+        jpeg_write_scanlines(c, &row, 1);
+    }
+    jpeg_finish_compress(c);
+}
+
+/* 0 when libjpeg fails (out of memory); write errors stay in s->err. */
+static int jpeg_encode(sink *s, const ps_image *img, int ch, int quality, const ps_img_meta *m)
+{
+    jpeg_enc *e = calloc(1, sizeof *e);
+    if (!e)
         return 0;
-    }
-    be32(ihdr, (uint32_t)w), be32(ihdr + 4, (uint32_t)h), ihdr[8] = 8, ihdr[9] = color_type[ch];
-    sink_write(s, "\x89PNG\r\n\x1a\n", 8);
-    png_chunk(s, "IHDR", ihdr, 13);
-    int zst = Z_OK;
-    z.next_out = out, z.avail_out = OUT;
-    for (int y = 0; y <= h && zst == Z_OK && !s->err; y++) {
-        unsigned char *best = NULL;
-        if (y < h) {
-            const unsigned char *x = px + y * stride, *up = y ? x - stride : zero;
-            unsigned long best_cost = ~0UL;
-            for (int f = 0; f < 5; f++) {
-                unsigned char *r = rows + f * (stride + 1);
-                r[0] = (unsigned char)f;
-                png_filter(f, r + 1, x, up, stride, ch);
-                unsigned long cost = 0;
-                for (size_t i = 1; i <= stride; i++)
-                    cost += (unsigned long)abs((signed char)r[i]);
-                if (cost < best_cost)
-                    best_cost = cost, best = r;
-            }
-            z.next_in = best, z.avail_in = (uInt)(stride + 1);
+    e->s = s;
+    e->row = malloc((size_t)img->w * ch);
+    e->pk = ps_img__packer_new(8);
+    e->ci.err = jpeg_std_error(&e->err);
+    e->err.error_exit = jpeg_enc_fail;
+    e->err.emit_message = jpeg_enc_message;
+    e->ci.client_data = e;
+    int ok = 0;
+    if (e->row && e->pk) {
+        if (!setjmp(e->jmp)) {
+            jpeg_encode_body(e, img, ch, quality, m);
+            ok = 1;
         }
-        do { /* y == h: flush everything */
-            zst = deflate(&z, y < h ? Z_NO_FLUSH : Z_FINISH);
-            if (z.avail_out == 0 || (zst == Z_STREAM_END && z.avail_out < OUT)) {
-                png_chunk(s, "IDAT", out, OUT - z.avail_out);
-                z.next_out = out, z.avail_out = OUT;
-            }
-        } while (zst == Z_OK && (z.avail_in > 0 || (y == h && !s->err)));
+        jpeg_destroy_compress(&e->ci);
     }
-    png_chunk(s, "IEND", NULL, 0);
-    deflateEnd(&z);
-    free(rows), free(zero), free(out);
-    return zst == Z_STREAM_END || s->err;
+    ps_img__packer_free(e->pk);
+    free(e->row), free(e);
+    return ok;
 }
 
-/* Encodes 8-bit pixels into a fresh temp file beside path, fsyncs and renames it over path.
+/* What an encoder writes: img as PNG (depth 8 or 16) or JPEG, with ch samples a pixel. */
+typedef struct {
+    const ps_image *img;
+    const ps_img_meta *meta;
+    int png, ch, depth, quality;
+} enc_job;
+
+static int encode(sink *s, const enc_job *j)
+{
+    return j->png ? ps_img__png_encode(sink_put, s, j->img, j->ch, j->depth, j->meta)
+                  : jpeg_encode(s, j->img, j->ch, j->quality, j->meta);
+}
+
+/* Encodes the job into a fresh temp file beside path, fsyncs and renames it over path.
  * The temp file is created with O_EXCL and mode 0666 so the umask applies as for any output. */
-static ps_status write_atomic_body(const char *path, int png, const unsigned char *px, int w,
-                                   int h, int ch, int quality)
+static ps_status write_atomic_body(const char *path, const enc_job *job)
 {
     const char *slash = strrchr(path, '/');
     char dir[PATH_MAX], tmp[PATH_MAX];
@@ -763,7 +856,7 @@ static ps_status write_atomic_body(const char *path, int png, const unsigned cha
     int ok = 0, err = ENOMEM;
     if (s) {
         s->fd = fd;
-        ok = png ? png_encode(s, px, w, h, ch) : stbi_write_jpg_to_func(sink_write, s, w, h, ch, px, quality);
+        ok = encode(s, job);
         sink_flush(s);
         err = s->err;
         free(s);
@@ -789,8 +882,7 @@ static ps_status write_atomic_body(const char *path, int png, const unsigned cha
 
 /* Ctrl-C (or a TERM/HUP/QUIT) while the temp file exists would leave it behind: those signals
  * wait until it is renamed into place or removed, then take effect as usual. */
-static ps_status write_atomic(const char *path, int png, const unsigned char *px, int w, int h,
-                              int ch, int quality)
+static ps_status write_atomic(const char *path, const enc_job *job)
 {
     sigset_t block, old;
     sigemptyset(&block);
@@ -799,23 +891,18 @@ static ps_status write_atomic(const char *path, int png, const unsigned char *px
     sigaddset(&block, SIGHUP);
     sigaddset(&block, SIGQUIT);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    ps_status st = write_atomic_body(path, png, px, w, h, ch, quality);
+    ps_status st = write_atomic_body(path, job);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return st;
 }
 
-/* The 8-bit sRGB samples a PNG (alpha kept) or JPEG (alpha dropped) of img is made of. */
-static ps_status pack8(const char *what, const ps_image *img, int png, unsigned char **px, int *ch)
+/* The samples a pixel of img in a PNG (alpha kept) or JPEG (alpha dropped). */
+static ps_status out_channels(const char *what, const ps_image *img, int png, int *ch)
 {
-    *px = NULL;
     if (!img->px || img->w <= 0 || img->h <= 0 || (img->c != 1 && img->c != 3 && img->c != 4))
         return ps_fail(PS_EUSAGE, "%s: cannot encode a %dx%d image with %d planes", what, img->w,
                        img->h, img->c);
     *ch = img->c == 1 ? 1 : png && img->c == 4 ? 4 : 3;
-    *px = malloc((size_t)img->w * img->h * *ch);
-    if (!*px)
-        return ps_fail(PS_EINTERNAL, "%s: out of memory", what);
-    ps_img_to_rgba8(img, *px, *ch);
     return PS_OK;
 }
 
@@ -831,35 +918,38 @@ ps_status ps_img_out_format(const char *path, int *png)
     return PS_OK;
 }
 
-ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
+ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quality,
+                           const ps_img_meta *meta)
 {
-    int png;
-    ps_status fst = ps_img_out_format(path, &png);
-    if (fst)
-        return fst;
+    int png, ch;
+    ps_status st = ps_img_out_format(path, &png);
+    if (st)
+        return st;
     if (jpeg_quality == 0)
         jpeg_quality = 92;
     if (jpeg_quality < 1 || jpeg_quality > 100)
         return ps_fail(PS_EUSAGE, "%s: JPEG quality %d is not in 1..100", path, jpeg_quality);
-    unsigned char *px;
-    int ch;
-    ps_status st = pack8(path, img, png, &px, &ch);
-    if (st == PS_OK)
-        st = write_atomic(path, png, px, img->w, img->h, ch, jpeg_quality);
-    free(px);
-    return st;
+    if ((st = out_channels(path, img, png, &ch)))
+        return st;
+    const enc_job job = {img, meta, png, ch, png && meta && meta->depth == 16 ? 16 : 8, jpeg_quality};
+    return write_atomic(path, &job);
+}
+
+ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
+{
+    return ps_img_save_meta(path, img, jpeg_quality, NULL);
 }
 
 ps_status ps_img_encode_png(const ps_image *img, unsigned char **out, size_t *len)
 {
     *out = NULL, *len = 0;
-    unsigned char *px;
     int ch;
-    ps_status st = pack8("png encode", img, 1, &px, &ch);
+    ps_status st = out_channels("png encode", img, 1, &ch);
     sink *s = st ? NULL : calloc(1, sizeof *s);
     if (st == PS_OK && s) {
         s->fd = -1;
-        int ok = png_encode(s, px, img->w, img->h, ch);
+        const enc_job job = {img, NULL, 1, ch, 8, 0};
+        int ok = encode(s, &job);
         sink_flush(s);
         if (ok && !s->err)
             *out = s->mem, *len = s->mem_len, s->mem = NULL;
@@ -868,6 +958,5 @@ ps_status ps_img_encode_png(const ps_image *img, unsigned char **out, size_t *le
     if (st == PS_OK && !*out)
         st = ps_fail(PS_EINTERNAL, "png encode: out of memory");
     free(s);
-    free(px);
     return st;
 }

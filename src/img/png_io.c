@@ -1,0 +1,389 @@
+/* PNG through libpng: decoding (after img_io.c's structure, CRC and inflate-size checks) in bands
+ * of rows with the metadata chunks (eXIf, iCCP, text), and encoding at 8 or 16 bits with them.
+ * libpng reports errors by longjmp: all state that outlives a setjmp lives in a heap struct. */
+#include "img_impl.h"
+#include <png.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+enum { PNG_BAND = 16 }; /* rows decoded at a time (non-interlaced files) */
+
+/* Ancillary chunk cap: libpng drops (benign error) a text or profile chunk that is bigger or
+ * inflates bigger, so one blob costs at most this much memory. At most PNG_MAX_CACHED of them are
+ * kept (libpng's cache limit), which bounds what many small zTXt bombs can inflate to. */
+#define PNG_CHUNK_MAX ((png_alloc_size_t)PS_IMG_META_MAX_BYTES + 4096)
+enum { PNG_MAX_CACHED = 64 };
+
+typedef struct {
+    png_structp png;
+    png_infop info;
+    const unsigned char *buf;
+    size_t len, pos;
+    char msg[160];
+    int oom;
+    unsigned char *rows;        /* a band, or the whole image when interlaced */
+    png_bytep *rowp;            /* interlaced: row pointers into rows */
+    unsigned short *conv;       /* a band of converted 16-bit sRGB (ICC) */
+    ps_img__cms cms;
+    ps_image img;
+    ps_img_meta meta;
+    float *lut;
+    int orient;
+} png_dec;
+
+static void png_on_error(png_structp png, png_const_charp msg)
+{
+    png_dec *d = png_get_error_ptr(png);
+    snprintf(d->msg, sizeof d->msg, "%s", msg);
+    d->oom = strstr(msg, "memory") != NULL;
+    png_longjmp(png, 1);
+}
+
+static void png_on_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+
+static void png_read_mem(png_structp png, png_bytep out, size_t n)
+{
+    png_dec *d = png_get_io_ptr(png);
+    if (n > d->len - d->pos)
+        png_error(png, "truncated");
+    memcpy(out, d->buf + d->pos, n);
+    d->pos += n;
+}
+
+/* ISO 8859-1 to UTF-8 (tEXt, zTXt), into a malloc'd buffer; NULL when out of memory. */
+static unsigned char *latin1_to_utf8(const char *s, size_t n, size_t *out_n)
+{
+    unsigned char *o = malloc(2 * n + 1), *p = o;
+    for (size_t i = 0; o && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80)
+            *p++ = c;
+        else
+            *p++ = (unsigned char)(0xc0 | c >> 6), *p++ = (unsigned char)(0x80 | (c & 0x3f));
+    }
+    *out_n = o ? (size_t)(p - o) : 0;
+    return o;
+}
+
+/* The text chunks libpng read so far: XMP and the comment, the first of each. */
+static int png_take_text(png_dec *d)
+{
+    png_textp t;
+    int n = png_get_text(d->png, d->info, &t, NULL);
+    for (int i = 0; i < n; i++) {
+        size_t len = t[i].compression > 0 ? t[i].itxt_length : t[i].text_length;
+        if (!strcmp(t[i].key, "XML:com.adobe.xmp") && t[i].compression > 0) {
+            if (!ps_img__meta_keep(&d->meta.xmp, &d->meta.xmp_len, t[i].text, len))
+                return 0;
+        } else if (!strcmp(t[i].key, "Comment") && !d->meta.comment && len && len <= PS_IMG_META_MAX_BYTES) {
+            if (t[i].compression > 0) {
+                if (!ps_img__meta_keep(&d->meta.comment, &d->meta.comment_len, t[i].text, len))
+                    return 0;
+            } else if (!(d->meta.comment = latin1_to_utf8(t[i].text, len, &d->meta.comment_len))) {
+                return 0;
+            } else if (d->meta.comment_len > PS_IMG_META_MAX_BYTES) {
+                free(d->meta.comment), d->meta.comment = NULL, d->meta.comment_len = 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Rows y .. y+n-1 as stored (ch samples of depth bits) into the float planes, converted to sRGB
+ * first when the profile asks for it. */
+static void png_unpack(png_dec *d, const unsigned char *rows, int y, int n, int w, int depth, int ch)
+{
+    if (d->cms.xform) {
+        ps_img__cms_run(&d->cms, rows, d->conv, (size_t)n * w);
+        ps_img__unpack_rows(&d->img, d->conv, y, n, 16, d->cms.out_ch, d->orient, d->lut);
+    } else {
+        ps_img__unpack_rows(&d->img, rows, y, n, depth, ch, d->orient, d->lut);
+    }
+}
+
+/* Every libpng call but destroy; its errors longjmp out to ps_img__png_load. */
+static ps_status png_decode(png_dec *d, const char *name, int want_meta)
+{
+    png_structp png = d->png;
+    png_infop info = d->info;
+    png_set_read_fn(png, d, png_read_mem);
+    png_set_user_limits(png, PS_IMG_MAX_SIDE, PS_IMG_MAX_SIDE);
+    png_set_chunk_malloc_max(png, PNG_CHUNK_MAX);
+    png_set_chunk_cache_max(png, PNG_MAX_CACHED);
+    png_set_benign_errors(png, 1); /* a bad ancillary chunk is dropped, not fatal */
+    png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
+    png_read_info(png, info);
+    png_uint_32 w32, h32;
+    int depth, type, interlace;
+    png_get_IHDR(png, info, &w32, &h32, &depth, &type, &interlace, NULL, NULL);
+    const int w = (int)w32, h = (int)h32;
+    png_bytep exif = NULL;
+    png_uint_32 exif_len = 0;
+    if (png_get_eXIf_1(png, info, &exif_len, &exif) && exif_len) /* before IDAT: it applies */
+        d->orient = ps_img__exif_orientation(exif, exif_len);
+    if (type == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(png);
+    if (type == PNG_COLOR_TYPE_GRAY && depth < 8)
+        png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+    if (depth == 16) {
+        const uint16_t one = 1;
+        if (*(const unsigned char *)&one) /* little-endian host: samples as host shorts */
+            png_set_swap(png);
+    }
+    const int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    const int ch = png_get_channels(png, info), od = png_get_bit_depth(png, info);
+    const size_t stride = png_get_rowbytes(png, info);
+    if (ch < 1 || ch > 4 || (od != 8 && od != 16) || stride != (size_t)w * ch * (od / 8))
+        return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+    d->meta.depth = od;
+
+    png_charp icc_name;
+    png_bytep icc = NULL;
+    png_uint_32 icc_len = 0;
+    int comp, cms = PS_CMS_IGNORED;
+    if (png_get_iCCP(png, info, &icc_name, &comp, &icc, &icc_len) && icc_len)
+        cms = ps_img__cms_open(&d->cms, icc, icc_len, ch <= 2 ? PS_CMS_GRAY : PS_CMS_RGB, ch, od);
+    if (want_meta && cms == PS_CMS_SRGB && !ps_img__meta_keep(&d->meta.icc, &d->meta.icc_len, icc, icc_len))
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    if (want_meta && cms == PS_CMS_CONVERT && !ps_img__srgb_icc(&d->meta.icc, &d->meta.icc_len))
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+
+    ps_status st = ps_img_alloc(&d->img, d->orient >= 5 ? h : w, d->orient >= 5 ? w : h,
+                                ch == 2 || ch == 4 ? 4 : 3);
+    if (st)
+        return st;
+    const int band = passes > 1 ? h : PNG_BAND, nlut = d->cms.xform || od == 16 ? 65536 : 256;
+    d->rows = malloc(stride * band);
+    d->rowp = malloc(sizeof *d->rowp * band);
+    d->lut = malloc(sizeof *d->lut * nlut);
+    d->conv = d->cms.xform ? malloc(sizeof *d->conv * d->cms.out_ch * w * band) : NULL;
+    if (!d->rows || !d->rowp || !d->lut || (d->cms.xform && !d->conv))
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    ps_img__srgb_lut(d->lut, nlut);
+    for (int i = 0; i < band; i++)
+        d->rowp[i] = d->rows + (size_t)i * stride;
+    if (passes > 1) { /* Adam7: every pass touches every band, so the rows are kept whole */
+        png_read_image(png, d->rowp);
+        png_unpack(d, d->rows, 0, h, w, od, ch);
+    } else {
+        for (int y = 0; y < h; y += PNG_BAND) {
+            const int n = PNG_BAND < h - y ? PNG_BAND : h - y;
+            png_read_rows(png, d->rowp, NULL, (png_uint_32)n);
+            png_unpack(d, d->rows, y, n, w, od, ch);
+        }
+    }
+    png_read_end(png, info); /* the chunks after the image data: text, a late eXIf */
+    if (!want_meta)
+        return PS_OK;
+    /* a late eXIf's orientation was not applied: it is reset all the same, since the pixels are
+     * output as stored */
+    if (png_get_eXIf_1(png, info, &exif_len, &exif) && exif_len &&
+        !ps_img__meta_keep(&d->meta.exif, &d->meta.exif_len, exif, exif_len))
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    if (d->meta.exif)
+        ps_img__exif_reset(d->meta.exif, d->meta.exif_len);
+    if (!png_take_text(d))
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    return PS_OK;
+}
+
+ps_status ps_img__png_load(const unsigned char *buf, size_t len, const char *name, int min_side,
+                           ps_image *out, ps_img_meta *meta, int *full_w, int *full_h)
+{
+    png_dec *d = calloc(1, sizeof *d);
+    if (!d)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    d->buf = buf, d->len = len, d->orient = 1;
+    d->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, d, png_on_error, png_on_warning);
+    d->info = d->png ? png_create_info_struct(d->png) : NULL;
+    ps_status st;
+    if (!d->info)
+        st = ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    else if (!setjmp(png_jmpbuf(d->png)))
+        st = png_decode(d, name, meta != NULL);
+    else if (d->oom)
+        st = ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    else
+        st = ps_fail(PS_EINPUT, "%s: corrupt PNG: %s", name, d->msg);
+    png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
+    ps_img__cms_close(&d->cms);
+    free(d->rows), free(d->rowp), free(d->conv), free(d->lut);
+    if (st == PS_OK) {
+        *full_w = d->img.w, *full_h = d->img.h;
+        *out = d->img;
+        int n = 8;
+        for (int k = 1; k < 8 && min_side > 0; k++) /* as scale_eighths in img_io.c */
+            if ((out->w * k + 7) / 8 >= (out->w < min_side ? out->w : min_side) &&
+                (out->h * k + 7) / 8 >= (out->h < min_side ? out->h : min_side)) {
+                n = k;
+                break;
+            }
+        if (n < 8) {
+            ps_image full = *out;
+            st = ps_img_resize(&full, out, (int)((full.w * (long long)n + 7) / 8),
+                               (int)((full.h * (long long)n + 7) / 8));
+            ps_img_free(&full);
+        }
+    } else {
+        ps_img_free(&d->img);
+    }
+    if (st == PS_OK && meta)
+        *meta = d->meta;
+    else
+        ps_img_meta_free(&d->meta);
+    if (st != PS_OK)
+        *full_w = *full_h = 0;
+    free(d);
+    return st;
+}
+
+/* ---- encoding ---- */
+
+typedef struct {
+    png_structp png;
+    png_infop info;
+    ps_img__write_fn *write;
+    void *ctx;
+    unsigned char *row;
+    ps_img__packer *pk;
+    char *comment; /* NUL-terminated copy: PNG text ends at its first NUL */
+    png_text text[2];
+} png_enc;
+
+static void png_write_cb(png_structp png, png_bytep data, size_t n)
+{
+    png_enc *e = png_get_io_ptr(png);
+    e->write(e->ctx, data, n);
+}
+
+static void png_flush_cb(png_structp png) { (void)png; }
+
+static void png_enc_error(png_structp png, png_const_charp msg)
+{
+    (void)msg;
+    png_longjmp(png, 1);
+}
+
+static int is_ascii(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 0x80)
+            return 0;
+    return 1;
+}
+
+/* Valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+static int is_utf8(const unsigned char *s, size_t n)
+{
+    static const uint32_t min[4] = {0, 0x80, 0x800, 0x10000};
+    for (size_t i = 0; i < n;) {
+        const unsigned c = s[i];
+        const int k = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
+        if (k < 0 || (size_t)k >= n - i)
+            return 0;
+        uint32_t cp = k ? c & (0x3fu >> k) : c;
+        for (int j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if (cp < min[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += (size_t)k + 1;
+    }
+    return 1;
+}
+
+/* The chunks before IDAT: eXIf, iCCP (RGB images only: libpng refuses an RGB profile on gray),
+ * XMP and comment text. The strings stay owned by meta: libpng copies what it is given. */
+static void png_put_meta(png_enc *e, const ps_img_meta *m, int ch, char *comment)
+{
+    if (m->exif && m->exif_len <= PS_IMG_META_MAX_BYTES)
+        png_set_eXIf_1(e->png, e->info, (png_uint_32)m->exif_len, m->exif);
+    if (m->icc && m->icc_len >= 132 && m->icc_len <= PS_IMG_META_MAX_BYTES && ch >= 3)
+        png_set_iCCP(e->png, e->info, "ICC profile", PNG_COMPRESSION_TYPE_BASE, m->icc, (png_uint_32)m->icc_len);
+    int n = 0;
+    if (m->xmp && m->xmp_len) {
+        png_text *t = &e->text[n++];
+        t->compression = PNG_ITXT_COMPRESSION_NONE; /* XMP readers want it uncompressed */
+        t->key = "XML:com.adobe.xmp";
+        t->text = (char *)m->xmp;
+        t->itxt_length = m->xmp_len;
+        t->lang = t->lang_key = "";
+    }
+    if (comment) {
+        png_text *t = &e->text[n++];
+        const unsigned char *c = (const unsigned char *)comment;
+        size_t len = strlen(comment);
+        int itxt = !is_ascii(c, len) && is_utf8(c, len);
+        t->compression = itxt ? PNG_ITXT_COMPRESSION_NONE : PNG_TEXT_COMPRESSION_NONE;
+        t->key = "Comment";
+        t->text = comment;
+        t->text_length = itxt ? 0 : len;
+        t->itxt_length = itxt ? len : 0;
+        t->lang = t->lang_key = itxt ? "" : NULL;
+    }
+    if (n)
+        png_set_text(e->png, e->info, e->text, n);
+}
+
+static int png_encode_body(png_enc *e, const ps_image *img, int ch, int depth, const ps_img_meta *m,
+                           char *comment)
+{
+    static const int color_type[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
+                                      PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+    png_structp png = e->png;
+    png_set_write_fn(png, e, png_write_cb, png_flush_cb);
+    png_set_benign_errors(png, 1); /* a profile libpng finds wrong is left out, not fatal */
+    /* each row takes the filter with the smallest sum of |residuals|; Z_RLE was 6x faster than
+     * the default strategy on a noisy 12 MP photo, and smaller */
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_ALL_FILTERS);
+    png_set_compression_level(png, 6);
+    png_set_compression_strategy(png, Z_RLE);
+    png_set_IHDR(png, e->info, (png_uint_32)img->w, (png_uint_32)img->h, depth, color_type[ch],
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    if (m)
+        png_put_meta(e, m, ch, comment);
+    png_write_info(png, e->info);
+    if (depth == 16) {
+        const uint16_t one = 1;
+        if (*(const unsigned char *)&one)
+            png_set_swap(png);
+    }
+    for (int y = 0; y < img->h; y++) {
+        ps_img__pack_rows(e->pk, img, y, 1, e->row, ch);
+        png_write_row(png, e->row);
+    }
+    png_write_end(png, e->info);
+    return 1;
+}
+
+int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_image *img, int ch, int depth,
+                       const ps_img_meta *meta)
+{
+    png_enc *e = calloc(1, sizeof *e);
+    if (!e)
+        return 0;
+    e->write = write, e->ctx = ctx;
+    e->row = malloc((size_t)img->w * ch * (depth / 8));
+    e->pk = ps_img__packer_new(depth);
+    const int want_comment = meta && meta->comment && meta->comment_len;
+    if (want_comment && (e->comment = malloc(meta->comment_len + 1)))
+        memcpy(e->comment, meta->comment, meta->comment_len), e->comment[meta->comment_len] = 0;
+    e->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, e, png_enc_error, png_on_warning);
+    e->info = e->png ? png_create_info_struct(e->png) : NULL;
+    int ok = 0;
+    if (e->row && e->pk && e->info && (!want_comment || e->comment) && !setjmp(png_jmpbuf(e->png)))
+        ok = png_encode_body(e, img, ch, depth, meta, e->comment && *e->comment ? e->comment : NULL);
+    png_destroy_write_struct(e->png ? &e->png : NULL, e->info ? &e->info : NULL);
+    ps_img__packer_free(e->pk);
+    free(e->row), free(e->comment), free(e);
+    return ok;
+}
