@@ -197,10 +197,13 @@ int ps_img__srgb_icc(unsigned char **out, size_t *len)
     cmsContext ctx = cmsCreateContext(NULL, NULL);
     cmsHPROFILE p = ctx ? cmsCreate_sRGBProfileTHR(ctx) : NULL;
     cmsUInt32Number n = 0;
-    int ok = p && cmsSaveProfileToMem(p, NULL, &n) && n > 0 && (*out = malloc(n)) &&
+    int ok = p && cmsSaveProfileToMem(p, NULL, &n) && n >= 128 && (*out = malloc(n)) &&
              cmsSaveProfileToMem(p, *out, &n);
-    if (ok)
+    if (ok) { /* lcms2 dates the header now: a fixed date (2000-01-01) keeps outputs reproducible */
+        static const unsigned char date[12] = {0x07, 0xd0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0};
+        memcpy(*out + 24, date, sizeof date); /* the profile ID (MD5) is 0: nothing to redo */
         *len = n;
+    }
     else
         free(*out), *out = NULL;
     if (p)

@@ -287,7 +287,14 @@ static cmsHPROFILE rgb_profile(double rx, double ry, double gx, double gy, doubl
 
 static mem p3_profile(void) { return save_profile(rgb_profile(0.680, 0.320, 0.265, 0.690, 0.150, 0.060, 0)); }
 static mem adobe_profile(void) { return save_profile(rgb_profile(0.64, 0.33, 0.21, 0.71, 0.15, 0.06, 563.0 / 256)); }
-static mem srgb_profile(void) { return save_profile(cmsCreate_sRGBProfile()); }
+/* lcms2's sRGB profile as the loader carries it: dated 2000-01-01, not now */
+static mem srgb_profile(void)
+{
+    mem m = save_profile(cmsCreate_sRGBProfile());
+    static const unsigned char date[12] = {0x07, 0xd0, 0, 1, 0, 1};
+    memcpy(m.b + 24, date, sizeof date);
+    return m;
+}
 static mem gray_profile(void)
 {
     cmsToneCurve *t = cmsBuildGamma(NULL, 1.8);
