@@ -29,7 +29,10 @@ typedef struct ps_image {
  * photo, the output and one working copy, as floats. At the cap it measured 1.92 GB (RGB JPEG)
  * and 2.12 GB (RGBA PNG), so any image inside the cap applies within 2.2 GB
  * (tests/integration/robust_memory.sh checks the rate). Decoding alone peaks lower: JPEG 12 bytes
- * a pixel plus the file (progressive: plus libjpeg's coefficients, 3 to 6), the others 15 to 24. */
+ * a pixel plus the file (progressive: plus libjpeg's coefficients, 3 to 6), PNG 12 (16 with
+ * alpha) plus the file (interlaced: plus its samples, 1 to 8), BMP and TGA 15 to 24. Encoders
+ * work a row at a time. Metadata kept is at most PS_IMG_META_MAX_BYTES a kind (while reading,
+ * libpng may hold up to 64 text chunks of that size). */
 #define PS_IMG_MAX_PIXELS 50000000LL
 #define PS_IMG_MAX_SIDE 32768
 #define PS_IMG_MAX_FILE_BYTES (512LL << 20) /* refuse bigger files before reading them */
@@ -64,9 +67,10 @@ ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const cha
 /* What an output keeps of its input besides the pixels (pstyle apply), as raw bytes; NULL/0 when
  * absent. Each blob is at most PS_IMG_META_MAX_BYTES: a bigger one is dropped at load (the image
  * still loads), and only the first of each kind counts.
- *   exif     a TIFF stream ("II*\0" or "MM\0*"; JPEG's "Exif\0\0" prefix removed), with the
- *            orientation tag reset to 1, since the pixels are upright, and the IFD1 thumbnail
- *            unlinked, since it shows the unstyled photo; the other tags are kept byte for byte
+ *   exif     a TIFF stream (starting "II*\0" or "MM\0*", else dropped; JPEG's "Exif\0\0" prefix
+ *            removed), with the orientation tag reset to 1, since the pixels are upright, and the
+ *            IFD1 thumbnail unlinked, since it shows the unstyled photo; the other tags are kept
+ *            byte for byte
  *   icc      the profile the output's pixels are in: the input's own when it counts as sRGB,
  *            lcms2's sRGB profile when the pixels were converted from another one, none when
  *            there was none or it was ignored (see ps_img_load)
@@ -101,8 +105,8 @@ ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
  * iCCP, iTXt "XML:com.adobe.xmp" and a "Comment" (tEXt when ASCII, else iTXt when valid UTF-8,
  * else tEXt) chunks before its image data; a JPEG gets APP1 Exif (no JFIF APP0 then), APP1 XMP,
  * APP2 ICC (split over as many markers as it needs) and COM. What a JPEG marker cannot hold
- * (EXIF over 65527 bytes, XMP over 65502, a comment over 65533) is left out of a JPEG; a comment
- * ends at its first NUL in a PNG; an RGB profile is left out of a gray (c = 1) image. */
+ * (EXIF over 65527 bytes, XMP over 65504, a comment over 65533) is left out of a JPEG; XMP and
+ * a comment end at their first NUL in a PNG; an RGB profile is left out of a gray (c = 1) image. */
 ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quality,
                            const ps_img_meta *meta);
 /* The rule ps_img_save picks the format by: PS_OK for .png (*png = 1) or .jpg/.jpeg (*png = 0),

@@ -29,6 +29,9 @@ void ps_img__pack_rows(const ps_img__packer *p, const ps_image *src, int y0, int
 /* Orientation tag (0x0112) of IFD0 of a TIFF stream ("II*\0" / "MM\0*", no "Exif\0\0"):
  * 1..8, or 1 if absent or malformed. Every offset is checked against n. */
 int ps_img__exif_orientation(const unsigned char *tiff, size_t n);
+/* Whether a TIFF stream starts with a TIFF header: only those are kept (libpng drops any other
+ * eXIf, so a JPEG's would not survive a PNG round trip). */
+int ps_img__exif_valid(const unsigned char *tiff, size_t n);
 /* In place: the orientation tag (a SHORT in IFD0) set to 1, and IFD1 (the thumbnail, which
  * would show the unstyled photo) unlinked from IFD0. Malformed streams are left as they are. */
 void ps_img__exif_reset(unsigned char *tiff, size_t n);

@@ -276,7 +276,8 @@ static int jpeg_markers(jpeg_dec *d, int want_meta, const char *name, ps_status 
         if (k->marker == JPEG_APP0 + 1 && n >= 6 && !memcmp(p, "Exif\0\0", 6) && !seen_exif) {
             seen_exif = 1; /* the first Exif block is the one cameras write */
             d->orient = ps_img__exif_orientation(p + 6, n - 6);
-            ok &= !want_meta || ps_img__meta_keep(&m->exif, &m->exif_len, p + 6, n - 6);
+            if (want_meta && ps_img__exif_valid(p + 6, n - 6))
+                ok &= ps_img__meta_keep(&m->exif, &m->exif_len, p + 6, n - 6);
         } else if (k->marker == JPEG_APP0 + 1 && n >= sizeof XMP_NS && !memcmp(p, XMP_NS, sizeof XMP_NS)) {
             ok &= !want_meta || ps_img__meta_keep(&m->xmp, &m->xmp_len, p + sizeof XMP_NS, n - sizeof XMP_NS);
         } else if (k->marker == JPEG_COM && want_meta) {

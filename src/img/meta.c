@@ -44,6 +44,11 @@ static unsigned char *exif_orient_entry(unsigned char *p, size_t n, int *be)
     return NULL;
 }
 
+int ps_img__exif_valid(const unsigned char *tiff, size_t n)
+{
+    return n >= 8 && (!memcmp(tiff, "II*\0", 4) || !memcmp(tiff, "MM\0*", 4));
+}
+
 int ps_img__exif_orientation(const unsigned char *tiff, size_t n)
 {
     int be;

@@ -116,6 +116,10 @@ static ps_status png_decode(png_dec *d, const char *name, int want_meta)
     png_set_chunk_cache_max(png, PNG_MAX_CACHED);
     png_set_benign_errors(png, 1); /* a bad ancillary chunk is dropped, not fatal */
     png_set_option(png, PNG_SKIP_sRGB_CHECK_PROFILE, PNG_OPTION_ON);
+    if (!want_meta) { /* text is only metadata: not even inflated then */
+        static const png_byte text[] = "tEXt\0zTXt\0iTXt";
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, text, 3);
+    }
     png_read_info(png, info);
     png_uint_32 w32, h32;
     int depth, type, interlace;
@@ -163,7 +167,7 @@ static ps_status png_decode(png_dec *d, const char *name, int want_meta)
     d->rows = malloc(stride * band);
     d->rowp = malloc(sizeof *d->rowp * band);
     d->lut = malloc(sizeof *d->lut * nlut);
-    d->conv = d->cms.xform ? malloc(sizeof *d->conv * d->cms.out_ch * w * band) : NULL;
+    d->conv = d->cms.xform ? malloc(sizeof *d->conv * d->cms.out_ch * w * PNG_BAND) : NULL;
     if (!d->rows || !d->rowp || !d->lut || (d->cms.xform && !d->conv))
         return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
     ps_img__srgb_lut(d->lut, nlut);
@@ -171,7 +175,8 @@ static ps_status png_decode(png_dec *d, const char *name, int want_meta)
         d->rowp[i] = d->rows + (size_t)i * stride;
     if (passes > 1) { /* Adam7: every pass touches every band, so the rows are kept whole */
         png_read_image(png, d->rowp);
-        png_unpack(d, d->rows, 0, h, w, od, ch);
+        for (int y = 0; y < h; y += PNG_BAND)
+            png_unpack(d, d->rowp[y], y, PNG_BAND < h - y ? PNG_BAND : h - y, w, od, ch);
     } else {
         for (int y = 0; y < h; y += PNG_BAND) {
             const int n = PNG_BAND < h - y ? PNG_BAND : h - y;
@@ -184,7 +189,7 @@ static ps_status png_decode(png_dec *d, const char *name, int want_meta)
         return PS_OK;
     /* a late eXIf's orientation was not applied: it is reset all the same, since the pixels are
      * output as stored */
-    if (png_get_eXIf_1(png, info, &exif_len, &exif) && exif_len &&
+    if (png_get_eXIf_1(png, info, &exif_len, &exif) && ps_img__exif_valid(exif, exif_len) &&
         !ps_img__meta_keep(&d->meta.exif, &d->meta.exif_len, exif, exif_len))
         return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
     if (d->meta.exif)
@@ -253,7 +258,7 @@ typedef struct {
     void *ctx;
     unsigned char *row;
     ps_img__packer *pk;
-    char *comment; /* NUL-terminated copy: PNG text ends at its first NUL */
+    char *comment, *xmp; /* NUL-terminated copies: libpng takes text to its first NUL */
     png_text text[2];
 } png_enc;
 
@@ -302,20 +307,21 @@ static int is_utf8(const unsigned char *s, size_t n)
 }
 
 /* The chunks before IDAT: eXIf, iCCP (RGB images only: libpng refuses an RGB profile on gray),
- * XMP and comment text. The strings stay owned by meta: libpng copies what it is given. */
-static void png_put_meta(png_enc *e, const ps_img_meta *m, int ch, char *comment)
+ * XMP and comment text (e's NUL-terminated copies; libpng copies them in turn). */
+static void png_put_meta(png_enc *e, const ps_img_meta *m, int ch)
 {
+    char *comment = e->comment && *e->comment ? e->comment : NULL;
     if (m->exif && m->exif_len <= PS_IMG_META_MAX_BYTES)
         png_set_eXIf_1(e->png, e->info, (png_uint_32)m->exif_len, m->exif);
     if (m->icc && m->icc_len >= 132 && m->icc_len <= PS_IMG_META_MAX_BYTES && ch >= 3)
         png_set_iCCP(e->png, e->info, "ICC profile", PNG_COMPRESSION_TYPE_BASE, m->icc, (png_uint_32)m->icc_len);
     int n = 0;
-    if (m->xmp && m->xmp_len) {
+    if (e->xmp && *e->xmp) {
         png_text *t = &e->text[n++];
         t->compression = PNG_ITXT_COMPRESSION_NONE; /* XMP readers want it uncompressed */
         t->key = "XML:com.adobe.xmp";
-        t->text = (char *)m->xmp;
-        t->itxt_length = m->xmp_len;
+        t->text = e->xmp;
+        t->itxt_length = strlen(e->xmp);
         t->lang = t->lang_key = "";
     }
     if (comment) {
@@ -334,8 +340,7 @@ static void png_put_meta(png_enc *e, const ps_img_meta *m, int ch, char *comment
         png_set_text(e->png, e->info, e->text, n);
 }
 
-static int png_encode_body(png_enc *e, const ps_image *img, int ch, int depth, const ps_img_meta *m,
-                           char *comment)
+static int png_encode_body(png_enc *e, const ps_image *img, int ch, int depth, const ps_img_meta *m)
 {
     static const int color_type[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
                                       PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
@@ -350,7 +355,7 @@ static int png_encode_body(png_enc *e, const ps_image *img, int ch, int depth, c
     png_set_IHDR(png, e->info, (png_uint_32)img->w, (png_uint_32)img->h, depth, color_type[ch],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (m)
-        png_put_meta(e, m, ch, comment);
+        png_put_meta(e, m, ch);
     png_write_info(png, e->info);
     if (depth == 16) {
         const uint16_t one = 1;
@@ -365,6 +370,15 @@ static int png_encode_body(png_enc *e, const ps_image *img, int ch, int depth, c
     return 1;
 }
 
+/* A NUL-terminated copy of n bytes; NULL for none (n = 0) or out of memory. */
+static char *text_copy(const unsigned char *p, size_t n)
+{
+    char *c = p && n ? malloc(n + 1) : NULL;
+    if (c)
+        memcpy(c, p, n), c[n] = 0;
+    return c;
+}
+
 int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_image *img, int ch, int depth,
                        const ps_img_meta *meta)
 {
@@ -374,16 +388,15 @@ int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_image *img, 
     e->write = write, e->ctx = ctx;
     e->row = malloc((size_t)img->w * ch * (depth / 8));
     e->pk = ps_img__packer_new(depth);
-    const int want_comment = meta && meta->comment && meta->comment_len;
-    if (want_comment && (e->comment = malloc(meta->comment_len + 1)))
-        memcpy(e->comment, meta->comment, meta->comment_len), e->comment[meta->comment_len] = 0;
+    int copied = !meta || ((e->comment = text_copy(meta->comment, meta->comment_len)) || !meta->comment_len);
+    copied = copied && (!meta || (e->xmp = text_copy(meta->xmp, meta->xmp_len)) || !meta->xmp_len);
     e->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, e, png_enc_error, png_on_warning);
     e->info = e->png ? png_create_info_struct(e->png) : NULL;
     int ok = 0;
-    if (e->row && e->pk && e->info && (!want_comment || e->comment) && !setjmp(png_jmpbuf(e->png)))
-        ok = png_encode_body(e, img, ch, depth, meta, e->comment && *e->comment ? e->comment : NULL);
+    if (e->row && e->pk && e->info && copied && !setjmp(png_jmpbuf(e->png)))
+        ok = png_encode_body(e, img, ch, depth, meta);
     png_destroy_write_struct(e->png ? &e->png : NULL, e->info ? &e->info : NULL);
     ps_img__packer_free(e->pk);
-    free(e->row), free(e->comment), free(e);
+    free(e->row), free(e->comment), free(e->xmp), free(e);
     return ok;
 }

@@ -727,7 +727,7 @@ static void test_hostile_exif(void)
     /* in JPEG: the same in an APP1 is limited by the marker, so corrupt ones instead */
     unsigned char tiff[84], app1[90];
     static const int lens[] = {6, 7, 14, 20, 33, 40, 70, 90};
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; v < 5; v++) {
         make_exif(tiff, 1, 6);
         if (v == 0)
             put32(tiff + 4, 0xfffffff0u, 1); /* IFD0 far outside */
@@ -737,6 +737,8 @@ static void test_hostile_exif(void)
             put32(tiff + 34, 0xfffffff0u, 1); /* IFD1 outside: the link is cleared anyway */
         if (v == 3)
             put16(tiff + 24, 4, 1); /* orientation as a LONG: not ours to read */
+        if (v == 4)
+            tiff[1] = 0xb0; /* no TIFF header (libpng would drop it from a PNG): dropped */
         memcpy(app1, "Exif\0\0", 6), memcpy(app1 + 6, tiff, 84);
         for (int li = 0; li < 8; li++) { /* and cut short */
             const int len = lens[li];
@@ -745,7 +747,17 @@ static void test_hostile_exif(void)
             const int rotated = len >= 40 && (v == 1 || v == 2); /* its orientation 6 is readable */
             CHECK(ps_img_load_mem_meta(j.b, j.n, "bad exif", &im, &m) == PS_OK && im.w == (rotated ? H : W),
                   "corrupt EXIF %d/%d: %dx%d %s", v, len, im.w, im.h, ps_last_error());
-            CHECK(len == 6 ? !m.exif : m.exif && m.exif_len == (size_t)len - 6, "corrupt EXIF %d/%d kept", v, len);
+            const int kept = len - 6 >= 8 && v != 4;
+            CHECK(kept ? m.exif && m.exif_len == (size_t)len - 6 : !m.exif, "corrupt EXIF %d/%d: %zu bytes kept",
+                  v, len, m.exif_len);
+            if (kept) { /* and what is kept goes through a PNG and back */
+                CHECK(ps_img_save_meta("bad_exif.png", &im, 0, &m) == PS_OK, "%s", ps_last_error());
+                ps_image back;
+                ps_img_meta bm;
+                CHECK(ps_img_load_meta("bad_exif.png", &back, &bm) == PS_OK && bm.exif && bm.exif_len == m.exif_len &&
+                          !memcmp(bm.exif, m.exif, m.exif_len), "corrupt EXIF %d/%d: PNG round trip", v, len);
+                ps_img_free(&back), ps_img_meta_free(&bm);
+            }
             ps_img_free(&im), ps_img_meta_free(&m), free(j.b);
         }
     }
