@@ -303,6 +303,47 @@ static mem gray_profile(void)
     return m;
 }
 
+/* A CMYK printer profile (AToB0 only: CMYK -> Lab), its CLUT sampled from the naive
+ * R = (1-C)(1-K) with the ink a little warm, so that converting by it differs from the naive. */
+static cmsInt32Number cmyk_sample(const cmsUInt16Number in[], cmsUInt16Number out[], void *cargo)
+{
+    double rgb[3], k = 1 - in[3] / 65535.0;
+    static const double warm[3] = {1.0, 0.93, 0.8};
+    for (int j = 0; j < 3; j++)
+        rgb[j] = (1 - in[j] / 65535.0) * k * warm[j];
+    cmsCIELab lab;
+    cmsDoTransform(cargo, rgb, &lab, 1);
+    cmsFloat2LabEncoded(out, &lab);
+    return TRUE;
+}
+
+static mem cmyk_profile(void)
+{
+    cmsHPROFILE p = cmsCreateProfilePlaceholder(NULL), srgb = cmsCreate_sRGBProfile(), lab = cmsCreateLab4Profile(NULL);
+    cmsHTRANSFORM to_lab = cmsCreateTransform(srgb, TYPE_RGB_DBL, lab, TYPE_Lab_DBL, INTENT_RELATIVE_COLORIMETRIC, 0);
+    cmsSetProfileVersion(p, 4.3);
+    cmsSetDeviceClass(p, cmsSigOutputClass);
+    cmsSetColorSpace(p, cmsSigCmykData);
+    cmsSetPCS(p, cmsSigLabData);
+    cmsPipeline *pipe = cmsPipelineAlloc(NULL, 4, 3);
+    cmsStage *clut = cmsStageAllocCLut16bit(NULL, 9, 4, 3, NULL);
+    cmsStageSampleCLut16bit(clut, cmyk_sample, to_lab, 0);
+    /* lutAtoBType wants curves on both sides of the CLUT: identities */
+    cmsPipelineInsertStage(pipe, cmsAT_END, cmsStageAllocToneCurves(NULL, 4, NULL));
+    cmsPipelineInsertStage(pipe, cmsAT_END, clut);
+    cmsPipelineInsertStage(pipe, cmsAT_END, cmsStageAllocToneCurves(NULL, 3, NULL));
+    cmsWriteTag(p, cmsSigAToB0Tag, pipe);
+    cmsMLU *d = cmsMLUalloc(NULL, 1);
+    cmsMLUsetASCII(d, "en", "US", "warm CMYK test");
+    cmsWriteTag(p, cmsSigProfileDescriptionTag, d);
+    cmsWriteTag(p, cmsSigMediaWhitePointTag, cmsD50_XYZ());
+    cmsMLUfree(d);
+    cmsPipelineFree(pipe);
+    cmsDeleteTransform(to_lab);
+    cmsCloseProfile(srgb), cmsCloseProfile(lab);
+    return save_profile(p);
+}
+
 /* What lcms2 makes of 8-bit samples (comps 1 or 3) in profile icc, in double precision: sRGB
  * clipped to [0, 1], then linear. */
 static void expect_linear(const mem *icc, int comps, const unsigned char *in, double out[3])
@@ -531,6 +572,77 @@ static void test_icc_jpeg(void)
     }
     ps_img_free(&im2), ps_img_meta_free(&m2), free(jg.b), free(gp.b), free(g);
     ps_img_free(&im), ps_img_meta_free(&m), free(j.b), free(raw), free(icc.b), free(srgb_bytes.b), free(px);
+}
+
+/* An Adobe CMYK JPEG (inverted inks, as Photoshop writes them) with a CMYK profile: converted by
+ * it, not naively; without the profile, naively as before. */
+static void test_icc_cmyk(void)
+{
+    mem icc = cmyk_profile();
+    unsigned char px[W * H * 4];
+    for (int i = 0; i < W * H; i++) /* column x: colors[x] as inverted C, M, Y and a little K */
+        for (int k = 0; k < 4; k++)
+            px[4 * i + k] = k < 3 ? colors[i % W][k] : (unsigned char)(255 - 20 * (i % W));
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *buf = NULL;
+    unsigned long size = 0;
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &buf, &size);
+    c.image_width = W, c.image_height = H, c.input_components = 4, c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 100, TRUE);
+    for (int k = 0; k < c.num_components; k++)
+        c.comp_info[k].h_samp_factor = c.comp_info[k].v_samp_factor = 1;
+    jpeg_start_compress(&c, TRUE); /* CMYK: libjpeg writes the Adobe marker */
+    jpeg_write_icc_profile(&c, icc.b, (unsigned)icc.n);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = px + (size_t)c.next_scanline * W * 4;
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    /* the samples as stored, decoded by libjpeg alone */
+    struct jpeg_decompress_struct d;
+    d.err = jpeg_std_error(&e);
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, buf, size);
+    jpeg_read_header(&d, TRUE);
+    d.out_color_space = JCS_CMYK;
+    jpeg_start_decompress(&d);
+    unsigned char stored[W * H * 4];
+    while (d.output_scanline < d.output_height) {
+        JSAMPROW row = stored + (size_t)d.output_scanline * W * 4;
+        jpeg_read_scanlines(&d, &row, 1);
+    }
+    int adobe = d.saw_Adobe_marker;
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+    CHECK(adobe, "libjpeg wrote the Adobe marker");
+    ps_image im;
+    ps_img_meta m;
+    CHECK(ps_img_load_mem_meta(buf, size, "cmyk.jpg", &im, &m) == PS_OK && m.icc, "%s", ps_last_error());
+    cmsHPROFILE p = cmsOpenProfileFromMem(icc.b, (cmsUInt32Number)icc.n), s = cmsCreate_sRGBProfile();
+    /* lcms2 has no 8-bit CMYK to double: 16 bits out */
+    cmsHTRANSFORM t = cmsCreateTransform(p, TYPE_CMYK_8_REV, s, TYPE_RGB_16, INTENT_PERCEPTUAL, 0);
+    double worst = 0, naive = 0;
+    for (int x = 0; t && im.px && x < W; x++) {
+        unsigned short want[3];
+        const unsigned char *q = stored + (size_t)(W + x) * 4; /* row 1 */
+        cmsDoTransform(t, q, want, 1);
+        for (int k = 0; k < 3; k++) {
+            double got = ps_linear_to_srgb(px_at(&im, k, x, 1)), w = want[k] / 65535.0;
+            worst = fmax(worst, fabs(got - w));
+            naive = fmax(naive, fabs(got - q[k] * q[3] / 255.0 / 255.0));
+        }
+    }
+    CHECK(t && worst < 0.5 / 255, "CMYK by its profile: %.5f from lcms2", worst);
+    CHECK(naive > 10 / 255.0, "CMYK: the profile changed colours by only %.4f from naive", naive);
+    if (t)
+        cmsDeleteTransform(t);
+    cmsCloseProfile(p), cmsCloseProfile(s);
+    ps_img_free(&im), ps_img_meta_free(&m), free(buf), free(icc.b);
 }
 
 static void test_xmp_comment(void)
@@ -895,6 +1007,7 @@ int main(void)
     test_exif();
     test_icc_png();
     test_icc_jpeg();
+    test_icc_cmyk();
     test_xmp_comment();
     test_16bit();
     test_hostile_icc();
