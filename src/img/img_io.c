@@ -827,74 +827,19 @@ static int encode(sink *s, const enc_job *j)
                   : jpeg_encode(s, j->img, j->ch, j->quality, j->meta);
 }
 
-/* Encodes the job into a fresh temp file beside path, fsyncs and renames it over path.
- * The temp file is created with O_EXCL and mode 0666 so the umask applies as for any output. */
-static ps_status write_atomic_body(const char *path, const enc_job *job)
+/* ps_file_fill for ps_file_write_atomic: the encoded job into fd. An encoder that fails with
+ * no write error ran out of memory. */
+static int encode_to_fd(int fd, void *ctx)
 {
-    const char *slash = strrchr(path, '/');
-    char dir[PATH_MAX], tmp[PATH_MAX];
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == path)
-        strcpy(dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        memcpy(dir, path, (size_t)(slash - path)), dir[slash - path] = 0;
-    else
-        return ps_fail(PS_EINPUT, "%s: path too long", path);
-    int fd = -1;
-    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        /* not named after path: any name up to NAME_MAX must work, and a longer one would not */
-        if (snprintf(tmp, sizeof tmp, "%s/.pstyle.%ld.%d.tmp", dir, (long)getpid(), attempt) >=
-            (int)sizeof tmp)
-            return ps_fail(PS_EINPUT, "%s: path too long", path);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            return ps_fail(PS_EINPUT, "%s: cannot create a file in %s: %s", path, dir, strerror(errno));
-    }
-    if (fd < 0)
-        return ps_fail(PS_EINPUT, "%s: cannot create a temp file in %s", path, dir);
     sink *s = calloc(1, sizeof *s);
-    int ok = 0, err = ENOMEM;
-    if (s) {
-        s->fd = fd;
-        ok = encode(s, job);
-        sink_flush(s);
-        err = s->err;
-        free(s);
-    }
-    if (!err && fsync(fd) != 0)
-        err = errno;
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (!err && ok && rename(tmp, path) != 0)
-        err = errno;
-    if (err || !ok) {
-        unlink(tmp);
-        return err ? ps_fail(err == ENOMEM ? PS_EINTERNAL : PS_EINPUT, "%s: cannot write: %s", path, strerror(err))
-                   : ps_fail(PS_EINTERNAL, "%s: encoder failed (out of memory?)", path);
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* make the rename itself durable */
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return PS_OK;
-}
-
-/* Ctrl-C (or a TERM/HUP/QUIT) while the temp file exists would leave it behind: those signals
- * wait until it is renamed into place or removed, then take effect as usual. */
-static ps_status write_atomic(const char *path, const enc_job *job)
-{
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    sigaddset(&block, SIGQUIT);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    ps_status st = write_atomic_body(path, job);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return st;
+    if (!s)
+        return ENOMEM;
+    s->fd = fd;
+    int ok = encode(s, ctx);
+    sink_flush(s);
+    int err = s->err ? s->err : ok ? 0 : ENOMEM;
+    free(s);
+    return err;
 }
 
 /* The samples a pixel of img in a PNG (alpha kept) or JPEG (alpha dropped). */
@@ -933,7 +878,7 @@ ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quali
     if ((st = out_channels(path, img, png, &ch)))
         return st;
     const enc_job job = {img, meta, png, ch, png && meta && meta->depth == 16 ? 16 : 8, jpeg_quality};
-    return write_atomic(path, &job);
+    return ps_file_write_atomic(path, PS_EINPUT, encode_to_fd, (void *)&job);
 }
 
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
