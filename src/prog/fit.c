@@ -26,6 +26,7 @@
 #define HUE_MIN_DEG 20.0     /* smaller best rotations are what natural sets differ by */
 #define PAPER_L 95.0         /* blank paper: this light and this grey */
 #define PAPER_CHROMA 12.0
+#define GRADED_TONE_MARGIN 0.7 /* the tone gate, x the p99, once band colours are on */
 #define SKETCH_PAPER 0.2     /* a sketch is mostly paper: its gate opens past 20 % more blank
                                 paper than natural photos show (canvas's bright weave: 4 %) */
 
@@ -602,6 +603,11 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
          * on the external set, weights 1 - c * beta for c = 2, 1.5, 1.2, 1, 0.5, 0 won 12, 13,
          * 14, 14, 14, 13 styles (sepia's GradW1 lost at 0) with LapSWD 26.5 -> 25.1 */
         p->chroma_g = p->beta_g * (float)fmin(fmax(1 - 0.5 * p->beta, 0), 1);
+        /* a grade that replaced the colours set lightness too: past natural is enough for the
+         * tone curve then (colormap-pink dE 7.05 -> 4.99; at 1.5x the p99 nothing opened) */
+        if (p->chroma_g > 0 && p->sketch_g <= 0)
+            p->tone_g = fmaxf(p->tone_g, p->chroma_g * gate(d.tone, GRADED_TONE_MARGIN *
+                                                                       nat->d_tone[kk - 1]));
         /* a hue rotation needs colours to turn: none once a gradient map replaced them */
         if (fabs(d.hue_deg) >= HUE_MIN_DEG && p->chroma_g < 0.5f) {
             p->hue_g = gate(d.hue, nat->d_hue[kk - 1]) * (1 - p->chroma_g);
