@@ -1,6 +1,7 @@
 /* Shared CLI helpers: messages, paths of the store and the model, number parsing, progress. */
 #include "cli.h"
 #include <getopt.h>
+#include "src/nn/nn.h"
 #include "store/store.h"
 #include <errno.h>
 #include <limits.h>
@@ -13,10 +14,12 @@
 #include <unistd.h>
 
 const char *ps_cli_argv0 = "pstyle";
+int ps_cli_quiet;
 
 int ps_cli_error(int code, const char *fmt, ...)
 {
     va_list ap;
+    ps_cli_progress_done(); /* an error is never drawn over, nor over a half line */
     va_start(ap, fmt);
     fputs("pstyle: ", stderr);
     vfprintf(stderr, fmt, ap);
@@ -241,24 +244,85 @@ int ps_cli_parse_int(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-static int ps_cli_progress_shown;
+/* ---- progress ----------------------------------------------------------------------------- */
+
+static int ps_cli_progress_shown;   /* a redrawn line is on the terminal */
+static double ps_cli_progress_drawn; /* when it was drawn */
+
+int ps_cli_progress_live(void)
+{
+    return !ps_cli_quiet && isatty(2);
+}
+
+/* "[#####     ]" for frac in [0, 1] */
+static const char *bar_of(double frac, char *bar)
+{
+    frac = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+    int filled = (int)(frac * 30 + 0.5);
+    bar[0] = '[';
+    for (int i = 0; i < 30; i++)
+        bar[1 + i] = i < filled ? '#' : ' ';
+    bar[31] = ']';
+    bar[32] = 0;
+    return bar;
+}
+
+/* Redraw the terminal line (at most 10 times a second, except the last item's). */
+static void draw(const char *line, int force)
+{
+    double now = ps_clock_s();
+    if (ps_cli_progress_shown && !force && now - ps_cli_progress_drawn < 0.1)
+        return;
+    fprintf(stderr, "\r%s\033[K", line); /* the line, then clear what an older one left */
+    fflush(stderr);
+    ps_cli_progress_shown = 1;
+    ps_cli_progress_drawn = now;
+}
 
 void ps_cli_progress(const char *label, double frac, double elapsed_s)
 {
-    if (!isatty(2))
+    if (!ps_cli_progress_live())
         return;
-    if (frac < 0)
-        frac = 0;
-    if (frac > 1)
-        frac = 1;
-    int filled = (int)(frac * 30 + 0.5);
-    char bar[31];
-    for (int i = 0; i < 30; i++)
-        bar[i] = i < filled ? '#' : ' ';
-    bar[30] = 0;
-    double eta = frac > 0.01 ? elapsed_s * (1 - frac) / frac : 0;
-    fprintf(stderr, "\r%s [%s] %3d%% ETA %.0fs ", label, bar, (int)(frac * 100 + 0.5), eta);
-    ps_cli_progress_shown = 1;
+    char bar[33], eta[32], line[256];
+    double f = frac < 0 ? 0 : frac > 1 ? 1 : frac;
+    snprintf(line, sizeof line, "%s %s %3d%% ETA %s", label, bar_of(f, bar), (int)(f * 100 + 0.5),
+             ps_cli_duration(f > 0.01 ? elapsed_s * (1 - f) / f : 0, eta, sizeof eta));
+    draw(line, f >= 1);
+}
+
+void ps_cli_progress_item(const char *label, int done, int n, const char *fmt, ...)
+{
+    if (ps_cli_quiet)
+        return;
+    char text[512], bar[33], line[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (!isatty(2)) {
+        fprintf(stderr, "%s: %d/%d %s\n", label, done, n, text);
+        return;
+    }
+    snprintf(line, sizeof line, "%s %s %d/%d %s", label, bar_of(n > 0 ? (double)done / n : 1, bar),
+             done, n, text);
+    draw(line, done >= n);
+}
+
+void ps_cli_progress_note(const char *label, const char *fmt, ...)
+{
+    if (ps_cli_quiet)
+        return;
+    char text[512], line[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (!isatty(2)) {
+        fprintf(stderr, "%s: %s\n", label, text);
+        return;
+    }
+    snprintf(line, sizeof line, "%s: %s", label, text);
+    draw(line, 1);
 }
 
 void ps_cli_progress_done(void)
@@ -266,6 +330,51 @@ void ps_cli_progress_done(void)
     if (ps_cli_progress_shown && isatty(2))
         fputs("\r\033[K", stderr);
     ps_cli_progress_shown = 0;
+}
+
+const char *ps_cli_duration(double s, char *buf, size_t n)
+{
+    if (!(s >= 0))
+        s = 0;
+    long r = lround(s);
+    if (s < 9.95)
+        snprintf(buf, n, "%.1f s", s);
+    else if (r < 60)
+        snprintf(buf, n, "%ld s", r);
+    else if (r < 3600)
+        snprintf(buf, n, "%ld min %02ld s", r / 60, r % 60);
+    else
+        snprintf(buf, n, "%ld h %02ld min", (r + 30) / 3600, (r + 30) / 60 % 60);
+    return buf;
+}
+
+const char *ps_cli_eta(double elapsed_s, int done, int n, char *buf, size_t size)
+{
+    char d[32];
+    if (done <= 0 || n <= 0)
+        snprintf(buf, size, "%s", "");
+    else
+        snprintf(buf, size, "ETA %s", ps_cli_duration(elapsed_s / done * (n - done), d, sizeof d));
+    return buf;
+}
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+void ps_cli_threads(long n)
+{
+    if (n > 0) {
+        char b[24];
+        snprintf(b, sizeof b, "%ld", n);
+        setenv("PSTYLE_THREADS", b, 1);
+    }
+    ps_threads_init(0);
+}
+
+int ps_cli_parse_threads(const char *cmd, const char *arg, long *n)
+{
+    if (ps_cli_parse_int(arg, 1, 4096, n))
+        return ps_cli_usage(cmd, "--threads wants 1 to 4096, not '%s'", arg);
+    return 0;
 }
 
 const char *ps_cli_utc(long long t, char *buf, size_t n)

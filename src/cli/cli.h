@@ -18,6 +18,7 @@ int ps_cmd_train(int argc, char **argv);
 int ps_cmd_bench(int argc, char **argv);
 int ps_cmd_synth(int argc, char **argv);
 int ps_cmd_serve(int argc, char **argv);
+int ps_cmd_preview(int argc, char **argv);
 
 /* The short options every subcommand takes, first in its getopt_long string: -h is --help
  * (every command's {"help", no_argument, 0, 'h'}). */
@@ -67,9 +68,38 @@ const char *ps_cli_model_path(const char *opt, char *buf, size_t n);
 /* Parse a real in [lo, hi]; 0 ok, -1 bad. */
 int ps_cli_parse_real(const char *s, double lo, double hi, double *out);
 int ps_cli_parse_int(const char *s, long lo, long hi, long *out);
-/* Progress on stderr, only when stderr is a TTY: "label [#####     ] 42% ETA 3s". */
+/* Progress on stderr. On a terminal, one line redrawn in place; elsewhere (a log, a pipe) one
+ * line per finished item; with ps_cli_quiet (--quiet) nothing at all. Errors are not progress:
+ * ps_cli_error clears the line first, so they are never drawn over.
+ *   ps_cli_progress       terminal only: "LABEL [#####     ]  42% ETA 3s" (preview's cells)
+ *   ps_cli_progress_item  item done of n (learn's images, apply's files): on a terminal
+ *                         "LABEL [#####     ] 3/25 TEXT" redrawn, else "LABEL: 3/25 TEXT"
+ *   ps_cli_progress_note  a phase or a slow item starting ("learning from 5 images",
+ *                         "photo.jpg: 48.0 MP"): on a terminal the line shows "LABEL: TEXT",
+ *                         else it is a line of its own
+ *   ps_cli_progress_done  clear the terminal line (before the command's own output) */
+extern int ps_cli_quiet;
 void ps_cli_progress(const char *label, double frac, double elapsed_s);
+void ps_cli_progress_item(const char *label, int done, int n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ps_cli_progress_note(const char *label, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void ps_cli_progress_done(void);
+/* Whether progress draws a redrawn line (stderr is a terminal and not --quiet). */
+int ps_cli_progress_live(void);
+/* A duration for people: "0.4 s", "9 s", "3 min 05 s", "1 h 02 min". */
+const char *ps_cli_duration(double s, char *buf, size_t n);
+/* "ETA 9 s" from the time the first done of n items took; "" before the first. */
+const char *ps_cli_eta(double elapsed_s, int done, int n, char *buf, size_t size);
+/* --threads N of learn, apply, preview, train, bench and serve: at most N threads, as
+ * PSTYLE_THREADS=N (which it overrides, for the processes the command starts too); then sets
+ * OpenBLAS's and OpenMP's counts (ps_threads_init). n 0: PSTYLE_THREADS, else one per core. */
+void ps_cli_threads(long n);
+/* Parse --threads' value (1 to 4096) into *n: 0, or 1 after the usage message. */
+int ps_cli_parse_threads(const char *cmd, const char *arg, long *n);
+#define PS_CLI_THREADS_HELP \
+    "  --threads N      at most N threads (default: PSTYLE_THREADS if set and lower, else one\n" \
+    "                   per CPU core; --threads overrides PSTYLE_THREADS)\n"
 /* Unix seconds as "2026-11-22T14:05:00Z" into buf (at least 24 bytes); returns buf. */
 const char *ps_cli_utc(long long t, char *buf, size_t n);
 extern const char *ps_cli_argv0;

@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pstyle bench [--quick] [--model PATH] [--ablation PATH] [--data DIR]\n"
-               "                    [--extval DIR] [--only SECTIONS] [--out DIR]\n\n"
+               "                    [--extval DIR] [--only SECTIONS] [--out DIR] [--threads N]\n\n"
                "Measure pstyle on this machine and write DIR/REPORT.md, DIR/results.json and PNG\n"
                "plots: machine and engine GFLOP/s, a PyTorch peer on the same network (if\n"
                "python3-torch is installed), apply/learn speed, and quality on the synthesizer's\n"
@@ -28,7 +28,7 @@ static void usage(FILE *f)
                "  --only SECTIONS  run only these, comma-separated: engine, peer, speed, quality,\n"
                "                   external (the report then has only those)\n"
                "  --out DIR        output folder (default bench)\n"
-               "Threads: all cores, or PSTYLE_THREADS if it is lower.\n");
+               PS_CLI_THREADS_HELP);
 }
 
 int ps_cmd_bench(int argc, char **argv)
@@ -38,10 +38,11 @@ int ps_cmd_bench(int argc, char **argv)
         {"ablation", required_argument, 0, 'a'}, {"data", required_argument, 0, 'D'},
         {"out", required_argument, 0, 'o'},     {"help", no_argument, 0, 'h'},
         {"extval", required_argument, 0, 'E'},  {"only", required_argument, 0, 'O'},
-        {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 't'}, {0, 0, 0, 0}};
     ps_bench_opts o = {.ablation = "models/ablation-noinner.psm", .out = "bench",
                        .data = "data/photos", .extval = "data/extval"};
     const char *mopt = NULL;
+    long threads = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -54,6 +55,10 @@ int ps_cmd_bench(int argc, char **argv)
         case 'o': o.out = optarg; break;
         case 'E': o.extval = optarg; break;
         case 'O': o.only = optarg; break;
+        case 't':
+            if (ps_cli_parse_threads("bench", optarg, &threads))
+                return 1;
+            break;
         case 'h': usage(stdout); return 0;
         default: return ps_cli_usage("bench", "unknown option '%s'", argv[optind - 1]);
         }
@@ -67,7 +72,7 @@ int ps_cmd_bench(int argc, char **argv)
         exe[n] = 0;
         o.exe = exe;
     }
-    ps_threads_init(0);
+    ps_cli_threads(threads); /* the apply and learn processes it times inherit the cap */
     ps_status st = ps_bench_run(&o);
     if (st)
         return ps_cli_fail(st);

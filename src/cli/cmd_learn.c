@@ -3,6 +3,7 @@
 #include "src/api/api.h"
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,16 +11,94 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pstyle learn --user NAME [--style NAME] [--shots-max N] [--steps N]\n"
-               "                    [--db PATH] [--model PATH] IMG...\n\n"
+               "                    [--json] [--threads N] [--quiet] [--db PATH]\n"
+               "                    [--model PATH] IMG...\n\n"
                "Learn NAME's style from 1 to 10 sample images (JPEG, PNG, BMP, TGA) and store it\n"
                "as a new version in the style database.\n\n"
                "  --user NAME      whose style (1-64 chars of A-Z a-z 0-9 . _ -)\n"
                "  --style NAME     style name (default 'default')\n"
                "  --shots-max N    use at most the first N images (1-10, default 10)\n"
                "  --steps N        inner adaptation steps (default: the model's)\n"
+               "  --json           print one JSON object {user, style, version, seconds,\n"
+               "                   inner_loss_before, inner_loss_after, program, samples:\n"
+               "                   [{name, width, height, bytes, sha256}]} instead of text\n"
+               PS_CLI_THREADS_HELP
+               "  -q, --quiet      no progress on stderr (a terminal gets one line redrawn;\n"
+               "                   a log one line per image read and per phase)\n"
                "  --db PATH        style database (default $PSTYLE_DB or\n"
                "                   $XDG_DATA_HOME/pstyle/styles.db)\n"
                "  --model PATH     model file (default $PSTYLE_MODEL or the shipped model)\n");
+}
+
+/* The learning phase's elapsed time on a terminal, redrawn by a thread of its own while the
+ * main thread learns (learn reports no steps). */
+typedef struct ticker {
+    pthread_mutex_t lock;
+    pthread_cond_t stop_cv;
+    int stop, n;
+    double t0;
+} ticker;
+
+static void *tick(void *arg)
+{
+    ticker *t = arg;
+    pthread_mutex_lock(&t->lock);
+    while (!t->stop) {
+        char d[32];
+        ps_cli_progress_note("learn", "learning from %d image%s, %s", t->n, t->n > 1 ? "s" : "",
+                             ps_cli_duration(ps_clock_s() - t->t0, d, sizeof d));
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&t->stop_cv, &t->lock, &ts);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+/* What learn did, as JSON (see usage). */
+static void learn_json(const char *user, const char *style, int version, const ps_style *s,
+                       const ps_learn_stats *ls)
+{
+    char prog[1024];
+    ps_style_describe(s, prog, sizeof prog);
+    ps_json j;
+    ps_json_init(&j, stdout);
+    ps_json_begin(&j, NULL, 0);
+    ps_json_str(&j, "user", user);
+    ps_json_str(&j, "style", style);
+    ps_json_int(&j, "version", version);
+    ps_json_num(&j, "seconds", ls->seconds);
+    ps_json_num(&j, "inner_loss_before", ls->loss_before);
+    ps_json_num(&j, "inner_loss_after", ls->loss_after);
+    ps_json_str(&j, "program", prog);
+    ps_json_begin(&j, "samples", 1);
+    for (int i = 0; i < s->n_samples; i++) {
+        const ps_sample_rec *m = &s->samples[i];
+        ps_json_begin(&j, NULL, 0);
+        ps_json_str(&j, "name", m->name[0] ? m->name : NULL);
+        ps_json_int(&j, "width", m->width);
+        ps_json_int(&j, "height", m->height);
+        ps_json_int(&j, "bytes", (long long)m->size);
+        ps_json_str(&j, "sha256", m->sha256);
+        ps_json_end(&j, 0);
+    }
+    ps_json_end(&j, 1);
+    ps_json_end(&j, 0);
+}
+
+/* The base name of path into a sample's name field: control bytes become '?' (the store takes
+ * no control bytes; a file may be named with them). */
+static void sample_name(ps_sample_rec *smp, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(smp->name, sizeof smp->name, "%s", base);
+    for (char *c = smp->name; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
 }
 
 int ps_cmd_learn(int argc, char **argv)
@@ -28,14 +107,22 @@ int ps_cmd_learn(int argc, char **argv)
         {"user", required_argument, 0, 'u'},  {"style", required_argument, 0, 's'},
         {"shots-max", required_argument, 0, 'k'}, {"steps", required_argument, 0, 'n'},
         {"db", required_argument, 0, 'd'},    {"model", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},        {"json", no_argument, 0, 'j'},
+        {"threads", required_argument, 0, 't'}, {"quiet", no_argument, 0, 'q'},
+        {0, 0, 0, 0}};
     const char *user = NULL, *style = PS_STORE_DEFAULT_STYLE, *dbopt = NULL, *mopt = NULL;
-    long shots_max = PS_LEARN_MAX_SHOTS, steps = -1;
-    int c;
+    long shots_max = PS_LEARN_MAX_SHOTS, steps = -1, threads = 0;
+    int c, json = 0;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS, opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS "q", opts, NULL)) != -1) {
         switch (c) {
+        case 'j': json = 1; break;
+        case 'q': ps_cli_quiet = 1; break;
+        case 't':
+            if (ps_cli_parse_threads("learn", optarg, &threads))
+                return 1;
+            break;
         case 'u': user = optarg; break;
         case 's': style = optarg; break;
         case 'd': dbopt = optarg; break;
@@ -84,31 +171,54 @@ int ps_cmd_learn(int argc, char **argv)
         ps_store_close(db);
         return ps_cli_fail(st);
     }
-    ps_threads_init(0);
+    ps_cli_threads(threads);
     ps_image imgs[PS_LEARN_MAX_SHOTS] = {{0}};
     ps_sample_rec samples[PS_LEARN_MAX_SHOTS];
     memset(samples, 0, sizeof samples);
     int rc = 0;
+    double t0 = ps_clock_s();
     for (int i = 0; i < nimg && !rc; i++) {
-        if ((st = ps_style_read_sample(argv[optind + i], &imgs[i], &samples[i])))
+        const char *path = argv[optind + i];
+        char d[32];
+        if ((st = ps_style_read_sample(path, &imgs[i], &samples[i]))) {
             rc = ps_cli_fail(st);
-        else if (isatty(2))
-            ps_cli_progress("reading", (i + 1.0) / nimg, 0);
+            break;
+        }
+        sample_name(&samples[i], path);
+        ps_cli_progress_item("learn", i + 1, nimg, "%s %dx%d, %s", samples[i].name, imgs[i].w,
+                             imgs[i].h, ps_cli_duration(ps_clock_s() - t0, d, sizeof d));
     }
     ps_learn_stats ls = {0};
     ps_style *learned = NULL;
     if (!rc) {
+        /* on a terminal the phase's time ticks; in a log it is a line when it starts */
+        ticker tk = {.n = nimg, .t0 = ps_clock_s()};
+        pthread_t th;
+        int live = ps_cli_progress_live();
+        if (live) {
+            pthread_mutex_init(&tk.lock, NULL);
+            pthread_cond_init(&tk.stop_cv, NULL);
+            live = pthread_create(&th, NULL, tick, &tk) == 0;
+        } else {
+            ps_cli_progress_note("learn", "learning from %d image%s", nimg, nimg > 1 ? "s" : "");
+        }
+        st = ps_style_learn_images(&m, imgs, samples, nimg, (int)steps, "files", &learned, &ls);
+        if (live) {
+            pthread_mutex_lock(&tk.lock);
+            tk.stop = 1;
+            pthread_cond_signal(&tk.stop_cv);
+            pthread_mutex_unlock(&tk.lock);
+            pthread_join(th, NULL);
+        }
         ps_cli_progress_done();
-        if (isatty(2))
-            fprintf(stderr, "learning from %d image%s...\r", nimg, nimg > 1 ? "s" : "");
-        if ((st = ps_style_learn_images(&m, imgs, samples, nimg, (int)steps, "files", &learned,
-                                        &ls)))
+        if (st)
             rc = ps_cli_fail(st);
-        ps_cli_progress_done();
     }
     int version = 0;
     if (!rc && (st = ps_store_put(db, user, style, learned, &version)))
         rc = ps_cli_fail(st);
+    else if (!rc && json)
+        learn_json(user, style, version, learned, &ls);
     else if (!rc)
         printf("learned %s's style '%s' v%d from %d image%s in %.2f s (inner loss %.4f -> "
                "%.4f)\n", user, style, version, nimg, nimg > 1 ? "s" : "", ls.seconds,

@@ -10,14 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int ps_cmd_preview(int argc, char **argv);
-
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: pstyle preview --user NAME [--style NAME] [--version N] [--size PX]\n"
-            "                      [--quality Q] [--force] [--db PATH] [--model PATH]\n"
-            "                      PHOTO [-o SHEET]\n\n"
+            "                      [--quality Q] [--force] [--threads N] [--quiet]\n"
+            "                      [--db PATH] [--model PATH] PHOTO [-o SHEET]\n\n"
             "One contact sheet (PNG, or JPEG for a .jpg name) of NAME's style on PHOTO, painted at\n"
             "a reduced size: a row of the style's sample thumbnails, then four rows of four:\n"
             "  PHOTO      STRENGTH 0.5  STRENGTH 1  STRENGTH 1.5\n"
@@ -32,10 +30,11 @@ static void usage(FILE *f)
             "  -o SHEET         the sheet (.png, .jpg or .jpeg; default ./<stem>.<user>.preview.png,\n"
             "                   <stem>.<user>.<style>.preview.png for another style than default)\n"
             "  --force          replace SHEET if it exists (else: exit 1, nothing written)\n"
+            PS_CLI_THREADS_HELP
+            "  -q, --quiet      no progress line (a terminal gets one; logs none)\n"
             "  --db PATH        style database (default $PSTYLE_DB or\n"
             "                   $XDG_DATA_HOME/pstyle/styles.db)\n"
-            "  --model PATH     model file (default $PSTYLE_MODEL or the shipped model)\n"
-            "Threads: all cores, or PSTYLE_THREADS if it is lower.\n");
+            "  --model PATH     model file (default $PSTYLE_MODEL or the shipped model)\n");
 }
 
 /* ---- the sheet: a canvas in linear RGB, cells composited over its grey -------------------- */
@@ -218,16 +217,17 @@ int ps_cmd_preview(int argc, char **argv)
     static const struct option opts[] = {
         {"user", required_argument, 0, 'u'},    {"style", required_argument, 0, 's'},
         {"version", required_argument, 0, 'V'}, {"size", required_argument, 0, 'z'},
-        {"quality", required_argument, 0, 'q'}, {"force", no_argument, 0, 'f'},
+        {"quality", required_argument, 0, 'K'}, {"force", no_argument, 0, 'f'},
         {"db", required_argument, 0, 'd'},      {"model", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},          {"threads", required_argument, 0, 't'},
+        {"quiet", no_argument, 0, 'q'},         {0, 0, 0, 0}};
     const char *user = NULL, *style = PS_STORE_DEFAULT_STYLE, *dbopt = NULL, *mopt = NULL;
     const char *out = NULL;
-    long version = 0, size = 384, quality = 92;
+    long version = 0, size = 384, quality = 92, threads = 0;
     int force = 0, c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS "o:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, PS_CLI_SHORTOPTS "o:q", opts, NULL)) != -1) {
         switch (c) {
         case 'u': user = optarg; break;
         case 's': style = optarg; break;
@@ -235,6 +235,11 @@ int ps_cmd_preview(int argc, char **argv)
         case 'm': mopt = optarg; break;
         case 'o': out = optarg; break;
         case 'f': force = 1; break;
+        case 'q': ps_cli_quiet = 1; break;
+        case 't':
+            if (ps_cli_parse_threads("preview", optarg, &threads))
+                return 1;
+            break;
         case 'V':
             if (ps_cli_parse_int(optarg, 1, INT_MAX, &version))
                 return ps_cli_usage("preview", "--version wants a version number, not '%s'", optarg);
@@ -243,7 +248,7 @@ int ps_cmd_preview(int argc, char **argv)
             if (ps_cli_parse_int(optarg, 64, 1024, &size))
                 return ps_cli_usage("preview", "--size wants 64 to 1024 pixels, not '%s'", optarg);
             break;
-        case 'q':
+        case 'K':
             if (ps_cli_parse_int(optarg, 1, 100, &quality))
                 return ps_cli_usage("preview", "--quality wants 1 to 100, not '%s'", optarg);
             break;
@@ -297,7 +302,7 @@ int ps_cmd_preview(int argc, char **argv)
     sheet sh = {0};
     if (!(st = ps_style_ready(&m, learned, &prog)) &&
         !(st = load_small(photo_path, (int)size, &photo))) {
-        ps_threads_init(0);
+        ps_cli_threads(threads);
         const char *base = strrchr(photo_path, '/');
         char title[PS_STORE_NAME_MAX * 2 + 300];
         snprintf(title, sizeof title, "%s/%s v%d  %s", user, style, learned->rec.version,

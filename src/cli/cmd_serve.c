@@ -21,7 +21,8 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: pstyle serve [--port N] [--max-upload-mb N] [--db PATH] [--model PATH]\n\n"
+            "usage: pstyle serve [--port N] [--max-upload-mb N] [--threads N] [--db PATH]\n"
+            "                    [--model PATH]\n\n"
             "A local web page with the three dials, live: pick a style from the store, drop a\n"
             "photo, drag colour / texture / stroke / strength, download the result, learn a new\n"
             "style from dropped images. Listens on 127.0.0.1 only and prints its URL, which\n"
@@ -29,6 +30,8 @@ static void usage(FILE *f)
             "  --port N           TCP port (default 8765; 0 picks a free one)\n"
             "  --max-upload-mb N  largest request body, in MB (1-512, default 512: the image\n"
             "                     module's file cap)\n"
+            "  --threads N        at most N threads (default: PSTYLE_THREADS if set and lower,\n"
+            "                     else one per CPU core; --threads overrides PSTYLE_THREADS)\n"
             "  --db PATH          style database (default $PSTYLE_DB or\n"
             "                     $XDG_DATA_HOME/pstyle/styles.db)\n"
             "  --model PATH       model file (default $PSTYLE_MODEL or the shipped model)\n");
@@ -96,9 +99,10 @@ int ps_cmd_serve(int argc, char **argv)
     static const struct option opts[] = {
         {"port", required_argument, 0, 'p'}, {"max-upload-mb", required_argument, 0, 'U'},
         {"db", required_argument, 0, 'd'},   {"model", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},       {"threads", required_argument, 0, 't'},
+        {0, 0, 0, 0}};
     const char *dbopt = NULL, *mopt = NULL;
-    long port = 8765, max_mb = PS_IMG_MAX_FILE_BYTES >> 20;
+    long port = 8765, max_mb = PS_IMG_MAX_FILE_BYTES >> 20, threads = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -106,6 +110,10 @@ int ps_cmd_serve(int argc, char **argv)
         switch (c) {
         case 'd': dbopt = optarg; break;
         case 'm': mopt = optarg; break;
+        case 't':
+            if (ps_cli_parse_threads("serve", optarg, &threads))
+                return 1;
+            break;
         case 'p':
             if (ps_cli_parse_int(optarg, 0, 65535, &port))
                 return ps_cli_usage("serve", "--port wants 0 to 65535, not '%s'", optarg);
@@ -162,7 +170,7 @@ int ps_cmd_serve(int argc, char **argv)
     pthread_mutex_init(&s.net_lock, NULL);
     pthread_mutex_init(&s.big_lock, NULL);
     pthread_mutex_init(&s.photo_lock, NULL);
-    ps_threads_init(0);
+    ps_cli_threads(threads);
     /* blocked here, so in every thread libmicrohttpd starts: only sigwait below takes them */
     sigset_t stop;
     sigemptyset(&stop);

@@ -18,7 +18,7 @@ static void usage(FILE *f)
             "                    [--crop PX] [--inner-steps N] [--learn-steps N]\n"
             "                    [--order first|second] [--lr LR] [--w-ssim W] [--w-feat W]\n"
             "                    [--seed S] [--val-every N] [--init MODEL] [--resume]\n"
-            "                    [--quiet]\n\n"
+            "                    [--threads N] [--quiet]\n\n"
             "Meta-train the style encoder, generator and inner step sizes on procedural styles\n"
             "applied to the photos of `make data`. Checkpoints, log.csv and val.csv go to RUNDIR;\n"
             "MODEL is replaced only when the validation styles improve on it.\n\n"
@@ -44,11 +44,12 @@ static void usage(FILE *f)
             "  --init MODEL      start from MODEL instead of a fresh model\n"
             "  --resume          continue from RUNDIR/checkpoint.psm (written every %d\n"
             "                    episodes) when there is one\n"
+            "  --threads N       at most N threads (default: PSTYLE_THREADS if set and lower,\n"
+            "                    else one per CPU core; --threads overrides PSTYLE_THREADS)\n"
             "  -q, --quiet       print only errors\n\n"
             "Progress goes to stderr: on a terminal, one line redrawn after each episode\n"
             "(episode N/total, s/episode, ETA to whichever limit comes first); otherwise one\n"
-            "line every %d episodes. Each validation prints a line.\n"
-            "Threads: all cores, or PSTYLE_THREADS if it is lower.\n",
+            "line every %d episodes. Each validation prints a line.\n",
             d.data, d.out, d.dir, d.minutes, d.K, d.Q, d.crop, PS_LEARN_MAX_SHOTS,
             d.inner_steps, d.lr, d.w_ssim, d.w_feat, (unsigned long long)d.seed, d.val_every,
             d.ckpt_every, d.log_every);
@@ -102,8 +103,7 @@ static const char *eta_of(const train_report *r, const ps_meta_progress *p, char
 
 static void report_clear(train_report *r)
 {
-    if (r->shown)
-        fputs("\r\033[K", stderr);
+    ps_cli_progress_done();
     r->shown = 0;
 }
 
@@ -139,10 +139,9 @@ static void report(void *ctx, const ps_meta_progress *p)
                 snprintf(pct, sizeof pct, " %3.0f%%", 100 * (frac < 1 ? frac : 1));
             if (r->loss >= 0)
                 snprintf(loss, sizeof loss, ", loss %.4f", r->loss);
-            fprintf(stderr, "\rtrain: %s%s, %.2f s/episode%s, %s\033[K",
-                    episode_of(p, p->done, ep, sizeof ep), pct, p->s_per_episode, loss,
-                    eta_of(r, p, eta, sizeof eta));
-            fflush(stderr);
+            ps_cli_progress_note("train", "%s%s, %.2f s/episode%s, %s",
+                                 episode_of(p, p->done, ep, sizeof ep), pct, p->s_per_episode,
+                                 loss, eta_of(r, p, eta, sizeof eta));
             r->shown = 1, r->drawn = now;
         } else if (p->logged) {
             fprintf(stderr, "%s: loss %.4f (L1 full %.4f), %.2f s/episode, %s, %ld clipped, "
@@ -224,11 +223,12 @@ int ps_cmd_train(int argc, char **argv)
         {"resume", no_argument, 0, 'R'},         {"val-every", required_argument, 0, 'V'},
         {"learn-steps", required_argument, 0, 'L'}, {"w-ssim", required_argument, 0, 'S'},
         {"w-feat", required_argument, 0, 'F'},  {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},           {"threads", required_argument, 0, 't'},
+        {0, 0, 0, 0}};
     ps_meta_cfg cfg;
     ps_meta_cfg_default(&cfg);
     int c, quiet = 0;
-    long v;
+    long v, threads = 0;
     double r;
     optind = 1;
     opterr = 0;
@@ -240,7 +240,11 @@ int ps_cmd_train(int argc, char **argv)
         case 'r': cfg.dir = optarg; break;
         case 'i': cfg.init = optarg; break;
         case 'R': cfg.resume = 1; break;
-        case 'q': quiet = 1; break;
+        case 'q': quiet = ps_cli_quiet = 1; break;
+        case 't':
+            if (ps_cli_parse_threads("train", optarg, &threads))
+                return 1;
+            break;
         case 'M':
             if (ps_cli_parse_real(optarg, 0, 1e6, &r))
                 return ps_cli_usage("train", "bad --minutes '%s'", optarg);
@@ -282,7 +286,7 @@ int ps_cmd_train(int argc, char **argv)
     if (cfg.data && access(cfg.data, R_OK))
         return ps_cli_error(2, "%s: no photos; run 'make data' first (or --procedural)",
                             cfg.data);
-    ps_threads_init(0);
+    ps_cli_threads(threads);
     ps_meta_sampler *s;
     /* photos fitted to 512 px: crops of 35-100%% of the short side keep detail at crop size */
     ps_status st = ps_meta_sampler_open(&s, cfg.data, 512);

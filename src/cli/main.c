@@ -5,8 +5,6 @@
 #include <unistd.h>
 #include <string.h>
 
-int ps_cmd_preview(int argc, char **argv); /* cmd_preview.c; moves to cli.h with the others */
-
 typedef struct {
     const char *name;
     int (*fn)(int, char **);
@@ -41,9 +39,10 @@ static void usage(FILE *f)
                "environment:\n"
                "  PSTYLE_DB       style database (else $XDG_DATA_HOME/pstyle/styles.db)\n"
                "  PSTYLE_MODEL    model file (else the shipped model)\n"
-               "  PSTYLE_THREADS  most threads learn, apply, train and bench use (default: one\n"
-               "                  per CPU core; it can only lower that). They set OpenBLAS's\n"
-               "                  and OpenMP's thread counts themselves, so OMP_NUM_THREADS and\n"
+               "  PSTYLE_THREADS  most threads learn, apply, preview, train, bench and serve\n"
+               "                  use (default: one per CPU core; it can only lower that; their\n"
+               "                  --threads N overrides it). They set OpenBLAS's and OpenMP's\n"
+               "                  thread counts themselves, so OMP_NUM_THREADS and\n"
                "                  OPENBLAS_NUM_THREADS do not change them.\n");
 }
 

@@ -41,4 +41,49 @@ assert [(v["style"], v["file_version"], v["added"], v["version"]) for v in j["ve
 "$T" model m2.psm 2 > /dev/null || fail model
 "$P" import a.pst --db b.db --model m2.psm --json --as dave > i.json &&
   jq 'assert j["added"] == 3 and j["to_relearn"] == 3, j' i.json
+
+# learn --json: the new version, its figures and its samples with their file names (base names)
+"$B/test_mkmodel" mm.psm 1 || fail model
+export PSTYLE_MODEL=$PWD/mm.psm
+mkdir -p imgs
+"$B/test_mkimg" imgs/one.png 64 48 1 && "$B/test_mkimg" 'imgs/two words.jpg' 48 64 2 &&
+  "$B/test_mkimg" p.png 40 30 3 || fail images
+"$P" learn --user lea --steps 1 imgs/one.png 'imgs/two words.jpg' --json > l.json 2> e.txt || fail "learn --json"
+jq '
+assert (j["user"], j["style"], j["version"]) == ("lea", "default", 1), j
+assert isinstance(j["seconds"], float) and isinstance(j["inner_loss_before"], float), j
+assert isinstance(j["program"], str) and j["program"].startswith("colour"), j
+assert [(m["name"], m["width"], m["height"]) for m in j["samples"]] == [("one.png", 64, 48), ("two words.jpg", 48, 64)], j
+assert all(len(m["sha256"]) == 64 and m["bytes"] > 0 for m in j["samples"]), j
+' l.json
+# show: the same names, text and JSON
+"$P" show lea --json > s.json || fail "show --json"
+jq '
+v = j["styles"][0]["versions"][0]
+assert [m["name"] for m in v["samples"]] == ["one.png", "two words.jpg"], v
+assert isinstance(v["settings"], dict) and isinstance(v["quality"], dict), v
+' s.json
+"$P" show lea | grep -Eq '^      sample [0-9a-f]{64}  [0-9]+ bytes  48x64  thumbnail  two words.jpg$' ||
+  fail "show's text: $("$P" show lea)"
+# a style stored before names (null, and no name in the text)
+"$T" put "$PSTYLE_DB" old --model-hash "$h" > /dev/null || fail put
+"$P" show old --json > s.json && jq 'assert all(m["name"] is None for m in j["styles"][0]["versions"][0]["samples"])' s.json
+"$P" show old | grep -Eq 'thumbnail$' || fail "show old: $("$P" show old)"
+
+# apply --json: an array, one object per input: written, skipped or failed
+printf junk > bad.png
+"$P" apply --user lea p.png imgs/one.png --out-dir out > /dev/null || fail apply
+rm out/p.lea.png
+"$P" apply --user lea --json p.png imgs/one.png bad.png --out-dir out > a.json 2> e.txt
+[ $? = 2 ] || fail "apply --json with a bad input: exit code"
+jq '
+assert [(o["input"], o["output"], o["status"]) for o in j] == [("p.png", "out/p.lea.png", "written"),
+    ("imgs/one.png", "out/one.lea.png", "skipped"), ("bad.png", "out/bad.lea.png", "failed")], j
+w = j[0]
+assert (w["width"], w["height"]) == (40, 30) and isinstance(w["seconds"], float) and "error" not in w, w
+assert j[1]["error"] == "exists" and "width" not in j[1], j[1]
+assert "bad.png" in j[2]["error"], j[2]
+' a.json
+"$P" apply --user lea --json --force p.png -o x.jpg -q > a.json 2> e.txt && [ ! -s e.txt ] || fail "apply --json -o"
+jq 'assert len(j) == 1 and j[0]["output"] == "x.jpg" and j[0]["status"] == "written"' a.json
 echo ok

@@ -27,7 +27,7 @@ mk p.jpg 120 80 20; mk q.png 57 91 21; mk a.png 64 48 22 4
   fail "learn from one gray image"
 "$P" learn --user alice --steps 1 s1.png s2.jpg s6.png | grep -q "v1 from 3 images" ||
   fail "learn from 3"
-"$P" apply --user alice p.jpg q.png --out-dir . > /dev/null || fail "apply v1"
+"$P" apply --user alice p.jpg q.png --out-dir . --format png > /dev/null || fail "apply v1"
 mv p.alice.png p.v1.png
 expect 1 '11 images given' -- "$P" learn --user alice s1.png s2.jpg s3.png s4.jpg s5.png s6.png \
   s7.jpg s8.png s9.jpg s10.png s11.png
@@ -41,7 +41,7 @@ expect 1 'shots-max' -- "$P" learn --user bob --shots-max 11 s1.png
 [ "$("$P" show bob | grep -c 'sample ')" = 4 ] || fail "bob has 4 samples: $("$P" show bob)"
 
 # outputs: default name in cwd, same size; -o JPEG; --out-dir; --size; alpha kept
-"$P" apply --user alice p.jpg > o.txt || fail "apply"
+"$P" apply --user alice --format png p.jpg > o.txt || fail "apply"
 [ "$(cat o.txt)" = "./p.alice.png" ] && [ "$(info p.alice.png)" = "120 80 3" ] ||
   fail "default output: $(cat o.txt) $(info p.alice.png)"
 "$P" apply --user alice q.png -o out.jpg > /dev/null || fail "apply -o out.jpg"
@@ -49,7 +49,7 @@ expect 1 'shots-max' -- "$P" learn --user bob --shots-max 11 s1.png
 [ "$(info out.jpg)" = "57 91 3" ] || fail "out.jpg size $(info out.jpg)"
 mkdir outs
 "$P" apply --user alice p.jpg q.png a.png --out-dir outs > /dev/null || fail "--out-dir"
-[ "$(ls outs | tr '\n' ' ')" = "a.alice.png p.alice.png q.alice.png " ] || fail "outs: $(ls outs)"
+[ "$(ls outs | tr '\n' ' ')" = "a.alice.png p.alice.jpg q.alice.png " ] || fail "outs: $(ls outs)"
 [ "$(info outs/a.alice.png)" = "64 48 4" ] || fail "alpha lost: $(info outs/a.alice.png)"
 "$P" apply --user alice --size 50 p.jpg -o small.png > /dev/null || fail "--size"
 [ "$(info small.png)" = "50 33 3" ] || fail "--size 50 gave $(info small.png)"
@@ -76,7 +76,7 @@ expect 1 'version' -- "$P" apply --user alice --version 0 p.jpg -o p9.png
 h=$(sha256sum q.png p.alice.png)
 expect 2 'refusing to overwrite' -- "$P" apply --user alice q.png -o q.png
 expect 2 'refusing to overwrite' -- "$P" apply --user alice q.png -o ./outs/../q.png
-expect 2 'refusing to overwrite' -- "$P" apply --user alice p.jpg p.alice.png
+expect 2 'refusing to overwrite' -- "$P" apply --user alice --format png p.jpg p.alice.png
 [ -e p.alice.alice.png ] || fail "the other input was not written"
 [ "$(sha256sum q.png p.alice.png)" = "$h" ] || fail "an input changed"
 

@@ -59,7 +59,8 @@ echo "$err" | grep -q '^pstyle: trunc.jpg: ' && echo "$err" | grep -q '^pstyle: 
 [ "$(ls -A o | tr '\n' ' ')" = "g.u.png h.u.png " ] || fail "mixed inputs wrote: $(ls -A o)"
 # two inputs with one stem would share an output: the second is refused, the first kept
 mkdir o2
-expect 2 'o2/g.u.png: is the output of g.png too' -- "$P" apply --user u g.png g.jpg --out-dir o2
+expect 2 'o2/g.u.png: is the output of g.png too' -- "$P" apply --user u g.png g.jpg --out-dir o2 \
+  --format png
 "$B/test_mkimg" --diff o2/g.u.png o/g.u.png | grep -q '^0.0000 0$' || fail "g.jpg replaced g.png's"
 
 # bad model files: truncated, random bytes, empty, missing, a folder, not a pstyle model
@@ -90,7 +91,7 @@ ls -A "$ro" | grep -q 'g\.u\.png' && fail "a file was left in $ro"
 "$B/test_mkimg" big.png 1200 900 4 || fail "big image"
 echo "old" > keep.png
 for o in full.png full.jpg keep.png; do
-  err=$(ulimit -f 128; "$P" apply --user u --quality 100 big.png -o "$o" 2>&1 >/dev/null)
+  err=$(ulimit -f 128; "$P" apply --user u --quality 100 --force big.png -o "$o" 2>&1 >/dev/null)
   rc=$?
   [ "$rc" = 2 ] && echo "$err" | grep -Eq "^pstyle: $o: .*(too large|disk full|space)" ||
     fail "full disk on $o: exit $rc: $err"

@@ -42,9 +42,9 @@ for i in 1 2 3 4 5 6 7 8; do
   [ "$(sqlite3 "$PSTYLE_DB" 'PRAGMA integrity_check')" = ok ] || fail "integrity after SIG$sig"
   n=$(versions)
   [ "$n" -ge "$n0" ] && [ "$n" -le $((n0 + started)) ] || fail "$n versions after $started learns"
-  "$P" apply --user u --version 1 p.png -o a.png > /dev/null || fail "v1 after SIG$sig"
+  "$P" apply --user u --version 1 --force p.png -o a.png > /dev/null || fail "v1 after SIG$sig"
   cmp -s v1.png a.png || fail "v1 changed after SIG$sig"
-  "$P" apply --user u p.png -o a.png > /dev/null || fail "newest version after SIG$sig"
+  "$P" apply --user u --force p.png -o a.png > /dev/null || fail "newest version after SIG$sig"
 done
 set +m
 ls -A | grep -q '\.tmp$' && fail "temp files left: $(ls -A)"
