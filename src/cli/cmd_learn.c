@@ -209,6 +209,12 @@ int ps_cmd_learn(int argc, char **argv)
             pthread_cond_signal(&tk.stop_cv);
             pthread_mutex_unlock(&tk.lock);
             pthread_join(th, NULL);
+            pthread_cond_destroy(&tk.stop_cv);
+            pthread_mutex_destroy(&tk.lock);
+        } else if (!st) {
+            char d[32];
+            ps_cli_progress_note("learn", "learned in %s",
+                                 ps_cli_duration(ps_clock_s() - tk.t0, d, sizeof d));
         }
         ps_cli_progress_done();
         if (st)

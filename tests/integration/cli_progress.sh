@@ -1,5 +1,5 @@
 # Progress on stderr for learn and apply: off a terminal one line per finished item (learn: each
-# image read, then the learning phase; apply: "N/TOTAL FILE 0.4 s, ETA 9 s", and a line of its
+# image read, then the learning phase as it starts and ends; apply: "N/TOTAL FILE 0.4 s, ETA 9 s", and a line of its
 # own before a large image), on a terminal (script's pseudo-terminal) one line redrawn and
 # cleared before the command's own output; --quiet prints none; stdout is unchanged by all this.
 . "$TESTS_DIR/lib.sh"
@@ -16,7 +16,8 @@ dur='[0-9]+(\.[0-9])? s|[0-9]+ min [0-9]{2} s' # 0.4 s, 12 s, 3 min 05 s
 grep -q "^learned u's style 'default' v1 from 2 images" o.txt || fail "learn's stdout: $(cat o.txt)"
 [ "$(sed -E "s/($dur)\$/D/" e.txt)" = "learn: 1/2 s1.png 64x48, D
 learn: 2/2 s2.jpg 48x64, D
-learn: learning from 2 images" ] || fail "learn's progress: $(cat e.txt)"
+learn: learning from 2 images
+learn: learned in D" ] || fail "learn's progress: $(cat e.txt)"
 grep -q $'\r' e.txt && fail "a carriage return off a terminal"
 "$P" learn --user u --steps 1 -q s1.png > o.txt 2> e.txt && [ ! -s e.txt ] && [ -s o.txt ] ||
   fail "learn --quiet: $(cat e.txt)"
