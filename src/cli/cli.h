@@ -98,8 +98,8 @@ void ps_cli_threads(long n);
 /* Parse --threads' value (1 to 4096) into *n: 0, or 1 after the usage message. */
 int ps_cli_parse_threads(const char *cmd, const char *arg, long *n);
 #define PS_CLI_THREADS_HELP \
-    "  --threads N      at most N threads (default: PSTYLE_THREADS if set and lower, else one\n" \
-    "                   per CPU core; --threads overrides PSTYLE_THREADS)\n"
+    "  --threads N      at most N threads (default: PSTYLE_THREADS if set and lower,\n" \
+    "                   else one per CPU core; --threads overrides PSTYLE_THREADS)\n"
 /* Unix seconds as "2026-11-22T14:05:00Z" into buf (at least 24 bytes); returns buf. */
 const char *ps_cli_utc(long long t, char *buf, size_t n);
 extern const char *ps_cli_argv0;

@@ -17,8 +17,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: pstyle apply --user NAME [--style NAME] [--version N] [--color W]\n"
             "                    [--texture W] [--stroke W] [--strength W] [--size PX]\n"
-            "                    [--quality Q] [--strip] [--format png|jpg] [--force] [--json]\n"
-            "                    [--threads N] [--quiet] [--db PATH] [--model PATH]\n"
+            "                    [--quality Q] [--strip] [--format png|jpg] [--force]\n"
+            "                    [--json] [--threads N] [--quiet] [--db PATH] [--model PATH]\n"
             "                    IN... [-o OUT | --out-dir DIR]\n\n"
             "Paint each IN in NAME's learned style. Weights are reals in [0, 2]: 0 keeps the\n"
             "photo's own color/texture/stroke, 1 is the learned style, above 1 exaggerates.\n\n"
@@ -37,13 +37,14 @@ static void usage(FILE *f)
             "                   in its input's format: .jpg/.jpeg/.png as the input's (PNG\n"
             "                   for other inputs)\n"
             "  --format FMT     png or jpg: the outputs' format, whatever the inputs'\n"
-            "  --force          replace outputs that exist (else they are kept and skipped, said\n"
-            "                   on stderr; skips alone exit 0)\n"
+            "  --force          replace outputs that exist (else they are kept and skipped,\n"
+            "                   said on stderr; skips alone exit 0)\n"
             "  --json           print a JSON array, one object per input: {input, output,\n"
-            "                   status (written, skipped, failed), width, height, seconds, error}\n"
+            "                   status (written, skipped, failed), width, height, seconds,\n"
+            "                   error}\n"
             PS_CLI_THREADS_HELP
-            "  -q, --quiet      no progress on stderr (a terminal gets one line redrawn; a log\n"
-            "                   one line per finished file)\n"
+            "  -q, --quiet      no progress on stderr (a terminal gets one line redrawn, a\n"
+            "                   log one line per finished file)\n"
             "IN '-' is standard input (once; with -o OUT or -o -).\n");
 }
 

@@ -30,8 +30,8 @@ static void usage(FILE *f)
             "  --port N           TCP port (default 8765; 0 picks a free one)\n"
             "  --max-upload-mb N  largest request body, in MB (1-512, default 512: the image\n"
             "                     module's file cap)\n"
-            "  --threads N        at most N threads (default: PSTYLE_THREADS if set and lower,\n"
-            "                     else one per CPU core; --threads overrides PSTYLE_THREADS)\n"
+            "  --threads N        at most N threads (default: PSTYLE_THREADS if set and\n"
+            "                     lower, else one per CPU core; --threads overrides it)\n"
             "  --db PATH          style database (default $PSTYLE_DB or\n"
             "                     $XDG_DATA_HOME/pstyle/styles.db)\n"
             "  --model PATH       model file (default $PSTYLE_MODEL or the shipped model)\n");

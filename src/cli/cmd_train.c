@@ -45,7 +45,7 @@ static void usage(FILE *f)
             "  --resume          continue from RUNDIR/checkpoint.psm (written every %d\n"
             "                    episodes) when there is one\n"
             "  --threads N       at most N threads (default: PSTYLE_THREADS if set and lower,\n"
-            "                    else one per CPU core; --threads overrides PSTYLE_THREADS)\n"
+            "                    else one per CPU core; --threads overrides it)\n"
             "  -q, --quiet       print only errors\n\n"
             "Progress goes to stderr: on a terminal, one line redrawn after each episode\n"
             "(episode N/total, s/episode, ETA to whichever limit comes first); otherwise one\n"
