@@ -58,25 +58,6 @@ static int plot_gnuplot(ps_bench_ctx *c, const char *file, const char *title, co
 }
 
 /* ---- our own raster ------------------------------------------------------------------------ */
-/* 5x7 glyphs, one byte per row (low 5 bits, MSB left), for the characters plots need. */
-static const char font_chars[] = "0123456789.-+e%/()=KMSABCDFGHIJLNOPQRTUVWXYZE";
-static const unsigned char font_rows[][7] = {
-    {14, 17, 19, 21, 25, 17, 14}, {4, 12, 4, 4, 4, 4, 14},     {14, 17, 1, 2, 4, 8, 31},
-    {31, 2, 4, 2, 1, 17, 14},     {2, 6, 10, 18, 31, 2, 2},    {31, 16, 30, 1, 1, 17, 14},
-    {6, 8, 16, 30, 17, 17, 14},   {31, 1, 2, 4, 8, 8, 8},      {14, 17, 17, 14, 17, 17, 14},
-    {14, 17, 17, 15, 1, 2, 12},   {0, 0, 0, 0, 0, 12, 12},     {0, 0, 0, 31, 0, 0, 0},
-    {0, 4, 4, 31, 4, 4, 0},       {0, 0, 14, 17, 31, 16, 14},  {24, 25, 2, 4, 8, 19, 3},
-    {1, 1, 2, 4, 8, 16, 16},      {2, 4, 8, 8, 8, 4, 2},       {8, 4, 2, 2, 2, 4, 8},
-    {0, 0, 31, 0, 31, 0, 0},      {17, 18, 20, 24, 20, 18, 17}, {17, 27, 21, 21, 17, 17, 17},
-    {15, 16, 16, 14, 1, 1, 30},   {14, 17, 17, 31, 17, 17, 17}, {30, 17, 17, 30, 17, 17, 30},
-    {14, 17, 16, 16, 16, 17, 14}, {28, 18, 17, 17, 17, 18, 28}, {31, 16, 16, 30, 16, 16, 16},
-    {14, 17, 16, 23, 17, 17, 15}, {17, 17, 17, 31, 17, 17, 17}, {14, 4, 4, 4, 4, 4, 14},
-    {7, 2, 2, 2, 2, 18, 12},      {16, 16, 16, 16, 16, 16, 31}, {17, 17, 25, 21, 19, 17, 17},
-    {14, 17, 17, 17, 17, 17, 14}, {30, 17, 17, 30, 16, 16, 16}, {14, 17, 17, 17, 21, 18, 13},
-    {30, 17, 17, 30, 20, 18, 17}, {31, 4, 4, 4, 4, 4, 4},      {17, 17, 17, 17, 17, 17, 14},
-    {17, 17, 17, 17, 17, 10, 4},  {17, 17, 17, 21, 21, 21, 10}, {17, 17, 10, 4, 10, 17, 17},
-    {17, 17, 10, 4, 4, 4, 4},     {31, 1, 2, 4, 8, 16, 31},    {31, 16, 16, 30, 16, 16, 31}};
-
 typedef struct {
     ps_image im;
     int W, H;
@@ -93,12 +74,11 @@ static void put(canvas *cv, int x, int y, const unsigned char rgb[3])
 static void text(canvas *cv, int x, int y, const char *s, const unsigned char rgb[3])
 {
     for (; *s; s++, x += 6) {
-        const char *p = strchr(font_chars, *s);
-        if (!p)
-            p = strchr(font_chars, toupper((unsigned char)*s));
-        if (!p || !*p) /* not in the font (a space, too): leave the cell blank */
+        const unsigned char *g = ps_img_glyph((unsigned char)*s);
+        if (!g)
+            g = ps_img_glyph(toupper((unsigned char)*s));
+        if (!g) /* not in the font (a space, too): leave the cell blank */
             continue;
-        const unsigned char *g = font_rows[p - font_chars];
         for (int r = 0; r < 7; r++)
             for (int b = 0; b < 5; b++)
                 if (g[r] >> (4 - b) & 1)

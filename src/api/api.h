@@ -18,8 +18,8 @@ struct ps_style {
 /* The side of the thumbnail kept with each sample, so `relearn` can rebuild the style. */
 #define PS_API_THUMB_PX 160
 
-/* Read and decode one sample file into img, and describe it in smp (SHA-256 and size of the
- * file's bytes, image size, PNG thumbnail); on failure both are left empty. */
+/* Read and decode one sample file into img, and describe it in smp (its base name, SHA-256 and
+ * size of the file's bytes, image size, PNG thumbnail); on failure both are left empty. */
 ps_status ps_style_read_sample(const char *path, ps_image *img, ps_sample_rec *smp);
 /* Learn from k decoded images. smp (k records, or NULL) describe them: they are moved into the
  * style (the caller's array is zeroed), and each gets its image's embedding; with NULL the

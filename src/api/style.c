@@ -33,6 +33,18 @@ static ps_status sample_of_image(const ps_image *img, const void *bytes, size_t 
     return st;
 }
 
+/* The base name of path into a sample's name field: control bytes become '?' (the store takes
+ * no control bytes; a file may be named with them). */
+static void sample_name(ps_sample_rec *smp, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(smp->name, sizeof smp->name, "%s", base);
+    for (char *c = smp->name; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+}
+
 ps_status ps_style_read_sample(const char *path, ps_image *img, ps_sample_rec *smp)
 {
     unsigned char *bytes = NULL;
@@ -43,6 +55,8 @@ ps_status ps_style_read_sample(const char *path, ps_image *img, ps_sample_rec *s
         st = ps_img_load_mem(bytes, len, path, img);
     if (!st && (st = sample_of_image(img, bytes, len, smp)))
         ps_img_free(img);
+    if (!st)
+        sample_name(smp, path);
     free(bytes);
     return st;
 }

@@ -89,18 +89,6 @@ static void learn_json(const char *user, const char *style, int version, const p
     ps_json_end(&j, 0);
 }
 
-/* The base name of path into a sample's name field: control bytes become '?' (the store takes
- * no control bytes; a file may be named with them). */
-static void sample_name(ps_sample_rec *smp, const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(smp->name, sizeof smp->name, "%s", base);
-    for (char *c = smp->name; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
-}
-
 int ps_cmd_learn(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -184,7 +172,6 @@ int ps_cmd_learn(int argc, char **argv)
             rc = ps_cli_fail(st);
             break;
         }
-        sample_name(&samples[i], path);
         ps_cli_progress_item("learn", i + 1, nimg, "%s %dx%d, %s", samples[i].name, imgs[i].w,
                              imgs[i].h, ps_cli_duration(ps_clock_s() - t0, d, sizeof d));
     }

@@ -43,26 +43,6 @@ static void usage(FILE *f)
 
 enum { GAP = 8, SCALE = 2, GLYPH_W = 6 * SCALE, LABEL_H = 7 * SCALE + 6, THUMB = 128 };
 
-/* 5x7 glyphs, one byte per row (low 5 bits, MSB left): the characters labels use (upper case;
- * lower case is drawn in upper case, anything else is a blank). */
-static const char font_chars[] = "0123456789.-/:_ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-static const unsigned char font_rows[][7] = {
-    {14, 17, 19, 21, 25, 17, 14}, {4, 12, 4, 4, 4, 4, 14},       {14, 17, 1, 2, 4, 8, 31},
-    {31, 2, 4, 2, 1, 17, 14},     {2, 6, 10, 18, 31, 2, 2},      {31, 16, 30, 1, 1, 17, 14},
-    {6, 8, 16, 30, 17, 17, 14},   {31, 1, 2, 4, 8, 8, 8},        {14, 17, 17, 14, 17, 17, 14},
-    {14, 17, 17, 15, 1, 2, 12},   {0, 0, 0, 0, 0, 12, 12},       {0, 0, 0, 31, 0, 0, 0},
-    {1, 1, 2, 4, 8, 16, 16},      {0, 12, 12, 0, 12, 12, 0},     {0, 0, 0, 0, 0, 0, 31},
-    {14, 17, 17, 31, 17, 17, 17}, {30, 17, 17, 30, 17, 17, 30},  {14, 17, 16, 16, 16, 17, 14},
-    {28, 18, 17, 17, 17, 18, 28}, {31, 16, 16, 30, 16, 16, 31},  {31, 16, 16, 30, 16, 16, 16},
-    {14, 17, 16, 23, 17, 17, 15}, {17, 17, 17, 31, 17, 17, 17},  {14, 4, 4, 4, 4, 4, 14},
-    {7, 2, 2, 2, 2, 18, 12},      {17, 18, 20, 24, 20, 18, 17},  {16, 16, 16, 16, 16, 16, 31},
-    {17, 27, 21, 21, 17, 17, 17}, {17, 17, 25, 21, 19, 17, 17},  {14, 17, 17, 17, 17, 17, 14},
-    {30, 17, 17, 30, 16, 16, 16}, {14, 17, 17, 17, 21, 18, 13},  {30, 17, 17, 30, 20, 18, 17},
-    {15, 16, 16, 14, 1, 1, 30},   {31, 4, 4, 4, 4, 4, 4},        {17, 17, 17, 17, 17, 17, 14},
-    {17, 17, 17, 17, 17, 10, 4},  {17, 17, 17, 21, 21, 21, 10},  {17, 17, 10, 4, 10, 17, 17},
-    {17, 17, 10, 4, 4, 4, 4},     {31, 1, 2, 4, 8, 16, 31}};
-_Static_assert(sizeof font_rows / sizeof font_rows[0] == sizeof font_chars - 1, "one glyph a char");
-
 typedef struct sheet {
     ps_image im;
     float bg[3], ink[3];
@@ -80,10 +60,9 @@ static void sheet_px(sheet *s, int x, int y, const float rgb[3])
 static void sheet_text(sheet *s, int x, int y, int max_w, const char *t)
 {
     for (; *t && max_w >= 5 * SCALE; t++, x += GLYPH_W, max_w -= GLYPH_W) {
-        const char *p = strchr(font_chars, toupper((unsigned char)*t));
-        if (!p)
+        const unsigned char *g = ps_img_glyph(toupper((unsigned char)*t)); /* upper case only */
+        if (!g)
             continue;
-        const unsigned char *g = font_rows[p - font_chars];
         for (int r = 0; r < 7 * SCALE; r++)
             for (int b = 0; b < 5 * SCALE; b++)
                 if (g[r / SCALE] >> (4 - b / SCALE) & 1)

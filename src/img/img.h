@@ -138,4 +138,9 @@ float ps_linear_to_srgb(float v);
 void ps_img_from_rgba8(ps_image *dst, const unsigned char *src, int channels);
 void ps_img_to_rgba8(const ps_image *src, unsigned char *dst, int channels);
 
+/* The 5x7 glyph of character c (7 rows, the low 5 bits of each, MSB left) for labels pstyle
+ * draws itself: digits, . - + e % / ( ) = : _ and A-Z (lower case 'e' is an exponent's; callers
+ * choose their own case rule); NULL for anything else (a space: leave the cell blank). */
+const unsigned char *ps_img_glyph(int c);
+
 #endif
