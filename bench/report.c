@@ -163,12 +163,18 @@ ps_status ps_bench_run(const ps_bench_opts *o)
                                                         ps_bench_sec_extval};
     static const char *const names[5] = {"engine", "peer", "speed", "quality", "external"};
     double took[5] = {0};
+    int nrun = 0, done = 0;
+    for (int i = 0; i < 5; i++)
+        nrun += !o->only || strstr(o->only, names[i]) != NULL;
     for (int i = 0; i < 5; i++) {
         if (o->only && !strstr(o->only, names[i]))
             continue;
+        ps_bench_progress("section", done, nrun, names[i]); /* a long quiet section says so */
         double ts = ps_clock_s();
         sections[i](&c);
         took[i] = ps_clock_s() - ts;
+        fprintf(stderr, "bench: %s done in %.0f s\n", names[i], took[i]);
+        done++;
         fflush(c.md);
     }
 

@@ -26,6 +26,11 @@ mkdir -p ext/s2
 
 "$P" bench --quick --extval ext --out out > log 2>&1 || fail "bench --quick: $(tail -5 log)"
 [ -s out/REPORT.md ] || fail "no REPORT.md"
+# progress on stderr: each section announced, then its time (it is never silent for long)
+for sec in engine peer speed quality external; do
+  grep -Eq "^bench: section [1-5]/5: $sec\$" log || fail "no progress line for $sec: $(cat log)"
+  grep -Eq "^bench: $sec done in [0-9]+ s\$" log || fail "no end line for $sec"
+done
 [ -s out/results.json ] || fail "no results.json"
 for s in '## 1. Machine' '## 2. Engine' '## 3. Peer' '## 4. Speed' '## 5. Quality'; do
   grep -qF "$s" out/REPORT.md || fail "REPORT.md lacks '$s'"
