@@ -8,8 +8,8 @@
  *     STYL                    one style version: name, version, model hash, token shape and
  *                             float32 tokens, shots, settings, quality, created_at, n samples,
  *                             and (format 2) the float32 style program when it has one
- *     SAMP                    one sample of the STYL before it: sha256, size, width, height,
- *                             thumbnail, embedding
+ *     SAMP                    one sample of the STYL before it: sha256, name (its file's base
+ *                             name, when known), size, width, height, thumbnail, embedding
  *     END                     ("END " with a space) nothing may follow; its absence = truncated
  *   payload fields            [u8 name length][name][u8 type][u32 length][value], types
  *                             'I' int64, 'S' text, 'B' bytes, 'F' float32 array
@@ -133,6 +133,8 @@ ps_status ps_store_export(ps_store *db, const char *user, const char *style, con
         for (int k = 0; k < ns; k++) {
             c = chunk_start(&b, "SAMP");
             field_str(&b, "sha256", smp[k].sha256);
+            if (smp[k].name[0])
+                field_str(&b, "name", smp[k].name);
             field_int(&b, "size", smp[k].size);
             field_int(&b, "width", smp[k].width);
             field_int(&b, "height", smp[k].height);
@@ -389,6 +391,7 @@ static void read_sample(reader_t *r, ps_sample_rec *m)
 {
     span_t v;
     rd_str(r, "sha256", m->sha256, sizeof m->sha256, 0);
+    rd_str(r, "name", m->name, sizeof m->name, 1); /* files before schema 4 have none */
     m->size = rd_int(r, "size", 0, INT64_MAX);
     m->width = (int)rd_int(r, "width", 0, INT32_MAX);
     m->height = (int)rd_int(r, "height", 0, INT32_MAX);

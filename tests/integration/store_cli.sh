@@ -91,4 +91,14 @@ expect 1 "unknown option '--json'" -- "$P" forget bob --json
 expect 1 'give exactly one USER' -- "$P" forget bob alice
 expect 1 'give USER and FILE' -- "$P" export bob
 [ "$(sqlite3 "$PSTYLE_DB" 'SELECT count(*) FROM users')" = 1 ] || fail "a usage error changed the store"
+
+# the samples' file names travel through export and import
+"$(dirname "$P")/tests/test_mkimg" names-one.png 64 48 1 >/dev/null || fail "test_mkimg"
+"$(dirname "$P")/tests/test_mkimg" names-two.png 48 64 2 >/dev/null || fail "test_mkimg"
+"$P" learn --user namer --steps 1 names-one.png names-two.png >/dev/null || fail "learn"
+"$P" export namer n.pst >/dev/null && "$P" import n.pst --as namer2 >/dev/null ||
+  fail "export/import with names"
+"$P" show namer2 --json > n.json && json_ok n.json
+[ "$(sqlite3 :memory: "SELECT group_concat(value ->> 'name', ',') FROM json_each(readfile('n.json'), '\$.styles[0].versions[0].samples')")" = names-one.png,names-two.png ] ||
+  fail "names lost in export/import: $(cat n.json)"
 echo ok
