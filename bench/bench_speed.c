@@ -263,8 +263,9 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
             ps_img_free(&im);
             continue;
         }
+        /* --force: every run writes the output again (apply keeps an existing one) */
         const char *args[] = {"apply", "--user", "bench", "--db", db, "--model", c->model_path,
-                              in, "-o", out, NULL};
+                              "--force", in, "-o", out, NULL};
         double t[PS_BENCH_MAX_RUNS], x;
         int rc = warm ? run_pstyle(c, args, &t[0], &x) : 0;
         for (int i = 0; i < r->runs && rc == 0; i++) {
@@ -315,8 +316,8 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
     /* many files in one process against one process per file, at 0.25 MP */
     int nf = c->quick ? 2 : 12;
     const char *args[SPEED_MAX_ARGS] = {"apply", "--user", "bench", "--db", db, "--model",
-                                        c->model_path, "--out-dir", c->tmp};
-    int na = 9;
+                                        c->model_path, "--force", "--out-dir", c->tmp};
+    int na = 10;
     snprintf(path, sizeof path, "%s/photo0.jpg", c->tmp);
     char links[12][400];
     for (int i = 0; i < nf; i++) {
