@@ -2,7 +2,7 @@
  * memory (full size and a preview copy), the program painted per slider move, and learn as a
  * child `pstyle learn` on the spooled uploads. Every answer is JSON or an image. */
 #include "src/serve/serve.h"
-#include "store/store.h"
+#include "src/api/api.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
@@ -436,17 +436,10 @@ void ps_serve_api_apply(ps_serve_req *r)
     if (load_style(r, &rec, NULL, NULL))
         return;
     ps_prog prog;
-    ps_status st = PS_OK;
-    if (rec.n_program && (st = ps_prog_unpack(&prog, rec.program, rec.n_program))) {
-        ps_serve_error(r, 409, "%s/%s v%d: %s; run 'pstyle relearn %s'", rec.user, rec.style,
-                       rec.version, ps_last_error(), rec.user);
-    } else if (!rec.n_program && (strcmp(rec.model_hash, r->s->model.hash) ||
-               rec.groups * rec.tokens_per_group * rec.dim != ps_model_ntokens(&r->s->model))) {
-        st = PS_EINPUT;
-        ps_serve_error(r, 409, "%s/%s v%d was learned with model %s, not this server's %s; run "
-                       "'pstyle relearn %s'", rec.user, rec.style, rec.version, rec.model_hash,
-                       r->s->model.hash, rec.user);
-    }
+    const ps_style sty = {.rec = rec}; /* borrowed: rec is freed below */
+    ps_status st = ps_style_ready(&r->s->model, &sty, &prog);
+    if (st)
+        ps_serve_error(r, 409, "%s", ps_last_error());
     ps_serve_photo *p = st ? NULL : arg_photo(r, &full);
     if (!p) {
         ps_store_style_free(&rec);

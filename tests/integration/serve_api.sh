@@ -108,6 +108,20 @@ cmp -s full.png cli.png || fail "the server's full PNG differs from pstyle apply
 O=zero.png req 200 -H "$H" "$BASE/api/apply?photo=$id&$q&size=full&format=png&strength=0"
 "$P" apply --user alice --strength 0 p.jpg -o cli0.png > /dev/null || fail "cli apply 0"
 cmp -s zero.png cli0.png || fail "strength 0 differs from pstyle apply's"
+# solo's program is of a layout this pstyle does not know: the server says to relearn it
+"$P" learn --user solo --steps 1 g1.png > /dev/null || fail "learn solo"
+python3 - "$PSTYLE_DB" <<'PY' || fail "rewrite solo's program"
+import sqlite3, struct, sys, zlib
+db = sqlite3.connect(sys.argv[1])
+sid, blob = db.execute("SELECT s.id, s.program FROM styles s JOIN users u ON s.user_id = u.id"
+                       " WHERE u.name = 'solo'").fetchone()
+raw = bytearray(zlib.decompress(blob))
+raw[0:4] = struct.pack("<f", 99.0)
+db.execute("UPDATE styles SET program = ?, program_crc = ? WHERE id = ?",
+           (zlib.compress(bytes(raw)), zlib.crc32(bytes(raw)), sid))
+db.commit()
+PY
+hostile 409 "unknown format.*pstyle relearn solo" -H "$H" "$BASE/api/apply?photo=$id&user=solo"
 "$B/test_mkimg" --diff full.png zero.png | awk '{ exit !($1 > 2) }' || fail "the dials change nothing"
 O=orig.jpg req 200 -H "$H" "$BASE/api/original?photo=$id&size=full"
 [ "$("$B/test_mkimg" --info orig.jpg)" = "300 200 3" ] || fail "original"
