@@ -1,4 +1,4 @@
-# A store on a really full disk (a 2 MiB tmpfs filled to the last block): learn fails cleanly with
+# A store on a really full disk (a 4 MiB tmpfs filled to the last block): learn fails cleanly with
 # exit 3 and changes nothing; forget still deletes (it spends the store's "-reserve" file), gives
 # the space back, and leaves a store that passes PRAGMA integrity_check with every other style.
 # Needs root for the mount; elsewhere it says so and passes (the RLIMIT_FSIZE cases in
@@ -8,7 +8,7 @@ B=$(dirname "$P")/tests
 T=$B/test_store_tool
 for t in test_store_tool test_mkimg test_mkmodel; do [ -x "$B/$t" ] || fail "missing $B/$t"; done
 mkdir -p disk
-if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=2m,mode=0700 tmpfs disk 2>/dev/null; then
+if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=4m,mode=0700 tmpfs disk 2>/dev/null; then
   echo "skip: cannot mount a small tmpfs (not root?)"; exit 0
 fi
 trap 'umount disk' EXIT
