@@ -1,12 +1,17 @@
 /* The bench's driver: opens REPORT.md and results.json, loads the model, runs the sections in
- * order and closes the files. Also the timing statistics the sections share. */
+ * order and closes the files. Also the timing statistics the sections share. The two reports
+ * are written as hidden partial files and renamed over the old ones only when the run ends
+ * well, under a lock on the folder: a second bench into the same folder, or a run stopped
+ * midway, used to leave two reports spliced into one file that no longer parsed. */
 #include "bench/bench_impl.h"
 #include "bench/bench_synth.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,10 +98,25 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-static FILE *open_out(const char *dir, const char *name, char *path, size_t n)
+/* path: the report's name in dir; part: the hidden file it is written to first. */
+static FILE *open_out(const char *dir, const char *name, char *path, char *part, size_t n)
 {
     snprintf(path, n, "%s/%s", dir, name);
-    return fopen(path, "w");
+    snprintf(part, n, "%s/.%s.partial", dir, name);
+    return fopen(part, "w");
+}
+
+/* Flush, sync and close f, then rename part over path; nonzero when any step failed. */
+static int close_out(FILE *f, int failed, const char *part, const char *path)
+{
+    int bad = failed | fflush(f) | ferror(f);
+    bad |= fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(part, path)) {
+        remove(part);
+        return 1;
+    }
+    return 0;
 }
 
 ps_status ps_bench_run(const ps_bench_opts *o)
@@ -104,16 +124,30 @@ ps_status ps_bench_run(const ps_bench_opts *o)
     double t0 = ps_clock_s();
     if (mkdir(o->out, 0755) && errno != EEXIST)
         return ps_fail(PS_EINPUT, "%s: %s", o->out, strerror(errno));
+    char lockpath[1024];
+    snprintf(lockpath, sizeof lockpath, "%s/.bench.lock", o->out);
+    int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock < 0)
+        return ps_fail(PS_EINPUT, "%s: %s", lockpath, strerror(errno));
+    if (flock(lock, LOCK_EX | LOCK_NB)) {
+        ps_status st = errno == EWOULDBLOCK
+                           ? ps_fail(PS_EINPUT, "%s: another bench is writing its report there",
+                                     o->out)
+                           : ps_fail(PS_EINPUT, "%s: %s", lockpath, strerror(errno));
+        close(lock);
+        return st;
+    }
     ps_bench_ctx c = {.o = o, .quick = o->quick, .out = o->out};
-    char mdpath[1024], jspath[1024];
-    c.md = open_out(o->out, "REPORT.md", mdpath, sizeof mdpath);
-    FILE *js = open_out(o->out, "results.json", jspath, sizeof jspath);
+    char mdpath[1024], jspath[1024], mdpart[1024], jspart[1024];
+    c.md = open_out(o->out, "REPORT.md", mdpath, mdpart, sizeof mdpath);
+    FILE *js = open_out(o->out, "results.json", jspath, jspart, sizeof jspath);
     if (!c.md || !js) {
-        ps_status st = ps_fail(PS_EINPUT, "%s: %s", c.md ? jspath : mdpath, strerror(errno));
+        ps_status st = ps_fail(PS_EINPUT, "%s: %s", c.md ? jspart : mdpart, strerror(errno));
         if (c.md)
-            fclose(c.md);
+            fclose(c.md), remove(mdpart);
         if (js)
-            fclose(js);
+            fclose(js), remove(jspart);
+        close(lock);
         return st;
     }
     ps_json_init(&c.js, js);
@@ -195,8 +229,9 @@ ps_status ps_bench_run(const ps_bench_opts *o)
         ps_bench_json_val(&c.js, names[i], took[i], "s");
     ps_json_end(&c.js, 0);
     ps_json_end(&c.js, 0);
-    int bad = ferror(c.md) | ferror(js);
-    bad |= fclose(c.md) | fclose(js);
+    int bad = close_out(js, 0, jspart, jspath);
+    bad |= close_out(c.md, bad, mdpart, mdpath); /* REPORT.md only beside its results.json */
+    close(lock);
     if (c.have_model)
         ps_model_free(&c.model);
     if (c.tmp[0])
