@@ -269,6 +269,8 @@ void ps_prog_identity(ps_prog *p)
     p->beta = 1;
     p->cell = 1;
     p->flat_r = 1;
+    p->paint_ss = p->paint_sr = 1;
+    p->pencil_r = p->pencil_k = 1;
 }
 
 /* ---- sketch: the samples' lightness distribution, pooled (each image weighs the same) ----- */
@@ -292,6 +294,51 @@ static void fit_sketch(ps_prog *p, const ps_prog_imstat *st, int k)
     p->sketch_marks = 0;
     for (int i = 0; i < k; i++)
         p->sketch_marks += (float)((1 - st[i].paper) / k);
+}
+
+/* ---- pencil: the samples' luma quantiles against the tabled runs of natural photos -------- */
+#define PEN_YBINS 1000
+#define PEN_FIT 0.04 /* rms luma error under which the samples are a pencil drawing */
+#define PEN_CHROMA 0.25 /* chroma rms over natural past which the pencil is coloured */
+
+static void fit_pencil(ps_prog *p, float *const *im, const int *hs, const int *ws, int k,
+                       const ps_prog_dist *d)
+{
+    double h[PEN_YBINS] = {0}, y[PS_PROG_NSK], cum = 0;
+    for (int i = 0; i < k; i++) {
+        size_t hw = (size_t)hs[i] * ws[i];
+        for (size_t j = 0; j < hw; j++) {
+            float v = 0.299f * im[i][j] + 0.587f * im[i][hw + j] + 0.114f * im[i][2 * hw + j];
+            int b = (int)(v * PEN_YBINS);
+            h[b < 0 ? 0 : b >= PEN_YBINS ? PEN_YBINS - 1 : b] += 1.0 / ((double)hw * k);
+        }
+    }
+    for (int b = 0, q = 0; b < PEN_YBINS && q < PS_PROG_NSK; b++) {
+        cum += h[b];
+        while (q < PS_PROG_NSK && cum >= ps_prog_sketch_at[q])
+            y[q++] = (b + 0.5) / PEN_YBINS;
+    }
+    double best = 1e30, bu = 1;
+    int br = 0, bk = 0;
+    for (int r = 0; r < PS_PROG_PEN_NR; r++)
+        for (int kk = 0; kk < PS_PROG_PEN_NK; kk++)
+            for (int j = 0; j < 300; j++) { /* u: the paper's share of a flat run, 0.3 to 30 */
+                double u = 0.3 * pow(100.0, j / 299.0), e = 0;
+                for (int q = 0; q < PS_PROG_NSK; q++) {
+                    double v = fmin(1, u * ps_prog_nat.pen_q[r][kk][q]) - y[q];
+                    e += v * v / PS_PROG_NSK;
+                }
+                if (e < best)
+                    best = e, bu = u, br = r, bk = kk;
+            }
+    if (sqrt(best) > PEN_FIT)
+        return;
+    p->pencil_g = 1;
+    p->pencil_r = ps_prog_pen_r[br];
+    p->pencil_k = ps_prog_pen_k[bk];
+    p->pencil_shade = (float)(bu / (4 * ps_prog_pen_r[br]));
+    /* coloured pencil keeps the photo's chroma; the colour group scales it to the samples' */
+    p->pencil_keep = d->rms > PEN_CHROMA * ps_prog_nat.rms;
 }
 
 /* ---- palette: the samples' own colours ---------------------------------------------------- */
@@ -569,17 +616,22 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
      * sketch sets, not a tone curve */
     p->sketch_g = fminf(gate(d.paper, fmax(nat->d_paper[kk - 1], SKETCH_PAPER)),
                         gate(d.ink, nat->d_ink[kk - 1]));
-    if (p->sketch_g > 0)
+    if (p->sketch_g > 0) {
         fit_sketch(p, st, k);
-    else
+        fit_pencil(p, im, hs, ws, k, &d);
+        if (p->pencil_g > 0)
+            p->sketch_g = 0;
+    } else
         fit_palette(p, im, hs, ws, k);
-    if (!p->npal)
+    float drawn = fmaxf(p->sketch_g, p->pencil_g); /* a drawing sets its own lightness */
+    int pen = p->pencil_g > 0; /* and a pencil's strokes are its texture: no grain, no screen */
+    if (!p->npal && !pen)
         fit_cells(p, im, hs, ws, k);
-    if (!p->npal && !p->cell_g)
+    if (!p->npal && !p->cell_g && !pen)
         fit_screen(p, im, hs, ws, k);
     if (!p->npal) { /* a palette decides every colour by itself */
         /* the quantiles' means, or a black that every sample lifts (levels, duotones) */
-        p->tone_g = p->sketch_g > 0 ? 0
+        p->tone_g = drawn > 0 ? 0
                                     : fmaxf(gate(d.tone, TONE_MARGIN * nat->d_tone[kk - 1]),
                                             gate(d.black, BLACK_MARGIN * nat->d_black[kk - 1]));
         for (int q = 0; q < PS_PROG_NQ; q++) {
@@ -605,7 +657,7 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
         p->chroma_g = p->beta_g * (float)fmin(fmax(1 - 0.5 * p->beta, 0), 1);
         /* a grade that replaced the colours set lightness too: past natural is enough for the
          * tone curve then (colormap-pink dE 7.05 -> 4.99; at 1.5x the p99 nothing opened) */
-        if (p->chroma_g > 0 && p->sketch_g <= 0)
+        if (p->chroma_g > 0 && drawn <= 0)
             p->tone_g = fmaxf(p->tone_g, p->chroma_g * gate(d.tone, GRADED_TONE_MARGIN *
                                                                        nat->d_tone[kk - 1]));
         /* a hue rotation needs colours to turn: none once a gradient map replaced them */
@@ -614,7 +666,7 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
             p->hue_deg = (float)d.hue_deg;
         }
     }
-    if (!p->npal && !p->cell_g && !p->screen_g) {
+    if (!p->npal && !p->cell_g && !p->screen_g && !pen) {
         double dn = (d.noise[0] + d.noise[1] + d.noise[2]) / 3;
         p->grain_g = gate(dn, nat->d_noise[kk - 1]);
         if (p->grain_g > 0) {
@@ -647,7 +699,7 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
     if (!p->npal && !p->cell_g && !p->screen_g) {
         /* ink on light ground, past what natural photos show (a palette's dark marks are its
          * quantisation edges, and it decides every colour by itself) */
-        p->ink_g = p->sketch_g > 0 ? 0 : gate(d.ink, nat->d_ink[kk - 1]); /* sketch: its marks */
+        p->ink_g = drawn > 0 ? 0 : gate(d.ink, nat->d_ink[kk - 1]); /* a drawing: its marks */
         double share = 0, sum_l = 0;
         for (int i = 0; i < k; i++) {
             share += st[i].ink[0] / k;

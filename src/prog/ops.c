@@ -480,13 +480,34 @@ static ps_status sketch(const ps_prog *p, float *s, int h, int w, int r, float t
     return st;
 }
 
+/* ---- pencil ------------------------------------------------------------------------------- */
+/* The luma (BT.601, as YCrCb has it) becomes the pencil's lightness; each channel keeps its
+ * difference from the luma by the share pencil_keep (1: coloured pencil, 0: graphite). */
+static ps_status pencil(const ps_prog *p, float *s, int h, int w, double scale, float t)
+{
+    size_t hw = (size_t)h * w;
+    float *cnt = malloc(sizeof(float) * hw);
+    ps_status st = cnt ? ps_prog_pencil(s, h, w, p->pencil_r, p->pencil_k, scale, cnt)
+                       : ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
+    for (size_t i = 0; i < hw && !st; i++) {
+        float *r = s + i, *g = s + hw + i, *b = s + 2 * hw + i;
+        float Y = 0.299f * *r + 0.587f * *g + 0.114f * *b, Yp = fminf(p->pencil_shade * cnt[i], 1);
+        for (float *v = r; v <= b; v += hw)
+            *v += t * (clamp01(Yp + p->pencil_keep * (*v - Y)) - *v);
+    }
+    free(cnt);
+    return st;
+}
+
 int ps_prog_group_on(const ps_prog *p, int group)
 {
     switch (group) {
     case 0:
         return p->hue_g > 0 || p->tone_g > 0 || p->chroma_g > 0 || p->beta_g > 0 || p->pal_g > 0;
     case 1: return p->cell_g > 0 || p->screen_g > 0 || p->grain_g > 0;
-    default: return p->flat_g > 0 || p->ink_g > 0 || p->sketch_g > 0;
+    default:
+        return p->flat_g > 0 || p->ink_g > 0 || p->sketch_g > 0 || p->paint_g > 0 ||
+               p->pencil_g > 0;
     }
 }
 
@@ -525,6 +546,20 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
             free(f);
         }
     }
+    if (!st && on[PS_STROKE] && p->paint_g > 0) {
+        float t = d->stroke * p->paint_g;
+        float *f = malloc(sizeof(float) * 3 * hw);
+        st = f ? ps_prog_paint_smooth((float *)memcpy(f, s, sizeof(float) * 3 * hw), H, W,
+                                      p->paint_ss, p->paint_sr, scale)
+               : ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
+        if (!st && p->paint_e > 0)
+            st = ps_prog_paint_edges(f, H, W, p->paint_e, scale);
+        for (size_t i = 0; i < 3 * hw && !st; i++)
+            s[i] = clamp01(s[i] + t * (f[i] - s[i]));
+        free(f);
+    }
+    if (!st && on[PS_STROKE] && p->pencil_g > 0)
+        st = pencil(p, s, H, W, scale, fminf(d->stroke * p->pencil_g, 1));
     if (!st && on[PS_STROKE] && p->sketch_g > 0) {
         int r = (int)(4 * scale + 0.5);
         st = sketch(p, s, H, W, r < 1 ? 1 : r, fminf(d->stroke * p->sketch_g, 1));
@@ -596,6 +631,13 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
     if (p->sketch_g > 0)
         k += snprintf(s + k, sizeof s - k, "sketch on paper %.0f, lines to %.0f, at %.2f; ",
                       p->sketch_q[PS_PROG_NSK - 1], p->sketch_q[0], p->sketch_g);
+    if (p->paint_g > 0)
+        k += snprintf(s + k, sizeof s - k, "paint: smoothing %.0f px, range %.2f%s, at %.2f; ",
+                      p->paint_ss, p->paint_sr, p->paint_e > 0 ? ", dark edges" : "",
+                      p->paint_g);
+    if (p->pencil_g > 0)
+        k += snprintf(s + k, sizeof s - k, "%s pencil: strokes %.0f px, at %.2f; ",
+                      p->pencil_keep > 0.5f ? "coloured" : "graphite", p->pencil_r, p->pencil_g);
     if (k >= 2)
         s[k - 2] = 0;
     snprintf(buf, n, "colour: %s; texture: %s; stroke: %s (sizes at %.0f px)", c, t, s,
@@ -654,6 +696,9 @@ void ps_prog_pack(const ps_prog *p, float v[PS_PROG_NFLOATS])
         for (int j = 0; j < PS_PROG_MAXLEV; j++)
             v[i++] = p->lev[c][j];
     }
+    float tail[] = {p->paint_g,  p->paint_ss,     p->paint_sr,   p->paint_e, p->pencil_g,
+                    p->pencil_r, p->pencil_k, p->pencil_shade, p->pencil_keep};
+    memcpy(v + i, tail, sizeof tail);
 }
 
 ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
@@ -720,10 +765,18 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
             if (p->lev[c][j] < 0 || p->lev[c][j] > 1)
                 return ps_fail(PS_EINPUT, "style program: a level is outside [0, 1]");
     }
+    float *tail[] = {&p->paint_g,  &p->paint_ss, &p->paint_sr,    &p->paint_e,   &p->pencil_g,
+                     &p->pencil_r, &p->pencil_k, &p->pencil_shade, &p->pencil_keep};
+    for (size_t j = 0; j < sizeof tail / sizeof tail[0]; j++)
+        *tail[j] = v[i++];
+    if (p->paint_g == 0 && p->paint_ss == 0) /* a vector from before paint: its identity */
+        p->paint_ss = p->paint_sr = 1;
+    if (p->pencil_g == 0 && p->pencil_r == 0)
+        p->pencil_r = p->pencil_k = 1;
     /* every gate in [0, 1], every size and count in its range: a hostile blob cannot index out */
     float g[] = {p->flat_g, p->tone_g, p->chroma_g, p->beta_g, p->pal_g, p->cell_g, p->screen_g,
                  p->grain_g, p->grain_mono, p->ink_g, p->ink_share, p->hue_g, p->sketch_g,
-                 p->sketch_marks};
+                 p->sketch_marks, p->paint_g, p->pencil_g, p->pencil_keep};
     for (size_t j = 0; j < sizeof g / sizeof g[0]; j++)
         if (g[j] < 0 || g[j] > 1)
             return ps_fail(PS_EINPUT, "style program: a gate is outside [0, 1]");
@@ -731,7 +784,10 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
         (p->screen_g > 0 && (p->screen_p < 2 || p->screen_p > PS_PROG_MAXP)) ||
         p->cell < 1 || p->cell > 64 || p->flat_r < 1 || p->flat_r > 64 || p->fit_px < 16 ||
         p->fit_px > 4096 || p->beta < 0 || p->beta > 2 || p->ink_L < 0 || p->ink_L > 100 ||
-        fabsf(p->hue_deg) > 180)
+        fabsf(p->hue_deg) > 180 || p->paint_ss < 1 || p->paint_ss > 256 ||
+        p->paint_sr < 0.01f || p->paint_sr > 4 || p->paint_e < 0 || p->paint_e > 4 ||
+        p->pencil_r < 1 || p->pencil_r > 256 || p->pencil_k < 1 || p->pencil_k > 1e4f ||
+        p->pencil_shade < 0 || p->pencil_shade > 1)
         return ps_fail(PS_EINPUT, "style program: a size is out of range");
     return PS_OK;
 }

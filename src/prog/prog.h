@@ -7,6 +7,10 @@
  *                       as the samples' dark marks, taken to the samples' ink lightness
  *            sketch     marks on paper: each pixel's darkness against its surroundings, ranked,
  *                       takes the samples' lightness of that rank (paper where it is not darker)
+ *            paint      edge-aware smoothing in the domain transform, edges darkened (paint.c)
+ *            pencil     lightness from each pixel's free run in the domain transform: paper on
+ *                       flat ground, marks at every change (paint.c); the photo's chroma kept
+ *                       by a share (coloured pencil)
  *   colour   hue        a rotation of every colour's hue: the one that best turns the natural
  *                       hue histogram into the samples' (a hue shift)
  *            tone       monotone L curve: natural L quantiles -> the samples' quantiles
@@ -40,6 +44,8 @@
 #define PS_PROG_NHUE 36      /* hue histogram bins, 10 degrees each */
 #define PS_PROG_NSK 16       /* lightness quantiles of the sketch */
 #define PS_PROG_MAXLEV 16    /* levels per channel of a posterized palette */
+#define PS_PROG_PEN_NR 4     /* pencil runs tabled (ps_prog_pen_r) */
+#define PS_PROG_PEN_NK 4     /* and their edge weights (ps_prog_pen_k) */
 
 typedef struct ps_prog {
     /* stroke */
@@ -64,6 +70,9 @@ typedef struct ps_prog {
     float sketch_q[PS_PROG_NSK];                       /* samples' L at ps_prog_sketch_at */
     int nlev[3];                                       /* palette as levels per channel, or 0 */
     float lev[3][PS_PROG_MAXLEV];                      /* sRGB 0..1, ascending */
+    float paint_g, paint_ss, paint_sr, paint_e;        /* sigmas (fit px, sRGB), edge darkening */
+    float pencil_g, pencil_r, pencil_k, pencil_shade, pencil_keep; /* run R (fit px), k = ss/sr,
+                                                          lightness per fit px, chroma kept */
 } ps_prog;
 
 /* The identity program (every gate 0). */
@@ -114,11 +123,15 @@ typedef struct ps_prog_natural {
     double flat_ratio[2][6];           /* detail(flatten(photo, r)) / detail(photo), r = table */
     double sk_d[PS_PROG_NSK];          /* darkness (ps_prog_darkness at the fit size) that the
                                           share ps_prog_sketch_at of natural pixels exceeds */
+    double pen_q[PS_PROG_PEN_NR][PS_PROG_PEN_NK][PS_PROG_NSK]; /* ps_prog_pencil's run that the
+                                          share ps_prog_sketch_at of natural pixels falls under,
+                                          over 4 R */
 } ps_prog_natural;
 
 extern const ps_prog_natural ps_prog_nat;
 extern const float ps_prog_flat_radii[6];
 extern const float ps_prog_sketch_at[PS_PROG_NSK]; /* the ranks (shares) of sketch_q */
+extern const float ps_prog_pen_r[PS_PROG_PEN_NR], ps_prog_pen_k[PS_PROG_PEN_NK];
 
 /* sRGB display planes (3, h, w) in [0,1] of img at the fit size; *fh, *fw. Caller frees. */
 float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw);
@@ -144,4 +157,13 @@ void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp);
 ps_status ps_prog_darkness(const float *s, int h, int w, int r, float *d);
 /* Edge-preserving flattening of sRGB planes in place (guided filter, radius r). */
 void ps_prog_flatten(float *srgb, int h, int w, int r);
+/* paint.c, on sRGB planes of a photo `scale` times the fit size. The domain transform's
+ * recursive filter in place: spatial sigma ss (fit px), range sigma sr. */
+ps_status ps_prog_paint_smooth(float *srgb, int h, int w, float ss, float sr, double scale);
+/* Each pixel times 1 - e |gradient| (summed over the channels, over a fit pixel's step). */
+ps_status ps_prog_paint_edges(float *srgb, int h, int w, float e, double scale);
+/* cnt: the domain length (fit px) within R of each pixel along its row plus its column, at
+ * k = ss / sr; flat ground gives about 4 R. */
+ps_status ps_prog_pencil(const float *srgb, int h, int w, float R, float k, double scale,
+                         float *cnt);
 #endif

@@ -1,7 +1,7 @@
 /* The style program on real photos (bench/demo, found through $PSTYLE_ROOT): natural samples
  * give the identity bit for bit; each operator's style, made here with a known recipe on three
  * photos (palette, levels, sepia, lifted black, cells, screen, grain, flattening, ink, hue
- * shift, sketch), is found again and reproduces the recipe on the fourth; dials scale their
+ * shift, sketch, pencil), is found again and reproduces the recipe on the fourth; dials scale their
  * group and 0 is exact; sizes follow the photo's size; hostile packed programs are refused. */
 #include "check.h"
 #include "src/feat/feat.h"
@@ -517,6 +517,119 @@ static void test_sketch(void)
     ps_img_free(&truth);
 }
 
+/* ---- the domain-transform operators (paint.c) ---------------------------------------------- */
+/* ps_prog_pencil against its definition: for each pixel, the pixels of its row and of its
+ * column whose summed domain steps from it stay within R, counted one by one. */
+static void test_pencil_reference(void)
+{
+    enum { H = 23, W = 37 };
+    static float s[3 * H * W], cnt[H * W];
+    uint64_t x = 12345;
+    for (int i = 0; i < 3 * H * W; i++) { /* flat patches with a few hard edges and noise */
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        int y = i % (H * W) / W, c = i % W;
+        s[i] = (y > 9 ? 0.7f : 0.2f) + (c > 20 ? 0.1f : 0) + (float)(x >> 40) / (1 << 24) * 0.02f;
+    }
+    const float R = 6, k = 40;
+    const double scales[] = {1, 2.5};
+    for (int t = 0; t < 2; t++) {
+        double sc = scales[t];
+        CHECK(ps_prog_pencil(s, H, W, R, k, sc, cnt) == PS_OK, "%s", ps_last_error());
+        double worst = 0;
+        for (int y = 0; y < H; y++)
+            for (int c = 0; c < W; c++) {
+                int n = 1;
+                for (int dir = 0; dir < 4; dir++) { /* left, right, up, down */
+                    int dx = dir == 0 ? -1 : dir == 1 ? 1 : 0, dy = dir == 2 ? -1 : dir == 3;
+                    double dist = 0;
+                    for (int py = y, px = c;;) {
+                        int qy = py + dy, qx = px + dx;
+                        if (qy < 0 || qy >= H || qx < 0 || qx >= W)
+                            break;
+                        double step = 1 / sc;
+                        for (int ch = 0; ch < 3; ch++)
+                            step += k * fabs(s[(ch * H + qy) * W + qx] - s[(ch * H + py) * W + px]);
+                        if ((dist += step) > R + 1e-4) /* float sums: a hair of slack */
+                            break;
+                        n++;
+                        py = qy, px = qx;
+                    }
+                }
+                /* the pixel itself is counted along its row and along its column */
+                worst = fmax(worst, fabs(cnt[y * W + c] - (n + 1) / sc));
+            }
+        CHECK(worst < 1e-3, "pencil runs at scale %.1f off the reference by %.4f", sc, worst);
+    }
+    for (int i = 0; i < H * W; i++) /* flat ground: about 4 R; an edge: shorter */
+        CHECK(cnt[i] <= 4 * R + 2.0f / 2.5, "run %.2f past 4 R", cnt[i]);
+}
+
+/* A pencil drawing (the operator's own definition, at a run and weight off the table's grid)
+ * is found as a graphite pencil and drawn again closer to the recipe than the photo is. */
+static void pencil_recipe(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    int ls = h > w ? h : w;
+    double sc = (double)ls / PS_PROG_FIT_PX;
+    float *cnt = malloc(sizeof(float) * hw);
+    if (!cnt || ps_prog_pencil(s, h, w, 70, 400, sc < 1 ? 1 : sc, cnt))
+        abort();
+    for (size_t i = 0; i < hw; i++)
+        for (int c = 0; c < 3; c++)
+            s[c * hw + i] = fminf(0.05f * cnt[i], 1);
+    free(cnt);
+}
+
+static void test_pencil(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(pencil_recipe, &p, &out, &truth);
+    CHECK(p.pencil_g == 1 && p.pencil_keep == 0 && p.sketch_g == 0 && p.ink_g == 0 &&
+              !ps_prog_group_on(&p, 1),
+          "graphite pencil at %.2f (keep %.0f, sketch %.2f, ink %.2f)", p.pencil_g,
+          p.pencil_keep, p.sketch_g, p.ink_g);
+    double e = mean_abs(&out, &truth), e0 = mean_abs(&photo[3], &truth);
+    CHECK(e < 0.5 * e0, "pencil: mean error %.4f (the photo's %.4f)", e, e0);
+    ps_image o0 = {0};
+    const ps_dials w0 = {1, 1, 0};
+    CHECK(ps_prog_apply(&p, &photo[3], &w0, &o0) == PS_OK && white_share(&o0) < white_share(&out) / 2,
+          "stroke 0: no paper (%.0f %% white)", 100 * white_share(&o0));
+    ps_img_free(&o0);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+/* The recursive filter keeps a flat image and a hard edge, and smooths noise on either side. */
+static void test_paint_smooth(void)
+{
+    enum { H = 40, W = 60 };
+    static float s[3 * H * W], f[3 * H * W];
+    uint64_t x = 99;
+    double noise0 = 0, noise1 = 0;
+    for (int i = 0; i < 3 * H * W; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        s[i] = (i % W < W / 2 ? 0.2f : 0.8f) + ((float)(x >> 40) / (1 << 24) - 0.5f) * 0.04f;
+    }
+    memcpy(f, s, sizeof s);
+    CHECK(ps_prog_paint_smooth(f, H, W, 20, 0.3f, 1) == PS_OK, "%s", ps_last_error());
+    for (int i = 0; i < 3 * H * W; i++) {
+        double base = i % W < W / 2 ? 0.2 : 0.8;
+        noise0 += fabs(s[i] - base) / (3 * H * W);
+        noise1 += fabs(f[i] - base) / (3 * H * W);
+    }
+    CHECK(noise1 < 0.3 * noise0, "noise %.4f after smoothing, %.4f before", noise1, noise0);
+    CHECK(fabsf(f[W / 2 - 1] - 0.2f) < 0.03f && fabsf(f[W / 2] - 0.8f) < 0.03f,
+          "the edge is kept: %.3f | %.3f", f[W / 2 - 1], f[W / 2]);
+    for (int i = 0; i < 3 * H * W; i++)
+        s[i] = 0.37f;
+    CHECK(ps_prog_paint_smooth(s, H, W, 20, 0.3f, 3) == PS_OK && fabsf(s[H * W + 7] - 0.37f) < 1e-5f,
+          "flat stays flat: %.6f", s[H * W + 7]);
+    CHECK(ps_prog_paint_edges(f, H, W, 1, 1) == PS_OK && f[W / 2 - 1] < 0.2f * 0.5f &&
+              fabsf(f[3] - 0.2f) < 0.05f,
+          "edges darkened (%.3f), flat ground kept (%.3f)", f[W / 2 - 1], f[3]);
+}
+
 static void test_pack(void)
 {
     ps_prog p, q;
@@ -551,9 +664,12 @@ static void test_pack(void)
         v[227] = 0;
     }
     CHECK(ps_prog_unpack(&q, v, 12) == PS_EINPUT, "short vector accepted");
-    /* the later fields (hue, sketch, levels), found by marker values */
+    /* the later fields (hue, sketch, levels, paint, pencil), found by marker values */
     ps_prog mk;
     ps_prog_identity(&mk);
+    mk.paint_g = 0.375f, mk.paint_ss = 21, mk.paint_sr = 0.5f, mk.paint_e = 0.75f;
+    mk.pencil_g = 0.625f, mk.pencil_r = 19, mk.pencil_k = 700, mk.pencil_shade = 0.0625f;
+    mk.pencil_keep = 1;
     mk.hue_g = 0.25f;
     mk.hue_deg = 33;
     for (int j = 0; j < PS_PROG_NSK; j++)
@@ -564,10 +680,13 @@ static void test_pack(void)
             mk.lev[c][j] = (j + 1) / 16.0f + c / 128.0f; /* exact in float */
     }
     ps_prog_pack(&mk, v);
-    CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK && q.hue_deg == 33 && q.nlev[2] == 3,
+    CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK && q.hue_deg == 33 && q.nlev[2] == 3 &&
+              !memcmp(&q.paint_g, &mk.paint_g, sizeof(float) * 9),
           "the marker program unpacks: %s", ps_last_error());
-    int at_hg = -1, at_hd = -1, at_sq = -1, at_nl = -1, at_lv = -1;
+    int at_hg = -1, at_hd = -1, at_sq = -1, at_nl = -1, at_lv = -1, at_pg = -1, at_pr = -1;
     for (int i = PS_PROG_NFLOATS - 1; i > 0; i--) {
+        at_pg = v[i] == 0.375f ? i : at_pg;
+        at_pr = v[i] == 19.0f ? i : at_pr;
         at_hg = v[i] == 0.25f ? i : at_hg;
         at_hd = v[i] == 33.0f ? i : at_hd;
         at_sq = v[i] == 53.0f ? i : at_sq;
@@ -581,8 +700,18 @@ static void test_pack(void)
         {at_sq, 101, "sketch lightness"},
         {at_nl, 17, "level count"},
         {at_nl + 1 + PS_PROG_MAXLEV, 0, "one channel without levels"},
-        {at_lv, 1.5f, "level value"}};
-    CHECK(at_hg > 0 && at_hd > 0 && at_sq > 0 && at_nl > at_sq && at_lv > at_nl, "markers found");
+        {at_lv, 1.5f, "level value"},
+        {at_pg, 1.5f, "paint gate"},
+        {at_pg + 1, 0, "paint sigma"},
+        {at_pg + 2, 0, "paint range"},
+        {at_pg + 3, -1, "edge darkening"},
+        {at_pr, 300, "pencil run"},
+        {at_pr + 1, 0, "pencil weight"},
+        {at_pr + 2, 2, "pencil lightness"},
+        {at_pr + 3, 1.5f, "pencil chroma"}};
+    CHECK(at_hg > 0 && at_hd > 0 && at_sq > 0 && at_nl > at_sq && at_lv > at_nl && at_pg > at_lv &&
+              at_pr == at_pg + 5,
+          "markers found");
     for (size_t i = 0; i < sizeof later / sizeof later[0] && at_lv > 0; i++) {
         float keep = v[later[i].at];
         v[later[i].at] = later[i].val;
@@ -623,6 +752,9 @@ int main(void)
     test_hue();
     test_black();
     test_sketch();
+    test_pencil_reference();
+    test_pencil();
+    test_paint_smooth();
     test_pack();
     for (int i = 0; i < NPHOTO; i++)
         ps_img_free(&photo[i]);

@@ -14,6 +14,8 @@
 #define GRAY_RMS 2.0 /* Lab chroma rms under which a photo is black and white */
 #define SK_BINS 25600 /* darkness histogram over +-SK_RANGE Lab L */
 #define SK_RANGE 64.0
+#define PEN_BINS 3000 /* pencil run over 4 R, in [0, PEN_RANGE) */
+#define PEN_RANGE 1.5
 
 static uint64_t rng = 0x243f6a8885a308d3ull;
 static unsigned next(unsigned n)
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
     static ps_prog_imstat st[MAXPHOTOS];
     static ps_prog_natural nat;
     double fr[2][6] = {{0}};
-    static double dhist[SK_BINS];
+    static double dhist[SK_BINS], phist[PS_PROG_PEN_NR][PS_PROG_PEN_NK][PEN_BINS];
     for (int i = 0; i < n; i++) {
         ps_image im = {0};
         if (ps_img_load(argv[i + 1], &im)) {
@@ -86,6 +88,15 @@ int main(int argc, char **argv)
             double b = (f[j] + SK_RANGE) / (2 * SK_RANGE) * SK_BINS;
             dhist[b < 0 ? 0 : b >= SK_BINS ? SK_BINS - 1 : (int)b] += 1.0 / ((double)h * w);
         }
+        for (int r = 0; r < PS_PROG_PEN_NR; r++)
+            for (int k = 0; k < PS_PROG_PEN_NK; k++) {
+                if (ps_prog_pencil(s, h, w, ps_prog_pen_r[r], ps_prog_pen_k[k], 1, f))
+                    return 4;
+                for (size_t j = 0; j < (size_t)h * w; j++) {
+                    double b = f[j] / (4 * ps_prog_pen_r[r]) / PEN_RANGE * PEN_BINS;
+                    phist[r][k][b >= PEN_BINS ? PEN_BINS - 1 : (int)b] += 1.0 / ((double)h * w);
+                }
+            }
         for (int r = 0; r < 6; r++) {
             ps_prog_imstat fs;
             memcpy(f, s, sizeof(float) * 3 * h * w);
@@ -141,6 +152,15 @@ int main(int argc, char **argv)
         while (q < PS_PROG_NSK && above >= ps_prog_sketch_at[q])
             nat.sk_d[q++] = (b + 0.5) / SK_BINS * 2 * SK_RANGE - SK_RANGE;
     }
+    for (int r = 0; r < PS_PROG_PEN_NR; r++) /* from the shortest run (the darkest) */
+        for (int k = 0; k < PS_PROG_PEN_NK; k++) {
+            double below = 0;
+            for (int b = 0, q = 0; b < PEN_BINS && q < PS_PROG_NSK; b++) {
+                below += phist[r][k][b] / n;
+                while (q < PS_PROG_NSK && below >= ps_prog_sketch_at[q])
+                    nat.pen_q[r][k][q++] = (b + 0.5) / PEN_BINS * PEN_RANGE;
+            }
+        }
     nat.rms = 1; /* the pooled chroma rms of all photos, measured against the band means */
     ps_prog_distances(st, n, &nat, &pooled);
     nat.rms = pooled.rms;
@@ -226,6 +246,18 @@ int main(int argc, char **argv)
         printf("%s{", q ? ", " : "");
         for (int r = 0; r < 6; r++)
             printf("%s%.9g", r ? ", " : "", fr[q][r]);
+        printf("}");
+    }
+    printf("},\n");
+    printf("    .pen_q = {");
+    for (int r = 0; r < PS_PROG_PEN_NR; r++) {
+        printf("%s{", r ? ",\n              " : "");
+        for (int k = 0; k < PS_PROG_PEN_NK; k++) {
+            printf("%s{", k ? ", " : "");
+            for (int q = 0; q < PS_PROG_NSK; q++)
+                printf("%s%.6g", q ? ", " : "", nat.pen_q[r][k][q]);
+            printf("}");
+        }
         printf("}");
     }
     printf("},\n");
