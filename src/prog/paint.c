@@ -18,6 +18,11 @@
  * and from soft edges to hard (OpenCV's pencilSketch at its defaults: R = 1.5 ss = 90, k = 857) */
 const float ps_prog_pen_r[PS_PROG_PEN_NR] = {12, 25, 50, 90};
 const float ps_prog_pen_k[PS_PROG_PEN_NK] = {100, 250, 600, 1500};
+/* paint's settings natural.c tables: from a light smoothing to OpenCV's stylization (60, 0.45)
+ * and edge-preserving filter (80, 0.5), without and with dark edges */
+const float ps_prog_paint_ss[PS_PROG_PAINT_NS] = {4, 8, 16, 32, 64};
+const float ps_prog_paint_sr[PS_PROG_PAINT_NR] = {0.15f, 0.4f, 1.0f};
+const float ps_prog_paint_e[PS_PROG_PAINT_NE] = {0, 1};
 
 /* dx[i]: domain distance from pixel i to its right neighbour (fit px); dy[i]: to the one below. */
 static void domain_steps(const float *s, int h, int w, float k, double scale, float *dx, float *dy)
@@ -53,35 +58,32 @@ ps_status ps_prog_paint_smooth(float *s, int h, int w, float ss, float sr, doubl
         /* the iterations' sigmas fall by halves and sum (in variance) to ss: their eq. 14 */
         double sh = ss * sqrt(3.0) * pow(2.0, PAINT_ITERS - (it + 1)) /
                     sqrt(pow(4.0, PAINT_ITERS) - 1);
-        float nla = (float)(-sqrt(2.0) / sh); /* V = a^d = exp(d ln a) */
-        for (int c = 0; c < 3; c++) {
-            float *p = s + c * hw;
-            for (int y = 0; y < h; y++) { /* along the row, both ways */
-                float *r = p + (size_t)y * w;
-                const float *d = dx + (size_t)y * w;
-                for (int x = 0; x + 1 < w; x++)
-                    row[x] = expf(nla * d[x]);
+        float nla = (float)(-sqrt(2.0) / sh); /* the feedback a^d = exp(d ln a), per step */
+        for (int y = 0; y < h; y++) { /* along the row, both ways */
+            const float *d = dx + (size_t)y * w;
+            for (int x = 0; x + 1 < w; x++)
+                row[x] = expf(nla * d[x]);
+            for (int c = 0; c < 3; c++) {
+                float *r = s + c * hw + (size_t)y * w;
                 for (int x = 1; x < w; x++)
                     r[x] += row[x - 1] * (r[x - 1] - r[x]);
                 for (int x = w - 2; x >= 0; x--)
                     r[x] += row[x] * (r[x + 1] - r[x]);
             }
         }
-        for (int c = 0; c < 3; c++) { /* down the columns, a row at a time (vectorises) */
-            float *p = s + c * hw;
-            for (int y = 1; y < h; y++) {
-                float *r = p + (size_t)y * w;
-                const float *d = dy + (size_t)(y - 1) * w;
+        for (int pass = 0; pass < 2; pass++) /* down the columns, then up, a row at a time */
+            for (int j = 1; j < h; j++) {
+                int y = pass ? h - 1 - j : j, from = pass ? y + 1 : y - 1;
+                const float *d = dy + (size_t)(pass ? y : y - 1) * w;
                 for (int x = 0; x < w; x++)
-                    r[x] += expf(nla * d[x]) * (r[x - w] - r[x]);
+                    row[x] = expf(nla * d[x]);
+                for (int c = 0; c < 3; c++) {
+                    float *r = s + c * hw + (size_t)y * w;
+                    const float *q = s + c * hw + (size_t)from * w;
+                    for (int x = 0; x < w; x++)
+                        r[x] += row[x] * (q[x] - r[x]);
+                }
             }
-            for (int y = h - 2; y >= 0; y--) {
-                float *r = p + (size_t)y * w;
-                const float *d = dy + (size_t)y * w;
-                for (int x = 0; x < w; x++)
-                    r[x] += expf(nla * d[x]) * (r[x + w] - r[x]);
-            }
-        }
     }
     free(dx);
     free(row);
@@ -156,5 +158,46 @@ ps_status ps_prog_pencil(const float *s, int h, int w, float R, float k, double 
         pencil_line(cnt + x, dy + x, h, (size_t)w, R, unit, pos);
     free(dx);
     free(pos);
+    return PS_OK;
+}
+
+/* Each channel of s (n values in [0, 1]) takes, by the share r, the value of ref's distribution
+ * at its own rank (histogram matching, 4096 levels): smoothing keeps its shapes but gives the
+ * colours their spread back, as a mode filter keeps a region's colour. */
+ps_status ps_prog_paint_restore(float *s, const float *ref, size_t n, float r)
+{
+    enum { NB = 4096 };
+    double *hs = calloc(2 * NB, sizeof *hs);
+    float *map = malloc(sizeof(float) * NB);
+    if (!hs || !map) {
+        free(hs);
+        free(map);
+        return ps_fail(PS_EINTERNAL, "apply: out of memory");
+    }
+    double *hr = hs + NB;
+    for (int c = 0; c < 3; c++) {
+        float *a = s + c * n;
+        const float *b = ref + c * n;
+        memset(hs, 0, sizeof(double) * 2 * NB);
+        for (size_t i = 0; i < n; i++) {
+            int x = (int)(a[i] * (NB - 1) + 0.5f), y = (int)(b[i] * (NB - 1) + 0.5f);
+            hs[x < 0 ? 0 : x >= NB ? NB - 1 : x] += 1;
+            hr[y < 0 ? 0 : y >= NB ? NB - 1 : y] += 1;
+        }
+        double ca = 0, cb = 0;
+        for (int x = 0, y = 0; x < NB; x++) { /* the middle of bin x's rank range in ref */
+            double mid = ca + hs[x] / 2;
+            ca += hs[x];
+            while (y < NB - 1 && cb + hr[y] < mid)
+                cb += hr[y++];
+            map[x] = (float)y / (NB - 1);
+        }
+        for (size_t i = 0; i < n; i++) {
+            int x = (int)(a[i] * (NB - 1) + 0.5f);
+            a[i] += r * (map[x < 0 ? 0 : x >= NB ? NB - 1 : x] - a[i]);
+        }
+    }
+    free(hs);
+    free(map);
     return PS_OK;
 }

@@ -46,6 +46,10 @@
 #define PS_PROG_MAXLEV 16    /* levels per channel of a posterized palette */
 #define PS_PROG_PEN_NR 4     /* pencil runs tabled (ps_prog_pen_r) */
 #define PS_PROG_PEN_NK 4     /* and their edge weights (ps_prog_pen_k) */
+#define PS_PROG_NDET 3       /* detail statistics (ps_prog_imstat.detail) */
+#define PS_PROG_PAINT_NS 5   /* paint sigmas tabled (ps_prog_paint_ss) */
+#define PS_PROG_PAINT_NR 3   /* range sigmas (ps_prog_paint_sr) */
+#define PS_PROG_PAINT_NE 2   /* edge darkening (ps_prog_paint_e) */
 
 typedef struct ps_prog {
     /* stroke */
@@ -101,8 +105,9 @@ typedef struct ps_prog_imstat {
     double noise[3];   /* Immerkaer noise sigma per channel, sRGB 0..1 */
     double ink[2];     /* share of pixels INK_DARK below their 9x9 mean: anywhere, on light ground */
     double ink_L;      /* sum of Lab L over the first kind, per pixel of the image */
-    double detail[2];  /* structure per scale over the next: mean |L - box3(L)| / mean |box3(L) -
-                          box9(L)|, and |box3 - box9| / |box9 - box27| */
+    double detail[PS_PROG_NDET]; /* structure per scale over the next: mean |L - box3(L)| /
+                          mean |box3(L) - box9(L)|, |box3 - box9| / |box9 - box27|, and the
+                          share of row neighbours that differ (flat ground, whatever edges do) */
     double hue[PS_PROG_NHUE]; /* chroma-weighted Lab hue histogram, sum 1 (all 0 when grey) */
     double lhist[100];        /* share of pixels per unit of Lab L */
     double paper;             /* share of pixels at L >= 95 with chroma under 12: blank paper */
@@ -112,7 +117,7 @@ typedef struct ps_prog_natural {
     double lq[PS_PROG_NQ];
     double cab[PS_PROG_NB][2];
     double rms;                        /* residual chroma rms around cab */
-    double noise[3], detail[2], ink[2], hue[PS_PROG_NHUE], paper;
+    double noise[3], detail[PS_PROG_NDET], ink[2], hue[PS_PROG_NHUE], paper;
     /* 99th percentiles over random draws of K training photos of each statistic's distance */
     double lq_s[PS_PROG_MAXK][PS_PROG_NQ]; /* each L quantile's own spread (its mean's distance) */
     double d_tone[PS_PROG_MAXK], d_beta[PS_PROG_MAXK], d_hue[PS_PROG_MAXK];
@@ -120,7 +125,10 @@ typedef struct ps_prog_natural {
     double d_black[PS_PROG_MAXK];      /* p99 of the darkest sample's 1 % quantile: K photos
                                           rarely all lack black */
     double d_noise[PS_PROG_MAXK], d_detail[PS_PROG_MAXK], d_ink[PS_PROG_MAXK];
-    double flat_ratio[2][6];           /* detail(flatten(photo, r)) / detail(photo), r = table */
+    double d_flat[PS_PROG_MAXK];       /* of the median detail (the third) */
+    double flat_ratio[PS_PROG_NDET][6]; /* detail(flatten(photo, r)) / detail(photo), r = table */
+    double paint_ratio[PS_PROG_PAINT_NS][PS_PROG_PAINT_NR][PS_PROG_PAINT_NE][PS_PROG_NDET];
+                                       /* the same for paint at the tabled settings */
     double sk_d[PS_PROG_NSK];          /* darkness (ps_prog_darkness at the fit size) that the
                                           share ps_prog_sketch_at of natural pixels exceeds */
     double pen_q[PS_PROG_PEN_NR][PS_PROG_PEN_NK][PS_PROG_NSK]; /* ps_prog_pencil's run that the
@@ -132,6 +140,8 @@ extern const ps_prog_natural ps_prog_nat;
 extern const float ps_prog_flat_radii[6];
 extern const float ps_prog_sketch_at[PS_PROG_NSK]; /* the ranks (shares) of sketch_q */
 extern const float ps_prog_pen_r[PS_PROG_PEN_NR], ps_prog_pen_k[PS_PROG_PEN_NK];
+extern const float ps_prog_paint_ss[PS_PROG_PAINT_NS], ps_prog_paint_sr[PS_PROG_PAINT_NR],
+    ps_prog_paint_e[PS_PROG_PAINT_NE];
 
 /* sRGB display planes (3, h, w) in [0,1] of img at the fit size; *fh, *fw. Caller frees. */
 float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw);
@@ -139,7 +149,7 @@ void ps_prog_imstat_compute(const float *srgb, int h, int w, ps_prog_imstat *s);
 /* The distances the gates use: k image statistics pooled, against table nat. */
 typedef struct ps_prog_dist {
     double tone;     /* the L quantile furthest from nat's, in that quantile's natural spread */
-    double beta, noise[3], detail[2], ink;
+    double beta, noise[3], detail[PS_PROG_NDET], ink;
     double rms;      /* the samples' chroma rms around their band means */
     double hue;      /* how much better the best hue rotation matches nat's histogram than none */
     double hue_deg;  /* that rotation (natural -> samples), degrees in (-180, 180] */
@@ -162,6 +172,8 @@ void ps_prog_flatten(float *srgb, int h, int w, int r);
 ps_status ps_prog_paint_smooth(float *srgb, int h, int w, float ss, float sr, double scale);
 /* Each pixel times 1 - e |gradient| (summed over the channels, over a fit pixel's step). */
 ps_status ps_prog_paint_edges(float *srgb, int h, int w, float e, double scale);
+/* Each channel of planes s (3, n) matched by the share r to the distribution of ref's. */
+ps_status ps_prog_paint_restore(float *s, const float *ref, size_t n, float r);
 /* cnt: the domain length (fit px) within R of each pixel along its row plus its column, at
  * k = ss / sr; flat ground gives about 4 R. */
 ps_status ps_prog_pencil(const float *srgb, int h, int w, float R, float k, double scale,

@@ -56,7 +56,8 @@ int main(int argc, char **argv)
     }
     static ps_prog_imstat st[MAXPHOTOS];
     static ps_prog_natural nat;
-    double fr[2][6] = {{0}};
+    double fr[PS_PROG_NDET][6] = {{0}};
+    static double pr[PS_PROG_PAINT_NS][PS_PROG_PAINT_NR][PS_PROG_PAINT_NE][PS_PROG_NDET];
     static double dhist[SK_BINS], phist[PS_PROG_PEN_NR][PS_PROG_PEN_NK][PEN_BINS];
     for (int i = 0; i < n; i++) {
         ps_image im = {0};
@@ -102,15 +103,29 @@ int main(int argc, char **argv)
             memcpy(f, s, sizeof(float) * 3 * h * w);
             ps_prog_flatten(f, h, w, (int)ps_prog_flat_radii[r]);
             ps_prog_imstat_compute(f, h, w, &fs);
-            for (int q = 0; q < 2; q++) /* summed; divided by n below */
+            for (int q = 0; q < PS_PROG_NDET; q++) /* summed; divided by n below */
                 fr[q][r] += fs.detail[q] / st[i].detail[q];
         }
+        for (int a = 0; a < PS_PROG_PAINT_NS; a++)
+            for (int b = 0; b < PS_PROG_PAINT_NR; b++)
+                for (int e = 0; e < PS_PROG_PAINT_NE; e++) {
+                    ps_prog_imstat fs;
+                    memcpy(f, s, sizeof(float) * 3 * h * w);
+                    if (ps_prog_paint_smooth(f, h, w, ps_prog_paint_ss[a], ps_prog_paint_sr[b], 1) ||
+                        (ps_prog_paint_e[e] > 0 && ps_prog_paint_edges(f, h, w, ps_prog_paint_e[e], 1)))
+                        return 4;
+                    ps_prog_imstat_compute(f, h, w, &fs);
+                    for (int q = 0; q < PS_PROG_NDET; q++)
+                        pr[a][b][e][q] += fs.detail[q] / st[i].detail[q];
+                }
         free(s);
         free(f);
         ps_img_free(&im);
     }
-    for (int r = 0; r < 12; r++)
+    for (int r = 0; r < PS_PROG_NDET * 6; r++)
         fr[r / 6][r % 6] /= n;
+    for (size_t j = 0; j < sizeof pr / sizeof pr[0][0][0][0]; j++)
+        (&pr[0][0][0][0])[j] /= n;
     if (n < PS_PROG_MAXK) {
         fprintf(stderr, "gen_natural: only %d colour photos\n", n);
         return 1;
@@ -125,10 +140,10 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++)
             nat.noise[c] += st[i].noise[c] / n;
     for (int i = 0; i < n; i++) {
-        for (int q = 0; q < 2; q++) {
+        for (int q = 0; q < PS_PROG_NDET; q++)
             nat.detail[q] += st[i].detail[q] / n;
+        for (int q = 0; q < 2; q++)
             nat.ink[q] += st[i].ink[q] / n;
-        }
         for (int b = 0; b < PS_PROG_NHUE; b++)
             nat.hue[b] += st[i].hue[b] / n;
         nat.paper += st[i].paper / n;
@@ -165,7 +180,8 @@ int main(int argc, char **argv)
     ps_prog_distances(st, n, &nat, &pooled);
     nat.rms = pooled.rms;
     for (int k = 1; k <= PS_PROG_MAXK; k++) {
-        static double dt[DRAWS], di[DRAWS], db[DRAWS], dn[DRAWS], dd[DRAWS], dh[DRAWS], dp[DRAWS], dk[DRAWS];
+        static double dt[DRAWS], di[DRAWS], db[DRAWS], dn[DRAWS], dd[DRAWS], dh[DRAWS], dp[DRAWS],
+            dk[DRAWS], df[DRAWS];
         static int idx[DRAWS][PS_PROG_MAXK];
         for (int d = 0; d < DRAWS; d++)
             for (int j = 0; j < k; j++) {
@@ -197,6 +213,7 @@ int main(int argc, char **argv)
             db[d] = x.beta;
             di[d] = x.ink;
             dd[d] = fmax(x.detail[0], x.detail[1]);
+            df[d] = x.detail[2];
             dn[d] = (x.noise[0] + x.noise[1] + x.noise[2]) / 3;
             dh[d] = x.hue;
             dp[d] = x.paper;
@@ -206,6 +223,7 @@ int main(int argc, char **argv)
         nat.d_beta[k - 1] = p99(db, DRAWS);
         nat.d_noise[k - 1] = p99(dn, DRAWS);
         nat.d_detail[k - 1] = p99(dd, DRAWS);
+        nat.d_flat[k - 1] = p99(df, DRAWS);
         nat.d_ink[k - 1] = p99(di, DRAWS);
         nat.d_hue[k - 1] = p99(dh, DRAWS);
         nat.d_paper[k - 1] = p99(dp, DRAWS);
@@ -220,7 +238,7 @@ int main(int argc, char **argv)
         printf("%s{%.9g, %.9g}", b ? ", " : "", nat.cab[b][0], nat.cab[b][1]);
     printf("},\n    .rms = %.9g,\n", nat.rms);
     row("noise", nat.noise, 3);
-    row("detail", nat.detail, 2);
+    row("detail", nat.detail, PS_PROG_NDET);
     row("ink", nat.ink, 2);
     row("hue", nat.hue, PS_PROG_NHUE);
     printf("    .paper = %.9g,\n", nat.paper);
@@ -236,16 +254,33 @@ int main(int argc, char **argv)
     row("d_beta", nat.d_beta, PS_PROG_MAXK);
     row("d_noise", nat.d_noise, PS_PROG_MAXK);
     row("d_detail", nat.d_detail, PS_PROG_MAXK);
+    row("d_flat", nat.d_flat, PS_PROG_MAXK);
     row("d_ink", nat.d_ink, PS_PROG_MAXK);
     row("d_hue", nat.d_hue, PS_PROG_MAXK);
     row("d_paper", nat.d_paper, PS_PROG_MAXK);
     row("d_black", nat.d_black, PS_PROG_MAXK);
     row("sk_d", nat.sk_d, PS_PROG_NSK);
     printf("    .flat_ratio = {");
-    for (int q = 0; q < 2; q++) {
+    for (int q = 0; q < PS_PROG_NDET; q++) {
         printf("%s{", q ? ", " : "");
         for (int r = 0; r < 6; r++)
             printf("%s%.9g", r ? ", " : "", fr[q][r]);
+        printf("}");
+    }
+    printf("},\n");
+    printf("    .paint_ratio = {");
+    for (int a = 0; a < PS_PROG_PAINT_NS; a++) {
+        printf("%s{", a ? ",\n                    " : "");
+        for (int b = 0; b < PS_PROG_PAINT_NR; b++) {
+            printf("%s{", b ? ", " : "");
+            for (int e = 0; e < PS_PROG_PAINT_NE; e++) {
+                printf("%s{", e ? ", " : "");
+                for (int q = 0; q < PS_PROG_NDET; q++)
+                    printf("%s%.6g", q ? ", " : "", pr[a][b][e][q]);
+                printf("}");
+            }
+            printf("}");
+        }
         printf("}");
     }
     printf("},\n");
