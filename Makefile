@@ -6,7 +6,7 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
-PKGS    := openblas sqlite3 zlib stb libjpeg libpng lcms2 libmicrohttpd
+PKGS    := openblas sqlite3 zlib stb libjpeg libpng lcms2 fftw3f libmicrohttpd
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
 CFLAGS  ?= -O2 -g
 # -fPIC: the same objects make the shared library; hidden visibility: it exports only what
@@ -175,7 +175,7 @@ deps:
 	done; \
 	[ -z "$$out" ] || printf '%s\n' "$$out"; \
 	DEBIAN_FRONTEND=noninteractive $$SUDO $$apt install -y -qq \
-	  build-essential pkg-config libopenblas-dev libsqlite3-dev zlib1g-dev libstb-dev libjpeg62-turbo-dev libpng-dev liblcms2-dev sqlite3 \
+	  build-essential pkg-config libopenblas-dev libsqlite3-dev zlib1g-dev libstb-dev libjpeg62-turbo-dev libpng-dev liblcms2-dev libfftw3-dev sqlite3 \
 	  libmicrohttpd-dev python3-numpy python3-scipy python3-skimage python3-pil curl chromium python3-websocket \
 	  libimage-exiftool-perl
 

@@ -98,7 +98,7 @@ ps_status ps_style_learn_images(ps_model *m, const ps_image *imgs, ps_sample_rec
     if (s) {
         s->samples = calloc((size_t)k, sizeof *s->samples);
         s->rec.tokens = malloc(sizeof(float) * nt);
-        s->rec.program = malloc(sizeof(float) * PS_PROG_NFLOATS);
+        s->rec.program = malloc(sizeof(float) * PS_PROG_MAXFLOATS);
     }
     ps_status st = s && embed && s->samples && s->rec.tokens && s->rec.program
                        ? PS_OK : ps_fail(PS_EINTERNAL, "learn: out of memory");
@@ -126,8 +126,7 @@ ps_status ps_style_learn_images(ps_model *m, const ps_image *imgs, ps_sample_rec
     }
     if (!st) {
         ps_style_rec *r = &s->rec;
-        ps_prog_pack(&prog, r->program);
-        r->n_program = PS_PROG_NFLOATS;
+        r->n_program = (int)ps_prog_pack(&prog, r->program);
         r->groups = PS_NGROUPS;
         r->tokens_per_group = m->gen.cfg.tok;
         r->dim = m->gen.cfg.dim;

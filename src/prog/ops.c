@@ -331,8 +331,8 @@ static void texture(const ps_prog *p, float *s, int h, int w, double scale, floa
             for (int c = 0; c < 3; c++) {
                 float v = s[c * hw + i];
                 if (ss > 0)
-                    v += ss * p->screen[c][(int)(y / scale) % p->screen_p]
-                                        [(int)(x / scale) % p->screen_p];
+                    v += ss * p->screen[c][(int)(y / scale) % p->screen_h]
+                                        [(int)(x / scale) % p->screen_w];
                 if (gs > 0)
                     v += gs * p->grain_sigma[c] *
                          (mono * gm + (mono < 1 ? (1 - mono) * gauss(key + c) : 0));
@@ -508,7 +508,7 @@ int ps_prog_group_on(const ps_prog *p, int group)
     switch (group) {
     case 0:
         return p->hue_g > 0 || p->tone_g > 0 || p->chroma_g > 0 || p->beta_g > 0 || p->pal_g > 0;
-    case 1: return p->cell_g > 0 || p->screen_g > 0 || p->grain_g > 0;
+    case 1: return p->cell_g > 0 || p->screen_g > 0 || p->grain_g > 0 || p->ht_g > 0;
     default:
         return p->flat_g > 0 || p->ink_g > 0 || p->sketch_g > 0 || p->paint_g > 0 ||
                p->pencil_g > 0;
@@ -593,6 +593,8 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
     free(mark);
     if (!st && on[PS_TEXTURE])
         texture(p, s, H, W, scale, d->texture);
+    if (!st && on[PS_TEXTURE] && p->ht_g > 0)
+        ps_prog_halftone(p, s, H, W, scale, fminf(d->texture * p->ht_g, 1));
     for (size_t i = 0; i < 3 * hw; i++)
         s[i] = ps_srgb_to_linear_fast(s[i]);
     if (st && out != in)
@@ -603,7 +605,8 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
 /* ---- words and bytes ---------------------------------------------------------------------- */
 void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
 {
-    char c[160] = "none", t[160] = "none", s[160] = "none";
+    static const char *const ink_name[4] = {"cyan", "magenta", "yellow", "black"};
+    char c[160] = "none", t[320] = "none", s[160] = "none";
     if (p->pal_g > 0 && p->nlev[0] > 0)
         snprintf(c, sizeof c, "levels %d x %d x %d%s", p->nlev[0], p->nlev[1], p->nlev[2],
                  p->dither ? ", dithered" : "");
@@ -620,7 +623,12 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
     if (p->cell_g > 0)
         m += snprintf(t + m, sizeof t - m, "cells %.0f px; ", p->cell);
     if (p->screen_g > 0)
-        m += snprintf(t + m, sizeof t - m, "screen period %d px; ", p->screen_p);
+        m += snprintf(t + m, sizeof t - m, "screen period %dx%d px; ", p->screen_w, p->screen_h);
+    for (int j = 0; j < 4 && p->ht_g > 0; j++)
+        if (p->ht_period[j] > 0)
+            m += snprintf(t + m, sizeof t - m, "halftone %s %s %.1f px at %.0f deg; ",
+                          ink_name[j], p->ht_dot[j] ? "dots" : "lines", p->ht_period[j],
+                          p->ht_angle[j]);
     if (p->grain_g > 0)
         m += snprintf(t + m, sizeof t - m, "grain %.1f/255%s at %.2f; ",
                       255 * (p->grain_sigma[0] + p->grain_sigma[1] + p->grain_sigma[2]) / 3,
@@ -651,8 +659,10 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
 }
 
 #define PROG_VERSION 1.0f
+#define OLD_SCREEN 8 /* vectors from before screen_w and screen_h held a square pattern of up to
+                        8 here; newer ones put the pattern after the fields */
 
-void ps_prog_pack(const ps_prog *p, float v[PS_PROG_NFLOATS])
+long ps_prog_pack(const ps_prog *p, float v[PS_PROG_MAXFLOATS])
 {
     memset(v, 0, sizeof(float) * PS_PROG_NFLOATS);
     int i = 0;
@@ -678,11 +688,7 @@ void ps_prog_pack(const ps_prog *p, float v[PS_PROG_NFLOATS])
     v[i++] = p->cell_g;
     v[i++] = p->cell;
     v[i++] = p->screen_g;
-    v[i++] = (float)p->screen_p;
-    for (int c = 0; c < 3; c++)
-        for (int y = 0; y < PS_PROG_MAXP; y++)
-            for (int x = 0; x < PS_PROG_MAXP; x++)
-                v[i++] = p->screen[c][y][x];
+    i += 1 + 3 * OLD_SCREEN * OLD_SCREEN;
     v[i++] = p->grain_g;
     for (int c = 0; c < 3; c++)
         v[i++] = p->grain_sigma[c];
@@ -702,14 +708,31 @@ void ps_prog_pack(const ps_prog *p, float v[PS_PROG_NFLOATS])
         for (int j = 0; j < PS_PROG_MAXLEV; j++)
             v[i++] = p->lev[c][j];
     }
-    float tail[] = {p->paint_g,  p->paint_ss,     p->paint_sr,   p->paint_e, p->pencil_g,
-                    p->pencil_r, p->pencil_k, p->pencil_shade, p->pencil_keep};
+    int on = p->screen_g > 0;
+    float tail[] = {p->paint_g,  p->paint_ss, p->paint_sr,    p->paint_e,    p->pencil_g,
+                    p->pencil_r, p->pencil_k, p->pencil_shade, p->pencil_keep,
+                    on ? (float)p->screen_w : 0, on ? (float)p->screen_h : 0, p->ht_g};
     memcpy(v + i, tail, sizeof tail);
+    i += (int)(sizeof tail / sizeof tail[0]);
+    for (int c = 0; c < 4; c++) {
+        v[i++] = p->ht_period[c];
+        v[i++] = p->ht_angle[c];
+        v[i++] = p->ht_dot[c];
+        v[i++] = p->ht_use[c];
+        v[i++] = p->ht_phase[c][0];
+        v[i++] = p->ht_phase[c][1];
+    }
+    long n = PS_PROG_NFLOATS;
+    for (int c = 0; c < 3 && on; c++)
+        for (int y = 0; y < p->screen_h; y++)
+            for (int x = 0; x < p->screen_w; x++)
+                v[n++] = p->screen[c][y][x];
+    return n;
 }
 
 ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
 {
-    if (n != PS_PROG_NFLOATS || v[0] != PROG_VERSION)
+    if (n < PS_PROG_NFLOATS || n > PS_PROG_MAXFLOATS || v[0] != PROG_VERSION)
         return ps_fail(PS_EINPUT, "style program: unknown format (%ld floats, version %g)", n,
                        n > 0 ? v[0] : 0.0);
     for (long j = 0; j < n; j++)
@@ -737,11 +760,8 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
     p->cell_g = v[i++];
     p->cell = v[i++];
     p->screen_g = v[i++];
-    p->screen_p = (int)v[i++];
-    for (int c = 0; c < 3; c++)
-        for (int y = 0; y < PS_PROG_MAXP; y++)
-            for (int x = 0; x < PS_PROG_MAXP; x++)
-                p->screen[c][y][x] = v[i++];
+    const float *old = v + i; /* the square pattern of older vectors: period, then [3][8][8] */
+    i += 1 + 3 * OLD_SCREEN * OLD_SCREEN;
     p->grain_g = v[i++];
     for (int c = 0; c < 3; c++)
         p->grain_sigma[c] = v[i++];
@@ -775,6 +795,41 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
                      &p->pencil_r, &p->pencil_k, &p->pencil_shade, &p->pencil_keep};
     for (size_t j = 0; j < sizeof tail / sizeof tail[0]; j++)
         *tail[j] = v[i++];
+    float sw = v[i++], sh = v[i++];
+    if (sw == 0 && sh == 0) { /* an older vector: its square pattern, if any, in the fields */
+        sw = sh = old[0];
+        if (sw < 0 || sw > OLD_SCREEN || sw != (int)sw || n != PS_PROG_NFLOATS)
+            return ps_fail(PS_EINPUT, "style program: bad screen period or length");
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < sh; y++)
+                for (int x = 0; x < sw; x++)
+                    p->screen[c][y][x] = old[1 + (c * OLD_SCREEN + y) * OLD_SCREEN + x];
+    } else {
+        if (sw < 1 || sw > PS_PROG_MAXP || sh < 1 || sh > PS_PROG_MAXP || sw != (int)sw ||
+            sh != (int)sh || n != PS_PROG_NFLOATS + 3 * (long)sw * (long)sh)
+            return ps_fail(PS_EINPUT, "style program: bad screen period or length");
+        long j = PS_PROG_NFLOATS;
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < sh; y++)
+                for (int x = 0; x < sw; x++)
+                    p->screen[c][y][x] = v[j++];
+    }
+    p->screen_w = (int)sw;
+    p->screen_h = (int)sh;
+    p->ht_g = v[i++];
+    for (int c = 0; c < 4; c++) {
+        p->ht_period[c] = v[i++];
+        p->ht_angle[c] = v[i++];
+        p->ht_dot[c] = v[i++];
+        p->ht_use[c] = v[i++];
+        p->ht_phase[c][0] = v[i++];
+        p->ht_phase[c][1] = v[i++];
+        if (p->ht_phase[c][0] < 0 || p->ht_phase[c][0] > 1 || p->ht_phase[c][1] < 0 ||
+            p->ht_phase[c][1] > 1 ||(p->ht_period[c] != 0 && (p->ht_period[c] < 2 || p->ht_period[c] > 64)) ||
+            fabsf(p->ht_angle[c]) > 180 || (p->ht_dot[c] != 0 && p->ht_dot[c] != 1) ||
+            p->ht_use[c] < 0 || p->ht_use[c] > 1)
+            return ps_fail(PS_EINPUT, "style program: a halftone screen is out of range");
+    }
     if (p->paint_g == 0 && p->paint_ss == 0) /* a vector from before paint: its identity */
         p->paint_ss = p->paint_sr = 1;
     if (p->pencil_g == 0 && p->pencil_r == 0)
@@ -782,12 +837,12 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
     /* every gate in [0, 1], every size and count in its range: a hostile blob cannot index out */
     float g[] = {p->flat_g, p->tone_g, p->chroma_g, p->beta_g, p->pal_g, p->cell_g, p->screen_g,
                  p->grain_g, p->grain_mono, p->ink_g, p->ink_share, p->hue_g, p->sketch_g,
-                 p->sketch_marks, p->paint_g, p->pencil_g, p->pencil_keep};
+                 p->sketch_marks, p->paint_g, p->pencil_g, p->pencil_keep, p->ht_g};
     for (size_t j = 0; j < sizeof g / sizeof g[0]; j++)
         if (g[j] < 0 || g[j] > 1)
             return ps_fail(PS_EINPUT, "style program: a gate is outside [0, 1]");
     if (p->npal < 0 || p->npal > PS_PROG_MAXPAL || (p->pal_g > 0 && p->npal < 1) ||
-        (p->screen_g > 0 && (p->screen_p < 2 || p->screen_p > PS_PROG_MAXP)) ||
+        (p->screen_g > 0 && p->screen_w * p->screen_h < 2) ||
         p->cell < 1 || p->cell > 64 || p->flat_r < 1 || p->flat_r > 64 || p->fit_px < 16 ||
         p->fit_px > 4096 || p->beta < 0 || p->beta > 2 || p->ink_L < 0 || p->ink_L > 100 ||
         fabsf(p->hue_deg) > 180 || p->paint_ss < 1 || p->paint_ss > 256 ||

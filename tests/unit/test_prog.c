@@ -262,12 +262,146 @@ static void test_screen(void)
     ps_prog p;
     ps_image out = {0}, truth = {0};
     fit_and_apply(screen4, &p, &out, &truth);
-    CHECK(p.screen_g == 1 && p.screen_p == 4, "screen period %d at %g", p.screen_p, p.screen_g);
+    CHECK(p.screen_g == 1 && p.screen_w == 4 && p.screen_h == 4, "screen period %dx%d at %g",
+          p.screen_w, p.screen_h, p.screen_g);
     double e = 0;
     for (int y = 0; y < 4; y++)
         for (int x = 0; x < 4; x++) /* the pattern has mean 0 over its period */
             e = fmax(e, fabs(p.screen[1][y][x] - (period4[y][x] - 0.0f + 0.0f)));
     CHECK(e < 0.012, "pattern within %.4f", e);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+/* A canvas as GEGL's texturize-canvas makes one: a fixed grey relief of period 128 added to
+ * every channel (here hashed noise, +-0.15). */
+static float canvas_at(int y, int x)
+{
+    uint32_t z = (uint32_t)(y % 128) * 2654435761u ^ (uint32_t)(x % 128) * 40503u;
+    z ^= z >> 15;
+    z *= 2246822519u;
+    z ^= z >> 13;
+    return ((z & 1023) / 1023.0f - 0.5f) * 0.3f;
+}
+
+static void canvas128(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                s[c * hw + (size_t)y * w + x] += canvas_at(y, x);
+}
+
+static void test_canvas(void)
+{
+    ps_prog p, q;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(canvas128, &p, &out, &truth);
+    CHECK(p.screen_g == 1 && p.screen_w == 128 && p.screen_h == 128, "canvas period %dx%d at %g",
+          p.screen_w, p.screen_h, p.screen_g);
+    double sxy = 0, sxx = 0, syy = 0, m = 0;
+    for (int y = 0; y < 128; y++)
+        for (int x = 0; x < 128; x++)
+            m += canvas_at(y, x) / (128 * 128);
+    for (int y = 0; y < 128 && p.screen_w == 128 && p.screen_h == 128; y++)
+        for (int x = 0; x < 128; x++) {
+            double a = p.screen[1][y][x], b = canvas_at(y, x) - m;
+            sxy += a * b;
+            sxx += a * a;
+            syy += b * b;
+        }
+    CHECK(sxy > 0.95 * sqrt(sxx * syy), "pattern correlation %.3f", sxy / sqrt(sxx * syy + 1e-30));
+    /* on a photo of the samples' size the pattern lands where the recipe puts it */
+    const ps_dials w1 = {1, 1, 1};
+    ps_image o0 = {0}, t0 = {0};
+    CHECK(ps_prog_apply(&p, &photo[0], &w1, &o0) == PS_OK, "%s", ps_last_error());
+    styled(&t0, &photo[0], canvas128);
+    double before = mean_abs(&photo[0], &t0), after = mean_abs(&o0, &t0);
+    CHECK(after < 0.25 * before, "mean error %.4f, the photo's %.4f", after, before);
+    /* the pattern travels after the fields, and a wrong length or period is refused */
+    static float v[PS_PROG_MAXFLOATS];
+    long n = ps_prog_pack(&p, v);
+    CHECK(n == PS_PROG_NFLOATS + 3 * 128 * 128, "packed length %ld", n);
+    CHECK(ps_prog_unpack(&q, v, n) == PS_OK && q.screen_w == 128 && q.screen_h == 128 &&
+              !memcmp(q.screen[2][127], p.screen[2][127], sizeof(float) * 128),
+          "unpacked pattern: %s", ps_last_error());
+    CHECK(ps_prog_unpack(&q, v, n - 1) == PS_EINPUT && ps_prog_unpack(&q, v, PS_PROG_NFLOATS) ==
+          PS_EINPUT, "a short pattern accepted");
+    int at = -1;
+    for (int i = 1; i < PS_PROG_NFLOATS - 1 && at < 0; i++)
+        at = v[i] == 128 && v[i + 1] == 128 ? i : -1;
+    CHECK(at > 0, "period fields found");
+    float bad[] = {129, 0.5f, -1};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0] && at > 0; i++) {
+        v[at] = bad[i];
+        CHECK(ps_prog_unpack(&q, v, n) == PS_EINPUT, "screen width %g accepted", bad[i]);
+        v[at] = 128;
+    }
+    ps_img_free(&o0);
+    ps_img_free(&t0);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+/* A black-ink halftone written out by brute force: dots on a lattice of period 7 at 20 degrees,
+ * each pixel black when its centre lies within the disc of its nearest lattice point whose area
+ * is the pixel's grey-component coverage (no anti-aliasing). */
+static void halftone7(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    const double P = 7, th = 20 * M_PI / 180, c = cos(th), sn = sin(th);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            double k = 1 - fmax(fmax(s[i], s[hw + i]), s[2 * hw + i]);
+            double u = ((x + 0.5) * c + (y + 0.5) * sn) / P, v = ((y + 0.5) * c - (x + 0.5) * sn) / P;
+            double du = u - floor(u + 0.5), dv = v - floor(v + 0.5);
+            int ink = du * du + dv * dv < k / M_PI || k > 0.9;
+            for (int ch = 0; ch < 3; ch++)
+                s[ch * hw + i] = ink ? 0 : 1;
+        }
+}
+
+static void test_halftone(void)
+{
+    ps_prog p, q;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(halftone7, &p, &out, &truth);
+    double a = fmod(p.ht_angle[3] - 20 + 720, 90); /* a square lattice: its angle mod 90 */
+    CHECK(p.ht_g == 1 && fabs(p.ht_period[3] - 7) < 0.15 && fmin(a, 90 - a) < 1.5 &&
+              p.ht_dot[3] == 1,
+          "black screen %.2f px at %.1f deg, dots %g", p.ht_period[3], p.ht_angle[3], p.ht_dot[3]);
+    CHECK(!p.pal_g && !p.screen_g && !p.grain_g && !p.ink_g && !p.flat_g, "a halftone alone");
+    /* the recipe's dots sit on whole cycles of both lattice axes */
+    for (int j = 0; j < 2; j++)
+        CHECK(fmin(p.ht_phase[3][j], 1 - p.ht_phase[3][j]) < 0.08, "phase %d at %.3f", j,
+              p.ht_phase[3][j]);
+    /* printed: ink or paper but for the dots' anti-aliased rims, and cell by cell as dark as
+     * the recipe (green, over 7x7) */
+    size_t hw = (size_t)out.w * out.h;
+    float *g = malloc(sizeof(float) * hw * 5);
+    double mid = 0, mid_photo = 0, e = 0;
+    for (size_t i = 0; i < hw; i++) {
+        g[i] = ps_linear_to_srgb(out.px[hw + i]);
+        g[hw + i] = ps_linear_to_srgb(truth.px[hw + i]);
+        float ph = ps_linear_to_srgb(photo[3].px[hw + i]);
+        mid += g[i] > 0.15f && g[i] < 0.85f ? 1.0 / hw : 0;
+        mid_photo += ph > 0.15f && ph < 0.85f ? 1.0 / hw : 0;
+    }
+    ps_prog_box(g + 2 * hw, g, out.h, out.w, 3, g + 4 * hw);
+    ps_prog_box(g + 3 * hw, g + hw, out.h, out.w, 3, g + 4 * hw);
+    for (size_t i = 0; i < hw; i++)
+        e += fabs(g[2 * hw + i] - g[3 * hw + i]) / hw;
+    free(g);
+    CHECK(mid < 0.4 * mid_photo && e < 0.06,
+          "%.2f of pixels neither ink nor paper (the photo's %.2f); cell error %.3f", mid,
+          mid_photo, e);
+    static float v[PS_PROG_MAXFLOATS];
+    long n = ps_prog_pack(&p, v);
+    CHECK(ps_prog_unpack(&q, v, n) == PS_OK && q.ht_g == 1 && q.ht_period[3] == p.ht_period[3] &&
+              q.ht_angle[3] == p.ht_angle[3] && q.ht_dot[3] == 1,
+          "unpacked screens: %s", ps_last_error());
     ps_img_free(&out);
     ps_img_free(&truth);
 }
@@ -655,8 +789,8 @@ static void test_pack(void)
     fit_and_apply(sepia, &p, &out, &truth);
     p.grain_g = 0.5f; /* a program with two groups */
     p.grain_sigma[0] = p.grain_sigma[1] = p.grain_sigma[2] = 0.05f;
-    static float v[PS_PROG_NFLOATS];
-    ps_prog_pack(&p, v);
+    static float v[PS_PROG_MAXFLOATS];
+    CHECK(ps_prog_pack(&p, v) == PS_PROG_NFLOATS, "no screen, no pattern after the fields");
     CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK, "%s", ps_last_error());
     const ps_dials w = {1, 0, 0};
     ps_img_free(&out);
@@ -682,6 +816,17 @@ static void test_pack(void)
         v[227] = 0;
     }
     CHECK(ps_prog_unpack(&q, v, 12) == PS_EINPUT, "short vector accepted");
+    /* a vector from before the screen's own period fields: its square pattern in the fields */
+    v[227] = 1;
+    v[228] = 4;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 4; y++)
+            for (int x = 0; x < 4; x++)
+                v[229 + (c * 8 + y) * 8 + x] = period4[y][x];
+    CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK && q.screen_w == 4 && q.screen_h == 4 &&
+              q.screen[2][3][2] == period4[3][2] && q.screen[0][0][1] == period4[0][1],
+          "an older screen: %s", ps_last_error());
+    v[227] = v[228] = 0;
     /* the later fields (hue, sketch, levels, paint, pencil), found by marker values */
     ps_prog mk;
     ps_prog_identity(&mk);
@@ -690,6 +835,8 @@ static void test_pack(void)
     mk.pencil_keep = 1;
     mk.hue_g = 0.25f;
     mk.hue_deg = 33;
+    mk.ht_g = 0.4375f;
+    mk.ht_period[2] = 13.5f, mk.ht_angle[2] = -33.25f, mk.ht_dot[2] = 1, mk.ht_use[2] = 1;
     for (int j = 0; j < PS_PROG_NSK; j++)
         mk.sketch_q[j] = 50.0f + j;
     for (int c = 0; c < 3; c++) {
@@ -699,10 +846,14 @@ static void test_pack(void)
     }
     ps_prog_pack(&mk, v);
     CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK && q.hue_deg == 33 && q.nlev[2] == 3 &&
-              !memcmp(&q.paint_g, &mk.paint_g, sizeof(float) * 9),
+              !memcmp(&q.paint_g, &mk.paint_g, sizeof(float) * 9) && q.ht_g == mk.ht_g &&
+              q.ht_angle[2] == mk.ht_angle[2] && q.ht_use[2] == 1,
           "the marker program unpacks: %s", ps_last_error());
     int at_hg = -1, at_hd = -1, at_sq = -1, at_nl = -1, at_lv = -1, at_pg = -1, at_pr = -1;
+    int at_tg = -1, at_tp = -1;
     for (int i = PS_PROG_NFLOATS - 1; i > 0; i--) {
+        at_tg = v[i] == 0.4375f ? i : at_tg;
+        at_tp = v[i] == 13.5f ? i : at_tp;
         at_pg = v[i] == 0.375f ? i : at_pg;
         at_pr = v[i] == 19.0f ? i : at_pr;
         at_hg = v[i] == 0.25f ? i : at_hg;
@@ -726,9 +877,15 @@ static void test_pack(void)
         {at_pr, 300, "pencil run"},
         {at_pr + 1, 0, "pencil weight"},
         {at_pr + 2, 2, "pencil lightness"},
-        {at_pr + 3, 1.5f, "pencil chroma"}};
+        {at_pr + 3, 1.5f, "pencil chroma"},
+        {at_tg, 1.5f, "halftone gate"},
+        {at_tp, 1.5f, "halftone period"},
+        {at_tp + 1, 181, "halftone angle"},
+        {at_tp + 2, 0.5f, "halftone dots"},
+        {at_tp + 3, 2, "halftone ink use"},
+        {at_tp + 4, -0.5f, "halftone phase"}};
     CHECK(at_hg > 0 && at_hd > 0 && at_sq > 0 && at_nl > at_sq && at_lv > at_nl && at_pg > at_lv &&
-              at_pr == at_pg + 5,
+              at_pr == at_pg + 5 && at_tg > at_pr && at_tp == at_tg + 1 + 2 * 6,
           "markers found");
     for (size_t i = 0; i < sizeof later / sizeof later[0] && at_lv > 0; i++) {
         float keep = v[later[i].at];
@@ -764,6 +921,8 @@ int main(void)
     test_levels();
     test_cells();
     test_screen();
+    test_canvas();
+    test_halftone();
     test_grain();
     test_flatten();
     test_ink();

@@ -42,7 +42,7 @@ typedef struct {
 } gen_params;
 
 static float tokens_buf[3 * 8 * 64];
-static float program_buf[PS_PROG_NFLOATS];
+static float program_buf[PS_PROG_MAXFLOATS];
 
 /* Fill rec + samples from p. Sample buffers are malloc'ed: free with ps_store_samples_free. */
 static int make_style(const gen_params *p, const char *user, const char *style, ps_style_rec *r,
@@ -61,9 +61,8 @@ static int make_style(const gen_params *p, const char *user, const char *style, 
     r->tokens = tokens_buf;
     ps_prog id; /* the identity program: a style of today's pstyle has one */
     ps_prog_identity(&id);
-    ps_prog_pack(&id, program_buf);
+    r->n_program = (int)ps_prog_pack(&id, program_buf);
     r->program = program_buf;
-    r->n_program = PS_PROG_NFLOATS;
     int n = 1 + (int)(rnd_next(&s) % 4);
     r->shots = n;
     snprintf(settings, settings_n, "{\"seed\": %llu, \"kb\": %d, \"marker\": \"%s\"}",
