@@ -27,7 +27,7 @@ static void usage(FILE *f)
             "  --version N      use an older version of the style (default: latest)\n"
             "  --size PX        resize the output so its long side is PX (default: keep size)\n"
             "  --quality Q      JPEG quality 1-100 (default 92)\n"
-            "  --strip          drop the input's EXIF, ICC profile, XMP and comment (kept by\n"
+            "  --strip          drop the input's EXIF, ICC profile, XMP and comments (kept by\n"
             "                   default; the orientation is reset, a non-sRGB profile becomes sRGB)\n"
             "  -o OUT           output file for a single input (.png, .jpg or .jpeg); '-' is\n"
             "                   standard output (PNG, or --format's)\n"

@@ -66,7 +66,7 @@ ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const cha
 
 /* What an output keeps of its input besides the pixels (pstyle apply), as raw bytes; NULL/0 when
  * absent. Each blob is at most PS_IMG_META_MAX_BYTES: a bigger one is dropped at load (the image
- * still loads), and only the first of each kind counts.
+ * still loads), and only the first of each kind counts, except comments: all of them are kept.
  *   exif     a TIFF stream (starting "II*\0" or "MM\0*", else dropped; JPEG's "Exif\0\0" prefix
  *            removed), with the orientation tag reset to 1, since the pixels are upright, and the
  *            IFD1 thumbnail unlinked, since it shows the unstyled photo; the other tags are kept
@@ -76,13 +76,20 @@ ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const cha
  *            there was none or it was ignored (see ps_img_load)
  *   xmp      the XMP packet (JPEG APP1 "http://ns.adobe.com/xap/1.0/", PNG iTXt
  *            "XML:com.adobe.xmp"); not edited, so an orientation inside it is left as it was
- *   comment  JPEG COM, or the PNG text chunk keyed "Comment" (tEXt/zTXt in Latin-1 come out as
- *            UTF-8; iTXt is UTF-8 already)
+ *   comment  every JPEG COM, or every PNG text chunk keyed "Comment" (tEXt/zTXt in Latin-1 come
+ *            out as UTF-8; iTXt is UTF-8 already), in file order: tools add one each (a camera,
+ *            GIMP's "Created with GIMP", the photographer's own), and each is somebody's. Up to
+ *            PS_IMG_META_MAX_COMMENTS non-empty ones, PS_IMG_META_MAX_BYTES together; later ones
+ *            are dropped
  *   depth    8, or 16 for a 16-bit PNG: a PNG output is then written with 16 bits */
 #define PS_IMG_META_MAX_BYTES (1 << 20)
+#define PS_IMG_META_MAX_COMMENTS 32
 typedef struct ps_img_meta {
-    unsigned char *exif, *icc, *xmp, *comment;
-    size_t exif_len, icc_len, xmp_len, comment_len;
+    unsigned char *exif, *icc, *xmp;
+    size_t exif_len, icc_len, xmp_len;
+    unsigned char *comment[PS_IMG_META_MAX_COMMENTS];
+    size_t comment_len[PS_IMG_META_MAX_COMMENTS];
+    int n_comments;
     int depth;
 } ps_img_meta;
 /* ps_img_load / ps_img_load_mem that also fill *meta (zeroed on failure; ps_img_meta_free it). */
@@ -102,11 +109,12 @@ void ps_img_meta_strip(ps_img_meta *meta);
  * ps_img_save writes 8 bits and no metadata. */
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
 /* Same with meta (NULL: as ps_img_save): a PNG gets 16 bits when meta->depth is 16, and eXIf,
- * iCCP, iTXt "XML:com.adobe.xmp" and a "Comment" (tEXt when ASCII, else iTXt when valid UTF-8,
- * else tEXt) chunks before its image data; a JPEG gets APP1 Exif (no JFIF APP0 then), APP1 XMP,
- * APP2 ICC (split over as many markers as it needs) and COM. What a JPEG marker cannot hold
- * (EXIF over 65527 bytes, XMP over 65504, a comment over 65533) is left out of a JPEG; XMP and
- * a comment end at their first NUL in a PNG; an RGB profile is left out of a gray (c = 1) image. */
+ * iCCP, iTXt "XML:com.adobe.xmp" and one "Comment" per comment (tEXt when ASCII, else iTXt when
+ * valid UTF-8, else tEXt) chunks before its image data; a JPEG gets APP1 Exif (no JFIF APP0
+ * then), APP1 XMP, APP2 ICC (split over as many markers as it needs) and one COM per comment.
+ * What a JPEG marker cannot hold (EXIF over 65527 bytes, XMP over 65504, a comment over 65533)
+ * is left out of a JPEG; XMP and a comment end at their first NUL in a PNG; an RGB profile is
+ * left out of a gray (c = 1) image. */
 ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quality,
                            const ps_img_meta *meta);
 /* The rule ps_img_save picks the format by: PS_OK for .png (*png = 1) or .jpg/.jpeg (*png = 0),

@@ -38,6 +38,10 @@ void ps_img__exif_reset(unsigned char *tiff, size_t n);
 /* A malloc'd copy of n bytes into *dst (and *dst_len) unless n is 0, over PS_IMG_META_MAX_BYTES or
  * *dst already holds one (the first wins). Returns 0 only when out of memory. */
 int ps_img__meta_keep(unsigned char **dst, size_t *dst_len, const void *src, size_t n);
+/* A malloc'd copy of n bytes as m's next comment, unless n is 0 or it would pass the comments'
+ * caps (PS_IMG_META_MAX_COMMENTS, PS_IMG_META_MAX_BYTES together). Returns 0 only when out of
+ * memory. */
+int ps_img__meta_comment(ps_img_meta *m, const void *src, size_t n);
 
 /* Color management of an embedded ICC profile, through lcms2. */
 enum { PS_CMS_GRAY, PS_CMS_RGB, PS_CMS_CMYK, PS_CMS_CMYK_INVERTED /* Adobe's, 255 = no ink */ };

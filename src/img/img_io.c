@@ -262,8 +262,8 @@ static void jpeg_message(j_common_ptr c, int level)
         jpeg_fail(c);
 }
 
-/* The metadata markers before the first scan, the first of each kind: Exif APP1 (its orientation
- * applies), XMP APP1, COM, and the ICC profile from APP2 (decides d->cms). Returns PS_CMS_*. */
+/* The metadata markers before the first scan: the first Exif APP1 (its orientation applies) and
+ * XMP APP1, every COM, and the ICC profile from APP2 (decides d->cms). Returns PS_CMS_*. */
 #define XMP_NS "http://ns.adobe.com/xap/1.0/"
 static int jpeg_markers(jpeg_dec *d, int want_meta, const char *name, ps_status *st)
 {
@@ -281,7 +281,7 @@ static int jpeg_markers(jpeg_dec *d, int want_meta, const char *name, ps_status 
         } else if (k->marker == JPEG_APP0 + 1 && n >= sizeof XMP_NS && !memcmp(p, XMP_NS, sizeof XMP_NS)) {
             ok &= !want_meta || ps_img__meta_keep(&m->xmp, &m->xmp_len, p + sizeof XMP_NS, n - sizeof XMP_NS);
         } else if (k->marker == JPEG_COM && want_meta) {
-            ok &= ps_img__meta_keep(&m->comment, &m->comment_len, p, n);
+            ok &= ps_img__meta_comment(m, p, n);
         }
     }
     if (m->exif)
@@ -778,7 +778,8 @@ static void jpeg_encode_body(jpeg_enc *e, const ps_image *img, int ch, int quali
         jpeg_put_marker(c, JPEG_APP0 + 1, XMP_NS, sizeof XMP_NS, m->xmp, m->xmp_len);
         if (m->icc && m->icc_len >= 132 && m->icc_len <= PS_IMG_META_MAX_BYTES && ch == 3)
             jpeg_write_icc_profile(c, m->icc, (unsigned)m->icc_len);
-        jpeg_put_marker(c, JPEG_COM, "", 0, m->comment, m->comment_len);
+        for (int i = 0; i < m->n_comments; i++)
+            jpeg_put_marker(c, JPEG_COM, "", 0, m->comment[i], m->comment_len[i]);
     }
     while (c->next_scanline < c->image_height) {
         JSAMPROW row = e->row;

@@ -81,13 +81,30 @@ int ps_img__meta_keep(unsigned char **dst, size_t *dst_len, const void *src, siz
     return 1;
 }
 
+int ps_img__meta_comment(ps_img_meta *m, const void *src, size_t n)
+{
+    size_t total = n;
+    for (int i = 0; i < m->n_comments; i++)
+        total += m->comment_len[i];
+    if (n == 0 || m->n_comments == PS_IMG_META_MAX_COMMENTS || total > PS_IMG_META_MAX_BYTES)
+        return 1;
+    int k = m->n_comments;
+    if (!ps_img__meta_keep(&m->comment[k], &m->comment_len[k], src, n))
+        return 0;
+    m->n_comments++;
+    return 1;
+}
+
 void ps_img_meta_strip(ps_img_meta *m)
 {
     if (!m)
         return;
-    free(m->exif), free(m->icc), free(m->xmp), free(m->comment);
-    m->exif = m->icc = m->xmp = m->comment = NULL;
-    m->exif_len = m->icc_len = m->xmp_len = m->comment_len = 0;
+    free(m->exif), free(m->icc), free(m->xmp);
+    m->exif = m->icc = m->xmp = NULL;
+    m->exif_len = m->icc_len = m->xmp_len = 0;
+    for (int i = 0; i < m->n_comments; i++)
+        free(m->comment[i]), m->comment[i] = NULL, m->comment_len[i] = 0;
+    m->n_comments = 0;
 }
 
 void ps_img_meta_free(ps_img_meta *m)

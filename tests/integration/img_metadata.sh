@@ -2,7 +2,7 @@
 # profile and 16-bit PNGs; exiftool for EXIF, XMP and comments, and to read the outputs back):
 # EXIF with its orientation reset to 1 (the pixels are upright), ICC (a Display P3 input is
 # converted, checked against lcms2 through PIL's ImageCms, and comes out tagged sRGB), XMP and
-# comment, JPEG -> JPEG, PNG -> PNG and across; --strip drops them all; 16-bit PNG in gives
+# comments (all of them, in order), JPEG -> JPEG, PNG -> PNG and across; --strip drops them all; 16-bit PNG in gives
 # 16-bit PNG out with the values kept (dials at 0).
 . "$TESTS_DIR/lib.sh"
 B=$(dirname "$P")/tests
@@ -89,6 +89,15 @@ if cmd == 'inputs':
     im.save('p3.jpg', quality=95, subsampling=0, icc_profile=icc)
     im.save('plain.jpg', quality=95)
     png16('deep.png', 40, 30)
+elif cmd == 'comments':  # two comments each (a tool's, then a person's): two COMs, two PNG texts
+    from PIL import PngImagePlugin
+    texts = ['Created with GIMP', '\u00c9t\u00e9 \u00e0 Paris \u2600']
+    buf = io.BytesIO(); colors(32, 24).save(buf, 'JPEG', quality=90); j = buf.getvalue()
+    com = b''.join(b'\xff\xfe' + struct.pack('>H', len(t.encode()) + 2) + t.encode() for t in texts)
+    open('two.jpg', 'wb').write(j[:2] + com + j[2:])
+    info = PngImagePlugin.PngInfo()
+    for t in texts: info.add_text('Comment', t)
+    colors(32, 24).save('two.png', pnginfo=info)
 elif cmd == 'expect':  # max difference of out.png's colours from lcms2's P3 -> sRGB of the input,
     # and the largest move that conversion makes (so that an unconverted output would fail)
     src = Image.open(sys.argv[2]).convert('RGB')
@@ -136,6 +145,19 @@ for in in p3.jpg p3.png; do
     [ "$(tag ImageWidth "strip_$out")x$(tag ImageHeight "strip_$out")" = 48x64 ] || fail "strip_$out: not upright"
   done
 done
+# every comment, in order: JPEG COMs and PNG Comment texts (iTXt for the one beyond Latin-1)
+$PY mk.py comments || fail "making two.jpg, two.png"
+want=$(printf 'Created with GIMP\n\303\211t\303\251 \303\240 Paris \342\230\200')
+for in in two.jpg two.png; do
+  [ "$(exiftool -a -s3 -File:Comment -PNG:Comment "$in")" = "$want" ] || fail "$in lacks its two comments"
+  for ext in jpg png; do
+    out=out_${in%.*}_${in##*.}.$ext
+    "$P" apply --user u "$in" -o "$out" > /dev/null || fail "apply $in -> $out"
+    got=$(exiftool -a -s3 -File:Comment -PNG:Comment "$out")
+    [ "$got" = "$want" ] || fail "$out: comments '$got'"
+  done
+done
+
 # the same input gives the same bytes a second later (lcms2 would date the sRGB profile)
 sleep 1
 "$P" apply --user u p3.jpg -o again.png > /dev/null && cmp -s again.png out_p3_jpg.png || fail "output not reproducible"

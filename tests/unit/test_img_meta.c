@@ -650,17 +650,23 @@ static void test_xmp_comment(void)
     static const char xmp[] = "<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?><x:xmpmeta xmlns:x='adobe:ns:meta/'>"
                               "<rdf:RDF/></x:xmpmeta><?xpacket end='w'?>";
     static const char com[] = "shot on a tuesday \xc3\xa9t\xc3\xa9"; /* UTF-8 */
+    static const char com2[] = "Created with GIMP";
     unsigned char *px = picture(3), app1[256];
     memcpy(app1, "http://ns.adobe.com/xap/1.0/", 29);
     memcpy(app1 + 29, xmp, sizeof xmp - 1);
-    marker mk[2] = {{JPEG_APP0 + 1, app1, 29 + sizeof xmp - 1}, {JPEG_COM, com, sizeof com - 1}};
-    mem j = make_jpeg(W, H, px, 3, mk, 2, NULL);
+    /* every COM, in order; the empty one is nobody's comment */
+    marker mk[4] = {{JPEG_APP0 + 1, app1, 29 + sizeof xmp - 1}, {JPEG_COM, com, sizeof com - 1},
+                    {JPEG_COM, "", 0}, {JPEG_COM, com2, sizeof com2 - 1}};
+    mem j = make_jpeg(W, H, px, 3, mk, 4, NULL);
     ps_image im;
     ps_img_meta m;
     CHECK(ps_img_load_mem_meta(j.b, j.n, "xmp.jpg", &im, &m) == PS_OK, "%s", ps_last_error());
     CHECK(m.xmp && m.xmp_len == sizeof xmp - 1 && !memcmp(m.xmp, xmp, m.xmp_len), "JPEG XMP read");
-    CHECK(m.comment && m.comment_len == sizeof com - 1 && !memcmp(m.comment, com, m.comment_len), "JPEG COM read");
-    /* to PNG: iTXt XML:com.adobe.xmp, uncompressed; the UTF-8 comment as iTXt Comment */
+    CHECK(m.n_comments == 2 && m.comment_len[0] == sizeof com - 1 && !memcmp(m.comment[0], com, m.comment_len[0]) &&
+              m.comment_len[1] == sizeof com2 - 1 && !memcmp(m.comment[1], com2, m.comment_len[1]),
+          "JPEG COMs read: %d", m.n_comments);
+    /* to PNG: iTXt XML:com.adobe.xmp, uncompressed; the UTF-8 comment as iTXt Comment, the
+     * ASCII one as tEXt, in their order */
     CHECK(ps_img_save_meta("xmp.png", &im, 0, &m) == PS_OK, "%s", ps_last_error());
     mem o = slurp("xmp.png");
     size_t n;
@@ -671,30 +677,49 @@ static void test_xmp_comment(void)
     ps_img_meta bm;
     CHECK(ps_img_load_meta("xmp.png", &back, &bm) == PS_OK, "%s", ps_last_error());
     CHECK(bm.xmp && bm.xmp_len == m.xmp_len && !memcmp(bm.xmp, xmp, bm.xmp_len), "PNG XMP read back");
-    CHECK(bm.comment && bm.comment_len == m.comment_len && !memcmp(bm.comment, com, bm.comment_len), "PNG comment read back");
+    CHECK(bm.n_comments == 2 && bm.comment_len[0] == m.comment_len[0] && !memcmp(bm.comment[0], com, bm.comment_len[0]) &&
+              bm.comment_len[1] == m.comment_len[1] && !memcmp(bm.comment[1], com2, bm.comment_len[1]),
+          "PNG comments read back: %d", bm.n_comments);
     /* and to JPEG again */
     CHECK(ps_img_save_meta("xmp2.jpg", &back, 90, &bm) == PS_OK, "%s", ps_last_error());
     mem o2 = slurp("xmp2.jpg");
     const unsigned char *x = jpeg_find(&o2, JPEG_APP0 + 1, "http://ns.adobe.com/xap/1.0/", 29, 0, &n);
     CHECK(x && n == sizeof xmp - 1 && !memcmp(x, xmp, n), "JPEG XMP written");
     x = jpeg_find(&o2, JPEG_COM, "", 0, 0, &n);
-    CHECK(x && n == sizeof com - 1 && !memcmp(x, com, n), "JPEG COM written");
+    CHECK(x && n == sizeof com - 1 && !memcmp(x, com, n), "JPEG COM 1 written");
+    x = jpeg_find(&o2, JPEG_COM, "", 0, 1, &n);
+    CHECK(x && n == sizeof com2 - 1 && !memcmp(x, com2, n), "JPEG COM 2 written");
+    CHECK(!jpeg_find(&o2, JPEG_COM, "", 0, 2, &n), "a third COM written");
     ps_img_free(&back), ps_img_meta_free(&bm), free(o.b), free(o2.b);
-    /* a Latin-1 tEXt Comment comes out as UTF-8, and an ASCII one is written as tEXt */
-    chunk ck[2] = {{"tEXt", "Comment\0caf\xe9", 12, 0}, {"tEXt", "Title\0other", 11, 0}};
-    mem p = make_png(W, H, 3, 8, px, ck, 2);
-    CHECK(ps_img_load_mem_meta(p.b, p.n, "latin1.png", &back, &bm) == PS_OK && bm.comment &&
-              bm.comment_len == 5 && !memcmp(bm.comment, "caf\xc3\xa9", 5), "Latin-1 comment as UTF-8");
+    /* a Latin-1 tEXt Comment comes out as UTF-8; one after the image data counts too, in its
+     * place; an ASCII one is written as tEXt */
+    chunk ck[3] = {{"tEXt", "Comment\0caf\xe9", 12, 0}, {"tEXt", "Title\0other", 11, 0},
+                   {"tEXt", "Comment\0late", 12, 1}};
+    mem p = make_png(W, H, 3, 8, px, ck, 3);
+    CHECK(ps_img_load_mem_meta(p.b, p.n, "latin1.png", &back, &bm) == PS_OK && bm.n_comments == 2 &&
+              bm.comment_len[0] == 5 && !memcmp(bm.comment[0], "caf\xc3\xa9", 5) &&
+              bm.comment_len[1] == 4 && !memcmp(bm.comment[1], "late", 4), "Latin-1 and late comments");
     ps_img_meta_free(&bm);
-    bm.comment = (unsigned char *)"plain words", bm.comment_len = 11;
+    bm.comment[0] = (unsigned char *)"plain words", bm.comment_len[0] = 11, bm.n_comments = 1;
     CHECK(ps_img_save_meta("ascii.png", &back, 0, &bm) == PS_OK, "%s", ps_last_error());
     mem o3 = slurp("ascii.png");
     t = png_find(&o3, "tEXt", &n, NULL);
     CHECK(t && n == 19 && !memcmp(t, "Comment\0plain words", 19), "ASCII comment as tEXt");
     ps_img_free(&back), free(o3.b), free(p.b);
+    /* the caps: PS_IMG_META_MAX_COMMENTS comments, the first ones kept */
+    marker many[PS_IMG_META_MAX_COMMENTS + 3];
+    char texts[PS_IMG_META_MAX_COMMENTS + 3][8];
+    for (int i = 0; i < PS_IMG_META_MAX_COMMENTS + 3; i++)
+        snprintf(texts[i], sizeof texts[i], "c%d", i), many[i] = (marker){JPEG_COM, texts[i], strlen(texts[i])};
+    mem jm = make_jpeg(W, H, px, 3, many, PS_IMG_META_MAX_COMMENTS + 3, NULL);
+    CHECK(ps_img_load_mem_meta(jm.b, jm.n, "many.jpg", &back, &bm) == PS_OK &&
+              bm.n_comments == PS_IMG_META_MAX_COMMENTS && !memcmp(bm.comment[PS_IMG_META_MAX_COMMENTS - 1], texts[PS_IMG_META_MAX_COMMENTS - 1],
+                      bm.comment_len[PS_IMG_META_MAX_COMMENTS - 1]), "comments past the cap: %d", bm.n_comments);
+    ps_img_free(&back), ps_img_meta_free(&bm), free(jm.b);
     /* strip: none of it, on either format */
     ps_img_meta_strip(&m);
-    CHECK(!m.exif && !m.icc && !m.xmp && !m.comment && m.depth == 8, "strip empties all but depth");
+    CHECK(!m.exif && !m.icc && !m.xmp && !m.n_comments && !m.comment[0] && m.depth == 8,
+          "strip empties all but depth");
     CHECK(ps_img_save_meta("strip.jpg", &im, 90, &m) == PS_OK && ps_img_save_meta("strip.png", &im, 0, &m) == PS_OK,
           "%s", ps_last_error());
     o = slurp("strip.jpg"), o2 = slurp("strip.png");
@@ -793,8 +818,11 @@ static void expect_ignored_png(const char *what, const chunk *ck, int nck, int c
     CHECK(ps_img_load_mem(plain.b, plain.n, "plain", &b) == PS_OK && same_pixels(&a, &b), "%s: pixels as without it", what);
     CHECK(!m.icc == !want_icc, "%s: icc %zu bytes", what, m.icc_len);
     CHECK(!m.exif == !want_exif, "%s: exif %zu bytes", what, m.exif_len);
-    CHECK(m.xmp_len <= PS_IMG_META_MAX_BYTES && m.comment_len <= PS_IMG_META_MAX_BYTES, "%s: blob over the cap", what);
-    CHECK(!flip_crc || (!m.comment && !m.xmp), "%s: the chunk with a bad CRC was kept", what);
+    size_t comments = 0;
+    for (int i = 0; i < m.n_comments; i++)
+        comments += m.comment_len[i];
+    CHECK(m.xmp_len <= PS_IMG_META_MAX_BYTES && comments <= PS_IMG_META_MAX_BYTES, "%s: blob over the cap", what);
+    CHECK(!flip_crc || (!m.n_comments && !m.xmp), "%s: the chunk with a bad CRC was kept", what);
     ps_img_free(&a), ps_img_free(&b), ps_img_meta_free(&m), free(p.b), free(plain.b);
     if (src != px)
         free(src);
