@@ -193,6 +193,31 @@ static ps_status load_input(const char *path, ps_image *img, ps_img_meta *meta)
     return st;
 }
 
+/* What an output leaves out of its input's metadata, which the library does without a word: a
+ * JPEG input's ExtendedXMP (img.h says why), and what a JPEG output cannot hold. A line each,
+ * so that nobody learns of it from a missing tag months later. */
+static void warn_unfit(const char *out, const ps_img_meta *meta, int png)
+{
+    if (meta->xmp_ext_left)
+        ps_cli_error(0, "warning: %s: the input's ExtendedXMP (%zu bytes; on phones the depth map "
+                        "and the unstyled original) is left out", out, meta->xmp_ext_left);
+    unsigned lost = png ? 0 : ps_img_meta_jpeg_unfit(meta);
+    if (lost & PS_IMG_LOST_EXIF)
+        ps_cli_error(0, "warning: %s: the input's EXIF is %zu bytes, over the %d of a JPEG "
+                        "segment: left out (a PNG output keeps it)", out, meta->exif_len,
+                     PS_IMG_JPEG_EXIF_MAX);
+    if (lost & PS_IMG_LOST_XMP)
+        ps_cli_error(0, "warning: %s: the input's XMP is %zu bytes, over the %d of a JPEG "
+                        "segment, and has no x:xmpmeta or rdf:RDF element to store as "
+                        "ExtendedXMP: left out (a PNG output keeps it)", out, meta->xmp_len,
+                     PS_IMG_JPEG_XMP_MAX);
+    for (int i = 0; (lost & PS_IMG_LOST_COMMENT) && i < meta->n_comments; i++)
+        if (meta->comment_len[i] > PS_IMG_JPEG_COMMENT_MAX)
+            ps_cli_error(0, "warning: %s: the input's comment %d is %zu bytes, over the %d of a "
+                            "JPEG segment: left out (a PNG output keeps it)", out, i + 1,
+                         meta->comment_len[i], PS_IMG_JPEG_COMMENT_MAX);
+}
+
 /* Standard output gets the file ps_img_save writes into a private temporary folder, so both
  * formats (and whatever the saver puts in them) come out as they would in a file. */
 static ps_status save_stdout(const ps_image *img, int png, int quality, const ps_img_meta *meta)
@@ -407,6 +432,7 @@ int ps_cmd_apply(int argc, char **argv)
         }
         if (strip)
             ps_img_meta_strip(&meta);
+        warn_unfit(to_stdout ? "standard output" : p->path, &meta, p->png);
         if ((long long)img.w * img.h >= PS_APPLY_BIG_PIXELS)
             ps_cli_progress_note("apply", "%d/%d %s: %dx%d, %.1f MP", pos, todo, name,
                                  img.w, img.h, (double)img.w * img.h / 1e6);

@@ -373,7 +373,8 @@ static int png_encode_body(png_enc *e, const ps_image *img, int ch, int depth, c
         ps_img__pack_rows(e->pk, img, y, 1, e->row, ch);
         png_write_row(png, e->row);
     }
-    png_write_end(png, e->info);
+    png_write_end(png, NULL); /* every chunk went before the image data: given the info, libpng
+                               * 1.6.39 wrote the eXIf again after it */
     return 1;
 }
 

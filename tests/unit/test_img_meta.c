@@ -7,6 +7,7 @@
  * chunks and markers and with stb_image, not only with the loader under test. */
 #include "check.h"
 #include "img_util.h"
+#include "src/img/img_impl.h" /* ps_img__md5 */
 #include <stdio.h> /* before jpeglib.h */
 #include <jpeglib.h>
 #include <lcms2.h>
@@ -731,6 +732,92 @@ static void test_xmp_comment(void)
     ps_img_free(&im), ps_img_meta_free(&m), free(j.b), free(px);
 }
 
+/* XMP over one segment into a JPEG: a StandardXMP with xmpNote:HasExtendedXMP = the MD5 of the
+ * ExtendedXMP (the packet's x:xmpmeta), which follows in parts with the GUID, full length and
+ * offset; without an x:xmpmeta or rdf:RDF it is left out, as EXIF and comments over a segment
+ * are, and ps_img_meta_jpeg_unfit says so. */
+static void test_xmp_extended(void)
+{
+    unsigned char md5[16];
+    static const unsigned char abc[16] = {0x90, 0x01, 0x50, 0x98, 0x3c, 0xd2, 0x4f, 0xb0,
+                                          0xd6, 0x96, 0x3f, 0x7d, 0x28, 0xe1, 0x7f, 0x72};
+    CHECK(ps_img__md5("abc", 3, md5) && !memcmp(md5, abc, 16), "MD5 of 'abc' (RFC 1321)");
+    static const char head[] = "<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>";
+    static const char open[] = "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf="
+                               "'http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description "
+                               "rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/' dc:format='";
+    static const char close[] = "'/></rdf:RDF></x:xmpmeta>";
+    size_t fill = 150000, bn = sizeof open - 1 + fill + sizeof close - 1;
+    size_t xn = 22 + sizeof head + bn + 2000 + 32;
+    char *x = malloc(xn);
+    size_t o = (size_t)sprintf(x, "XML:com.adobe.xmp%c%c%c%c%c%s%s", 0, 0, 0, 0, 0, head, open);
+    const size_t body = 18 + 4 + sizeof head - 1; /* where x:xmpmeta starts */
+    for (size_t i = 0; i < fill; i++)
+        x[o++] = (char)('a' + i % 26);
+    o += (size_t)sprintf(x + o, "%s", close);
+    memset(x + o, ' ', 2000), o += 2000; /* the padding a packet has, not part of ExtendedXMP */
+    o += (size_t)sprintf(x + o, "<?xpacket end='w'?>");
+    unsigned char *px = picture(3);
+    chunk ck = {"iTXt", x, o, 0};
+    mem p = make_png(W, H, 3, 8, px, &ck, 1);
+    ps_image im;
+    ps_img_meta m;
+    CHECK(ps_img_load_mem_meta(p.b, p.n, "bigxmp.png", &im, &m) == PS_OK && m.xmp_len == o - 22, "big XMP read");
+    CHECK(ps_img_meta_jpeg_unfit(&m) == 0, "a big XMP with an x:xmpmeta fits a JPEG");
+    CHECK(ps_img_save_meta("bigxmp.jpg", &im, 90, &m) == PS_OK, "%s", ps_last_error());
+    mem j = slurp("bigxmp.jpg");
+    size_t n;
+    const unsigned char *std = jpeg_find(&j, JPEG_APP0 + 1, "http://ns.adobe.com/xap/1.0/", 29, 0, &n);
+    const char *g = std ? memmem(std, n, "xmpNote:HasExtendedXMP=\"", 24) : NULL;
+    char guid[33] = "", want[33];
+    if (g && (size_t)((const unsigned char *)g - std) + 24 + 33 <= n && g[24 + 32] == '"')
+        memcpy(guid, g + 24, 32);
+    CHECK(n < 1000 && guid[0], "StandardXMP with HasExtendedXMP: %zu bytes", n);
+    const size_t std_n = n;
+    CHECK(ps_img__md5(x + body, bn, md5), "MD5");
+    for (int i = 0; i < 16; i++)
+        snprintf(want + 2 * i, 3, "%02X", md5[i]);
+    CHECK(!strcmp(guid, want), "GUID %s, the ExtendedXMP's MD5 is %s", guid, want);
+    unsigned char *ext = calloc(bn, 1);
+    size_t got = 0;
+    int parts = 0, ok = 1;
+    const unsigned char *e;
+    while ((e = jpeg_find(&j, JPEG_APP0 + 1, "http://ns.adobe.com/xmp/extension/", 35, parts, &n))) {
+        uint32_t full = (uint32_t)e[32] << 24 | e[33] << 16 | e[34] << 8 | e[35];
+        uint32_t off = (uint32_t)e[36] << 24 | e[37] << 16 | e[38] << 8 | e[39];
+        ok &= n > 40 && !memcmp(e, want, 32) && full == bn && off == got && off + n - 40 <= bn;
+        if (ok)
+            memcpy(ext + off, e + 40, n - 40), got += n - 40;
+        parts++;
+    }
+    CHECK(ok && parts == 3 && got == bn && !memcmp(ext, x + body, bn),
+          "ExtendedXMP: %d parts, %zu of %zu bytes", parts, got, bn);
+    ps_img_free(&im), ps_img_meta_free(&m);
+    /* read back, the ExtendedXMP is counted, not kept (img.h says why); strip forgets it */
+    CHECK(ps_img_load_mem_meta(j.b, j.n, "bigxmp.jpg", &im, &m) == PS_OK && m.xmp_ext_left == bn &&
+              m.xmp_len == std_n && !memcmp(m.xmp, std, std_n), "ExtendedXMP read: %zu bytes", m.xmp_ext_left);
+    ps_img_meta_strip(&m);
+    CHECK(m.xmp_ext_left == 0, "strip kept the ExtendedXMP's count");
+    free(ext), free(j.b), ps_img_free(&im), ps_img_meta_free(&m), free(p.b);
+    /* no element to store: left out, and said so; EXIF and a comment over a segment too */
+    memset(x + body, 'z', bn);
+    p = make_png(W, H, 3, 8, px, &ck, 1);
+    CHECK(ps_img_load_mem_meta(p.b, p.n, "junkxmp.png", &im, &m) == PS_OK && m.xmp, "%s", ps_last_error());
+    CHECK(ps_img_meta_jpeg_unfit(&m) == PS_IMG_LOST_XMP, "unfit XMP: %u", ps_img_meta_jpeg_unfit(&m));
+    CHECK(ps_img_save_meta("junkxmp.jpg", &im, 90, &m) == PS_OK, "%s", ps_last_error());
+    j = slurp("junkxmp.jpg");
+    CHECK(!jpeg_find(&j, JPEG_APP0 + 1, "http://ns.adobe.com/xap/1.0/", 29, 0, &n) &&
+              !jpeg_find(&j, JPEG_APP0 + 1, "http://ns.adobe.com/xmp/extension/", 35, 0, &n), "unfit XMP written");
+    ps_img_meta_free(&m);
+    m.exif_len = PS_IMG_JPEG_EXIF_MAX + 1, m.n_comments = 2;
+    m.comment_len[0] = 10, m.comment_len[1] = PS_IMG_JPEG_COMMENT_MAX + 1;
+    CHECK(ps_img_meta_jpeg_unfit(&m) == (PS_IMG_LOST_EXIF | PS_IMG_LOST_COMMENT), "unfit EXIF and comment: %u",
+          ps_img_meta_jpeg_unfit(&m));
+    m.exif_len = PS_IMG_JPEG_EXIF_MAX, m.comment_len[1] = PS_IMG_JPEG_COMMENT_MAX;
+    CHECK(ps_img_meta_jpeg_unfit(&m) == 0, "EXIF and comment at the limits fit");
+    free(j.b), ps_img_free(&im), free(p.b), free(px), free(x);
+}
+
 static void test_16bit(void)
 {
     enum { w = 37, h = 23 };
@@ -1037,6 +1124,7 @@ int main(void)
     test_icc_jpeg();
     test_icc_cmyk();
     test_xmp_comment();
+    test_xmp_extended();
     test_16bit();
     test_hostile_icc();
     mem p3 = p3_profile();
