@@ -38,9 +38,9 @@ typedef struct ticker {
     pthread_mutex_t lock;
     pthread_cond_t stop_cv;
     int stop, n;
-    ps_learn_phase phase;
-    int done, total, started; /* where learn is; started: it has reported */
-    double t0, steps_t0, step_t; /* when the phase, the inner steps and the last step began */
+    ps_learn_phase phase;     /* where learn is: PS_LEARN_ENCODE (0) until it reports */
+    int done, total;
+    double t0, steps_t0, step_t; /* when the phase began, the steps began, the last step ended */
 } ticker;
 
 /* The line for where learn is (t->lock held). */
@@ -49,7 +49,7 @@ static void tick_draw(const ticker *t)
     char d[32], eta[32];
     double now = ps_clock_s();
     ps_cli_duration(now - t->t0, d, sizeof d);
-    if (!t->started || t->phase == PS_LEARN_ENCODE)
+    if (t->phase == PS_LEARN_ENCODE)
         ps_cli_progress_note("learn", "learning from %d image%s, %s", t->n, t->n > 1 ? "s" : "", d);
     else if (t->phase == PS_LEARN_STEPS && (t->done == 0 || t->done == t->total))
         ps_cli_progress_item("learn", t->done, t->total, "steps, %s", d);
@@ -70,7 +70,7 @@ static void on_progress(void *user, ps_learn_phase phase, int done, int total)
         t->step_t = ps_clock_s();
     if (phase == PS_LEARN_STEPS && done == 0)
         t->steps_t0 = t->step_t;
-    t->phase = phase, t->done = done, t->total = total, t->started = 1;
+    t->phase = phase, t->done = done, t->total = total;
     tick_draw(t);
     pthread_mutex_unlock(&t->lock);
 }
