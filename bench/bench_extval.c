@@ -138,7 +138,7 @@ static ps_status run_style(ps_bench_ctx *c, const ext_style *e, int row, ps_benc
     if (!st && !(ref = pool_pixels(sup, e->k, &nref)))
         st = ps_fail(PS_EINTERNAL, "bench: out of memory");
     if (!st)
-        st = ps_model_learn(m, sup, e->k, -1, tok, &prog, NULL, &ls);
+        st = ps_model_learn(m, sup, e->k, -1, tok, &prog, NULL, &ls, NULL);
     r->learn_sec = ls.seconds;
     if (!st)
         ps_prog_describe(&prog, r->program, sizeof r->program);

@@ -177,7 +177,7 @@ void ps_bench_sec_peer(ps_bench_ctx *c)
     ps_synth_sample(ps_synth_val_seed(7), &sty);
     if (!(st = ps_img_alloc(&sample, set.img[0].w, set.img[0].h, 3)) &&
         !(st = ps_synth_render(&sty, &set.img[0], &sample, NULL, NULL, NULL)))
-        st = ps_model_learn(m, &sample, 1, 0, tok, NULL, NULL, NULL);
+        st = ps_model_learn(m, &sample, 1, 0, tok, NULL, NULL, NULL, NULL);
     char wpath[400];
     snprintf(wpath, sizeof wpath, "%s/peer_weights.bin", c->tmp);
     if (st || write_weights(m, tok, wpath)) {

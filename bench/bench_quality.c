@@ -77,7 +77,7 @@ static ps_status eval_learn(ps_model *m, ps_graph *g, const ps_episode *ep, int 
     if (!tok)
         return ps_fail(PS_EINTERNAL, "bench: out of memory");
     ps_learn_stats ls;
-    ps_status st = ps_model_learn(m, ep->support, k, steps, tok, NULL, NULL, &ls);
+    ps_status st = ps_model_learn(m, ep->support, k, steps, tok, NULL, NULL, &ls, NULL);
     const ps_dials w1 = {1, 1, 1};
     for (int q = 0; q < ep->q && !st; q++) {
         ps_model_heads r;
@@ -504,7 +504,7 @@ static ps_status run_episode(ps_bench_ctx *c, const qual_cfg *cf, int si, const 
     ps_learn_stats ls = {0};
     ps_prog prog;
     if (!st)
-        st = ps_model_learn(m, ep->support, cf->k, -1, tok, &prog, NULL, &ls);
+        st = ps_model_learn(m, ep->support, cf->k, -1, tok, &prog, NULL, &ls, NULL);
     a->learn_sec += ls.seconds;
     const ps_image *partial[3] = {ep->query_color, ep->query_texture, ep->query_stroke};
     for (int q = 0; q < ep->q && !st; q++) {

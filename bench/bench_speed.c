@@ -240,7 +240,7 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         int k = 5;
         for (int i = 0; i < k; i++)
             ps_img_load(samples[i], &im[i]);
-        have_tok = ps_model_learn(&c->model, im, k, -1, tok, NULL, NULL, NULL) == PS_OK;
+        have_tok = ps_model_learn(&c->model, im, k, -1, tok, NULL, NULL, NULL, NULL) == PS_OK;
         for (int i = 0; i < k; i++)
             ps_img_free(&im[i]);
     }

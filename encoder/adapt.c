@@ -97,7 +97,8 @@ ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *p
 }
 
 ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, float *tok, int n,
-                       float *traj, float *grads, float *clip, float *loss)
+                       float *traj, float *grads, float *clip, float *loss,
+                       const ps_learn_progress *pr)
 {
     int nt = ps_model_ntokens(m);
     const float *log_alpha = m->p.t[m->alpha].data;
@@ -124,6 +125,8 @@ ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, fl
             memcpy(grads + (size_t)k * nt, gk, sizeof(float) * nt);
         if (clip)
             clip[k] = c;
+        if (pr)
+            pr->fn(pr->user, PS_LEARN_STEPS, k + 1, n);
     }
     if (!st && traj)
         memcpy(traj + (size_t)n * nt, tok, sizeof(float) * nt);

@@ -51,6 +51,17 @@ ps_status ps_model_save(const ps_model *m, const char *path);
 void ps_model_free(ps_model *m);
 int ps_model_ntokens(const ps_model *m);                    /* 3*T*D floats */
 
+/* ---- progress of a learn, for a display (the library never prints) ----------------------- */
+/* Learn's three phases, in order: the encoder on each sample (total k), the inner steps (total
+ * the steps asked for; skipped when 0), the style program's fit (total 1). */
+typedef enum ps_learn_phase { PS_LEARN_ENCODE, PS_LEARN_STEPS, PS_LEARN_FIT } ps_learn_phase;
+/* fn is called on learn's own thread as each phase starts (done 0) and as each unit of it ends
+ * (done 1..total); it must return quickly and not call into the model. */
+typedef struct ps_learn_progress {
+    void (*fn)(void *user, ps_learn_phase phase, int done, int total);
+    void *user;
+} ps_learn_progress;
+
 /* ---- learn-time adaptation (Meta-SGD inner loop) ------------------------------------------ */
 /* Structure-only version of a sample: blurred and half desaturated, so that restyling it back
  * into the sample is a loss that needs the style but no ground truth. (3,h,w) planar. */
@@ -71,10 +82,11 @@ ps_status ps_enc_inner_grad(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *p
  * c <= 1 keeps each step's RMS under PS_ENC_MAX_STEP. Optional records for meta-training: traj
  * ((n+1) * ntokens) the tokens before each step and after the last, grads (n * ntokens) each
  * step's gradient, clip (n) each step's c, loss[0..n] the inner loss before each step and after
- * the last. */
+ * the last. pr (may be NULL) hears of each step as PS_LEARN_STEPS. */
 #define PS_ENC_MAX_STEP 0.5
 ps_status ps_enc_adapt(ps_graph *g, ps_model *m, ps_tensor *x, ps_tensor *px, float *tok, int n,
-                       float *traj, float *grads, float *clip, float *loss);
+                       float *traj, float *grads, float *clip, float *loss,
+                       const ps_learn_progress *pr);
 
 /* ---- the product's two operations on a loaded model (learn.c, apply.c) -------------------- */
 typedef struct ps_learn_stats {
@@ -84,10 +96,11 @@ typedef struct ps_learn_stats {
 /* Learn a style from k images (linear RGB, any sizes; k 1..PS_LEARN_MAX_SHOTS) with `steps`
  * inner steps (-1: the model's default): the tokens tok (ps_model_ntokens floats) and the style
  * program prog (may be NULL: tokens only). embed (may be NULL): k * ps_model_ntokens per-image
- * tokens. */
+ * tokens. progress (may be NULL) hears of each phase and step. */
 #define PS_LEARN_MAX_SHOTS 10
 ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, float *tok,
-                         ps_prog *prog, float *embed, ps_learn_stats *stats);
+                         ps_prog *prog, float *embed, ps_learn_stats *stats,
+                         const ps_learn_progress *progress);
 /* Paint `in` (linear RGB[A], any size) at dials d with a style: its program when it has one
  * (prog != NULL: the network is not run), else the network with the tokens tok (styles learned
  * before programs, and the bench's ablation). out gets the same size and alpha (apply.c). */

@@ -27,8 +27,16 @@ static ps_status work_image(const ps_model *m, const ps_image *in, ps_image *out
     return PS_OK;
 }
 
+/* progress of one phase, when somebody listens */
+static void tell(const ps_learn_progress *pr, ps_learn_phase phase, int done, int total)
+{
+    if (pr)
+        pr->fn(pr->user, phase, done, total);
+}
+
 ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, float *tok,
-                         ps_prog *prog, float *embed, ps_learn_stats *stats)
+                         ps_prog *prog, float *embed, ps_learn_stats *stats,
+                         const ps_learn_progress *progress)
 {
     double t0 = ps_clock_s();
     if (k < 1 || k > PS_LEARN_MAX_SHOTS)
@@ -47,6 +55,8 @@ ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, fl
         all = ps_tensor_new(g, k, 1, R, D);
         st = all ? PS_OK : ps_graph_status(g);
     }
+    if (!st)
+        tell(progress, PS_LEARN_ENCODE, 0, k);
     for (int i = 0; i < k && !st; i++) {
         ps_image w = {0};
         if ((st = work_image(m, &imgs[i], &w)))
@@ -67,6 +77,8 @@ ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, fl
             ps_enc_destyle(pxs + i * crop, xs + i * crop, LEARN_CROP, LEARN_CROP);
         }
         ps_img_free(&w);
+        if (!st)
+            tell(progress, PS_LEARN_ENCODE, i + 1, k);
     }
     if (!st) {
         if (embed)
@@ -84,11 +96,15 @@ ps_status ps_model_learn(ps_model *m, const ps_image *imgs, int k, int steps, fl
         if (steps > 100)
             steps = 100;
         ps_params_freeze(&m->p, 1); /* only the tokens move: skip the weights' gradients */
-        st = ps_enc_adapt(g, m, &x, &px, tok, steps, NULL, NULL, NULL, losses);
+        tell(progress, PS_LEARN_STEPS, 0, steps);
+        st = ps_enc_adapt(g, m, &x, &px, tok, steps, NULL, NULL, NULL, losses, progress);
         ps_params_freeze(&m->p, 0);
     }
-    if (!st && prog)
-        st = ps_prog_fit(prog, imgs, k);
+    if (!st && prog) {
+        tell(progress, PS_LEARN_FIT, 0, 1);
+        if (!(st = ps_prog_fit(prog, imgs, k)))
+            tell(progress, PS_LEARN_FIT, 1, 1);
+    }
     if (stats) {
         stats->loss_before = losses[0];
         stats->loss_after = losses[steps > 0 ? steps : 0];

@@ -77,7 +77,7 @@ ps_status ps_meta_validate(ps_meta_trainer *t, ps_meta_sample_fn sample, void *c
                 ps_enc_destyle(t->sup_d + k * wimg, t->sup_w + k * wimg, w, w);
             ps_tensor xd = {ep.K, 3, w, w, t->sup_d, NULL};
             ps_params_freeze(&m->p, 1);
-            rc = ps_enc_adapt(t->gi, m, &xs, &xd, tok, steps, NULL, NULL, NULL, inner);
+            rc = ps_enc_adapt(t->gi, m, &xs, &xd, tok, steps, NULL, NULL, NULL, inner, NULL);
             ps_params_freeze(&m->p, 0);
             if (rc)
                 break;

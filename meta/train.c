@@ -195,7 +195,7 @@ ps_status ps_meta_loss(ps_meta_trainer *t, ps_meta_episode *ep, ps_meta_stats *s
         ps_params_freeze(&m->p, 1);
         /* no loss record: its last entry would cost one more forward pass per episode; the
          * validation runs report the inner loss before and after */
-        rc = ps_enc_adapt(t->gi, m, &xs, &xd, cur, n, t->traj, t->grads, t->clip, NULL);
+        rc = ps_enc_adapt(t->gi, m, &xs, &xd, cur, n, t->traj, t->grads, t->clip, NULL, NULL);
         ps_params_freeze(&m->p, 0);
         if (rc)
             return rc;

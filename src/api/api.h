@@ -24,10 +24,11 @@ ps_status ps_style_read_sample(const char *path, ps_image *img, ps_sample_rec *s
 /* Learn from k decoded images. smp (k records, or NULL) describe them: they are moved into the
  * style (the caller's array is zeroed), and each gets its image's embedding; with NULL the
  * style records the images' sizes and thumbnails itself. `from` is noted in the settings
- * ("files", "thumbnails", "pixels"). stats (may be NULL) gets learn's figures. */
+ * ("files", "thumbnails", "pixels"). stats (may be NULL) gets learn's figures; progress (may be
+ * NULL) hears of learn's phases and steps (ps_model_learn). */
 ps_status ps_style_learn_images(ps_model *m, const ps_image *imgs, ps_sample_rec *smp, int k,
                                 int steps, const char *from, ps_style **out,
-                                ps_learn_stats *stats);
+                                ps_learn_stats *stats, const ps_learn_progress *progress);
 /* Whether model m can paint s: its program unpacks (into prog), or its tokens are this model's;
  * PS_EINPUT saying what to do if not. ps_apply checks this on every call; a batch checks once. */
 ps_status ps_style_ready(const ps_model *m, const ps_style *s, ps_prog *prog);

@@ -86,7 +86,7 @@ ps_status ps_style_wrap(ps_style_rec *rec, ps_sample_rec *smp, int n, ps_style *
 
 ps_status ps_style_learn_images(ps_model *m, const ps_image *imgs, ps_sample_rec *smp, int k,
                                 int steps, const char *from, ps_style **out,
-                                ps_learn_stats *stats)
+                                ps_learn_stats *stats, const ps_learn_progress *progress)
 {
     *out = NULL;
     if (k < 1 || k > PS_STYLE_MAX_SAMPLES)
@@ -115,7 +115,7 @@ ps_status ps_style_learn_images(ps_model *m, const ps_image *imgs, ps_sample_rec
     ps_learn_stats ls = {0};
     ps_prog prog;
     if (!st)
-        st = ps_model_learn(m, imgs, k, steps, s->rec.tokens, &prog, embed, &ls);
+        st = ps_model_learn(m, imgs, k, steps, s->rec.tokens, &prog, embed, &ls, progress);
     for (int i = 0; i < k && !st; i++) {
         if (!(s->samples[i].embedding = malloc(sizeof(float) * nt))) {
             st = ps_fail(PS_EINTERNAL, "learn: out of memory");
@@ -173,7 +173,7 @@ ps_status ps_style_learn(ps_model *m, const ps_image *const *samples, int k, int
             return ps_fail(PS_EUSAGE, "learn: sample %d is NULL", i + 1);
         imgs[i] = *samples[i];
     }
-    return ps_style_learn_images(m, imgs, NULL, k, steps, "pixels", out, NULL);
+    return ps_style_learn_images(m, imgs, NULL, k, steps, "pixels", out, NULL, NULL);
 }
 
 ps_status ps_style_learn_files(ps_model *m, const char *const *paths, int k, int steps,
@@ -190,7 +190,7 @@ ps_status ps_style_learn_files(ps_model *m, const char *const *paths, int k, int
         st = paths[i] ? ps_style_read_sample(paths[i], &imgs[i], &smp[i])
                       : ps_fail(PS_EUSAGE, "learn: path %d is NULL", i + 1);
     if (!st)
-        st = ps_style_learn_images(m, imgs, smp, k, steps, "files", out, NULL);
+        st = ps_style_learn_images(m, imgs, smp, k, steps, "files", out, NULL, NULL);
     for (int i = 0; i < k; i++)
         ps_img_free(&imgs[i]);
     samples_clear(smp, k);

@@ -71,6 +71,9 @@ void ps_json_num(ps_json *j, const char *key, double v);
 void ps_json_int(ps_json *j, const char *key, long long v);
 void ps_json_bool(ps_json *j, const char *key, int v);
 void ps_json_str(ps_json *j, const char *key, const char *s); /* s NULL: null */
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, <= U+10FFFF),
+ * 0 if there is none; a NUL ends p (it is no continuation byte). */
+int ps_json_utf8_len(const unsigned char *p);
 /* Start a member (its separator and key) whose value the caller writes to j->f itself. */
 void ps_json_key(ps_json *j, const char *key);
 /* s as a JSON string literal, on its own. */

@@ -21,9 +21,7 @@ void ps_json_key(ps_json *j, const char *key)
     }
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, <= U+10FFFF),
- * 0 if there is none. */
-static int utf8_len(const unsigned char *p)
+int ps_json_utf8_len(const unsigned char *p)
 {
     if (p[0] < 0x80)
         return 1;
@@ -42,7 +40,7 @@ void ps_json_str_lit(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        int n = utf8_len(p);
+        int n = ps_json_utf8_len(p);
         if (n == 0) {
             fputs("\\ufffd", f);
             p++;

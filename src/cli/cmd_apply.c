@@ -27,7 +27,7 @@ static void usage(FILE *f)
             "  --version N      use an older version of the style (default: latest)\n"
             "  --size PX        resize the output so its long side is PX (default: keep size)\n"
             "  --quality Q      JPEG quality 1-100 (default 92)\n"
-            "  --strip          drop the input's EXIF, ICC profile, XMP and comment (kept by\n"
+            "  --strip          drop the input's EXIF, ICC profile, XMP and comments (kept by\n"
             "                   default; the orientation is reset, a non-sRGB profile becomes sRGB)\n"
             "  -o OUT           output file for a single input (.png, .jpg or .jpeg); '-' is\n"
             "                   standard output (PNG, or --format's)\n"
@@ -191,6 +191,31 @@ static ps_status load_input(const char *path, ps_image *img, ps_img_meta *meta)
         st = ps_img_load_mem_meta(buf, len, "standard input", img, meta);
     free(buf);
     return st;
+}
+
+/* What an output leaves out of its input's metadata, which the library does without a word: a
+ * JPEG input's ExtendedXMP (img.h says why), and what a JPEG output cannot hold. A line each,
+ * so that nobody learns of it from a missing tag months later. */
+static void warn_unfit(const char *out, const ps_img_meta *meta, int png)
+{
+    if (meta->xmp_ext_left)
+        ps_cli_error(0, "warning: %s: the input's ExtendedXMP (%zu bytes; on phones the depth map "
+                        "and the unstyled original) is left out", out, meta->xmp_ext_left);
+    unsigned lost = png ? 0 : ps_img_meta_jpeg_unfit(meta);
+    if (lost & PS_IMG_LOST_EXIF)
+        ps_cli_error(0, "warning: %s: the input's EXIF is %zu bytes, over the %d of a JPEG "
+                        "segment: left out (a PNG output keeps it)", out, meta->exif_len,
+                     PS_IMG_JPEG_EXIF_MAX);
+    if (lost & PS_IMG_LOST_XMP)
+        ps_cli_error(0, "warning: %s: the input's XMP is %zu bytes, over the %d of a JPEG "
+                        "segment, and has no x:xmpmeta or rdf:RDF element to store as "
+                        "ExtendedXMP: left out (a PNG output keeps it)", out, meta->xmp_len,
+                     PS_IMG_JPEG_XMP_MAX);
+    for (int i = 0; (lost & PS_IMG_LOST_COMMENT) && i < meta->n_comments; i++)
+        if (meta->comment_len[i] > PS_IMG_JPEG_COMMENT_MAX)
+            ps_cli_error(0, "warning: %s: the input's comment %d is %zu bytes, over the %d of a "
+                            "JPEG segment: left out (a PNG output keeps it)", out, i + 1,
+                         meta->comment_len[i], PS_IMG_JPEG_COMMENT_MAX);
 }
 
 /* Standard output gets the file ps_img_save writes into a private temporary folder, so both
@@ -407,6 +432,7 @@ int ps_cmd_apply(int argc, char **argv)
         }
         if (strip)
             ps_img_meta_strip(&meta);
+        warn_unfit(to_stdout ? "standard output" : p->path, &meta, p->png);
         if ((long long)img.w * img.h >= PS_APPLY_BIG_PIXELS)
             ps_cli_progress_note("apply", "%d/%d %s: %dx%d, %.1f MP", pos, todo, name,
                                  img.w, img.h, (double)img.w * img.h / 1e6);

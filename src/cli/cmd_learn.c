@@ -30,23 +30,57 @@ static void usage(FILE *f)
                "  --model PATH     model file (default $PSTYLE_MODEL or the shipped model)\n");
 }
 
-/* The learning phase's elapsed time on a terminal, redrawn by a thread of its own while the
- * main thread learns (learn reports no steps). */
+/* The learning phase on a terminal: one line, redrawn as learn reports (its thread, through
+ * on_progress) and 5 times a second by a thread of its own, so that the time ticks through the
+ * parts that report nothing between their start and end (the program's fit). Both draw under
+ * lock: the progress line is not thread-safe. */
 typedef struct ticker {
     pthread_mutex_t lock;
     pthread_cond_t stop_cv;
     int stop, n;
-    double t0;
+    ps_learn_phase phase;     /* where learn is: PS_LEARN_ENCODE (0) until it reports */
+    int done, total;
+    double t0, steps_t0, step_t; /* when the phase began, the steps began, the last step ended */
 } ticker;
+
+/* The line for where learn is (t->lock held). */
+static void tick_draw(const ticker *t)
+{
+    char d[32], eta[32];
+    double now = ps_clock_s();
+    ps_cli_duration(now - t->t0, d, sizeof d);
+    if (t->phase == PS_LEARN_ENCODE)
+        ps_cli_progress_note("learn", "learning from %d image%s, %s", t->n, t->n > 1 ? "s" : "", d);
+    else if (t->phase == PS_LEARN_STEPS && (t->done == 0 || t->done == t->total))
+        ps_cli_progress_item("learn", t->done, t->total, "steps, %s", d);
+    else if (t->phase == PS_LEARN_STEPS) /* the ETA is the steps' (the fit after them is short),
+                                          * counting down between them */
+        ps_cli_progress_item("learn", t->done, t->total, "steps, %s, ETA %s", d,
+                             ps_cli_duration((t->step_t - t->steps_t0) / t->done * t->total -
+                                                 (now - t->steps_t0), eta, sizeof eta));
+    else
+        ps_cli_progress_note("learn", "fitting the style program, %s", d);
+}
+
+static void on_progress(void *user, ps_learn_phase phase, int done, int total)
+{
+    ticker *t = user;
+    pthread_mutex_lock(&t->lock);
+    if (phase == PS_LEARN_STEPS)
+        t->step_t = ps_clock_s();
+    if (phase == PS_LEARN_STEPS && done == 0)
+        t->steps_t0 = t->step_t;
+    t->phase = phase, t->done = done, t->total = total;
+    tick_draw(t);
+    pthread_mutex_unlock(&t->lock);
+}
 
 static void *tick(void *arg)
 {
     ticker *t = arg;
     pthread_mutex_lock(&t->lock);
     while (!t->stop) {
-        char d[32];
-        ps_cli_progress_note("learn", "learning from %d image%s, %s", t->n, t->n > 1 ? "s" : "",
-                             ps_cli_duration(ps_clock_s() - t->t0, d, sizeof d));
+        tick_draw(t);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 200 * 1000000L;
@@ -178,7 +212,9 @@ int ps_cmd_learn(int argc, char **argv)
     ps_learn_stats ls = {0};
     ps_style *learned = NULL;
     if (!rc) {
-        /* on a terminal the phase's time ticks; in a log it is a line when it starts */
+        /* On a terminal the phase shows each inner step and its time ticks. In a log it is a
+         * line as it starts (with the work it has ahead) and one as it ends: a step takes a
+         * fraction of a second, so a line each would bury the log's other lines. */
         ticker tk = {.n = nimg, .t0 = ps_clock_s()};
         pthread_t th;
         int live = ps_cli_progress_live();
@@ -186,10 +222,18 @@ int ps_cmd_learn(int argc, char **argv)
             pthread_mutex_init(&tk.lock, NULL);
             pthread_cond_init(&tk.stop_cv, NULL);
             live = pthread_create(&th, NULL, tick, &tk) == 0;
+            if (!live) {
+                pthread_cond_destroy(&tk.stop_cv);
+                pthread_mutex_destroy(&tk.lock);
+            }
         } else {
-            ps_cli_progress_note("learn", "learning from %d image%s", nimg, nimg > 1 ? "s" : "");
+            int n = steps < 0 ? m.inner_steps : (int)steps;
+            ps_cli_progress_note("learn", "learning from %d image%s, %d inner step%s", nimg,
+                                 nimg > 1 ? "s" : "", n, n == 1 ? "" : "s");
         }
-        st = ps_style_learn_images(&m, imgs, samples, nimg, (int)steps, "files", &learned, &ls);
+        const ps_learn_progress pr = {on_progress, &tk};
+        st = ps_style_learn_images(&m, imgs, samples, nimg, (int)steps, "files", &learned, &ls,
+                                   live ? &pr : NULL);
         if (live) {
             pthread_mutex_lock(&tk.lock);
             tk.stop = 1;

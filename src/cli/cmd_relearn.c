@@ -45,7 +45,7 @@ static ps_status relearn_style(const char *model_path, const ps_style_rec *old, 
             copy[i].thumb = NULL;
     }
     if (!st)
-        st = ps_style_learn_images(&m, imgs, copy, n, -1, "thumbnails", out, NULL);
+        st = ps_style_learn_images(&m, imgs, copy, n, -1, "thumbnails", out, NULL, NULL);
     for (int i = 0; i < n; i++) {
         ps_img_free(&imgs[i]);
         free(copy[i].thumb);

@@ -76,20 +76,30 @@ static int listen_loopback(long *port)
     return fd;
 }
 
-/* The temporary folder and whatever an interrupted request left in it (uploads only: flat). */
-static void remove_tmpdir(const char *dir)
+/* What is in dir, at most depth folders down (files only below that). */
+static void remove_inside(const char *dir, int depth)
 {
     DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[PATH_MAX];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-                unlink(p);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[PATH_MAX];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (unlink(p) && errno == EISDIR && depth > 0) {
+                remove_inside(p, depth - 1);
+                rmdir(p);
             }
-        closedir(d);
-    }
+        }
+    closedir(d);
+}
+
+/* The temporary folder and whatever an interrupted request left in it: uploads, each a folder
+ * with one file. */
+static void remove_tmpdir(const char *dir)
+{
+    remove_inside(dir, 1);
     if (rmdir(dir))
         ps_cli_error(0, "serve: %s: %s", dir, strerror(errno));
 }

@@ -66,7 +66,7 @@ ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const cha
 
 /* What an output keeps of its input besides the pixels (pstyle apply), as raw bytes; NULL/0 when
  * absent. Each blob is at most PS_IMG_META_MAX_BYTES: a bigger one is dropped at load (the image
- * still loads), and only the first of each kind counts.
+ * still loads), and only the first of each kind counts, except comments: all of them are kept.
  *   exif     a TIFF stream (starting "II*\0" or "MM\0*", else dropped; JPEG's "Exif\0\0" prefix
  *            removed), with the orientation tag reset to 1, since the pixels are upright, and the
  *            IFD1 thumbnail unlinked, since it shows the unstyled photo; the other tags are kept
@@ -75,14 +75,25 @@ ps_status ps_img_load_mem_scaled(const unsigned char *buf, size_t len, const cha
  *            lcms2's sRGB profile when the pixels were converted from another one, none when
  *            there was none or it was ignored (see ps_img_load)
  *   xmp      the XMP packet (JPEG APP1 "http://ns.adobe.com/xap/1.0/", PNG iTXt
- *            "XML:com.adobe.xmp"); not edited, so an orientation inside it is left as it was
- *   comment  JPEG COM, or the PNG text chunk keyed "Comment" (tEXt/zTXt in Latin-1 come out as
- *            UTF-8; iTXt is UTF-8 already)
+ *            "XML:com.adobe.xmp"); not edited, so an orientation inside it is left as it was.
+ *            A JPEG's ExtendedXMP is not kept (its bytes are counted in xmp_ext_left): on
+ *            phones it holds the depth map and the unstyled original (GDepth, GImage), which
+ *            would show the photo unstyled, as an EXIF thumbnail would
+ *   comment  every JPEG COM, or every PNG text chunk keyed "Comment" (tEXt/zTXt in Latin-1 come
+ *            out as UTF-8; iTXt is UTF-8 already), in file order: tools add one each (a camera,
+ *            GIMP's "Created with GIMP", the photographer's own), and each is somebody's. Up to
+ *            PS_IMG_META_MAX_COMMENTS non-empty ones, PS_IMG_META_MAX_BYTES together; later ones
+ *            are dropped
  *   depth    8, or 16 for a 16-bit PNG: a PNG output is then written with 16 bits */
 #define PS_IMG_META_MAX_BYTES (1 << 20)
+#define PS_IMG_META_MAX_COMMENTS 32
 typedef struct ps_img_meta {
-    unsigned char *exif, *icc, *xmp, *comment;
-    size_t exif_len, icc_len, xmp_len, comment_len;
+    unsigned char *exif, *icc, *xmp;
+    size_t exif_len, icc_len, xmp_len;
+    unsigned char *comment[PS_IMG_META_MAX_COMMENTS];
+    size_t comment_len[PS_IMG_META_MAX_COMMENTS];
+    int n_comments;
+    size_t xmp_ext_left;
     int depth;
 } ps_img_meta;
 /* ps_img_load / ps_img_load_mem that also fill *meta (zeroed on failure; ps_img_meta_free it). */
@@ -102,13 +113,25 @@ void ps_img_meta_strip(ps_img_meta *meta);
  * ps_img_save writes 8 bits and no metadata. */
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
 /* Same with meta (NULL: as ps_img_save): a PNG gets 16 bits when meta->depth is 16, and eXIf,
- * iCCP, iTXt "XML:com.adobe.xmp" and a "Comment" (tEXt when ASCII, else iTXt when valid UTF-8,
- * else tEXt) chunks before its image data; a JPEG gets APP1 Exif (no JFIF APP0 then), APP1 XMP,
- * APP2 ICC (split over as many markers as it needs) and COM. What a JPEG marker cannot hold
- * (EXIF over 65527 bytes, XMP over 65504, a comment over 65533) is left out of a JPEG; XMP and
- * a comment end at their first NUL in a PNG; an RGB profile is left out of a gray (c = 1) image. */
+ * iCCP, iTXt "XML:com.adobe.xmp" and one "Comment" per comment (tEXt when ASCII, else iTXt when
+ * valid UTF-8, else tEXt) chunks before its image data; a JPEG gets APP1 Exif (no JFIF APP0
+ * then), APP1 XMP (over PS_IMG_JPEG_XMP_MAX bytes as ExtendedXMP, XMP specification part 3),
+ * APP2 ICC (split over as many markers as it needs) and one COM per comment. What a JPEG cannot
+ * hold is left out of it (see ps_img_meta_unfit); XMP and a comment end at their first NUL in a
+ * PNG; an RGB profile is left out of a gray (c = 1) image. */
 ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quality,
                            const ps_img_meta *meta);
+/* What one JPEG marker segment holds of each: EXIF (after "Exif\0\0"), an XMP packet in one
+ * piece (after its namespace), a comment. */
+#define PS_IMG_JPEG_EXIF_MAX 65527
+#define PS_IMG_JPEG_XMP_MAX 65504
+#define PS_IMG_JPEG_COMMENT_MAX 65533
+/* What of meta ps_img_save_meta leaves out of a JPEG, as PS_IMG_LOST_* bits (0: nothing): EXIF
+ * over PS_IMG_JPEG_EXIF_MAX, XMP over PS_IMG_JPEG_XMP_MAX with neither an x:xmpmeta nor an
+ * rdf:RDF element to store as ExtendedXMP, a comment over PS_IMG_JPEG_COMMENT_MAX. For the
+ * caller to tell the user: the library prints nothing. */
+enum { PS_IMG_LOST_EXIF = 1, PS_IMG_LOST_XMP = 2, PS_IMG_LOST_COMMENT = 4 };
+unsigned ps_img_meta_jpeg_unfit(const ps_img_meta *meta);
 /* The rule ps_img_save picks the format by: PS_OK for .png (*png = 1) or .jpg/.jpeg (*png = 0),
  * case-insensitive, else PS_EUSAGE "<path>: unsupported output format"; png may be NULL. Lets a
  * caller refuse a bad output name before doing the work. */

@@ -38,6 +38,16 @@ void ps_img__exif_reset(unsigned char *tiff, size_t n);
 /* A malloc'd copy of n bytes into *dst (and *dst_len) unless n is 0, over PS_IMG_META_MAX_BYTES or
  * *dst already holds one (the first wins). Returns 0 only when out of memory. */
 int ps_img__meta_keep(unsigned char **dst, size_t *dst_len, const void *src, size_t n);
+/* A malloc'd copy of n bytes as m's next comment, unless n is 0 or it would pass the comments'
+ * caps (PS_IMG_META_MAX_COMMENTS, PS_IMG_META_MAX_BYTES together). Returns 0 only when out of
+ * memory. */
+int ps_img__meta_comment(ps_img_meta *m, const void *src, size_t n);
+/* The serialization inside an XMP packet (the x:xmpmeta element, else the rdf:RDF element,
+ * found as text: no XML is parsed), without the packet wrapper and its padding; NULL if it has
+ * neither. */
+const unsigned char *ps_img__xmp_body(const unsigned char *x, size_t n, size_t *len);
+/* The MD5 of n bytes (lcms2's, which profile IDs use); 0 when out of memory. */
+int ps_img__md5(const void *p, size_t n, unsigned char md5[16]);
 
 /* Color management of an embedded ICC profile, through lcms2. */
 enum { PS_CMS_GRAY, PS_CMS_RGB, PS_CMS_CMYK, PS_CMS_CMYK_INVERTED /* Adobe's, 255 = no ink */ };

@@ -262,9 +262,14 @@ static void jpeg_message(j_common_ptr c, int level)
         jpeg_fail(c);
 }
 
-/* The metadata markers before the first scan, the first of each kind: Exif APP1 (its orientation
- * applies), XMP APP1, COM, and the ICC profile from APP2 (decides d->cms). Returns PS_CMS_*. */
+/* The metadata markers before the first scan: the first Exif APP1 (its orientation applies) and
+ * XMP APP1, every COM, the ICC profile from APP2 (decides d->cms), and the size of the
+ * ExtendedXMP, which is not kept (img.h says why). Returns PS_CMS_*. */
 #define XMP_NS "http://ns.adobe.com/xap/1.0/"
+/* ExtendedXMP's APP1 segments: this namespace, a GUID of 32 hex digits, the full length and the
+ * part's offset (32 bits each), then the part */
+#define XMP_EXT_NS "http://ns.adobe.com/xmp/extension/"
+#define XMP_EXT_HEAD (sizeof XMP_EXT_NS + 32 + 4 + 4)
 static int jpeg_markers(jpeg_dec *d, int want_meta, const char *name, ps_status *st)
 {
     struct jpeg_decompress_struct *ci = &d->ci;
@@ -281,7 +286,10 @@ static int jpeg_markers(jpeg_dec *d, int want_meta, const char *name, ps_status 
         } else if (k->marker == JPEG_APP0 + 1 && n >= sizeof XMP_NS && !memcmp(p, XMP_NS, sizeof XMP_NS)) {
             ok &= !want_meta || ps_img__meta_keep(&m->xmp, &m->xmp_len, p + sizeof XMP_NS, n - sizeof XMP_NS);
         } else if (k->marker == JPEG_COM && want_meta) {
-            ok &= ps_img__meta_keep(&m->comment, &m->comment_len, p, n);
+            ok &= ps_img__meta_comment(m, p, n);
+        } else if (k->marker == JPEG_APP0 + 1 && want_meta && n >= XMP_EXT_HEAD &&
+                   !memcmp(p, XMP_EXT_NS, sizeof XMP_EXT_NS)) {
+            m->xmp_ext_left += n - XMP_EXT_HEAD;
         }
     }
     if (m->exif)
@@ -738,7 +746,8 @@ static void jpeg_enc_fail(j_common_ptr c)
 
 static void jpeg_enc_message(j_common_ptr c, int level) { (void)c, (void)level; }
 
-/* Markers that fit one segment (65533 bytes with the 2 of the length): what does not is left out. */
+/* Markers that fit one segment (65533 bytes with the 2 of the length): what does not is left out
+ * (ps_img_meta_jpeg_unfit tells which). */
 static void jpeg_put_marker(j_compress_ptr c, int marker, const char *prefix, size_t plen,
                             const unsigned char *data, size_t n)
 {
@@ -749,6 +758,52 @@ static void jpeg_put_marker(j_compress_ptr c, int marker, const char *prefix, si
         jpeg_write_m_byte(c, (unsigned char)prefix[i]);
     for (size_t i = 0; i < n; i++)
         jpeg_write_m_byte(c, data[i]);
+}
+
+/* XMP over one APP1 segment's 65504 bytes, as the XMP specification (part 3, 1.1.3.1) stores
+ * it: a StandardXMP packet in the usual APP1 holding only xmpNote:HasExtendedXMP, the GUID (the
+ * MD5 of the ExtendedXMP, upper-case hex), and the ExtendedXMP, the input's whole serialization
+ * (its x:xmpmeta, else its rdf:RDF, without the packet wrapper), cut into XMP_EXT_NS segments. Readers that know ExtendedXMP (exiftool, Adobe's XMP toolkit) merge
+ * the two and see every property; the others see none, as when it was left out. Moving some
+ * properties into the StandardXMP, as Adobe's toolkit does, would need an RDF parser here for
+ * hostile input, for the few readers in between. Packets with neither element are left out
+ * (ps_img_meta_unfit says so). */
+#define XMP_EXT_PART (65533 - XMP_EXT_HEAD)
+static void jpeg_put_xmp(jpeg_enc *e, const unsigned char *x, size_t n)
+{
+    j_compress_ptr c = &e->ci;
+    if (n <= PS_IMG_JPEG_XMP_MAX) {
+        jpeg_put_marker(c, JPEG_APP0 + 1, XMP_NS, sizeof XMP_NS, x, n);
+        return;
+    }
+    size_t len;
+    const unsigned char *ext = ps_img__xmp_body(x, n, &len);
+    unsigned char md5[16];
+    if (!ext)
+        return;
+    if (!ps_img__md5(ext, len, md5))
+        longjmp(e->jmp, 1); /* out of memory */
+    char guid[33], std[512];
+    for (int i = 0; i < 16; i++)
+        snprintf(guid + 2 * i, 3, "%02X", md5[i]);
+    int sn = snprintf(std, sizeof std,
+                      "<?xpacket begin=\"\xef\xbb\xbf\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>"
+                      "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf="
+                      "\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\" "
+                      "xmlns:xmpNote=\"http://ns.adobe.com/xmp/note/\" xmpNote:HasExtendedXMP=\"%s\"/>"
+                      "</rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>", guid);
+    jpeg_put_marker(c, JPEG_APP0 + 1, XMP_NS, sizeof XMP_NS, (const unsigned char *)std, (size_t)sn);
+    for (size_t off = 0; off < len; off += XMP_EXT_PART) {
+        size_t part = len - off < XMP_EXT_PART ? len - off : XMP_EXT_PART;
+        unsigned char head[XMP_EXT_HEAD];
+        memcpy(head, XMP_EXT_NS, sizeof XMP_EXT_NS);
+        memcpy(head + sizeof XMP_EXT_NS, guid, 32);
+        for (int i = 0; i < 4; i++) {
+            head[sizeof XMP_EXT_NS + 32 + i] = (unsigned char)(len >> (24 - 8 * i));
+            head[sizeof XMP_EXT_NS + 36 + i] = (unsigned char)(off >> (24 - 8 * i));
+        }
+        jpeg_put_marker(c, JPEG_APP0 + 1, (const char *)head, sizeof head, ext + off, part);
+    }
 }
 
 /* Every libjpeg call but destroy; errors (only out of memory: the destination never fails)
@@ -775,10 +830,11 @@ static void jpeg_encode_body(jpeg_enc *e, const ps_image *img, int ch, int quali
     jpeg_start_compress(c, TRUE);
     if (m) {
         jpeg_put_marker(c, JPEG_APP0 + 1, "Exif\0\0", 6, m->exif, m->exif_len);
-        jpeg_put_marker(c, JPEG_APP0 + 1, XMP_NS, sizeof XMP_NS, m->xmp, m->xmp_len);
+        jpeg_put_xmp(e, m->xmp, m->xmp_len);
         if (m->icc && m->icc_len >= 132 && m->icc_len <= PS_IMG_META_MAX_BYTES && ch == 3)
             jpeg_write_icc_profile(c, m->icc, (unsigned)m->icc_len);
-        jpeg_put_marker(c, JPEG_COM, "", 0, m->comment, m->comment_len);
+        for (int i = 0; i < m->n_comments; i++)
+            jpeg_put_marker(c, JPEG_COM, "", 0, m->comment[i], m->comment_len[i]);
     }
     while (c->next_scanline < c->image_height) {
         JSAMPROW row = e->row;

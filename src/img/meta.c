@@ -3,6 +3,7 @@
  * input through lcms2 (convert to sRGB, or recognise a profile that already is sRGB). */
 #include "img_impl.h"
 #include <lcms2.h>
+#include <lcms2_plugin.h> /* cmsMD5alloc and friends */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,13 +82,82 @@ int ps_img__meta_keep(unsigned char **dst, size_t *dst_len, const void *src, siz
     return 1;
 }
 
+int ps_img__meta_comment(ps_img_meta *m, const void *src, size_t n)
+{
+    size_t total = n;
+    for (int i = 0; i < m->n_comments; i++)
+        total += m->comment_len[i];
+    if (n == 0 || m->n_comments == PS_IMG_META_MAX_COMMENTS || total > PS_IMG_META_MAX_BYTES)
+        return 1;
+    int k = m->n_comments;
+    if (!ps_img__meta_keep(&m->comment[k], &m->comment_len[k], src, n))
+        return 0;
+    m->n_comments++;
+    return 1;
+}
+
+/* The element from "<" tag to its closing tag in x, NULL if there is none. */
+static const unsigned char *xmp_element(const unsigned char *x, size_t n, const char *open,
+                                        const char *close, size_t *len)
+{
+    const unsigned char *a = memmem(x, n, open, strlen(open));
+    const unsigned char *b = a ? memmem(a, n - (size_t)(a - x), close, strlen(close)) : NULL;
+    if (!b)
+        return NULL;
+    *len = (size_t)(b - a) + strlen(close);
+    return a;
+}
+
+const unsigned char *ps_img__xmp_body(const unsigned char *x, size_t n, size_t *len)
+{
+    const unsigned char *b = xmp_element(x, n, "<x:xmpmeta", "</x:xmpmeta>", len);
+    return b ? b : xmp_element(x, n, "<rdf:RDF", "</rdf:RDF>", len);
+}
+
+int ps_img__md5(const void *p, size_t n, unsigned char md5[16])
+{
+    cmsContext ctx = cmsCreateContext(NULL, NULL);
+    cmsHANDLE h = ctx ? cmsMD5alloc(ctx) : NULL;
+    if (h) {
+        cmsProfileID id;
+        for (size_t done = 0; done < n;) { /* cmsMD5add counts in 32 bits */
+            size_t k = n - done < ((size_t)1 << 30) ? n - done : ((size_t)1 << 30);
+            cmsMD5add(h, (const cmsUInt8Number *)p + done, (cmsUInt32Number)k);
+            done += k;
+        }
+        cmsMD5finish(&id, h); /* frees h */
+        memcpy(md5, id.ID8, 16);
+    }
+    if (ctx)
+        cmsDeleteContext(ctx);
+    return h != NULL;
+}
+
+unsigned ps_img_meta_jpeg_unfit(const ps_img_meta *m)
+{
+    size_t len;
+    unsigned lost = 0;
+    if (m->exif_len > PS_IMG_JPEG_EXIF_MAX)
+        lost |= PS_IMG_LOST_EXIF;
+    if (m->xmp_len > PS_IMG_JPEG_XMP_MAX && !ps_img__xmp_body(m->xmp, m->xmp_len, &len))
+        lost |= PS_IMG_LOST_XMP;
+    for (int i = 0; i < m->n_comments; i++)
+        if (m->comment_len[i] > PS_IMG_JPEG_COMMENT_MAX)
+            lost |= PS_IMG_LOST_COMMENT;
+    return lost;
+}
+
 void ps_img_meta_strip(ps_img_meta *m)
 {
     if (!m)
         return;
-    free(m->exif), free(m->icc), free(m->xmp), free(m->comment);
-    m->exif = m->icc = m->xmp = m->comment = NULL;
-    m->exif_len = m->icc_len = m->xmp_len = m->comment_len = 0;
+    free(m->exif), free(m->icc), free(m->xmp);
+    m->exif = m->icc = m->xmp = NULL;
+    m->exif_len = m->icc_len = m->xmp_len = 0;
+    for (int i = 0; i < m->n_comments; i++)
+        free(m->comment[i]), m->comment[i] = NULL, m->comment_len[i] = 0;
+    m->n_comments = 0;
+    m->xmp_ext_left = 0;
 }
 
 void ps_img_meta_free(ps_img_meta *m)

@@ -69,7 +69,8 @@ static unsigned char *latin1_to_utf8(const char *s, size_t n, size_t *out_n)
     return o;
 }
 
-/* The text chunks libpng read so far: XMP and the comment, the first of each. */
+/* The text chunks libpng read (in file order, before and after the image data): the first XMP
+ * and every comment. */
 static int png_take_text(png_dec *d)
 {
     png_textp t;
@@ -79,14 +80,17 @@ static int png_take_text(png_dec *d)
         if (!strcmp(t[i].key, "XML:com.adobe.xmp") && t[i].compression > 0) {
             if (!ps_img__meta_keep(&d->meta.xmp, &d->meta.xmp_len, t[i].text, len))
                 return 0;
-        } else if (!strcmp(t[i].key, "Comment") && !d->meta.comment && len && len <= PS_IMG_META_MAX_BYTES) {
+        } else if (!strcmp(t[i].key, "Comment") && len && len <= PS_IMG_META_MAX_BYTES) {
             if (t[i].compression > 0) {
-                if (!ps_img__meta_keep(&d->meta.comment, &d->meta.comment_len, t[i].text, len))
+                if (!ps_img__meta_comment(&d->meta, t[i].text, len))
                     return 0;
-            } else if (!(d->meta.comment = latin1_to_utf8(t[i].text, len, &d->meta.comment_len))) {
-                return 0;
-            } else if (d->meta.comment_len > PS_IMG_META_MAX_BYTES) {
-                free(d->meta.comment), d->meta.comment = NULL, d->meta.comment_len = 0;
+            } else {
+                size_t ulen;
+                unsigned char *u = latin1_to_utf8(t[i].text, len, &ulen);
+                int ok = u && ps_img__meta_comment(&d->meta, u, ulen);
+                free(u);
+                if (!ok)
+                    return 0;
             }
         }
     }
@@ -258,8 +262,9 @@ typedef struct {
     void *ctx;
     unsigned char *row;
     ps_img__packer *pk;
-    char *comment, *xmp; /* NUL-terminated copies: libpng takes text to its first NUL */
-    png_text text[2];
+    /* NUL-terminated copies: libpng takes text to its first NUL */
+    char *comment[PS_IMG_META_MAX_COMMENTS], *xmp;
+    png_text text[1 + PS_IMG_META_MAX_COMMENTS];
 } png_enc;
 
 static void png_write_cb(png_structp png, png_bytep data, size_t n)
@@ -310,7 +315,6 @@ static int is_utf8(const unsigned char *s, size_t n)
  * XMP and comment text (e's NUL-terminated copies; libpng copies them in turn). */
 static void png_put_meta(png_enc *e, const ps_img_meta *m, int ch)
 {
-    char *comment = e->comment && *e->comment ? e->comment : NULL;
     if (m->exif && m->exif_len <= PS_IMG_META_MAX_BYTES)
         png_set_eXIf_1(e->png, e->info, (png_uint_32)m->exif_len, m->exif);
     if (m->icc && m->icc_len >= 132 && m->icc_len <= PS_IMG_META_MAX_BYTES && ch >= 3)
@@ -324,7 +328,10 @@ static void png_put_meta(png_enc *e, const ps_img_meta *m, int ch)
         t->itxt_length = strlen(e->xmp);
         t->lang = t->lang_key = "";
     }
-    if (comment) {
+    for (int i = 0; i < m->n_comments; i++) {
+        char *comment = e->comment[i];
+        if (!comment || !*comment)
+            continue;
         png_text *t = &e->text[n++];
         const unsigned char *c = (const unsigned char *)comment;
         size_t len = strlen(comment);
@@ -366,7 +373,8 @@ static int png_encode_body(png_enc *e, const ps_image *img, int ch, int depth, c
         ps_img__pack_rows(e->pk, img, y, 1, e->row, ch);
         png_write_row(png, e->row);
     }
-    png_write_end(png, e->info);
+    png_write_end(png, NULL); /* every chunk went before the image data: given the info, libpng
+                               * 1.6.39 wrote the eXIf again after it */
     return 1;
 }
 
@@ -388,8 +396,9 @@ int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_image *img, 
     e->write = write, e->ctx = ctx;
     e->row = malloc((size_t)img->w * ch * (depth / 8));
     e->pk = ps_img__packer_new(depth);
-    int copied = !meta || ((e->comment = text_copy(meta->comment, meta->comment_len)) || !meta->comment_len);
-    copied = copied && (!meta || (e->xmp = text_copy(meta->xmp, meta->xmp_len)) || !meta->xmp_len);
+    int copied = !meta || (e->xmp = text_copy(meta->xmp, meta->xmp_len)) || !meta->xmp_len;
+    for (int i = 0; meta && i < meta->n_comments; i++)
+        copied = copied && (e->comment[i] = text_copy(meta->comment[i], meta->comment_len[i]));
     e->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, e, png_enc_error, png_on_warning);
     e->info = e->png ? png_create_info_struct(e->png) : NULL;
     int ok = 0;
@@ -397,6 +406,8 @@ int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_image *img, 
         ok = png_encode_body(e, img, ch, depth, meta);
     png_destroy_write_struct(e->png ? &e->png : NULL, e->info ? &e->info : NULL);
     ps_img__packer_free(e->pk);
-    free(e->row), free(e->comment), free(e->xmp), free(e);
+    for (int i = 0; i < PS_IMG_META_MAX_COMMENTS; i++)
+        free(e->comment[i]);
+    free(e->row), free(e->xmp), free(e);
     return ok;
 }

@@ -23,7 +23,7 @@ extern char **environ;
 
 struct ps_serve_photo {
     char id[24];
-    char name[96];       /* the client's file name, sanitized */
+    char name[PS_SERVE_NAME_MAX]; /* the client's file name, sanitized */
     ps_image full, prev; /* linear RGB[A]; prev's long side <= PS_SERVE_PREVIEW_PX */
     int refs;            /* requests using it; evicted ones are freed when the last one ends */
     int dead;
@@ -310,7 +310,8 @@ void ps_serve_api_samples(ps_serve_req *r)
     ps_prog prog;
     if (rec.n_program && ps_prog_unpack(&prog, rec.program, rec.n_program) == PS_OK)
         ps_prog_describe(&prog, desc, sizeof desc);
-    size_t cap = 4600 + (size_t)n * 160, o = 0;
+    char nesc[6 * PS_STORE_SAMPLE_NAME_MAX + 3];
+    size_t cap = 4600 + (size_t)n * (160 + sizeof nesc), o = 0;
     char *out = malloc(cap);
     if (out) {
         o += (size_t)snprintf(out + o, cap - o,
@@ -319,9 +320,12 @@ void ps_serve_api_samples(ps_serve_req *r)
                               ps_serve_jstr(esc, sizeof esc, desc));
         for (int i = 0; i < n; i++)
             o += (size_t)snprintf(out + o, cap - o,
-                                  "%s{\"i\":%d,\"width\":%d,\"height\":%d,\"bytes\":%lld,"
-                                  "\"thumbnail\":%s}", i ? "," : "", i, sm[i].width, sm[i].height,
-                                  (long long)sm[i].size, sm[i].thumb_len ? "true" : "false");
+                                  "%s{\"i\":%d,\"name\":%s,\"width\":%d,\"height\":%d,"
+                                  "\"bytes\":%lld,\"thumbnail\":%s}", i ? "," : "", i,
+                                  sm[i].name[0] ? ps_serve_jstr(nesc, sizeof nesc, sm[i].name)
+                                                : "null",
+                                  sm[i].width, sm[i].height, (long long)sm[i].size,
+                                  sm[i].thumb_len ? "true" : "false");
         snprintf(out + o, cap - o, "]}");
         r->body = (unsigned char *)out;
         r->len = strlen(out);
@@ -373,7 +377,7 @@ void ps_serve_api_photo(ps_serve_req *r)
     if (!st && !(st = ps_img_read_file(r->files[0], &bytes, &len)))
         st = ps_img_load_mem(bytes, len, r->names[0], &p->full);
     free(bytes);
-    unlink(r->files[0]); /* decoded: the spooled copy is not needed any more */
+    ps_serve_spool_remove(r->files[0]); /* decoded: the spooled copy is not needed any more */
     if (!st)
         st = ps_img_fit(&p->full, &p->prev, PS_SERVE_PREVIEW_PX);
     if (st) {
@@ -385,9 +389,33 @@ void ps_serve_api_photo(ps_serve_req *r)
     snprintf(p->name, sizeof p->name, "%s", r->names[0]);
     int w = p->full.w, h = p->full.h, pw = p->prev.w, ph = p->prev.h;
     photo_add(r->s, p);
-    ps_serve_json(r, "{\"photo\":\"%s\",\"name\":\"%s\",\"width\":%d,\"height\":%d,"
-                     "\"preview_width\":%d,\"preview_height\":%d}", p->id, r->names[0], w, h,
-                  pw, ph);
+    char esc[6 * PS_SERVE_NAME_MAX + 3];
+    ps_serve_json(r, "{\"photo\":\"%s\",\"name\":%s,\"width\":%d,\"height\":%d,"
+                     "\"preview_width\":%d,\"preview_height\":%d}", p->id,
+                  ps_serve_jstr(esc, sizeof esc, r->names[0]), w, h, pw, ph);
+}
+
+/* A download's Content-Disposition: <stem>.<user>.png, as apply names it. The name is UTF-8
+ * (clean_name), which a header's quoted filename cannot carry: that one gets '_' for every byte
+ * outside printable ASCII and for '"' and '\\', and filename* (RFC 6266, RFC 8187) the name
+ * itself, percent-encoded. */
+static void download_name(ps_serve_req *r, const char *name, const char *user)
+{
+    const char *dot = strrchr(name, '.');
+    size_t stem = dot && dot != name ? (size_t)(dot - name) : strlen(name);
+    char ascii[PS_SERVE_NAME_MAX], pct[3 * PS_SERVE_NAME_MAX + 1];
+    size_t a = 0, o = 0;
+    for (size_t i = 0; i < stem; i++) {
+        unsigned char c = (unsigned char)name[i];
+        int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+        ascii[a++] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '_';
+        o += (size_t)snprintf(pct + o, sizeof pct - o, plain ? "%c" : "%%%02X", c);
+    }
+    ascii[a] = 0;
+    snprintf(r->disposition, sizeof r->disposition,
+             "attachment; filename=\"%s.%s.png\"; filename*=UTF-8''%s.%s.png", ascii, user, pct,
+             user);
 }
 
 /* The photo the request names and which of its copies ("preview", the default, or "full"). */
@@ -466,12 +494,8 @@ void ps_serve_api_apply(ps_serve_req *r)
         answer_image(r, &out, png);
     if (full)
         pthread_mutex_unlock(&r->s->big_lock);
-    if (!st && png) { /* a download: <stem>.<user>.png, as apply names it */
-        const char *dot = strrchr(p->name, '.');
-        int stem = dot && dot != p->name ? (int)(dot - p->name) : (int)strlen(p->name);
-        snprintf(r->disposition, sizeof r->disposition, "attachment; filename=\"%.*s.%s.png\"",
-                 stem, p->name, rec.user);
-    }
+    if (!st && png)
+        download_name(r, p->name, rec.user);
     fprintf(stderr, "apply %s/%s v%d %dx%d %s: paint %.1f ms, all %.1f ms\n", rec.user, rec.style,
             rec.version, out.w, out.h, png ? "png" : "jpg", t2 - t1, 1e3 * ps_clock_s() - t0);
     ps_img_free(&out);
@@ -486,9 +510,8 @@ static void unspool(const ps_serve_req *r, const char *msg, char *out, size_t n)
     size_t o = 0;
     while (*msg && o + 1 < n) {
         int hit = -1;
-        for (int i = 0; i < r->nfiles && hit < 0; i++)
-            if (!strncmp(msg, r->files[i], strlen(r->files[i])) &&
-                !(msg[strlen(r->files[i])] >= '0' && msg[strlen(r->files[i])] <= '9'))
+        for (int i = 0; i < r->nfiles && hit < 0; i++) /* no path is the start of another's */
+            if (!strncmp(msg, r->files[i], strlen(r->files[i])))
                 hit = i;
         if (hit >= 0) {
             o += (size_t)snprintf(out + o, n - o, "%s", r->names[hit]);

@@ -13,6 +13,7 @@
 #ifndef PS_SERVE_H
 #define PS_SERVE_H
 #include "encoder/enc.h"
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 
@@ -45,22 +46,29 @@ struct MHD_Daemon *ps_serve_start(ps_serve *s, int listen_fd);
 void ps_serve_stop(struct MHD_Daemon *d);
 
 /* A request as the handlers see it: the query (and multipart text fields) by name, the uploaded
- * files spooled into the temporary folder, and what the handler answers. */
+ * files spooled into the temporary folder, and what the handler answers. Each upload is spooled
+ * as tmpdir/upN/NAME, under the client's own (sanitized) name, so that `pstyle learn` on it
+ * records that name for the sample and names it in its messages. */
 #define PS_SERVE_MAX_FILES 10     /* PS_LEARN_MAX_SHOTS */
+#define PS_SERVE_NAME_MAX 128     /* bytes of an upload's name, its NUL included */
 typedef struct ps_serve_req {
     ps_serve *s;
     struct MHD_Connection *conn;
     const char *fields_user, *fields_style;   /* multipart text fields (or NULL) */
     int nfiles;
-    char files[PS_SERVE_MAX_FILES][96];       /* paths in the temporary folder */
-    char names[PS_SERVE_MAX_FILES][96];       /* the client's file names, sanitized */
+    char files[PS_SERVE_MAX_FILES][PATH_MAX]; /* paths in the temporary folder */
+    /* the client's file names, sanitized: the base name (after any '/' or '\\'), valid UTF-8 with
+     * no control characters, cut to fit at a character boundary with the extension kept */
+    char names[PS_SERVE_MAX_FILES][PS_SERVE_NAME_MAX];
     /* the answer */
     int status;
     const char *type;                         /* Content-Type */
     unsigned char *body;                      /* malloc'd */
     size_t len;
-    char disposition[160];                    /* Content-Disposition, or "" */
+    char disposition[4 * PS_SERVE_NAME_MAX + 2 * PS_STORE_NAME_MAX + 96]; /* Content-Disposition, or "" */
 } ps_serve_req;
+/* Remove a spooled upload, the file and its folder (nothing when they are gone already). */
+void ps_serve_spool_remove(const char *path);
 const char *ps_serve_arg(const ps_serve_req *r, const char *key); /* query value or NULL */
 /* JSON answers: {"error": msg} with status, or body as given (printf-style, 200). */
 void ps_serve_error(ps_serve_req *r, int status, const char *fmt, ...)

@@ -1,7 +1,8 @@
 /* pstyle serve, the HTTP side: every request must name this launch's token and the loopback host;
  * then a fixed table of routes (no file is ever served from disk, so there is no path to
  * traverse). Multipart uploads are parsed by libmicrohttpd's post processor and spooled, file by
- * file, into the temporary folder, capped at s->max_upload bytes a request. */
+ * file, into the temporary folder (a folder each, the file under the client's name), capped at
+ * s->max_upload bytes a request. */
 #include "src/serve/serve.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FIELD_MAX 80 /* a text field (user, style name) longer than this is refused */
@@ -63,15 +65,20 @@ const char *ps_serve_jstr(char *buf, size_t n, const char *s)
         return buf;
     }
     buf[o++] = '"';
-    for (; *s && o + 8 < n; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
+    /* bytes that are not UTF-8 (a file name's) become U+FFFD, so that the answer parses */
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 8 < n;) {
+        int k = ps_json_utf8_len(p);
+        if (!k) {
+            o += (size_t)snprintf(buf + o, n - o, "\\ufffd");
+            p++;
+        } else if (*p == '"' || *p == '\\') {
             buf[o++] = '\\';
-            buf[o++] = (char)ch;
-        } else if (ch < 0x20) {
-            o += (size_t)snprintf(buf + o, n - o, "\\u%04x", ch);
+            buf[o++] = (char)*p++;
+        } else if (*p < 0x20) {
+            o += (size_t)snprintf(buf + o, n - o, "\\u%04x", *p++);
         } else {
-            buf[o++] = (char)ch;
+            memcpy(buf + o, p, (size_t)k);
+            o += (size_t)k, p += k;
         }
     }
     buf[o++] = '"';
@@ -202,21 +209,72 @@ static void refuse_upload(rq *q, int status, const char *fmt, ...)
     q->err = status;
 }
 
-/* The client's file name, for messages and the download's name: its last part, only
- * [A-Za-z0-9._-] kept, so it can go into a header or JSON as is. */
+/* One character at s copied to out (4 bytes of room): a UTF-8 sequence that is valid and not a
+ * control character (C0, DEL, C1) as it is, a control character dropped, any other byte as '?'.
+ * Returns the bytes it took from s, and sets *w to the bytes written. */
+static size_t name_char(const unsigned char *s, char *out, size_t *w)
+{
+    int k = ps_json_utf8_len(s);
+    if (!k) {
+        out[0] = '?', *w = 1;
+        return 1;
+    }
+    int control = (k == 1 && (s[0] < 0x20 || s[0] == 0x7f)) || (k == 2 && s[0] == 0xc2 && s[1] < 0xa0);
+    *w = control ? 0 : (size_t)k;
+    memcpy(out, s, *w);
+    return (size_t)k;
+}
+
+/* The len bytes at s, cleaned by name_char, into out: whole characters while they fit in n
+ * bytes, then a NUL (out has n + 1). Returns the bytes written. */
+static size_t name_clean(char *out, size_t n, const char *s, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        char c[4];
+        size_t w;
+        i += name_char((const unsigned char *)s + i, c, &w);
+        if (o + w > n)
+            break;
+        memcpy(out + o, c, w);
+        o += w;
+    }
+    out[o] = 0;
+    return o;
+}
+
+/* The client's file name, as the sample's name in the store, in messages and in the download's
+ * name: its base name (browsers on Windows have sent the whole path), cleaned by name_char, and
+ * at most n - 1 bytes, cut in its stem so that the extension (up to 16 bytes) stays; "upload"
+ * when that leaves nothing, "." or "..". Headers and JSON escape it where it goes. */
 static void clean_name(char *out, size_t n, const char *name)
 {
-    const char *base = name ? strrchr(name, '/') : NULL;
-    base = base ? base + 1 : name ? name : "";
-    size_t o = 0;
-    for (; *base && o + 1 < n; base++)
-        if ((*base >= 'a' && *base <= 'z') || (*base >= 'A' && *base <= 'Z') ||
-            (*base >= '0' && *base <= '9') || *base == '.' || *base == '_' || *base == '-')
-            out[o++] = *base;
-    if (!o)
+    const char *base = name ? name : "";
+    for (const char *c = base; *c; c++)
+        if (*c == '/' || *c == '\\')
+            base = c + 1;
+    const char *dot = strrchr(base, '.');
+    size_t len = strlen(base), elen = dot && dot != base ? len - (size_t)(dot - base) : 0;
+    if (elen > 16)
+        elen = 0;
+    char ext[17];
+    size_t e = name_clean(ext, sizeof ext - 1, base + len - elen, elen);
+    size_t o = name_clean(out, n - 1 - e, base, len - elen);
+    memcpy(out + o, ext, e + 1);
+    if (!strcmp(out, "") || !strcmp(out, ".") || !strcmp(out, ".."))
         snprintf(out, n, "upload");
-    else
-        out[o] = 0;
+}
+
+void ps_serve_spool_remove(const char *path)
+{
+    unlink(path);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        rmdir(dir);
+    }
 }
 
 static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -242,15 +300,25 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
             pthread_mutex_lock(&r->s->photo_lock);
             id = ++r->s->seq;
             pthread_mutex_unlock(&r->s->photo_lock);
-            char *path = r->files[r->nfiles];
-            snprintf(path, sizeof r->files[0], "%s/up%llu", r->s->tmpdir, id);
-            clean_name(r->names[r->nfiles], sizeof r->names[0], filename);
+            char *path = r->files[r->nfiles], *name = r->names[r->nfiles];
+            clean_name(name, sizeof r->names[0], filename);
+            int dl = snprintf(path, sizeof r->files[0], "%s/up%llu", r->s->tmpdir, id);
+            if (dl < 0 || (size_t)dl + 1 + strlen(name) >= sizeof r->files[0]) {
+                refuse_upload(q, 500, "temporary folder: path too long");
+                return MHD_NO;
+            }
+            if (mkdir(path, 0700)) {
+                refuse_upload(q, 500, "temporary folder: %s", strerror(errno));
+                return MHD_NO;
+            }
+            path[dl] = '/';
+            memcpy(path + dl + 1, name, strlen(name) + 1); /* it fits: checked above */
+            r->nfiles++; /* from here on_completed removes it, folder and all */
             q->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
             if (q->fd < 0) {
                 refuse_upload(q, 500, "temporary folder: %s", strerror(errno));
                 return MHD_NO;
             }
-            r->nfiles++;
         }
         while (size > 0) {
             ssize_t w = write(q->fd, data, size);
@@ -380,7 +448,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (q->fd >= 0)
         close(q->fd);
     for (int i = 0; i < q->r.nfiles; i++)
-        unlink(q->r.files[i]);
+        ps_serve_spool_remove(q->r.files[i]);
     free(q->r.body);
     free(q);
     *con_cls = NULL;

@@ -1,7 +1,9 @@
 # Progress on stderr for learn and apply: off a terminal one line per finished item (learn: each
-# image read, then the learning phase as it starts and ends; apply: "N/TOTAL FILE 0.4 s, ETA 9 s", and a line of its
-# own before a large image), on a terminal (script's pseudo-terminal) one line redrawn and
-# cleared before the command's own output; --quiet prints none; stdout is unchanged by all this.
+# image read, then the learning phase as it starts, with its inner steps, and as it ends; apply:
+# "N/TOTAL FILE 0.4 s, ETA 9 s", and a line of its own before a large image), on a terminal
+# (script's pseudo-terminal) one line redrawn (learn's phase: each inner step with an ETA, then
+# the program's fit) and cleared before the command's own output; --quiet prints none; stdout is
+# unchanged by all this.
 . "$TESTS_DIR/lib.sh"
 B=$(dirname "$P")/tests
 for t in test_mkimg test_mkmodel; do [ -x "$B/$t" ] || fail "missing $B/$t (make builds it)"; done
@@ -16,8 +18,10 @@ dur='[0-9]+(\.[0-9])? s|[0-9]+ min [0-9]{2} s' # 0.4 s, 12 s, 3 min 05 s
 grep -q "^learned u's style 'default' v1 from 2 images" o.txt || fail "learn's stdout: $(cat o.txt)"
 [ "$(sed -E "s/($dur)\$/D/" e.txt)" = "learn: 1/2 s1.png 64x48, D
 learn: 2/2 s2.jpg 48x64, D
-learn: learning from 2 images
+learn: learning from 2 images, 1 inner step
 learn: learned in D" ] || fail "learn's progress: $(cat e.txt)"
+"$P" learn --user u --steps 7 s1.png > /dev/null 2> e.txt && grep -q '^learn: learning from 1 image, 7 inner steps$' e.txt &&
+  [ "$(wc -l < e.txt)" = 3 ] || fail "learn's progress, 7 steps: $(cat e.txt)"
 grep -q $'\r' e.txt && fail "a carriage return off a terminal"
 "$P" learn --user u --steps 1 -q s1.png > o.txt 2> e.txt && [ ! -s e.txt ] && [ -s o.txt ] ||
   fail "learn --quiet: $(cat e.txt)"
@@ -59,8 +63,22 @@ if command -v script >/dev/null; then
     fail "learn under script"
   grep -aq $'\rlearn \\[#* *\\] 2/2 s2.jpg 48x64' tty.txt && grep -aq $'\rlearn: learning from 2 images, ' tty.txt ||
     fail "no redrawn learn line: $(od -c tty.txt | head -30)"
-  tr '\r' '\n' < tty.txt | sed 's/\x1b\[K//g' | grep -q "^learned u's style 'default' v4 from 2 images" ||
+  tr '\r' '\n' < tty.txt | sed 's/\x1b\[K//g' | grep -q "^learned u's style 'default' v5 from 2 images" ||
     fail "learn's own line drawn over: $(od -c tty.txt | tail -10)"
+  # the inner steps, one line redrawn: some with an ETA on the way, the last without, then the
+  # program's fit; none of it a line of its own
+  SHELL=/bin/sh script -qec "'$P' learn --user u --steps 100 s1.png s2.jpg" /dev/null > tty.txt < /dev/null ||
+    fail "learn --steps 100 under script"
+  lines=$(tr '\r' '\n' < tty.txt | sed 's/\x1b\[K//g')
+  echo "$lines" | grep -Eq "^learn \[#* *\] [1-9][0-9]?/100 steps, ($dur), ETA ($dur)\$" &&
+    echo "$lines" | grep -Eq "^learn \[#{30}\] 100/100 steps, ($dur)\$" &&
+    echo "$lines" | grep -Eq "^learn: fitting the style program, ($dur)\$" ||
+    fail "no redrawn inner steps: $(echo "$lines" | grep -a learn | tail -20)"
+  echo "$lines" | grep -Eq "/100 steps, .*ETA.*ETA|^learn: .*inner step" && fail "steps drawn wrong: $(echo "$lines" | tail)"
+  grep -aq '^learn' tty.txt && fail "learn's progress breaks lines on a terminal: $(od -c tty.txt | head)"
+  SHELL=/bin/sh script -qec "'$P' learn -q --user u --steps 3 s1.png" /dev/null > tty.txt < /dev/null
+  [ "$(tr -d '\r' < tty.txt)" = "$(tr -d '\r' < tty.txt | grep "^learned u's style 'default' v7 from 1 image")" ] &&
+    [ "$(wc -l < tty.txt)" = 1 ] || fail "learn --quiet on a terminal: $(od -c tty.txt | head)"
   SHELL=/bin/sh script -qec "'$P' apply -q --user u --force p.png --out-dir o" /dev/null > tty.txt < /dev/null
   grep -aq -e $'\x1b' -e 'apply \[' tty.txt && fail "--quiet on a terminal: $(od -c tty.txt | head)"
   [ "$(tr -d '\r' < tty.txt)" = o/p.u.png ] || fail "--quiet on a terminal: $(od -c tty.txt | head)"

@@ -2,7 +2,8 @@
 # profile and 16-bit PNGs; exiftool for EXIF, XMP and comments, and to read the outputs back):
 # EXIF with its orientation reset to 1 (the pixels are upright), ICC (a Display P3 input is
 # converted, checked against lcms2 through PIL's ImageCms, and comes out tagged sRGB), XMP and
-# comment, JPEG -> JPEG, PNG -> PNG and across; --strip drops them all; 16-bit PNG in gives
+# comments (all of them, in order), JPEG -> JPEG, PNG -> PNG and across, XMP over 64 KB into a
+# JPEG as ExtendedXMP, a warning for what a JPEG cannot hold; --strip drops them all; 16-bit PNG in gives
 # 16-bit PNG out with the values kept (dials at 0).
 . "$TESTS_DIR/lib.sh"
 B=$(dirname "$P")/tests
@@ -89,6 +90,38 @@ if cmd == 'inputs':
     im.save('p3.jpg', quality=95, subsampling=0, icc_profile=icc)
     im.save('plain.jpg', quality=95)
     png16('deep.png', 40, 30)
+elif cmd == 'comments':  # two comments each (a tool's, then a person's): two COMs, two PNG texts
+    from PIL import PngImagePlugin
+    texts = ['Created with GIMP', '\u00c9t\u00e9 \u00e0 Paris \u2600']
+    buf = io.BytesIO(); colors(32, 24).save(buf, 'JPEG', quality=90); j = buf.getvalue()
+    com = b''.join(b'\xff\xfe' + struct.pack('>H', len(t.encode()) + 2) + t.encode() for t in texts)
+    open('two.jpg', 'wb').write(j[:2] + com + j[2:])
+    info = PngImagePlugin.PngInfo()
+    for t in texts: info.add_text('Comment', t)
+    colors(32, 24).save('two.png', pnginfo=info)
+elif cmd == 'bigexif':  # a PNG whose EXIF (a TIFF header, then zeros) is over a JPEG segment's
+    def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+    buf = io.BytesIO(); colors(32, 24).save(buf, 'PNG'); b = buf.getvalue()
+    exif = b'II*\0' + struct.pack('<IH', 8, 0) + b'\0' * 70000
+    open('bigexif.png', 'wb').write(b[:33] + chunk(b'eXIf', exif) + b[33:])
+elif cmd == 'chunks':  # a PNG's chunks: type and length, space-separated
+    b = open(sys.argv[2], 'rb').read(); i = 8; out = []
+    while i < len(b):
+        n, t = struct.unpack('>I4s', b[i:i + 8]); out.append('%s:%d' % (t.decode(), n)); i += 12 + n
+    print(' '.join(out))
+elif cmd == 'extxmp':  # a JPEG's ExtendedXMP: the GUID is the MD5 of the parts joined by offset
+    import hashlib
+    b = open(sys.argv[2], 'rb').read(); i = 2; std = None; parts = {}
+    while b[i] == 0xff and b[i + 1] != 0xda:
+        n = struct.unpack('>H', b[i + 2:i + 4])[0]; d = b[i + 4:i + 2 + n]; i += 2 + n
+        if b[i - 2 - n + 1] != 0xe1: continue
+        if d.startswith(b'http://ns.adobe.com/xap/1.0/\0'): std = d[29:]
+        if d.startswith(b'http://ns.adobe.com/xmp/extension/\0'):
+            guid, full, off = d[35:67], *struct.unpack('>II', d[67:75]); parts[off] = (guid, full, d[75:])
+    ext = b''.join(parts[k][2] for k in sorted(parts))
+    guids = {g for g, _, _ in parts.values()}; fulls = {f for _, f, _ in parts.values()}
+    g = hashlib.md5(ext).hexdigest().upper().encode()
+    print(len(parts), guids == {g} and fulls == {len(ext)} and b'HasExtendedXMP="' + g + b'"' in std and len(std) < 65504)
 elif cmd == 'expect':  # max difference of out.png's colours from lcms2's P3 -> sRGB of the input,
     # and the largest move that conversion makes (so that an unconverted output would fail)
     src = Image.open(sys.argv[2]).convert('RGB')
@@ -127,6 +160,8 @@ for in in p3.jpg p3.png; do
     [ "$(tag XMP-dc:Title "$out")" = StyledTitle ] || fail "$out: XMP lost"
     c=$( [ $ext = jpg ] && tag File:Comment "$out" || tag PNG:Comment "$out")
     [ "$c" = 'made for pstyle' ] || fail "$out: comment '$c'"
+    [ $ext = jpg ] || [ "$($PY mk.py chunks "$out" | grep -o eXIf | wc -l)" = 1 ] ||
+      fail "$out: not one eXIf: $($PY mk.py chunks "$out")"
     d=$(tag ICC_Profile:ProfileDescription "$out")
     echo "$d" | grep -q sRGB || fail "$out: ICC profile '$d', want lcms2's sRGB"
     # --strip: none of it, still upright
@@ -136,6 +171,47 @@ for in in p3.jpg p3.png; do
     [ "$(tag ImageWidth "strip_$out")x$(tag ImageHeight "strip_$out")" = 48x64 ] || fail "strip_$out: not upright"
   done
 done
+# every comment, in order: JPEG COMs and PNG Comment texts (iTXt for the one beyond Latin-1)
+$PY mk.py comments || fail "making two.jpg, two.png"
+want=$(printf 'Created with GIMP\n\303\211t\303\251 \303\240 Paris \342\230\200')
+for in in two.jpg two.png; do
+  [ "$(exiftool -a -s3 -File:Comment -PNG:Comment "$in")" = "$want" ] || fail "$in lacks its two comments"
+  for ext in jpg png; do
+    out=out_${in%.*}_${in##*.}.$ext
+    "$P" apply --user u "$in" -o "$out" > /dev/null || fail "apply $in -> $out"
+    got=$(exiftool -a -s3 -File:Comment -PNG:Comment "$out")
+    [ "$got" = "$want" ] || fail "$out: comments '$got'"
+  done
+done
+
+# XMP over a JPEG segment (a 100 KB description) goes out as ExtendedXMP, which exiftool merges
+# back; the GUID is the MD5 of the parts (python's hashlib)
+long=$(head -c 100000 /dev/zero | tr '\0' x)
+"$B/test_mkimg" bigxmp.png 40 30 3 && exiftool -q -overwrite_original -XMP-dc:Title=BigTitle \
+  "-XMP-dc:Description=$long" bigxmp.png || fail "bigxmp.png"
+"$P" apply --user u bigxmp.png -o bigxmp.jpg > /dev/null 2> e.txt || fail "apply bigxmp.png: $(cat e.txt)"
+grep -q warning e.txt && fail "a warning for XMP that fits as ExtendedXMP: $(cat e.txt)"
+[ "$(tag XMP-dc:Title bigxmp.jpg)" = BigTitle ] && [ "$(tag XMP-dc:Description bigxmp.jpg)" = "$long" ] ||
+  fail "bigxmp.jpg: the XMP is not all there: $(exiftool -s -XMP:all bigxmp.jpg | cut -c1-100)"
+[ "$($PY mk.py extxmp bigxmp.jpg)" = "2 True" ] || fail "ExtendedXMP: $($PY mk.py extxmp bigxmp.jpg)"
+# a JPEG input's ExtendedXMP is left out (on phones: the depth map, the unstyled original), said so
+"$P" apply --user u bigxmp.jpg -o again_bigxmp.jpg > /dev/null 2> e.txt || fail "apply bigxmp.jpg: $(cat e.txt)"
+grep -q "^pstyle: warning: again_bigxmp.jpg: the input's ExtendedXMP (100[0-9]* bytes; .*) is left out$" e.txt ||
+  fail "no warning for the ExtendedXMP left out: $(cat e.txt)"
+[ "$(tag XMP-dc:Description again_bigxmp.jpg)" = "" ] || fail "again_bigxmp.jpg: ExtendedXMP carried?"
+# what a JPEG cannot hold (EXIF over 64 KB) is left out with a warning; a PNG keeps it, no word
+$PY mk.py bigexif || fail "bigexif.png"
+"$P" apply --user u bigexif.png -o bigexif.jpg > /dev/null 2> e.txt || fail "apply bigexif.png: $(cat e.txt)"
+grep -q "^pstyle: warning: bigexif.jpg: the input's EXIF is 70010 bytes, over the 65527 of a JPEG segment: left out" e.txt ||
+  fail "no warning for the EXIF left out: $(cat e.txt)"
+[ -z "$(exiftool -s -EXIF:all bigexif.jpg)" ] || fail "bigexif.jpg has EXIF"
+"$P" apply --user u bigexif.png -o bigexif.png.png > /dev/null 2> e.txt && ! grep -q warning e.txt ||
+  fail "apply bigexif.png to PNG: $(cat e.txt)"
+$PY mk.py chunks bigexif.png.png | grep -q '^IHDR:13 eXIf:70010 IDAT:[0-9]* IEND:0$' ||
+  fail "the PNG output's EXIF: $($PY mk.py chunks bigexif.png.png)"
+"$P" apply --user u --strip --force bigexif.png -o bigexif.jpg > /dev/null 2> e.txt && ! grep -q warning e.txt ||
+  fail "a warning with --strip: $(cat e.txt)"
+
 # the same input gives the same bytes a second later (lcms2 would date the sRGB profile)
 sleep 1
 "$P" apply --user u p3.jpg -o again.png > /dev/null && cmp -s again.png out_p3_jpg.png || fail "output not reproducible"

@@ -1,6 +1,7 @@
 # pstyle serve through a real HTTP client (curl) against the real server on a free port: the
 # token (URL, cookie, header), styles, samples and thumbnails, a photo painted at preview and full
-# size (the full PNG byte-identical to `pstyle apply`'s), learn from uploads, concurrent requests;
+# size (the full PNG byte-identical to `pstyle apply`'s), learn from uploads (the samples named
+# as uploaded, sanitized), concurrent requests;
 # hostile requests (oversized and endless bodies, wrong or missing token, another Host, path
 # traversal, malformed multipart, non-images, bad names and numbers) each get a 4xx with a JSON
 # error and the server keeps serving; SIGINT and SIGTERM stop it with exit 0, its temporary
@@ -137,6 +138,39 @@ for f in c1.png c2.jpg; do
   "$P" show bob | grep -q "sample $(sha256sum "$f" | cut -c1-64) " || fail "$f's hash not stored"
 done
 [ -z "$(ls -A "$sd")" ] || fail "uploads left in the temporary folder: $(ls -A "$sd")"
+# ... each sample named as it was uploaded, in the API and in the store
+names() { "$P" show --json "$1" | python3 -c "import json, sys
+print([s['name'] for s in json.load(sys.stdin)['styles'][0]['versions'][0]['samples']])"; }
+req 200 -H "$H" "$BASE/api/samples?user=bob&style=warm"
+[ "$(json "[s['name'] for s in d['samples']]")" = "['c1.png', 'c2.jpg']" ] || fail "API's sample names: $(cat body)"
+[ "$(names bob)" = "['c1.png', 'c2.jpg']" ] || fail "stored sample names: $(names bob)"
+# names sanitized: the base name after '/' or '\', UTF-8 kept, control bytes dropped, other bytes
+# not UTF-8 as '?', at most 127 bytes with the extension kept, "upload" for what is no name
+python3 - c1.png c2.jpg <<'PY' || fail "multipart body"
+import sys
+parts = [('C:\\fakepath\\\u00c9t\u00e9 \u00e0 Paris.png'.encode(), 1), (b'../../x/a\x01b\xffc.jpg', 2),
+         (b'n' * 300 + b'.png', 1), (b'..', 2)]
+body = b''
+for name, f in parts:
+    body += (b'--XYZ\r\nContent-Disposition: form-data; name="images"; filename="' + name +
+             b'"\r\nContent-Type: image/png\r\n\r\n' + open(sys.argv[f], 'rb').read() + b'\r\n')
+body += b'--XYZ\r\nContent-Disposition: form-data; name="user"\r\n\r\ndave\r\n--XYZ--\r\n'
+open('names.txt', 'wb').write(body)
+PY
+req 200 -H "$H" -H "Content-Type: multipart/form-data; boundary=XYZ" --data-binary @names.txt "$BASE/api/learn"
+want="['\u00c9t\u00e9 \u00e0 Paris.png', 'ab?c.jpg', '$(printf 'n%.0s' $(seq 123)).png', 'upload']"
+want=$(python3 -c "print($want)")
+req 200 -H "$H" "$BASE/api/samples?user=dave"
+[ "$(json "[s['name'] for s in d['samples']]")" = "$want" ] || fail "API's sanitized names: $(cat body)"
+[ "$(names dave)" = "$want" ] || fail "stored sanitized names: $(names dave)"
+[ -z "$(ls -A "$sd")" ] || fail "uploads left in the temporary folder: $(ls -A "$sd")"
+# a photo's UTF-8 name: in JSON as it is, in the download's header as RFC 6266 has it
+ete=$(printf '\303\211t\303\251.jpg')
+req 200 -H "$H" -F "photo=@p.jpg;filename=\"dir/$ete\"" "$BASE/api/photo"
+[ "$(json "d['name']")" = "$ete" ] || fail "photo's name: $(cat body)"
+O=utf.png req 200 -H "$H" -D hdr "$BASE/api/apply?photo=$(json "d['photo']")&$q&size=full&format=png"
+grep -qi "^Content-Disposition: attachment; filename=\"__t__.alice.png\"; filename\*=UTF-8''%C3%89t%C3%A9.alice.png" hdr ||
+  fail "UTF-8 download name: $(cat hdr)"
 
 # concurrent: 8 previews at once (all the same bytes) beside a learn
 pids=
@@ -154,7 +188,10 @@ hostile 413 "upload too large: [0-9]+ bytes, at most 1048576" -H "$H" -F "photo=
 hostile 413 "upload too large: more than 1048576" -H "$H" -H "Transfer-Encoding: chunked" \
   -F "photo=@big.bin" "$BASE/api/photo"
 hostile 403 "missing or wrong token" "$BASE/api/styles"
-hostile 403 "missing or wrong token" -H "X-Pstyle-Token: ${TOK%?}0" "$BASE/api/styles"
+# the token with its last digit changed (to 0, or to 1 when it is 0: a 1 in 16 chance that
+# "change it to 0" kept the right token made this check fail now and then)
+[ "${TOK: -1}" = 0 ] && wrong=${TOK%?}1 || wrong=${TOK%?}0
+hostile 403 "missing or wrong token" -H "X-Pstyle-Token: $wrong" "$BASE/api/styles"
 hostile 403 "missing or wrong token" "$BASE/api/styles?t=$TOK$TOK"
 hostile 403 "missing or wrong token" -F "photo=@p.jpg" "$BASE/api/photo"
 hostile 403 "wrong Host" -H "$H" -H "Host: evil.example:$port" "$BASE/api/styles"

@@ -202,7 +202,8 @@ def main():
         # the download link: the full-size PNG, named for the user, the cookie alone as the token
         dl = page.js("fetch(document.getElementById('download').dataset.href).then(async (r) => [r.status,"
                      " r.headers.get('content-type'), r.headers.get('content-disposition'), (await r.arrayBuffer()).byteLength])")
-        if dl[:3] != [200, "image/png", 'attachment; filename="%s.%s.png"' % (os.path.splitext(os.path.basename(photo))[0], user)]:
+        stem = os.path.splitext(os.path.basename(photo))[0]
+        if dl[:3] != [200, "image/png", "attachment; filename=\"%s.%s.png\"; filename*=UTF-8''%s.%s.png" % (stem, user, stem, user)]:
             fail("download: %s" % dl)
         if nlat:
             w, h = page.js("[st.photo.width, st.photo.height]")
@@ -223,6 +224,11 @@ def main():
             page.wait("document.getElementById('learnmsg').textContent.includes(\"learned browser's style 'dropped' v1\")", "learn")
             page.wait("document.getElementById('style').selectedOptions[0].text.startsWith('browser/dropped')", "the new style selected")
             print("learn: " + page.js("document.getElementById('learnmsg').textContent"))
+            # the samples are named as the browser sent the files
+            names = page.js("fetch('/api/samples?user=browser&style=dropped').then((r) => r.json())"
+                            ".then((j) => j.samples.map((s) => s.name))")
+            if names != [os.path.basename(f) for f in learn_imgs]:
+                fail("sample names: %s" % names)
         errs = [l for l in open("serve.err") if "pstyle:" in l and "stopping" not in l]
         if errs:
             fail("server errors: " + "".join(errs))

@@ -2,7 +2,7 @@
 # loads, lists the style and its samples, takes a photo, a mouse drag of the colour slider changes
 # the painted image, before/after toggles, a screenshot is written (copied to $SERVE_SCREENSHOT
 # when set), the download link gives the full-size PNG, and two images given to the learn box
-# become a new style. SERVE_LATENCY=N adds the latency figure (serve_browser.py). Skipped, saying so, when Chromium or python3-websocket is missing
+# become a new style, its samples named as the files. SERVE_LATENCY=N adds the latency figure (serve_browser.py). Skipped, saying so, when Chromium or python3-websocket is missing
 # (make deps installs both).
 . "$TESTS_DIR/lib.sh"
 B=$(dirname "$P")/tests

@@ -7,6 +7,7 @@
  * chunks and markers and with stb_image, not only with the loader under test. */
 #include "check.h"
 #include "img_util.h"
+#include "src/img/img_impl.h" /* ps_img__md5 */
 #include <stdio.h> /* before jpeglib.h */
 #include <jpeglib.h>
 #include <lcms2.h>
@@ -650,17 +651,23 @@ static void test_xmp_comment(void)
     static const char xmp[] = "<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?><x:xmpmeta xmlns:x='adobe:ns:meta/'>"
                               "<rdf:RDF/></x:xmpmeta><?xpacket end='w'?>";
     static const char com[] = "shot on a tuesday \xc3\xa9t\xc3\xa9"; /* UTF-8 */
+    static const char com2[] = "Created with GIMP";
     unsigned char *px = picture(3), app1[256];
     memcpy(app1, "http://ns.adobe.com/xap/1.0/", 29);
     memcpy(app1 + 29, xmp, sizeof xmp - 1);
-    marker mk[2] = {{JPEG_APP0 + 1, app1, 29 + sizeof xmp - 1}, {JPEG_COM, com, sizeof com - 1}};
-    mem j = make_jpeg(W, H, px, 3, mk, 2, NULL);
+    /* every COM, in order; the empty one is nobody's comment */
+    marker mk[4] = {{JPEG_APP0 + 1, app1, 29 + sizeof xmp - 1}, {JPEG_COM, com, sizeof com - 1},
+                    {JPEG_COM, "", 0}, {JPEG_COM, com2, sizeof com2 - 1}};
+    mem j = make_jpeg(W, H, px, 3, mk, 4, NULL);
     ps_image im;
     ps_img_meta m;
     CHECK(ps_img_load_mem_meta(j.b, j.n, "xmp.jpg", &im, &m) == PS_OK, "%s", ps_last_error());
     CHECK(m.xmp && m.xmp_len == sizeof xmp - 1 && !memcmp(m.xmp, xmp, m.xmp_len), "JPEG XMP read");
-    CHECK(m.comment && m.comment_len == sizeof com - 1 && !memcmp(m.comment, com, m.comment_len), "JPEG COM read");
-    /* to PNG: iTXt XML:com.adobe.xmp, uncompressed; the UTF-8 comment as iTXt Comment */
+    CHECK(m.n_comments == 2 && m.comment_len[0] == sizeof com - 1 && !memcmp(m.comment[0], com, m.comment_len[0]) &&
+              m.comment_len[1] == sizeof com2 - 1 && !memcmp(m.comment[1], com2, m.comment_len[1]),
+          "JPEG COMs read: %d", m.n_comments);
+    /* to PNG: iTXt XML:com.adobe.xmp, uncompressed; the UTF-8 comment as iTXt Comment, the
+     * ASCII one as tEXt, in their order */
     CHECK(ps_img_save_meta("xmp.png", &im, 0, &m) == PS_OK, "%s", ps_last_error());
     mem o = slurp("xmp.png");
     size_t n;
@@ -671,30 +678,49 @@ static void test_xmp_comment(void)
     ps_img_meta bm;
     CHECK(ps_img_load_meta("xmp.png", &back, &bm) == PS_OK, "%s", ps_last_error());
     CHECK(bm.xmp && bm.xmp_len == m.xmp_len && !memcmp(bm.xmp, xmp, bm.xmp_len), "PNG XMP read back");
-    CHECK(bm.comment && bm.comment_len == m.comment_len && !memcmp(bm.comment, com, bm.comment_len), "PNG comment read back");
+    CHECK(bm.n_comments == 2 && bm.comment_len[0] == m.comment_len[0] && !memcmp(bm.comment[0], com, bm.comment_len[0]) &&
+              bm.comment_len[1] == m.comment_len[1] && !memcmp(bm.comment[1], com2, bm.comment_len[1]),
+          "PNG comments read back: %d", bm.n_comments);
     /* and to JPEG again */
     CHECK(ps_img_save_meta("xmp2.jpg", &back, 90, &bm) == PS_OK, "%s", ps_last_error());
     mem o2 = slurp("xmp2.jpg");
     const unsigned char *x = jpeg_find(&o2, JPEG_APP0 + 1, "http://ns.adobe.com/xap/1.0/", 29, 0, &n);
     CHECK(x && n == sizeof xmp - 1 && !memcmp(x, xmp, n), "JPEG XMP written");
     x = jpeg_find(&o2, JPEG_COM, "", 0, 0, &n);
-    CHECK(x && n == sizeof com - 1 && !memcmp(x, com, n), "JPEG COM written");
+    CHECK(x && n == sizeof com - 1 && !memcmp(x, com, n), "JPEG COM 1 written");
+    x = jpeg_find(&o2, JPEG_COM, "", 0, 1, &n);
+    CHECK(x && n == sizeof com2 - 1 && !memcmp(x, com2, n), "JPEG COM 2 written");
+    CHECK(!jpeg_find(&o2, JPEG_COM, "", 0, 2, &n), "a third COM written");
     ps_img_free(&back), ps_img_meta_free(&bm), free(o.b), free(o2.b);
-    /* a Latin-1 tEXt Comment comes out as UTF-8, and an ASCII one is written as tEXt */
-    chunk ck[2] = {{"tEXt", "Comment\0caf\xe9", 12, 0}, {"tEXt", "Title\0other", 11, 0}};
-    mem p = make_png(W, H, 3, 8, px, ck, 2);
-    CHECK(ps_img_load_mem_meta(p.b, p.n, "latin1.png", &back, &bm) == PS_OK && bm.comment &&
-              bm.comment_len == 5 && !memcmp(bm.comment, "caf\xc3\xa9", 5), "Latin-1 comment as UTF-8");
+    /* a Latin-1 tEXt Comment comes out as UTF-8; one after the image data counts too, in its
+     * place; an ASCII one is written as tEXt */
+    chunk ck[3] = {{"tEXt", "Comment\0caf\xe9", 12, 0}, {"tEXt", "Title\0other", 11, 0},
+                   {"tEXt", "Comment\0late", 12, 1}};
+    mem p = make_png(W, H, 3, 8, px, ck, 3);
+    CHECK(ps_img_load_mem_meta(p.b, p.n, "latin1.png", &back, &bm) == PS_OK && bm.n_comments == 2 &&
+              bm.comment_len[0] == 5 && !memcmp(bm.comment[0], "caf\xc3\xa9", 5) &&
+              bm.comment_len[1] == 4 && !memcmp(bm.comment[1], "late", 4), "Latin-1 and late comments");
     ps_img_meta_free(&bm);
-    bm.comment = (unsigned char *)"plain words", bm.comment_len = 11;
+    bm.comment[0] = (unsigned char *)"plain words", bm.comment_len[0] = 11, bm.n_comments = 1;
     CHECK(ps_img_save_meta("ascii.png", &back, 0, &bm) == PS_OK, "%s", ps_last_error());
     mem o3 = slurp("ascii.png");
     t = png_find(&o3, "tEXt", &n, NULL);
     CHECK(t && n == 19 && !memcmp(t, "Comment\0plain words", 19), "ASCII comment as tEXt");
     ps_img_free(&back), free(o3.b), free(p.b);
+    /* the caps: PS_IMG_META_MAX_COMMENTS comments, the first ones kept */
+    marker many[PS_IMG_META_MAX_COMMENTS + 3];
+    char texts[PS_IMG_META_MAX_COMMENTS + 3][8];
+    for (int i = 0; i < PS_IMG_META_MAX_COMMENTS + 3; i++)
+        snprintf(texts[i], sizeof texts[i], "c%d", i), many[i] = (marker){JPEG_COM, texts[i], strlen(texts[i])};
+    mem jm = make_jpeg(W, H, px, 3, many, PS_IMG_META_MAX_COMMENTS + 3, NULL);
+    CHECK(ps_img_load_mem_meta(jm.b, jm.n, "many.jpg", &back, &bm) == PS_OK &&
+              bm.n_comments == PS_IMG_META_MAX_COMMENTS && !memcmp(bm.comment[PS_IMG_META_MAX_COMMENTS - 1], texts[PS_IMG_META_MAX_COMMENTS - 1],
+                      bm.comment_len[PS_IMG_META_MAX_COMMENTS - 1]), "comments past the cap: %d", bm.n_comments);
+    ps_img_free(&back), ps_img_meta_free(&bm), free(jm.b);
     /* strip: none of it, on either format */
     ps_img_meta_strip(&m);
-    CHECK(!m.exif && !m.icc && !m.xmp && !m.comment && m.depth == 8, "strip empties all but depth");
+    CHECK(!m.exif && !m.icc && !m.xmp && !m.n_comments && !m.comment[0] && m.depth == 8,
+          "strip empties all but depth");
     CHECK(ps_img_save_meta("strip.jpg", &im, 90, &m) == PS_OK && ps_img_save_meta("strip.png", &im, 0, &m) == PS_OK,
           "%s", ps_last_error());
     o = slurp("strip.jpg"), o2 = slurp("strip.png");
@@ -704,6 +730,92 @@ static void test_xmp_comment(void)
               !png_find(&o2, "iCCP", &n, NULL), "stripped PNG has no metadata chunks");
     free(o.b), free(o2.b);
     ps_img_free(&im), ps_img_meta_free(&m), free(j.b), free(px);
+}
+
+/* XMP over one segment into a JPEG: a StandardXMP with xmpNote:HasExtendedXMP = the MD5 of the
+ * ExtendedXMP (the packet's x:xmpmeta), which follows in parts with the GUID, full length and
+ * offset; without an x:xmpmeta or rdf:RDF it is left out, as EXIF and comments over a segment
+ * are, and ps_img_meta_jpeg_unfit says so. */
+static void test_xmp_extended(void)
+{
+    unsigned char md5[16];
+    static const unsigned char abc[16] = {0x90, 0x01, 0x50, 0x98, 0x3c, 0xd2, 0x4f, 0xb0,
+                                          0xd6, 0x96, 0x3f, 0x7d, 0x28, 0xe1, 0x7f, 0x72};
+    CHECK(ps_img__md5("abc", 3, md5) && !memcmp(md5, abc, 16), "MD5 of 'abc' (RFC 1321)");
+    static const char head[] = "<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>";
+    static const char open[] = "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf="
+                               "'http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description "
+                               "rdf:about='' xmlns:dc='http://purl.org/dc/elements/1.1/' dc:format='";
+    static const char close[] = "'/></rdf:RDF></x:xmpmeta>";
+    size_t fill = 150000, bn = sizeof open - 1 + fill + sizeof close - 1;
+    size_t xn = 22 + sizeof head + bn + 2000 + 32;
+    char *x = malloc(xn);
+    size_t o = (size_t)sprintf(x, "XML:com.adobe.xmp%c%c%c%c%c%s%s", 0, 0, 0, 0, 0, head, open);
+    const size_t body = 18 + 4 + sizeof head - 1; /* where x:xmpmeta starts */
+    for (size_t i = 0; i < fill; i++)
+        x[o++] = (char)('a' + i % 26);
+    o += (size_t)sprintf(x + o, "%s", close);
+    memset(x + o, ' ', 2000), o += 2000; /* the padding a packet has, not part of ExtendedXMP */
+    o += (size_t)sprintf(x + o, "<?xpacket end='w'?>");
+    unsigned char *px = picture(3);
+    chunk ck = {"iTXt", x, o, 0};
+    mem p = make_png(W, H, 3, 8, px, &ck, 1);
+    ps_image im;
+    ps_img_meta m;
+    CHECK(ps_img_load_mem_meta(p.b, p.n, "bigxmp.png", &im, &m) == PS_OK && m.xmp_len == o - 22, "big XMP read");
+    CHECK(ps_img_meta_jpeg_unfit(&m) == 0, "a big XMP with an x:xmpmeta fits a JPEG");
+    CHECK(ps_img_save_meta("bigxmp.jpg", &im, 90, &m) == PS_OK, "%s", ps_last_error());
+    mem j = slurp("bigxmp.jpg");
+    size_t n;
+    const unsigned char *std = jpeg_find(&j, JPEG_APP0 + 1, "http://ns.adobe.com/xap/1.0/", 29, 0, &n);
+    const char *g = std ? memmem(std, n, "xmpNote:HasExtendedXMP=\"", 24) : NULL;
+    char guid[33] = "", want[33];
+    if (g && (size_t)((const unsigned char *)g - std) + 24 + 33 <= n && g[24 + 32] == '"')
+        memcpy(guid, g + 24, 32);
+    CHECK(n < 1000 && guid[0], "StandardXMP with HasExtendedXMP: %zu bytes", n);
+    const size_t std_n = n;
+    CHECK(ps_img__md5(x + body, bn, md5), "MD5");
+    for (int i = 0; i < 16; i++)
+        snprintf(want + 2 * i, 3, "%02X", md5[i]);
+    CHECK(!strcmp(guid, want), "GUID %s, the ExtendedXMP's MD5 is %s", guid, want);
+    unsigned char *ext = calloc(bn, 1);
+    size_t got = 0;
+    int parts = 0, ok = 1;
+    const unsigned char *e;
+    while ((e = jpeg_find(&j, JPEG_APP0 + 1, "http://ns.adobe.com/xmp/extension/", 35, parts, &n))) {
+        uint32_t full = (uint32_t)e[32] << 24 | e[33] << 16 | e[34] << 8 | e[35];
+        uint32_t off = (uint32_t)e[36] << 24 | e[37] << 16 | e[38] << 8 | e[39];
+        ok &= n > 40 && !memcmp(e, want, 32) && full == bn && off == got && off + n - 40 <= bn;
+        if (ok)
+            memcpy(ext + off, e + 40, n - 40), got += n - 40;
+        parts++;
+    }
+    CHECK(ok && parts == 3 && got == bn && !memcmp(ext, x + body, bn),
+          "ExtendedXMP: %d parts, %zu of %zu bytes", parts, got, bn);
+    ps_img_free(&im), ps_img_meta_free(&m);
+    /* read back, the ExtendedXMP is counted, not kept (img.h says why); strip forgets it */
+    CHECK(ps_img_load_mem_meta(j.b, j.n, "bigxmp.jpg", &im, &m) == PS_OK && m.xmp_ext_left == bn &&
+              m.xmp_len == std_n && !memcmp(m.xmp, std, std_n), "ExtendedXMP read: %zu bytes", m.xmp_ext_left);
+    ps_img_meta_strip(&m);
+    CHECK(m.xmp_ext_left == 0, "strip kept the ExtendedXMP's count");
+    free(ext), free(j.b), ps_img_free(&im), ps_img_meta_free(&m), free(p.b);
+    /* no element to store: left out, and said so; EXIF and a comment over a segment too */
+    memset(x + body, 'z', bn);
+    p = make_png(W, H, 3, 8, px, &ck, 1);
+    CHECK(ps_img_load_mem_meta(p.b, p.n, "junkxmp.png", &im, &m) == PS_OK && m.xmp, "%s", ps_last_error());
+    CHECK(ps_img_meta_jpeg_unfit(&m) == PS_IMG_LOST_XMP, "unfit XMP: %u", ps_img_meta_jpeg_unfit(&m));
+    CHECK(ps_img_save_meta("junkxmp.jpg", &im, 90, &m) == PS_OK, "%s", ps_last_error());
+    j = slurp("junkxmp.jpg");
+    CHECK(!jpeg_find(&j, JPEG_APP0 + 1, "http://ns.adobe.com/xap/1.0/", 29, 0, &n) &&
+              !jpeg_find(&j, JPEG_APP0 + 1, "http://ns.adobe.com/xmp/extension/", 35, 0, &n), "unfit XMP written");
+    ps_img_meta_free(&m);
+    m.exif_len = PS_IMG_JPEG_EXIF_MAX + 1, m.n_comments = 2;
+    m.comment_len[0] = 10, m.comment_len[1] = PS_IMG_JPEG_COMMENT_MAX + 1;
+    CHECK(ps_img_meta_jpeg_unfit(&m) == (PS_IMG_LOST_EXIF | PS_IMG_LOST_COMMENT), "unfit EXIF and comment: %u",
+          ps_img_meta_jpeg_unfit(&m));
+    m.exif_len = PS_IMG_JPEG_EXIF_MAX, m.comment_len[1] = PS_IMG_JPEG_COMMENT_MAX;
+    CHECK(ps_img_meta_jpeg_unfit(&m) == 0, "EXIF and comment at the limits fit");
+    free(j.b), ps_img_free(&im), free(p.b), free(px), free(x);
 }
 
 static void test_16bit(void)
@@ -793,8 +905,11 @@ static void expect_ignored_png(const char *what, const chunk *ck, int nck, int c
     CHECK(ps_img_load_mem(plain.b, plain.n, "plain", &b) == PS_OK && same_pixels(&a, &b), "%s: pixels as without it", what);
     CHECK(!m.icc == !want_icc, "%s: icc %zu bytes", what, m.icc_len);
     CHECK(!m.exif == !want_exif, "%s: exif %zu bytes", what, m.exif_len);
-    CHECK(m.xmp_len <= PS_IMG_META_MAX_BYTES && m.comment_len <= PS_IMG_META_MAX_BYTES, "%s: blob over the cap", what);
-    CHECK(!flip_crc || (!m.comment && !m.xmp), "%s: the chunk with a bad CRC was kept", what);
+    size_t comments = 0;
+    for (int i = 0; i < m.n_comments; i++)
+        comments += m.comment_len[i];
+    CHECK(m.xmp_len <= PS_IMG_META_MAX_BYTES && comments <= PS_IMG_META_MAX_BYTES, "%s: blob over the cap", what);
+    CHECK(!flip_crc || (!m.n_comments && !m.xmp), "%s: the chunk with a bad CRC was kept", what);
     ps_img_free(&a), ps_img_free(&b), ps_img_meta_free(&m), free(p.b), free(plain.b);
     if (src != px)
         free(src);
@@ -1009,6 +1124,7 @@ int main(void)
     test_icc_jpeg();
     test_icc_cmyk();
     test_xmp_comment();
+    test_xmp_extended();
     test_16bit();
     test_hostile_icc();
     mem p3 = p3_profile();
