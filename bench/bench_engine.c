@@ -146,7 +146,8 @@ static void ps_bench_conv_shape(ps_bench_ctx *cx, const char *layer, int C, int 
             snprintf(name, sizeof name, "%s conv%dx%d%s %d->%d @%dx%d%s", layer, K, K,
                      stride > 1 ? "/2" : "", C, OC, HW, HW, pass[c.pass]);
             ps_bench_time t = ps_bench_repeat(ps_bench_conv_fn, &c, runs), base = {0};
-            if (ps_conv2d_is_direct(K, stride, c.pad)) {
+            /* stride 2's input gradient is im2col on both (nn.h) */
+            if (ps_conv2d_is_direct(K, stride, c.pad) && (stride == 1 || c.pass != PS_BENCH_DIN)) {
                 ps_conv2d_direct(0);
                 base = ps_bench_repeat(ps_bench_conv_fn, &c, runs);
                 ps_conv2d_direct(1);

@@ -1,4 +1,4 @@
-/* 2-D convolution: 3x3 stride-1 convs by conv3.c's direct kernels where the CPU has them, else
+/* 2-D convolution: 3x3 pad-1 convs by conv3.c's direct kernels where the CPU has them, else
  * im2col + sgemm over tiles of output rows (so the column buffer stays a few MB even at 1 MP),
  * 1x1 stride-1 convs straight to sgemm, and naive references in plain loops. */
 #include "nn_impl.h"
@@ -40,15 +40,17 @@ static size_t ps_conv_col_floats(int C, int H, int W, int K, int stride, int pad
 size_t ps_conv2d_scratch_floats(int C, int H, int W, int OC, int K, int stride, int pad)
 {
     if (ps_conv2d_is_direct(K, stride, pad))
-        return ps_conv3_fwd_scratch(C, H, W, OC);
+        return ps_conv3_fwd_scratch(C, H, W, OC, stride);
     return ps_conv_col_floats(C, H, W, K, stride, pad);
 }
 
 size_t ps_conv2d_backward_scratch_floats(int C, int H, int W, int OC, int K, int stride, int pad)
 {
-    if (ps_conv2d_is_direct(K, stride, pad))
-        return ps_conv3_bwd_scratch(C, H, W, OC);
-    return 2 * ps_conv_col_floats(C, H, W, K, stride, pad);
+    size_t col = 2 * ps_conv_col_floats(C, H, W, K, stride, pad);
+    if (!ps_conv2d_is_direct(K, stride, pad))
+        return col;
+    size_t direct = ps_conv3_bwd_scratch(C, H, W, OC, stride);
+    return stride == 1 || direct > col ? direct : col; /* stride 2: din by im2col */
 }
 
 /* Output columns [*lo, *hi) whose input column ox*stride - pad + kx lies inside [0, W): the
@@ -121,7 +123,7 @@ void ps_conv2d_forward(float *out, const float *in, const float *w, const float 
                        int H, int W, int OC, int K, int stride, int pad, float *scratch)
 {
     if (ps_conv2d_is_direct(K, stride, pad)) {
-        ps_conv3_forward(out, in, w, b, N, C, H, W, OC, scratch);
+        ps_conv3_forward(out, in, w, b, N, C, H, W, OC, stride, scratch);
         return;
     }
     int OH = ps_conv_out(H, K, stride, pad), OW = ps_conv_out(W, K, stride, pad);
@@ -172,8 +174,10 @@ void ps_conv2d_backward(float *din, float *dw, float *db, const float *dout, con
         ps_conv_bias_grad(db, dout, N, OC, ohw);
     if (ps_conv2d_is_direct(K, stride, pad)) {
         if (din || dw)
-            ps_conv3_backward(din, dw, dout, in, w, N, C, H, W, OC, scratch);
-        return;
+            ps_conv3_backward(din, dw, dout, in, w, N, C, H, W, OC, stride, scratch);
+        if (stride == 1 || !din)
+            return;
+        dw = NULL; /* stride 2: the input gradient (a strided scatter) stays on im2col below */
     }
     int trows = ps_conv_tile_rows(C, K, OH, OW);
     float *col = scratch, *dcol = scratch + ckk * (size_t)trows * OW;

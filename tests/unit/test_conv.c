@@ -132,11 +132,13 @@ int main(void)
         }
     compare(1, 16, 40, 300, 4, 7, 1, 3, &r); /* several column tiles */
     compare(2, 8, 33, 257, 8, 3, 2, 1, &r);
-    /* 3x3 stride-1 shapes for the direct kernels: many row bands, channel counts that are not
-     * multiples of their block of 8 (49 = 7 x 7, 13, 3), rows narrower than one vector */
+    /* 3x3 shapes for the direct kernels: many row bands, channel counts that are not multiples
+     * of their block of 8 (49 = 7 x 7, 13, 3), rows narrower than one vector */
     compare(1, 49, 37, 300, 16, 3, 1, 1, &r);
     compare(2, 13, 21, 45, 13, 3, 1, 1, &r);
     compare(3, 4, 5, 3, 9, 3, 1, 1, &r);
+    compare(1, 16, 64, 100, 32, 3, 2, 1, &r); /* stride 2: parity planes, even and odd sizes */
+    compare(2, 5, 17, 31, 11, 3, 2, 1, &r);
     for (int ki = 0; ki < 4; ki++) {
         compare_bwd(2, 3, 13, 11, 4, ks[ki], 1, ks[ki] / 2, &r);
         compare_bwd(1, 5, 9, 16, 3, ks[ki], 2, ks[ki] / 2, &r);
@@ -144,6 +146,8 @@ int main(void)
     compare_bwd(1, 49, 37, 300, 16, 3, 1, 1, &r);
     compare_bwd(2, 16, 21, 45, 49, 3, 1, 1, &r);
     compare_bwd(3, 4, 5, 3, 9, 3, 1, 1, &r);
+    compare_bwd(2, 16, 33, 70, 32, 3, 2, 1, &r);
+    compare_bwd(1, 3, 8, 8, 16, 3, 2, 1, &r);
     compare_bwd(1, 5, 9, 16, 3, 3, 1, 0, &r); /* pad 0: im2col */
     adjoint(2, 16, 40, 300, 4, 7, 1, 3, &r);
     adjoint(1, 32, 64, 100, 8, 3, 2, 1, &r);
