@@ -39,8 +39,8 @@ static void ps_bench_line2(ps_bench_ctx *c, const char *name, double flops, ps_b
     fprintf(c->md, "| %s | %.1f (%.1f-%.1f) | %.2f | ", name, g, flops / t.max * 1e-9,
             flops / t.min * 1e-9, t.med * 1e3);
     if (roof > 0)
-        fprintf(c->md, "%.0f%% (%.0f-%.0f) | ", 100.0 * g / roof, 100.0 * flops / t.max * 1e-9 / roof,
-                100.0 * flops / t.min * 1e-9 / roof);
+        fprintf(c->md, "%.0f%% (%.0f-%.0f) | ", 100.0 * g / roof,
+                100.0 * flops / t.max * 1e-9 / roof, 100.0 * flops / t.min * 1e-9 / roof);
     else
         fprintf(c->md, "- | ");
     if (roof > 0 && base.med > 0)
@@ -241,8 +241,8 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
     int W = c->have_model ? c->model.work_px : 256, c1 = gc->c1, c2 = gc->c2, c3 = gc->c3;
     fprintf(c->md, "## 2. Engine\n\nThe generator's layers at its working resolution (%dx%d, %s),"
             " median (min-max) of %d runs after a warm-up; roof = share of this run's sgemm;"
-            " im2col roof = the same pass by im2col + sgemm, where pstyle takes another path (direct"
-            " 3x3 kernels on AVX-512), timed beside it.\n\n| kernel | GFLOP/s | ms | roof |"
+            " im2col roof = the same pass by im2col + sgemm, where pstyle takes another path"
+            " (direct 3x3 kernels on AVX-512), timed beside it.\n\n| kernel | GFLOP/s | ms | roof |"
             " im2col roof |\n|---|---|---|---|---|\n", W, W,
             c->have_model ? "from the model" : "default architecture", runs);
     ps_json_begin(&c->js, "engine", 0);

@@ -151,15 +151,23 @@ void ps_conv2d_forward(float *out, const float *in, const float *w, const float 
     }
 }
 
-/* db (OC) += dout (N,OC,HW) summed over N and HW */
+/* db (OC) += dout (N,OC,HW) summed over N and HW. In 16 running sums: one sum is a chain of
+ * dependent adds the compiler may not reorder, 4 cycles a float (a third of a training step's
+ * direct conv backward at 128x128); 16 independent lanes vectorize. */
 static void ps_conv_bias_grad(float *db, const float *dout, int N, int OC, size_t hw)
 {
     for (int n = 0; n < N; n++)
         for (int oc = 0; oc < OC; oc++) {
             const float *d = dout + ((size_t)n * OC + oc) * hw;
-            float s = 0.0f;
-            for (size_t i = 0; i < hw; i++)
+            float lane[16] = {0}, s = 0.0f;
+            size_t i = 0;
+            for (; i + 16 <= hw; i += 16)
+                for (int l = 0; l < 16; l++)
+                    lane[l] += d[i + l];
+            for (; i < hw; i++)
                 s += d[i];
+            for (int l = 0; l < 16; l++)
+                s += lane[l];
             db[oc] += s;
         }
 }
