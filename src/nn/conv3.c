@@ -254,16 +254,16 @@ PS_C3_INLINE void ps_c3_tile(float *t, size_t ts, const float *x, const ps_c3_ge
         acc[o][0] = acc[o][1] = acc[o][2] = _mm512_setzero_ps();
     for (int c = 0; c < Ci; c++, x += g->xs)
         for (int k = 0; k < 9; k++, wp += ocb) {
-                const float *r = x + g->off[k];
-                __m512 a0 = _mm512_loadu_ps(r), a1 = _mm512_loadu_ps(r + 16);
-                __m512 a2 = _mm512_loadu_ps(r + 32);
-                PS_C3_UNROLL
-                for (int o = 0; o < ocb; o++) {
-                    __m512 wv = _mm512_set1_ps(wp[o]);
-                    acc[o][0] = _mm512_fmadd_ps(wv, a0, acc[o][0]);
-                    acc[o][1] = _mm512_fmadd_ps(wv, a1, acc[o][1]);
-                    acc[o][2] = _mm512_fmadd_ps(wv, a2, acc[o][2]);
-                }
+            const float *r = x + g->off[k];
+            __m512 a0 = _mm512_loadu_ps(r), a1 = _mm512_loadu_ps(r + 16);
+            __m512 a2 = _mm512_loadu_ps(r + 32);
+            PS_C3_UNROLL
+            for (int o = 0; o < ocb; o++) {
+                __m512 wv = _mm512_set1_ps(wp[o]);
+                acc[o][0] = _mm512_fmadd_ps(wv, a0, acc[o][0]);
+                acc[o][1] = _mm512_fmadd_ps(wv, a1, acc[o][1]);
+                acc[o][2] = _mm512_fmadd_ps(wv, a2, acc[o][2]);
+            }
         }
     PS_C3_UNROLL
     for (int o = 0; o < ocb; o++) {
