@@ -30,14 +30,24 @@ static void ps_bench_fill(float *x, size_t n, ps_rng *r)
 }
 
 /* One kernel: a Markdown table row and a results.json entry, GFLOP/s with min-max and the
- * share of the sgemm roof. */
-static void ps_bench_line(ps_bench_ctx *c, const char *name, double flops, ps_bench_time t)
+ * share of the sgemm roof; base (time > 0) is the same kernel by im2col + sgemm, timed in this
+ * run, whose share of the roof is the last column ("-" where there is no second path). */
+static void ps_bench_line2(ps_bench_ctx *c, const char *name, double flops, ps_bench_time t,
+                           ps_bench_time base)
 {
     double g = flops / t.med * 1e-9, roof = c->roof;
-    fprintf(c->md, "| %s | %.1f (%.1f-%.1f) | %.2f | %s", name, g, flops / t.max * 1e-9,
-            flops / t.min * 1e-9, t.med * 1e3, roof > 0 ? "" : "- |\n");
+    fprintf(c->md, "| %s | %.1f (%.1f-%.1f) | %.2f | ", name, g, flops / t.max * 1e-9,
+            flops / t.min * 1e-9, t.med * 1e3);
     if (roof > 0)
-        fprintf(c->md, "%.0f%% |\n", 100.0 * g / roof);
+        fprintf(c->md, "%.0f%% (%.0f-%.0f) | ", 100.0 * g / roof,
+                100.0 * flops / t.max * 1e-9 / roof, 100.0 * flops / t.min * 1e-9 / roof);
+    else
+        fprintf(c->md, "- | ");
+    if (roof > 0 && base.med > 0)
+        fprintf(c->md, "%.0f%% (%.0f-%.0f) |\n", 100.0 * flops / base.med * 1e-9 / roof,
+                100.0 * flops / base.max * 1e-9 / roof, 100.0 * flops / base.min * 1e-9 / roof);
+    else
+        fprintf(c->md, "- |\n");
     ps_json_begin(&c->js, NULL, 0);
     ps_json_str(&c->js, "kernel", name);
     ps_bench_json_val(&c->js, "flops", flops, "FLOP");
@@ -46,7 +56,18 @@ static void ps_bench_line(ps_bench_ctx *c, const char *name, double flops, ps_be
     ps_bench_json_time(&c->js, "time", t, 1e3, 0, "ms");
     if (roof > 0)
         ps_bench_json_val(&c->js, "roof_fraction", g / roof, "1");
+    if (base.med > 0) {
+        ps_bench_json_time(&c->js, "im2col_time", base, 1e3, 0, "ms");
+        if (roof > 0)
+            ps_bench_json_val(&c->js, "im2col_roof_fraction", flops / base.med * 1e-9 / roof,
+                              "1");
+    }
     ps_json_end(&c->js, 0);
+}
+
+static void ps_bench_line(ps_bench_ctx *c, const char *name, double flops, ps_bench_time t)
+{
+    ps_bench_line2(c, name, flops, t, (ps_bench_time){0});
 }
 
 /* ---- sgemm roof ------------------------------------------------------------------------------ */
@@ -63,39 +84,78 @@ static void ps_bench_gemm_fn(void *p)
 }
 
 /* ---- conv2d ---------------------------------------------------------------------------------- */
+/* The three passes of one layer: forward, input gradient (bwd-data), weight gradient. */
+enum { PS_BENCH_FWD, PS_BENCH_DIN, PS_BENCH_DW };
+
 typedef struct {
-    int C, H, W, OC, K, stride, pad, OH, OW;
-    float *in, *w, *b, *out, *scratch;
+    int C, H, W, OC, K, stride, pad, OH, OW, pass;
+    float *in, *w, *b, *out, *din, *dw, *scratch;
 } ps_bench_conv;
 
 static void ps_bench_conv_fn(void *p)
 {
     ps_bench_conv *c = p;
-    ps_conv2d_forward(c->out, c->in, c->w, c->b, 1, c->C, c->H, c->W, c->OC, c->K, c->stride,
-                      c->pad, c->scratch);
+    if (c->pass == PS_BENCH_FWD)
+        ps_conv2d_forward(c->out, c->in, c->w, c->b, 1, c->C, c->H, c->W, c->OC, c->K, c->stride,
+                          c->pad, c->scratch);
+    else /* out holds dout; the gradients accumulate, which costs nothing extra */
+        ps_conv2d_backward(c->pass == PS_BENCH_DIN ? c->din : NULL,
+                           c->pass == PS_BENCH_DW ? c->dw : NULL, NULL, c->out, c->in, c->w, 1,
+                           c->C, c->H, c->W, c->OC, c->K, c->stride, c->pad, c->scratch);
 }
 
+/* Scratch for every pass on either path. */
+static size_t ps_bench_conv_scratch(const ps_bench_conv *c)
+{
+    size_t most = 0;
+    for (int direct = 0; direct <= 1; direct++) {
+        int was = ps_conv2d_direct(direct);
+        size_t f = ps_conv2d_scratch_floats(c->C, c->H, c->W, c->OC, c->K, c->stride, c->pad);
+        size_t b = ps_conv2d_backward_scratch_floats(c->C, c->H, c->W, c->OC, c->K, c->stride,
+                                                     c->pad);
+        ps_conv2d_direct(was);
+        most = f > most ? f : most;
+        most = b > most ? b : most;
+    }
+    return most;
+}
+
+/* Rows for the forward, bwd-data and bwd-weight passes of one layer (each 2*OC*C*K*K*OH*OW
+ * FLOP), with the im2col + sgemm path timed beside the one pstyle takes. */
 static void ps_bench_conv_shape(ps_bench_ctx *cx, const char *layer, int C, int HW, int OC, int K,
                                 int stride, int runs, ps_rng *r)
 {
-    ps_bench_conv c = {C, HW, HW, OC, K, stride, K / 2, 0, 0, NULL, NULL, NULL, NULL, NULL};
+    ps_bench_conv c = {C, HW, HW, OC, K, stride, K / 2, 0, 0, 0,
+                       NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     c.OH = c.OW = (HW + 2 * c.pad - K) / stride + 1;
-    c.in = malloc((size_t)C * HW * HW * sizeof(float));
-    c.w = malloc((size_t)OC * C * K * K * sizeof(float));
+    size_t nin = (size_t)C * HW * HW, nw = (size_t)OC * C * K * K;
+    c.in = malloc(nin * sizeof(float)), c.din = malloc(nin * sizeof(float));
+    c.w = malloc(nw * sizeof(float)), c.dw = malloc(nw * sizeof(float));
     c.b = malloc((size_t)OC * sizeof(float));
     c.out = malloc((size_t)OC * c.OH * c.OW * sizeof(float));
-    c.scratch = malloc(ps_conv2d_scratch_floats(C, HW, HW, K, stride, c.pad) * sizeof(float));
-    if (c.in && c.w && c.b && c.out && c.scratch) {
-        ps_bench_fill(c.in, (size_t)C * HW * HW, r);
-        ps_bench_fill(c.w, (size_t)OC * C * K * K, r);
+    c.scratch = malloc(ps_bench_conv_scratch(&c) * sizeof(float));
+    if (c.in && c.din && c.w && c.dw && c.b && c.out && c.scratch) {
+        ps_bench_fill(c.in, nin, r), ps_bench_fill(c.w, nw, r);
         ps_bench_fill(c.b, (size_t)OC, r);
-        char name[64];
-        snprintf(name, sizeof name, "%s conv%dx%d%s %d->%d @%dx%d", layer, K, K,
-                 stride > 1 ? "/2" : "", C, OC, HW, HW);
+        ps_bench_fill(c.out, (size_t)OC * c.OH * c.OW, r);
+        memset(c.din, 0, nin * sizeof(float)), memset(c.dw, 0, nw * sizeof(float));
+        static const char *const pass[3] = {"", " bwd-data", " bwd-weight"};
         double flops = 2.0 * OC * C * K * K * c.OH * c.OW;
-        ps_bench_line(cx, name, flops, ps_bench_repeat(ps_bench_conv_fn, &c, runs));
+        for (c.pass = PS_BENCH_FWD; c.pass <= PS_BENCH_DW; c.pass++) {
+            char name[80];
+            snprintf(name, sizeof name, "%s conv%dx%d%s %d->%d @%dx%d%s", layer, K, K,
+                     stride > 1 ? "/2" : "", C, OC, HW, HW, pass[c.pass]);
+            ps_bench_time t = ps_bench_repeat(ps_bench_conv_fn, &c, runs), base = {0};
+            /* stride 2's input gradient is im2col on both (nn.h) */
+            if (ps_conv2d_is_direct(K, stride, c.pad) && (stride == 1 || c.pass != PS_BENCH_DIN)) {
+                ps_conv2d_direct(0);
+                base = ps_bench_repeat(ps_bench_conv_fn, &c, runs);
+                ps_conv2d_direct(1);
+            }
+            ps_bench_line2(cx, name, flops, t, base);
+        }
     }
-    free(c.in), free(c.w), free(c.b), free(c.out), free(c.scratch);
+    free(c.in), free(c.din), free(c.w), free(c.dw), free(c.b), free(c.out), free(c.scratch);
 }
 
 /* conv forward + backward through the tape (what one training step pays per layer) */
@@ -180,8 +240,10 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
     const ps_gen_cfg *gc = c->have_model ? &c->model.gen.cfg : &g0;
     int W = c->have_model ? c->model.work_px : 256, c1 = gc->c1, c2 = gc->c2, c3 = gc->c3;
     fprintf(c->md, "## 2. Engine\n\nThe generator's layers at its working resolution (%dx%d, %s),"
-            " median (min-max) of %d runs after a warm-up; roof = share of this run's sgemm."
-            "\n\n| kernel | GFLOP/s | ms | roof |\n|---|---|---|---|\n", W, W,
+            " median (min-max) of %d runs after a warm-up; roof = share of this run's sgemm;"
+            " im2col roof = the same pass by im2col + sgemm, where pstyle takes another path"
+            " (direct 3x3 kernels on AVX-512), timed beside it.\n\n| kernel | GFLOP/s | ms | roof |"
+            " im2col roof |\n|---|---|---|---|---|\n", W, W,
             c->have_model ? "from the model" : "default architecture", runs);
     ps_json_begin(&c->js, "engine", 0);
     ps_bench_json_val(&c->js, "work_px", W, "px");
@@ -216,7 +278,13 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
             double flops = 2.0 * 2.0 * c2 * c2 * 9 * hw * hw;
             char name[96];
             snprintf(name, sizeof name, "conv3x3 %d->%d @%d fwd+bwd(w) (training)", c2, c2, hw);
-            ps_bench_line(c, name, flops, ps_bench_repeat(ps_bench_convbw_fn, &cb, runs));
+            ps_bench_time t = ps_bench_repeat(ps_bench_convbw_fn, &cb, runs), base = {0};
+            if (ps_conv2d_is_direct(3, 1, 1)) {
+                ps_conv2d_direct(0);
+                base = ps_bench_repeat(ps_bench_convbw_fn, &cb, runs);
+                ps_conv2d_direct(1);
+            }
+            ps_bench_line2(c, name, flops, t, base);
         }
         /* the input tensors outlive graph resets: keep them out of the graph's arena */
         int Tq = (W / 4) * (W / 4), Tk = gc->tok;

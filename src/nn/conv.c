@@ -1,5 +1,6 @@
-/* 2-D convolution: im2col + sgemm over tiles of output rows (so the column buffer stays a few MB
- * even at 1 MP), 1x1 stride-1 convs straight to sgemm, and a naive reference in plain loops. */
+/* 2-D convolution: 3x3 pad-1 convs by conv3.c's direct kernels where the CPU has them, else
+ * im2col + sgemm over tiles of output rows (so the column buffer stays a few MB even at 1 MP),
+ * 1x1 stride-1 convs straight to sgemm, and naive references in plain loops. */
 #include "nn_impl.h"
 #include <string.h>
 
@@ -28,12 +29,28 @@ static int ps_conv_tile_rows(int C, int K, int OH, int OW)
     return rows > (size_t)OH ? OH : (int)rows;
 }
 
-size_t ps_conv2d_scratch_floats(int C, int H, int W, int K, int stride, int pad)
+static size_t ps_conv_col_floats(int C, int H, int W, int K, int stride, int pad)
 {
     if (ps_conv_is_pointwise(K, stride, pad))
         return 1;
     int OH = ps_conv_out(H, K, stride, pad), OW = ps_conv_out(W, K, stride, pad);
     return (size_t)C * K * K * OW * ps_conv_tile_rows(C, K, OH, OW);
+}
+
+size_t ps_conv2d_scratch_floats(int C, int H, int W, int OC, int K, int stride, int pad)
+{
+    if (ps_conv2d_is_direct(K, stride, pad))
+        return ps_conv3_fwd_scratch(C, H, W, OC, stride);
+    return ps_conv_col_floats(C, H, W, K, stride, pad);
+}
+
+size_t ps_conv2d_backward_scratch_floats(int C, int H, int W, int OC, int K, int stride, int pad)
+{
+    size_t col = 2 * ps_conv_col_floats(C, H, W, K, stride, pad);
+    if (!ps_conv2d_is_direct(K, stride, pad))
+        return col;
+    size_t direct = ps_conv3_bwd_scratch(C, H, W, OC, stride);
+    return stride == 1 || direct > col ? direct : col; /* stride 2: din by im2col */
 }
 
 /* Output columns [*lo, *hi) whose input column ox*stride - pad + kx lies inside [0, W): the
@@ -105,6 +122,10 @@ static void ps_col2im_add(float *din, const float *col, int C, int H, int W, int
 void ps_conv2d_forward(float *out, const float *in, const float *w, const float *b, int N, int C,
                        int H, int W, int OC, int K, int stride, int pad, float *scratch)
 {
+    if (ps_conv2d_is_direct(K, stride, pad)) {
+        ps_conv3_forward(out, in, w, b, N, C, H, W, OC, stride, scratch);
+        return;
+    }
     int OH = ps_conv_out(H, K, stride, pad), OW = ps_conv_out(W, K, stride, pad);
     size_t ohw = (size_t)OH * OW, ckk = (size_t)C * K * K;
     int trows = ps_conv_tile_rows(C, K, OH, OW);
@@ -130,27 +151,47 @@ void ps_conv2d_forward(float *out, const float *in, const float *w, const float 
     }
 }
 
-/* din += dconv/din, dw += dconv/dw, db += sum(dout); any of them may be NULL. scratch holds
- * two column tiles (2 * ps_conv2d_scratch_floats). */
-static void ps_conv2d_backward(float *din, float *dw, float *db, const float *dout,
-                               const float *in, const float *w, int N, int C, int H, int W,
-                               int OC, int K, int stride, int pad, float *scratch)
+/* db (OC) += dout (N,OC,HW) summed over N and HW. In 16 running sums: one sum is a chain of
+ * dependent adds the compiler may not reorder, 4 cycles a float (a third of a training step's
+ * direct conv backward at 128x128); 16 independent lanes vectorize. */
+static void ps_conv_bias_grad(float *db, const float *dout, int N, int OC, size_t hw)
+{
+    for (int n = 0; n < N; n++)
+        for (int oc = 0; oc < OC; oc++) {
+            const float *d = dout + ((size_t)n * OC + oc) * hw;
+            float lane[16] = {0}, s = 0.0f;
+            size_t i = 0;
+            for (; i + 16 <= hw; i += 16)
+                for (int l = 0; l < 16; l++)
+                    lane[l] += d[i + l];
+            for (; i < hw; i++)
+                s += d[i];
+            for (int l = 0; l < 16; l++)
+                s += lane[l];
+            db[oc] += s;
+        }
+}
+
+void ps_conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                        const float *w, int N, int C, int H, int W, int OC, int K, int stride,
+                        int pad, float *scratch)
 {
     int OH = ps_conv_out(H, K, stride, pad), OW = ps_conv_out(W, K, stride, pad);
     size_t ohw = (size_t)OH * OW, ckk = (size_t)C * K * K;
+    if (db)
+        ps_conv_bias_grad(db, dout, N, OC, ohw);
+    if (ps_conv2d_is_direct(K, stride, pad)) {
+        if (din || dw)
+            ps_conv3_backward(din, dw, dout, in, w, N, C, H, W, OC, stride, scratch);
+        if (stride == 1 || !din)
+            return;
+        dw = NULL; /* stride 2: the input gradient (a strided scatter) stays on im2col below */
+    }
     int trows = ps_conv_tile_rows(C, K, OH, OW);
     float *col = scratch, *dcol = scratch + ckk * (size_t)trows * OW;
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C * H * W;
         const float *dy = dout + (size_t)n * OC * ohw;
-        if (db)
-            for (int oc = 0; oc < OC; oc++) {
-                const float *d = dy + (size_t)oc * ohw;
-                float s = 0.0f;
-                for (size_t i = 0; i < ohw; i++)
-                    s += d[i];
-                db[oc] += s;
-            }
         if (ps_conv_is_pointwise(K, stride, pad)) {
             if (dw) /* dw (OC,C) += dy (OC,HW) x^T */
                 ps_nn_gemm(0, 1, OC, C, (int)ohw, 1.0f, dy, (int)ohw, x, (int)ohw, 1.0f, dw, C);
@@ -199,6 +240,42 @@ void ps_conv2d_forward_naive(float *out, const float *in, const float *w, const 
                 }
 }
 
+void ps_conv2d_backward_naive(float *din, float *dw, float *db, const float *dout,
+                              const float *in, const float *w, int N, int C, int H, int W, int OC,
+                              int K, int stride, int pad)
+{
+    int OH = ps_conv_out(H, K, stride, pad), OW = ps_conv_out(W, K, stride, pad);
+    if (db)
+        for (int oc = 0; oc < OC; oc++) {
+            double s = 0.0;
+            for (int n = 0; n < N; n++)
+                for (int i = 0; i < OH * OW; i++)
+                    s += dout[((size_t)n * OC + oc) * OH * OW + i];
+            db[oc] += (float)s;
+        }
+    for (int oc = 0; oc < OC; oc++)
+        for (int c = 0; c < C; c++)
+            for (int ky = 0; ky < K; ky++)
+                for (int kx = 0; kx < K; kx++) {
+                    size_t wi = (((size_t)oc * C + c) * K + ky) * K + kx;
+                    double s = 0.0;
+                    for (int n = 0; n < N; n++)
+                        for (int oy = 0; oy < OH; oy++)
+                            for (int ox = 0; ox < OW; ox++) {
+                                int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                    continue;
+                                size_t ii = (((size_t)n * C + c) * H + iy) * W + ix;
+                                double d = dout[(((size_t)n * OC + oc) * OH + oy) * OW + ox];
+                                if (din)
+                                    din[ii] += (float)(d * w[wi]);
+                                s += d * in[ii];
+                            }
+                    if (dw)
+                        dw[wi] += (float)s;
+                }
+}
+
 /* ---- the op ---------------------------------------------------------------------------------- */
 typedef struct {
     ps_graph *g;
@@ -210,8 +287,8 @@ static void ps_conv2d_bwd(void *p)
 {
     ps_conv2d_ctx *c = p;
     const ps_tensor *x = c->x, *w = c->w;
-    float *scratch = ps_nn_scratch(c->g, 2 * ps_conv2d_scratch_floats(x->c, x->h, x->w, w->h,
-                                                                      c->stride, c->pad));
+    float *scratch = ps_nn_scratch(c->g, ps_conv2d_backward_scratch_floats(
+                                             x->c, x->h, x->w, w->n, w->h, c->stride, c->pad));
     if (!scratch)
         return;
     ps_conv2d_backward(x->grad, w->grad, c->b ? c->b->grad : NULL, c->y->grad, x->data, w->data,
@@ -233,7 +310,8 @@ ps_tensor *ps_conv2d(ps_graph *g, ps_tensor *x, ps_tensor *w, ps_tensor *b, int 
                          ps_tensor_numel(b), w->n);
     int OH = ps_conv_out(x->h, K, stride, pad), OW = ps_conv_out(x->w, K, stride, pad);
     ps_tensor *y = ps_nn_out(g, x->grad || w->grad || (b && b->grad), x->n, w->n, OH, OW);
-    float *scratch = ps_nn_scratch(g, ps_conv2d_scratch_floats(x->c, x->h, x->w, K, stride, pad));
+    float *scratch = ps_nn_scratch(g, ps_conv2d_scratch_floats(x->c, x->h, x->w, w->n, K, stride,
+                                                               pad));
     if (!y || !scratch)
         return NULL;
     ps_conv2d_forward(y->data, x->data, w->data, b ? b->data : NULL, x->n, x->c, x->h, x->w, w->n,

@@ -1,0 +1,520 @@
+/* 3x3 convolutions with a border of one, stride 1 or 2 (every 3x3 conv of the model), by direct
+ * AVX-512 kernels: im2col + sgemm copies each input element 9 times and OpenBLAS then repacks
+ * the copy, while the model's skinny channel counts (16, 32 outputs) leave sgemm little work
+ * per packed element. Here the input is copied once into zero-bordered planes and the kernels
+ * read it in place. CPUs without AVX-512 (and other architectures) keep conv.c's im2col path:
+ * ps_conv2d_is_direct says which.
+ *
+ * Layout trick: with the input zero-padded to planes of W+2 columns, output pixel (y, x) at flat
+ * index p = y*(W+2) + x is sum_{c,ky,kx} w * in_pad[c][p + ky*(W+2) + kx], one contiguous run of
+ * p for the whole image; the two extra columns per row are computed and dropped. */
+#include "nn_impl.h"
+#include <stdint.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_thread_num(void) { return 0; }
+static int omp_get_max_threads(void) { return 1; }
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PS_C3_TARGET __attribute__((target("avx512f")))
+#define PS_C3_INLINE static inline __attribute__((always_inline)) PS_C3_TARGET
+/* The loops over a tile's output channels must unroll, or the accumulators live in memory. */
+#define PS_C3_UNROLL _Pragma("GCC unroll 8")
+
+#define PS_C3_PX 48      /* output pixels per forward tile: three 16-float vectors */
+#define PS_C3_OCB 8      /* output channels per tile: 8 x 3 accumulators = 24 of 32 registers */
+#define PS_C3_SLACK 64   /* zeros after each padded plane: tiles run up to 48 floats past it */
+#define PS_C3_BAND 65536 /* floats of per-thread output tile buffer (256 KB, inside L2) */
+#define PS_C3_CHUNK 1024 /* pixels per weight-gradient chunk: 8 dout rows of it fill ~L1 */
+
+/* Threads only for layers of ~10 ms or more serial: a smaller OpenMP region costs more in
+ * libgomp's spinning team (which takes a core from the next sgemm) than it saves. */
+#define PS_C3_OMP_MACS (16 * PS_NN_OMP_MIN)
+
+/* Planes are whole 64-byte lines, so a row of dout at the same place in every plane is aligned
+ * in all of them (see ps_conv3_backward). */
+static size_t ps_c3_plane(int H, int W)
+{
+    return ((size_t)(H + 2) * (W + 2) + PS_C3_SLACK + 15) & ~(size_t)15;
+}
+
+/* p + skip rounded up so that p + skip is on a 64-byte line, minus skip. */
+static float *ps_c3_align(float *p, size_t skip)
+{
+    uintptr_t a = (uintptr_t)(p + skip);
+    return (float *)((a + 63) & ~(uintptr_t)63) - skip;
+}
+
+/* Where a conv's taps sit in its padded source: output pixel p (flat, in rows of wf) reads
+ * src[c*xs + off[ky*3 + kx] + p]. */
+typedef struct {
+    int wf;
+    size_t xs;
+    int off[9];
+} ps_c3_geom;
+
+/* Stride 1: one zero-bordered plane of W+2 columns per channel (ps_c3_pad). */
+static ps_c3_geom ps_c3_geom_s1(int H, int W)
+{
+    ps_c3_geom g = {W + 2, ps_c3_plane(H, W), {0}};
+    for (int k = 0; k < 9; k++)
+        g.off[k] = k / 3 * g.wf + k % 3;
+    return g;
+}
+
+/* Stride 2: the padded input split into its four (row, column) parity planes (ps_c3_phase), so
+ * tap (ky, kx) of output (y, x) is pixel (y + ky/2, x + kx/2) of plane (ky&1, kx&1): a stride-1
+ * read again, and 9 taps in all (not 16 as one 2x2 conv over the four planes would be). */
+static size_t ps_c3_phase_plane(int OH, int OW)
+{
+    return ((size_t)(OH + 1) * (OW + 1) + PS_C3_SLACK + 15) & ~(size_t)15;
+}
+
+static ps_c3_geom ps_c3_geom_s2(int OH, int OW)
+{
+    size_t pp = ps_c3_phase_plane(OH, OW);
+    ps_c3_geom g = {OW + 1, 4 * pp, {0}};
+    for (int k = 0; k < 9; k++) {
+        int ky = k / 3, kx = k % 3;
+        g.off[k] = (int)(((ky & 1) * 2 + (kx & 1)) * pp) + (ky >> 1) * g.wf + (kx >> 1);
+    }
+    return g;
+}
+
+/* Output rows per band: the band's output tiles for Co channels fit PS_C3_BAND floats. */
+static int ps_c3_band_rows(int Co, int OH, int wf)
+{
+    int r = PS_C3_BAND / (Co * wf) - 1; /* - 1: the tile count rounds up by < one row */
+    return r < 1 ? 1 : r > OH ? OH : r;
+}
+
+static size_t ps_c3_band_floats(int Co, int OH, int wf)
+{
+    size_t px = (size_t)ps_c3_band_rows(Co, OH, wf) * wf;
+    return (size_t)Co * ((px + PS_C3_PX - 1) / PS_C3_PX * PS_C3_PX);
+}
+
+/* Output channel blocks of near-equal size <= PS_C3_OCB (49 channels: 7 blocks of 7, not 6 of 8
+ * and a lone 1 whose tile would wait on FMA latency). */
+static int ps_c3_block(int Co)
+{
+    int nb = (Co + PS_C3_OCB - 1) / PS_C3_OCB;
+    return (Co + nb - 1) / nb;
+}
+
+static int ps_c3_out(int n, int stride)
+{
+    return (n - 1) / stride + 1;
+}
+
+static ps_c3_geom ps_c3_geom_for(int H, int W, int stride)
+{
+    return stride == 1 ? ps_c3_geom_s1(H, W)
+                       : ps_c3_geom_s2(ps_c3_out(H, 2), ps_c3_out(W, 2));
+}
+
+size_t ps_conv3_fwd_scratch(int C, int H, int W, int OC, int stride)
+{
+    ps_c3_geom g = ps_c3_geom_for(H, W, stride);
+    return (size_t)C * g.xs + (size_t)OC * C * 9 +
+           (size_t)omp_get_max_threads() * ps_c3_band_floats(OC, ps_c3_out(H, stride), g.wf);
+}
+
+/* dout laid out flat for the weight gradient (stride 2; stride 1 reads it from the padded
+ * dout the input gradient uses) */
+static size_t ps_c3_flat_plane(int OH, int OW)
+{
+    return ((size_t)OH * (OW + 1) + PS_C3_SLACK + 15) & ~(size_t)15;
+}
+
+size_t ps_conv3_bwd_scratch(int C, int H, int W, int OC, int stride)
+{
+    size_t nth = (size_t)omp_get_max_threads(), nw = (size_t)OC * C * 9;
+    size_t dw = nth * nw * 16 + 32; /* + 32: ps_c3_align, twice */
+    if (stride == 2)
+        return (size_t)C * ps_c3_geom_s2(ps_c3_out(H, 2), ps_c3_out(W, 2)).xs +
+               (size_t)OC * ps_c3_flat_plane(ps_c3_out(H, 2), ps_c3_out(W, 2)) + dw;
+    size_t din = nw + nth * ps_c3_band_floats(C, H, W + 2) + 32;
+    return (size_t)(C + OC) * ps_c3_plane(H, W) + (din > dw ? din : dw);
+}
+
+/* dst (C planes of ps_c3_plane) = src (C,H,W) with a zero border of one and zero slack */
+static void ps_c3_pad(float *dst, const float *src, int C, int H, int W)
+{
+    int Wp = W + 2;
+    size_t plane = ps_c3_plane(H, W);
+    for (int c = 0; c < C; c++) {
+        float *d = dst + c * plane;
+        const float *s = src + (size_t)c * H * W;
+        memset(d, 0, (size_t)Wp * sizeof(float));
+        for (int y = 0; y < H; y++) {
+            float *r = d + (size_t)(y + 1) * Wp;
+            r[0] = r[W + 1] = 0.0f;
+            memcpy(r + 1, s + (size_t)y * W, (size_t)W * sizeof(float));
+        }
+        memset(d + (size_t)(H + 1) * Wp, 0, (plane - (size_t)(H + 1) * Wp) * sizeof(float));
+    }
+}
+
+/* One padded row split by column parity: d0[j] = s[2j - 1], d1[j] = s[2j] for j < wf, zero
+ * where that is outside s[0, n); 16 pairs per step while they are all inside */
+PS_C3_TARGET static void ps_c3_split(float *d0, float *d1, const float *s, int n, int wf)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    int j = 0;
+    d0[0] = 0.0f;
+    for (; 2 * j + 32 <= n && j + 17 <= wf; j += 16) {
+        __m512 lo = _mm512_loadu_ps(s + 2 * j), hi = _mm512_loadu_ps(s + 2 * j + 16);
+        _mm512_storeu_ps(d1 + j, _mm512_permutex2var_ps(lo, even, hi));
+        _mm512_storeu_ps(d0 + j + 1, _mm512_permutex2var_ps(lo, odd, hi));
+    }
+    for (; j < wf; j++) {
+        d1[j] = 2 * j < n ? s[2 * j] : 0.0f;
+        if (j + 1 < wf)
+            d0[j + 1] = 2 * j + 1 < n ? s[2 * j + 1] : 0.0f;
+    }
+}
+
+/* dst (C x 4 parity planes of ps_c3_phase_plane) from src (C,H,W): plane (a, b) pixel (i, j) is
+ * the padded input's (2i + a, 2j + b), zero outside the input and in the slack. Each float is
+ * written once: at the model's sizes this copy costs about a third of the conv. */
+static void ps_c3_phase(float *dst, const float *src, int C, int H, int W)
+{
+    int OH = ps_c3_out(H, 2), OW = ps_c3_out(W, 2), wf = OW + 1;
+    size_t pp = ps_c3_phase_plane(OH, OW), used = (size_t)(OH + 1) * wf;
+    for (int c = 0; c < C; c++)
+        for (int a = 0; a < 2; a++) {
+            float *d = dst + (size_t)(c * 4 + a * 2) * pp;
+            for (int i = 0; i <= OH; i++) {
+                int u = 2 * i + a - 1; /* the input row of padded row 2i + a */
+                float *r = d + (size_t)i * wf;
+                if (u >= 0 && u < H)
+                    ps_c3_split(r, r + pp, src + ((size_t)c * H + u) * W, W, wf);
+                else
+                    memset(r, 0, wf * sizeof(float)), memset(r + pp, 0, wf * sizeof(float));
+            }
+            memset(d + used, 0, (pp - used) * sizeof(float));
+            memset(d + pp + used, 0, (pp - used) * sizeof(float));
+        }
+}
+
+/* dst (C planes of ps_c3_flat_plane) = src (C,OH,OW) in rows of OW+1, zero in the extra
+ * column and the slack */
+static void ps_c3_flat(float *dst, const float *src, int C, int OH, int OW)
+{
+    size_t plane = ps_c3_flat_plane(OH, OW), used = (size_t)OH * (OW + 1);
+    for (int c = 0; c < C; c++) {
+        float *d = dst + c * plane;
+        for (int y = 0; y < OH; y++) {
+            memcpy(d + (size_t)y * (OW + 1), src + ((size_t)c * OH + y) * OW,
+                   (size_t)OW * sizeof(float));
+            d[(size_t)y * (OW + 1) + OW] = 0.0f;
+        }
+        memset(d + used, 0, (plane - used) * sizeof(float));
+    }
+}
+
+/* Weights as the tiles read them: per block of ocb output channels, [c][tap][ocb], so a tile's
+ * broadcasts walk one contiguous run. flip: the (Ci,Co) weight of the input gradient, w(o,c,k)
+ * = w[c][o][8-k] (the transposed conv is the conv with flipped, transposed kernels). */
+static void ps_c3_pack(float *dst, const float *w, int Co, int Ci, int flip)
+{
+    int per = ps_c3_block(Co);
+    for (int o0 = 0; o0 < Co; o0 += per) {
+        int ocb = Co - o0 < per ? Co - o0 : per;
+        float *d = dst + (size_t)o0 * Ci * 9;
+        for (int c = 0; c < Ci; c++)
+            for (int k = 0; k < 9; k++)
+                for (int o = 0; o < ocb; o++)
+                    d[((size_t)c * 9 + k) * ocb + o] =
+                        flip ? w[((size_t)c * Co + o0 + o) * 9 + 8 - k]
+                             : w[((size_t)(o0 + o) * Ci + c) * 9 + k];
+    }
+}
+
+static int ps_c3_cpu(void)
+{
+    return __builtin_cpu_supports("avx512f");
+}
+
+/* t[o*ts + 0..47] = sum over Ci channels and 9 taps of wp * x[c*xs + off[tap] + 0..47], for ocb
+ * (a constant after inlining) output channels. */
+PS_C3_INLINE void ps_c3_tile(float *t, size_t ts, const float *x, const ps_c3_geom *g,
+                             const float *wp, int Ci, int ocb)
+{
+    __m512 acc[PS_C3_OCB][3];
+    PS_C3_UNROLL
+    for (int o = 0; o < ocb; o++)
+        acc[o][0] = acc[o][1] = acc[o][2] = _mm512_setzero_ps();
+    for (int c = 0; c < Ci; c++, x += g->xs)
+        for (int k = 0; k < 9; k++, wp += ocb) {
+            const float *r = x + g->off[k];
+            __m512 a0 = _mm512_loadu_ps(r), a1 = _mm512_loadu_ps(r + 16);
+            __m512 a2 = _mm512_loadu_ps(r + 32);
+            PS_C3_UNROLL
+            for (int o = 0; o < ocb; o++) {
+                __m512 wv = _mm512_set1_ps(wp[o]);
+                acc[o][0] = _mm512_fmadd_ps(wv, a0, acc[o][0]);
+                acc[o][1] = _mm512_fmadd_ps(wv, a1, acc[o][1]);
+                acc[o][2] = _mm512_fmadd_ps(wv, a2, acc[o][2]);
+            }
+        }
+    PS_C3_UNROLL
+    for (int o = 0; o < ocb; o++) {
+        _mm512_storeu_ps(t + o * ts, acc[o][0]);
+        _mm512_storeu_ps(t + o * ts + 16, acc[o][1]);
+        _mm512_storeu_ps(t + o * ts + 32, acc[o][2]);
+    }
+}
+
+PS_C3_INLINE void ps_c3_tiles_n(float *t, size_t ts, const float *x, const ps_c3_geom *g,
+                                const float *wp, int Ci, int ntiles, int ocb)
+{
+    for (int i = 0; i < ntiles; i++)
+        ps_c3_tile(t + (size_t)i * PS_C3_PX, ts, x + (size_t)i * PS_C3_PX, g, wp, Ci, ocb);
+}
+
+/* One kernel per block size, so the accumulators are registers. */
+PS_C3_TARGET static void ps_c3_tiles(float *t, size_t ts, const float *x, const ps_c3_geom *g,
+                                     const float *wp, int Ci, int ntiles, int ocb)
+{
+    switch (ocb) {
+#define PS_C3_CASE(n) case n: ps_c3_tiles_n(t, ts, x, g, wp, Ci, ntiles, n); break;
+        PS_C3_CASE(1) PS_C3_CASE(2) PS_C3_CASE(3) PS_C3_CASE(4)
+        PS_C3_CASE(5) PS_C3_CASE(6) PS_C3_CASE(7) PS_C3_CASE(8)
+#undef PS_C3_CASE
+    }
+}
+
+/* pv[((o*Ci + c)*9 + k)*16 + 0..15] (16 partial sums each) += sum over the chunk's pixels p of
+ * dz[o*zs + p] * x[c*xs + off[k] + p], for ocb output channels and every c and tap k. */
+PS_C3_INLINE void ps_c3_dw_n(float *pv, const float *dz, size_t zs, const float *x,
+                             const ps_c3_geom *g, int Ci, int np, int ocb)
+{
+    for (int c = 0; c < Ci; c++)
+        for (int ky = 0; ky < 3; ky++) {
+            const float *r = x + c * g->xs, *r0 = r + g->off[ky * 3], *r1 = r + g->off[ky * 3 + 1];
+            const float *r2 = r + g->off[ky * 3 + 2];
+            __m512 acc[PS_C3_OCB][3];
+            PS_C3_UNROLL
+            for (int o = 0; o < ocb; o++)
+                acc[o][0] = acc[o][1] = acc[o][2] = _mm512_setzero_ps();
+            for (int p = 0; p < np; p += 16) {
+                __m512 x0 = _mm512_loadu_ps(r0 + p), x1 = _mm512_loadu_ps(r1 + p);
+                __m512 x2 = _mm512_loadu_ps(r2 + p);
+                PS_C3_UNROLL
+                for (int o = 0; o < ocb; o++) {
+                    __m512 d = _mm512_load_ps(dz + o * zs + p);
+                    /* one load for three FMAs: GCC would fold it into each of them, and 24 loads
+                     * + 3 per 24 FMAs would make the loop wait on the load ports */
+                    __asm__("" : "+v"(d));
+                    acc[o][0] = _mm512_fmadd_ps(d, x0, acc[o][0]);
+                    acc[o][1] = _mm512_fmadd_ps(d, x1, acc[o][1]);
+                    acc[o][2] = _mm512_fmadd_ps(d, x2, acc[o][2]);
+                }
+            }
+            PS_C3_UNROLL
+            for (int o = 0; o < ocb; o++)
+                for (int kx = 0; kx < 3; kx++) {
+                    float *v = pv + (((size_t)o * Ci + c) * 9 + ky * 3 + kx) * 16;
+                    _mm512_storeu_ps(v, _mm512_add_ps(_mm512_loadu_ps(v), acc[o][kx]));
+                }
+        }
+}
+
+PS_C3_TARGET static void ps_c3_dw(float *pv, const float *dz, size_t zs, const float *x,
+                                  const ps_c3_geom *g, int Ci, int np, int ocb)
+{
+    switch (ocb) {
+#define PS_C3_CASE(n) case n: ps_c3_dw_n(pv, dz, zs, x, g, Ci, np, n); break;
+        PS_C3_CASE(1) PS_C3_CASE(2) PS_C3_CASE(3) PS_C3_CASE(4)
+        PS_C3_CASE(5) PS_C3_CASE(6) PS_C3_CASE(7) PS_C3_CASE(8)
+#undef PS_C3_CASE
+    }
+}
+
+/* the sum of n vectors of 16 partial sums, stride floats apart */
+PS_C3_TARGET static float ps_c3_sum(const float *v, size_t stride, int n)
+{
+    __m512 s = _mm512_loadu_ps(v);
+    for (int t = 1; t < n; t++)
+        s = _mm512_add_ps(s, _mm512_loadu_ps(v + t * stride));
+    return _mm512_reduce_add_ps(s);
+}
+
+/* One band of output rows [y0, y0+rows): dst (Co,OH,OW) = bias + (or +=) the conv of the
+ * padded src (Ci channels laid out as g says) with packed weights wp, through the thread's tile
+ * buffer t. */
+static void ps_c3_band(float *dst, int acc, const float *bias, const float *src,
+                       const ps_c3_geom *g, int Ci, int OH, int OW, int Co, const float *wp,
+                       float *t, int y0, int rows)
+{
+    int per = ps_c3_block(Co), ntiles = (rows * g->wf + PS_C3_PX - 1) / PS_C3_PX;
+    size_t ts = (size_t)ntiles * PS_C3_PX;
+    for (int o0 = 0; o0 < Co; o0 += per)
+        ps_c3_tiles(t + o0 * ts, ts, src + (size_t)y0 * g->wf, g, wp + (size_t)o0 * Ci * 9, Ci,
+                    ntiles, Co - o0 < per ? Co - o0 : per);
+    for (int o = 0; o < Co; o++)
+        for (int r = 0; r < rows; r++) {
+            float *d = dst + ((size_t)o * OH + y0 + r) * OW;
+            const float *s = t + o * ts + (size_t)r * g->wf;
+            float bv = bias ? bias[o] : 0.0f;
+            if (acc)
+                for (int x = 0; x < OW; x++)
+                    d[x] += s[x];
+            else
+                for (int x = 0; x < OW; x++)
+                    d[x] = s[x] + bv;
+        }
+}
+
+/* dst (Co,OH,OW) = bias + (acc: +=) the conv of the padded src, bands of rows over threads. */
+static void ps_c3_conv(float *dst, int acc, const float *bias, const float *src,
+                       const ps_c3_geom *g, int Ci, int OH, int OW, int Co, const float *wp,
+                       float *tiles)
+{
+    int R = ps_c3_band_rows(Co, OH, g->wf), nb = (OH + R - 1) / R;
+    size_t tf = ps_c3_band_floats(Co, OH, g->wf);
+#pragma omp parallel for schedule(static) if (9.0 * Ci * Co * OH * OW >= PS_C3_OMP_MACS)
+    for (int b = 0; b < nb; b++)
+        ps_c3_band(dst, acc, bias, src, g, Ci, OH, OW, Co, wp, tiles + omp_get_thread_num() * tf,
+                   b * R, OH - b * R < R ? OH - b * R : R);
+}
+
+void ps_conv3_forward(float *out, const float *in, const float *w, const float *b, int N, int C,
+                      int H, int W, int OC, int stride, float *scratch)
+{
+    ps_c3_geom g = ps_c3_geom_for(H, W, stride);
+    int OH = ps_c3_out(H, stride), OW = ps_c3_out(W, stride);
+    float *xp = scratch, *wp = xp + C * g.xs, *tiles = wp + (size_t)OC * C * 9;
+    ps_c3_pack(wp, w, OC, C, 0);
+    for (int n = 0; n < N; n++) {
+        const float *x = in + (size_t)n * C * H * W;
+        if (stride == 1)
+            ps_c3_pad(xp, x, C, H, W);
+        else
+            ps_c3_phase(xp, x, C, H, W);
+        ps_c3_conv(out + (size_t)n * OC * OH * OW, 0, b, xp, &g, C, OH, OW, OC, wp, tiles);
+    }
+}
+
+/* dw (OC,C,3,3) += sum over output pixels of dout x the taps' inputs. dz is dout at the flat
+ * output indices (planes zs apart, 64-byte aligned), zero in each row's dropped columns, so
+ * every chunk is a plain run. Threads take chunks of pixels, each into its own partial sums,
+ * added in thread order: deterministic for a thread count. */
+static void ps_c3_weight_grad(float *dw, const float *dz, size_t zs, const float *xp,
+                              const ps_c3_geom *g, int C, int OH, int OW, int OC, float *pv)
+{
+    int per = ps_c3_block(OC), nth = omp_get_max_threads();
+    size_t nw = (size_t)OC * C * 9;
+    int np = (OH * g->wf + 15) / 16 * 16, nc = (np + PS_C3_CHUNK - 1) / PS_C3_CHUNK;
+    double macs = 9.0 * C * OC * OH * OW;
+    int team = macs >= PS_C3_OMP_MACS ? nth : 1;
+    memset(pv, 0, nw * 16 * team * sizeof(float));
+#pragma omp parallel for schedule(static) num_threads(team)
+    for (int k = 0; k < nc; k++) {
+        float *mine = pv + nw * 16 * omp_get_thread_num();
+        int p0 = k * PS_C3_CHUNK, len = np - p0 < PS_C3_CHUNK ? np - p0 : PS_C3_CHUNK;
+        for (int o0 = 0; o0 < OC; o0 += per)
+            ps_c3_dw(mine + (size_t)o0 * C * 9 * 16, dz + (size_t)o0 * zs + p0, zs, xp + p0, g, C,
+                     len, OC - o0 < per ? OC - o0 : per);
+    }
+    for (size_t i = 0; i < nw; i++)
+        dw[i] += ps_c3_sum(pv + i * 16, nw * 16, team);
+}
+
+/* Stride 2: the weight gradient only (conv.c keeps the input gradient on im2col). */
+static void ps_c3_backward_s2(float *dw, const float *dout, const float *in, int N, int C, int H,
+                              int W, int OC, float *scratch)
+{
+    int OH = ps_c3_out(H, 2), OW = ps_c3_out(W, 2);
+    ps_c3_geom g = ps_c3_geom_s2(OH, OW);
+    size_t zs = ps_c3_flat_plane(OH, OW);
+    float *xp = scratch, *dz = ps_c3_align(xp + C * g.xs, 0), *pv = dz + OC * zs;
+    for (int n = 0; n < N; n++) {
+        ps_c3_flat(dz, dout + (size_t)n * OC * OH * OW, OC, OH, OW);
+        ps_c3_phase(xp, in + (size_t)n * C * H * W, C, H, W);
+        ps_c3_weight_grad(dw, dz, zs, xp, &g, C, OH, OW, OC, pv);
+    }
+}
+
+void ps_conv3_backward(float *din, float *dw, const float *dout, const float *in, const float *w,
+                       int N, int C, int H, int W, int OC, int stride, float *scratch)
+{
+    if (stride == 2) {
+        if (dw)
+            ps_c3_backward_s2(dw, dout, in, N, C, H, W, OC, scratch);
+        return;
+    }
+    ps_c3_geom g = ps_c3_geom_s1(H, W);
+    size_t plane = g.xs;
+    /* dz = dp + W+3 is dout at the input's flat indices, its dropped columns dp's zero border;
+     * aligned, as the weight gradient's 8 dout loads per step can be (its 3 input loads not) */
+    float *xp = scratch, *dp = ps_c3_align(xp + C * plane, (size_t)W + 3);
+    float *rest = ps_c3_align(dp + OC * plane, 0), *wp = rest, *tiles = wp + (size_t)OC * C * 9;
+    for (int n = 0; n < N; n++) {
+        ps_c3_pad(dp, dout + (size_t)n * OC * H * W, OC, H, W);
+        if (din) { /* the conv of dout with the flipped kernels; packed per image, as the
+                    * weight gradient's partial sums below share the memory */
+            ps_c3_pack(wp, w, C, OC, 1);
+            ps_c3_conv(din + (size_t)n * C * H * W, 1, NULL, dp, &g, OC, H, W, C, wp, tiles);
+        }
+        if (dw) {
+            ps_c3_pad(xp, in + (size_t)n * C * H * W, C, H, W);
+            ps_c3_weight_grad(dw, dp + W + 3, plane, xp, &g, C, H, W, OC, rest);
+        }
+    }
+}
+#else /* no AVX-512 build: ps_conv2d_is_direct is 0, so conv.c never calls the kernels */
+static int ps_c3_cpu(void)
+{
+    return 0;
+}
+
+size_t ps_conv3_fwd_scratch(int C, int H, int W, int OC, int stride)
+{
+    (void)C, (void)H, (void)W, (void)OC, (void)stride;
+    return 0;
+}
+
+size_t ps_conv3_bwd_scratch(int C, int H, int W, int OC, int stride)
+{
+    (void)C, (void)H, (void)W, (void)OC, (void)stride;
+    return 0;
+}
+
+void ps_conv3_forward(float *out, const float *in, const float *w, const float *b, int N, int C,
+                      int H, int W, int OC, int stride, float *scratch)
+{
+    (void)out, (void)in, (void)w, (void)b, (void)N, (void)C, (void)H, (void)W, (void)OC;
+    (void)stride, (void)scratch;
+}
+
+void ps_conv3_backward(float *din, float *dw, const float *dout, const float *in, const float *w,
+                       int N, int C, int H, int W, int OC, int stride, float *scratch)
+{
+    (void)din, (void)dw, (void)dout, (void)in, (void)w, (void)N, (void)C, (void)H, (void)W;
+    (void)OC, (void)stride, (void)scratch;
+}
+#endif
+
+static int ps_c3_enabled = 1;
+
+int ps_conv2d_direct(int on)
+{
+    int was = ps_c3_enabled;
+    if (on >= 0)
+        ps_c3_enabled = on;
+    return was;
+}
+
+int ps_conv2d_is_direct(int K, int stride, int pad)
+{
+    return K == 3 && (stride == 1 || stride == 2) && pad == 1 && ps_c3_enabled && ps_c3_cpu();
+}
