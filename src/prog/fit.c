@@ -723,8 +723,12 @@ static ps_status fit_halftone_tone(ps_prog *p, float *const *im, const int *hs, 
         float *b = malloc(sizeof(float) * hw * 4);
         if (!b)
             return ps_fail(PS_EINTERNAL, "program fit: out of memory");
+        for (size_t j = 0; j < 3 * hw; j++) /* light adds up in linear reflectance */
+            b[j] = ps_srgb_to_linear_fast(im[i][j]);
         for (int c = 0; c < 3; c++)
-            ps_prog_box(b + c * hw, im[i] + c * hw, hs[i], ws[i], r, b + 3 * hw);
+            ps_prog_box(b + c * hw, b + c * hw, hs[i], ws[i], r, b + 3 * hw);
+        for (size_t j = 0; j < 3 * hw; j++)
+            b[j] = ps_linear_to_srgb_fast(b[j]);
         ps_prog_imstat_compute(b, hs[i], ws[i], &st[i]);
         free(b);
     }

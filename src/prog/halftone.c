@@ -5,10 +5,12 @@
  *           peak, hundreds of times the spectrum's level at that radius, where natural photos
  *           spread their power over every angle; its position gives the period and angle, a
  *           second peak at right angles says dots rather than lines
- *   render  in the screen's coordinates each point of a cell has a threshold, the share of the
- *           cell nearer its centre (dots) or its centre line (lines); an ink covers the points
- *           whose threshold is under its coverage, averaged over 2x2 points per pixel; an ink
- *           the samples do not use is left out (a black-only print is grey)
+ *   render  each ink's coverage is what it absorbs of the light (1 - linear reflectance, by
+ *           grey-component replacement), so a cell reflects on average what the photo does
+ *           (Murray-Davies); in the screen's coordinates each point of a cell has a threshold,
+ *           the share of the cell nearer its centre (dots) or its centre line (lines); an ink
+ *           covers the points whose threshold is under its coverage, averaged over 2x2 points
+ *           per pixel; an ink the samples do not use is left out (a black-only print is grey)
  * Periods are in fit pixels. */
 #include "prog.h"
 #include <fftw3.h>
@@ -255,7 +257,8 @@ void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, double scale, fl
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
             float ink[4];
-            inks(s[i], s[hw + i], s[2 * hw + i], ink);
+            inks(ps_srgb_to_linear_fast(s[i]), ps_srgb_to_linear_fast(s[hw + i]),
+                 ps_srgb_to_linear_fast(s[2 * hw + i]), ink);
             for (int c = 0; c < 4; c++) {
                 float want = ink[c] * p->ht_use[c], cover = 0;
                 if (!inv[c]) {
@@ -273,6 +276,6 @@ void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, double scale, fl
                 ink[c] += t * (cover - ink[c]);
             }
             for (int c = 0; c < 3; c++)
-                s[c * hw + i] = 1 - (ink[c] * (1 - ink[3]) + ink[3]);
+                s[c * hw + i] = ps_linear_to_srgb_fast(1 - (ink[c] * (1 - ink[3]) + ink[3]));
         }
 }

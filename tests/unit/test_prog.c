@@ -346,7 +346,7 @@ static void test_canvas(void)
 
 /* A black-ink halftone written out by brute force: dots on a lattice of period 7 at 20 degrees,
  * each pixel black when its centre lies within the disc of its nearest lattice point whose area
- * is the pixel's grey-component coverage (no anti-aliasing). */
+ * is the pixel's grey-component coverage, 1 - its largest linear channel (no anti-aliasing). */
 static void halftone7(float *s, int h, int w)
 {
     size_t hw = (size_t)h * w;
@@ -354,7 +354,7 @@ static void halftone7(float *s, int h, int w)
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
-            double k = 1 - fmax(fmax(s[i], s[hw + i]), s[2 * hw + i]);
+            double k = 1 - ps_srgb_to_linear(fmaxf(fmaxf(s[i], s[hw + i]), s[2 * hw + i]));
             double u = ((x + 0.5) * c + (y + 0.5) * sn) / P, v = ((y + 0.5) * c - (x + 0.5) * sn) / P;
             double du = u - floor(u + 0.5), dv = v - floor(v + 0.5);
             int ink = du * du + dv * dv < k / M_PI || k > 0.9;
@@ -378,15 +378,15 @@ static void test_halftone(void)
         CHECK(fmin(p.ht_phase[3][j], 1 - p.ht_phase[3][j]) < 0.08, "phase %d at %.3f", j,
               p.ht_phase[3][j]);
     /* printed: ink or paper but for the dots' anti-aliased rims, and cell by cell as dark as
-     * the recipe (green, over 7x7) */
+     * the recipe (linear green, over 7x7) */
     size_t hw = (size_t)out.w * out.h;
     float *g = malloc(sizeof(float) * hw * 5);
     double mid = 0, mid_photo = 0, e = 0;
     for (size_t i = 0; i < hw; i++) {
-        g[i] = ps_linear_to_srgb(out.px[hw + i]);
-        g[hw + i] = ps_linear_to_srgb(truth.px[hw + i]);
-        float ph = ps_linear_to_srgb(photo[3].px[hw + i]);
-        mid += g[i] > 0.15f && g[i] < 0.85f ? 1.0 / hw : 0;
+        g[i] = out.px[hw + i];
+        g[hw + i] = truth.px[hw + i];
+        float o = ps_linear_to_srgb(g[i]), ph = ps_linear_to_srgb(photo[3].px[hw + i]);
+        mid += o > 0.15f && o < 0.85f ? 1.0 / hw : 0;
         mid_photo += ph > 0.15f && ph < 0.85f ? 1.0 / hw : 0;
     }
     ps_prog_box(g + 2 * hw, g, out.h, out.w, 3, g + 4 * hw);
