@@ -3,6 +3,7 @@
  * then again with the CRC of every chunk whose length fits recomputed: mutations then reach the
  * field parser and the import rather than stopping at the first checksum. */
 #include "tests/fuzz/fuzz.h"
+#include "src/prog/prog.h"
 #include "store/store.h"
 #include <zlib.h>
 
@@ -26,12 +27,33 @@ static void fix_crcs(uint8_t *p, size_t size)
     }
 }
 
+/* A program that unpacks must describe itself and paint without reading out of its bounds
+ * (its screen pattern, palette, levels and halftone fields are all indexed while painting). */
+static void paint(const ps_style_rec *r)
+{
+    static ps_prog p;
+    if (!r->n_program || ps_prog_unpack(&p, r->program, r->n_program) != PS_OK)
+        return;
+    char words[512];
+    ps_prog_describe(&p, words, sizeof words);
+    ps_image im = {0};
+    if (ps_img_alloc(&im, 9, 7, 3) != PS_OK)
+        return;
+    for (size_t i = 0; i < (size_t)3 * 9 * 7; i++)
+        im.px[i] = (float)(i % 17) / 16;
+    const ps_dials d = {2, 2, 2};
+    ps_prog_apply(&p, &im, &d, &im);
+    ps_img_free(&im);
+}
+
 static void import(const uint8_t *data, size_t size)
 {
     char file[PATH_MAX], db_path[PATH_MAX];
     fuzz_temp_file(file, data, size);
     ps_store_bundle b;
     if (ps_store_bundle_read(file, &b) == PS_OK) {
+        for (int i = 0; i < b.n; i++)
+            paint(&b.styles[i]);
         ps_store *db;
         fuzz_temp_file(db_path, NULL, 0); /* an empty file is a new store to ps_store_open */
         if (ps_store_open(&db, db_path, 0) == PS_OK) {
