@@ -42,17 +42,17 @@ PS_C3_KT static void PS_C3_FN(ps_c3_split)(float *d0, float *d1, const float *s,
     }
 }
 
-/* t[o*ts + 0..px-1] = sum over Ci channels and 9 taps of wp * x[c*xs + off[tap] + 0..px-1],
- * for ocb (a constant after inlining) output channels; px = PS_C3_NV * PS_C3_VW. */
+/* t[o*ts + 0..px-1] = (add: +=) sum over Ci channels and 9 taps of wp * x[c*xs + off[tap] +
+ * 0..px-1], for ocb (a constant after inlining) output channels; px = PS_C3_NV * PS_C3_VW. */
 PS_C3_KI void PS_C3_FN(ps_c3_tile)(float *t, size_t ts, const float *x, const ps_c3_geom *g,
-                                   const float *wp, int Ci, int ocb)
+                                   const float *wp, int Ci, int ocb, int add)
 {
     ps_c3_v acc[PS_C3_OCB][PS_C3_NV];
     PS_C3_UNROLL
     for (int o = 0; o < ocb; o++)
         PS_C3_UNROLL
         for (int v = 0; v < PS_C3_NV; v++)
-            acc[o][v] = ps_c3_zero();
+            acc[o][v] = add ? ps_c3_ld(t + o * ts + v * PS_C3_VW) : ps_c3_zero();
     for (int c = 0; c < Ci; c++, x += g->xs)
         for (int k = 0; k < 9; k++, wp += ocb) {
             const float *r = x + g->off[k];
@@ -76,21 +76,22 @@ PS_C3_KI void PS_C3_FN(ps_c3_tile)(float *t, size_t ts, const float *x, const ps
 }
 
 PS_C3_KI void PS_C3_FN(ps_c3_tiles_n)(float *t, size_t ts, const float *x, const ps_c3_geom *g,
-                                      const float *wp, int Ci, int ntiles, int ocb)
+                                      const float *wp, int Ci, int ntiles, int ocb, int add)
 {
     for (int i = 0; i < ntiles; i++)
         PS_C3_FN(ps_c3_tile)(t + (size_t)i * PS_C3_NV * PS_C3_VW, ts,
-                             x + (size_t)i * PS_C3_NV * PS_C3_VW, g, wp, Ci, ocb);
+                             x + (size_t)i * PS_C3_NV * PS_C3_VW, g, wp, Ci, ocb, add);
 }
 
 /* One kernel per block size, so the accumulators are registers (sizes over PS_C3_OCB never
  * come: ps_c3_nblocks makes enough blocks). */
 PS_C3_KT static void PS_C3_FN(ps_c3_tiles)(float *t, size_t ts, const float *x,
                                            const ps_c3_geom *g, const float *wp, int Ci,
-                                           int ntiles, int ocb)
+                                           int ntiles, int ocb, int add)
 {
 #define PS_C3_CASE(n)                                                                            \
-    case n: PS_C3_FN(ps_c3_tiles_n)(t, ts, x, g, wp, Ci, ntiles, PS_C3_MIN(n, PS_C3_OCB)); break;
+    case n: PS_C3_FN(ps_c3_tiles_n)(t, ts, x, g, wp, Ci, ntiles, PS_C3_MIN(n, PS_C3_OCB), add); \
+        break;
     PS_C3_SWITCH(ocb, PS_C3_CASE)
 #undef PS_C3_CASE
 }
