@@ -184,9 +184,9 @@ ps_tensor *ps_sum_scaled(ps_graph *g, ps_tensor *const *xs, const float *ws, int
 /* Raw conv kernels (also used by the bench and the naive-reference test). scratch holds
  * ps_conv2d_scratch_floats(...) floats (forward) or ps_conv2d_backward_scratch_floats(...)
  * (backward): 3x3 pad-1 convs of stride 1 or 2 run direct kernels on zero-padded copies of the
- * input (and of dout) where the CPU has AVX-512 (but for stride 2's input gradient), other
- * convs im2col columns for a tile of output rows
- * (<= 4 MB, so 1 MP images need no giant buffer); 1x1 stride-1 convs go straight to sgemm. */
+ * input (and of dout) where the CPU has AVX-512 or AVX2 + FMA (but for stride 2's input
+ * gradient), other convs im2col columns for a tile of output rows (<= 4 MB, so 1 MP images
+ * need no giant buffer); 1x1 stride-1 convs go straight to sgemm. */
 void ps_conv2d_forward(float *out, const float *in, const float *w, const float *b, int N, int C,
                        int H, int W, int OC, int K, int stride, int pad, float *scratch);
 /* din += dconv/din, dw += dconv/dw, db += sum(dout); any of them may be NULL. */
@@ -200,11 +200,19 @@ void ps_conv2d_backward_naive(float *din, float *dw, float *db, const float *dou
                               int K, int stride, int pad);
 size_t ps_conv2d_scratch_floats(int C, int H, int W, int OC, int K, int stride, int pad);
 size_t ps_conv2d_backward_scratch_floats(int C, int H, int W, int OC, int K, int stride, int pad);
-/* Direct 3x3 kernels on (1) or off (0: im2col everywhere), for tests and the bench to compare
- * both paths in one process; -1 only asks. Returns the previous setting. Not thread-safe. */
-int ps_conv2d_direct(int on);
-/* 1 when convs of this kernel size, stride and padding run the direct kernels: 3x3, stride 1
- * or 2, pad 1, on a CPU with AVX-512, while ps_conv2d_direct is on. */
+/* Which 3x3 kernels run, for tests and the bench to compare the paths in one process: im2col
+ * everywhere, the best direct kernels the CPU has (AVX-512, else AVX2 + FMA: the default), or
+ * one set forced (on a CPU without it, im2col). The environment variable PSTYLE_CONV3 (im2col,
+ * avx2, avx512; anything else: auto) sets the starting mode, read once. */
+#define PS_CONV3_IM2COL 0
+#define PS_CONV3_AUTO 1
+#define PS_CONV3_AVX2 2
+#define PS_CONV3_AVX512 3
+/* Sets the mode (a PS_CONV3_*; -1 only asks) and returns the previous one. Not thread-safe. */
+int ps_conv2d_direct(int mode);
+/* Non-zero when convs of this kernel size, stride and padding run the direct kernels (3x3,
+ * stride 1 or 2, pad 1, on a CPU with the mode's kernels): PS_CONV3_AVX512 or PS_CONV3_AVX2,
+ * the set that runs; 0 for im2col. */
 int ps_conv2d_is_direct(int K, int stride, int pad);
 
 /* ---- model files (.psm) -------------------------------------------------------------------- */

@@ -42,7 +42,7 @@ static inline void ps_nn_gemm(int ta, int tb, int M, int N, int K, float alpha, 
  * halving it wins; smaller loops and plain copies stay serial. */
 #define PS_NN_OMP_MIN (1L << 22)
 
-/* conv3.c: 3x3 pad-1 convs of stride 1 or 2 by direct AVX-512 kernels, when
+/* conv3.c: 3x3 pad-1 convs of stride 1 or 2 by direct AVX-512 or AVX2 kernels, when
  * ps_conv2d_is_direct; stride 2's input gradient is left to im2col (ps_conv3_backward skips it).
  * Same contracts as conv.c's raw kernels (din and dw accumulate; either may be NULL); scratch
  * of the _scratch sizes. */

@@ -1,12 +1,24 @@
-/* The fast convs (direct 3x3 kernels where the CPU has AVX-512, im2col + sgemm in row tiles,
- * 1x1 straight to sgemm) against the naive loops, forward and backward (input, weight and bias
- * gradients, accumulated onto what was there), by normalized MSE, over kernel sizes, strides,
- * paddings, odd sizes and batches, with the direct kernels on and off; plus the adjoint
- * identity <conv(x), dy> = <x, dx> = <w, dw> for the backward on a tiled image. */
+/* The fast convs (direct 3x3 kernels where the CPU has AVX-512 or AVX2, im2col + sgemm in row
+ * tiles, 1x1 straight to sgemm) against the naive loops, forward and backward (input, weight and
+ * bias gradients, accumulated onto what was there), by normalized MSE, over kernel sizes,
+ * strides, paddings, odd sizes and batches, under every 3x3 path the CPU runs (im2col, the AVX2
+ * and the AVX-512 direct kernels); plus the adjoint identity <conv(x), dy> = <x, dx> = <w, dw>
+ * for the backward on a tiled image, under each path too. */
 #include "src/nn/nn.h"
 #include "check.h"
 #include <stdlib.h>
 #include <string.h>
+
+/* The 3x3 paths, each tried where the CPU has it (ps_conv2d_is_direct says it runs). */
+static const int modes[] = {PS_CONV3_AVX512, PS_CONV3_AVX2, PS_CONV3_IM2COL};
+#define NMODES ((int)(sizeof modes / sizeof modes[0]))
+
+static int mode_runs(int mode)
+{
+    int was = ps_conv2d_direct(mode), ok = mode == PS_CONV3_IM2COL || ps_conv2d_is_direct(3, 1, 1);
+    ps_conv2d_direct(was);
+    return ok;
+}
 
 static void fill(float *x, size_t n, ps_rng *r)
 {
@@ -33,8 +45,10 @@ static void compare(int N, int C, int H, int W, int OC, int K, int stride, int p
     float *fast = malloc(nout * 4), *ref = malloc(nout * 4);
     fill(in, nin, r), fill(w, nw, r), fill(b, OC, r);
     ps_conv2d_forward_naive(ref, in, w, b, N, C, H, W, OC, K, stride, pad);
-    for (int direct = 1; direct >= 0; direct--) {
-        int was = ps_conv2d_direct(direct);
+    for (int m = 0; m < NMODES; m++) {
+        if (!mode_runs(modes[m]))
+            continue;
+        int was = ps_conv2d_direct(modes[m]);
         float *scratch = malloc(ps_conv2d_scratch_floats(C, H, W, OC, K, stride, pad) * 4);
         ps_conv2d_forward(fast, in, w, b, N, C, H, W, OC, K, stride, pad, scratch);
         double e = nmse(fast, ref, nout);
@@ -62,9 +76,9 @@ static void compare_bwd(int N, int C, int H, int W, int OC, int K, int stride, i
     fill(din0, nin, r), fill(dw0, nw, r), fill(db0, OC, r);
     memcpy(din[1], din0, nin * 4), memcpy(dw[1], dw0, nw * 4), memcpy(db[1], db0, OC * 4);
     ps_conv2d_backward_naive(din[1], dw[1], db[1], dout, in, w, N, C, H, W, OC, K, stride, pad);
-    for (int direct = 1; direct >= 0; direct--)
-        for (int alone = 0; alone <= 1; alone++) {
-            int was = ps_conv2d_direct(direct), d = ps_conv2d_is_direct(K, stride, pad);
+    for (int m = 0; m < NMODES; m++)
+        for (int alone = 0; alone <= 1 && mode_runs(modes[m]); alone++) {
+            int was = ps_conv2d_direct(modes[m]), d = ps_conv2d_is_direct(K, stride, pad);
             float *scratch =
                 malloc(ps_conv2d_backward_scratch_floats(C, H, W, OC, K, stride, pad) * 4);
             memcpy(din[0], din0, nin * 4), memcpy(dw[0], dw0, nw * 4), memcpy(db[0], db0, OC * 4);
@@ -92,7 +106,7 @@ static void compare_bwd(int N, int C, int H, int W, int OC, int K, int stride, i
 }
 
 /* Backward through the op on an image big enough for several column tiles. */
-static void adjoint(int N, int C, int H, int W, int OC, int K, int stride, int pad, ps_rng *r)
+static void adjoint1(int N, int C, int H, int W, int OC, int K, int stride, int pad, ps_rng *r)
 {
     ps_graph *g = ps_graph_new(1 << 20);
     ps_tensor *x = ps_tensor_leaf(g, N, C, H, W), *w = ps_tensor_leaf(g, OC, C, K, K);
@@ -115,6 +129,18 @@ static void adjoint(int N, int C, int H, int W, int OC, int K, int stride, int p
     CHECK_NEAR(xx, yy, 1e-3, 1e-4);
     CHECK_NEAR(ww, yy, 1e-3, 1e-4);
     ps_graph_free(g);
+}
+
+/* The adjoint identity under each 3x3 path the CPU runs. */
+static void adjoint(int N, int C, int H, int W, int OC, int K, int stride, int pad, ps_rng *r)
+{
+    for (int m = 0; m < NMODES; m++) {
+        if (!mode_runs(modes[m]))
+            continue;
+        int was = ps_conv2d_direct(modes[m]);
+        adjoint1(N, C, H, W, OC, K, stride, pad, r);
+        ps_conv2d_direct(was);
+    }
 }
 
 int main(void)
