@@ -242,7 +242,7 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
     fprintf(c->md, "## 2. Engine\n\nThe generator's layers at its working resolution (%dx%d, %s),"
             " median (min-max) of %d runs after a warm-up; roof = share of this run's sgemm;"
             " im2col roof = the same pass by im2col + sgemm, where pstyle takes another path"
-            " (direct 3x3 kernels on AVX-512), timed beside it.\n\n| kernel | GFLOP/s | ms | roof |"
+            " (direct 3x3 kernels on AVX-512 or AVX2), timed beside it.\n\n| kernel | GFLOP/s | ms | roof |"
             " im2col roof |\n|---|---|---|---|---|\n", W, W,
             c->have_model ? "from the model" : "default architecture", runs);
     ps_json_begin(&c->js, "engine", 0);
