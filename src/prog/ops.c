@@ -249,6 +249,7 @@ static void grade(const ps_prog *p, float *s, int h, int w, float gh, float gt, 
         cb[b] = p->cab[b][1];
     }
     double beta = pow(fmax(p->beta, 1e-3), gb);
+#pragma omp parallel for schedule(static) /* each pixel by itself: the same result at any count */
     for (size_t i = 0; i < hw; i++) {
         double lab[3];
         ps_prog_lab(s, hw, i, lab);
@@ -323,6 +324,7 @@ static void texture(const ps_prog *p, float *s, int h, int w, double scale, floa
     float gs = t * p->grain_g, ss = t * p->screen_g, mono = p->grain_mono;
     if (gs > 0)
         pthread_once(&gauss_once, gauss_init);
+#pragma omp parallel for schedule(static) /* grain is hashed from each pixel's place */
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
@@ -531,6 +533,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
     int H = in->h, W = in->w;
     size_t hw = (size_t)H * W;
     float *s = out->px;
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < 3 * hw; i++)
         s[i] = ps_linear_to_srgb_fast(s[i]);
     double scale = (double)(W > H ? W : H) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
@@ -595,6 +598,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
         texture(p, s, H, W, scale, d->texture);
     if (!st && on[PS_TEXTURE] && p->ht_g > 0)
         ps_prog_halftone(p, s, H, W, scale, fminf(d->texture * p->ht_g, 1));
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < 3 * hw; i++)
         s[i] = ps_srgb_to_linear_fast(s[i]);
     if (st && out != in)
