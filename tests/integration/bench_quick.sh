@@ -50,12 +50,23 @@ if grep -q '^## 6. Controls' out/REPORT.md; then   # a model was found: every se
 else
   grep -q 'Not measured' out/REPORT.md || fail "no model, yet no 'Not measured' note"
 fi
+! ls -A out | grep -q partial || fail "partial report files left behind: $(ls -A out)"
+# a second bench into a folder another bench is writing to is refused and changes nothing
+cp out/results.json before.json
+flock out/.bench.lock sleep 30 & holder=$!
+sleep 0.5
+expect 2 'another bench is writing its report there' -- "$P" bench --quick --only engine --out out
+kill $holder; wait $holder 2>/dev/null
+cmp -s before.json out/results.json || fail "a refused bench changed results.json"
 # --only: just the named sections
 "$P" bench --quick --only external --extval ext --out only > log 2>&1 || fail "bench --only: $(tail -5 log)"
 grep -qF '## 9. External styles' only/REPORT.md || fail "--only external: no section 9"
 ! grep -qF '## 4. Speed' only/REPORT.md || fail "--only external ran the speed section"
 
 if command -v python3 >/dev/null; then
+  # the report committed with the repo parses too (it once held two runs spliced together)
+  python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$TESTS_DIR/../bench/results.json" \
+    || fail "bench/results.json in the repo does not parse"
   python3 - out/results.json <<'PY' || fail "results.json: see above"
 import json, sys
 r = json.load(open(sys.argv[1]))
