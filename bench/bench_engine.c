@@ -29,25 +29,31 @@ static void ps_bench_fill(float *x, size_t n, ps_rng *r)
         x[i] = ps_rng_normal(r) * 0.1f;
 }
 
-/* One kernel: a Markdown table row and a results.json entry, GFLOP/s with min-max and the
- * share of the sgemm roof; base (time > 0) is the same kernel by im2col + sgemm, timed in this
- * run, whose share of the roof is the last column ("-" where there is no second path). */
-static void ps_bench_line2(ps_bench_ctx *c, const char *name, double flops, ps_bench_time t,
-                           ps_bench_time base)
+/* A share of the roof with its min-max as a table cell, "-" where it was not timed. */
+static void ps_bench_roof_cell(ps_bench_ctx *c, double flops, ps_bench_time t)
 {
-    double g = flops / t.med * 1e-9, roof = c->roof;
-    fprintf(c->md, "| %s | %.1f (%.1f-%.1f) | %.2f | ", name, g, flops / t.max * 1e-9,
-            flops / t.min * 1e-9, t.med * 1e3);
-    if (roof > 0)
-        fprintf(c->md, "%.0f%% (%.0f-%.0f) | ", 100.0 * g / roof,
+    double roof = c->roof;
+    if (roof > 0 && t.med > 0)
+        fprintf(c->md, " %.0f%% (%.0f-%.0f) |", 100.0 * flops / t.med * 1e-9 / roof,
                 100.0 * flops / t.max * 1e-9 / roof, 100.0 * flops / t.min * 1e-9 / roof);
     else
-        fprintf(c->md, "- | ");
-    if (roof > 0 && base.med > 0)
-        fprintf(c->md, "%.0f%% (%.0f-%.0f) |\n", 100.0 * flops / base.med * 1e-9 / roof,
-                100.0 * flops / base.max * 1e-9 / roof, 100.0 * flops / base.min * 1e-9 / roof);
-    else
-        fprintf(c->md, "- |\n");
+        fprintf(c->md, " - |");
+}
+
+/* One kernel: a Markdown table row and a results.json entry, GFLOP/s with min-max and the
+ * share of the sgemm roof; the same kernel timed in this run by im2col + sgemm (base) and by the
+ * AVX2 kernels where the CPU runs AVX-512's (avx2) have their shares in the last two columns
+ * (time 0: not timed). */
+static void ps_bench_line3(ps_bench_ctx *c, const char *name, double flops, ps_bench_time t,
+                           ps_bench_time base, ps_bench_time avx2)
+{
+    double g = flops / t.med * 1e-9, roof = c->roof;
+    fprintf(c->md, "| %s | %.1f (%.1f-%.1f) | %.2f |", name, g, flops / t.max * 1e-9,
+            flops / t.min * 1e-9, t.med * 1e3);
+    ps_bench_roof_cell(c, flops, t);
+    ps_bench_roof_cell(c, flops, base);
+    ps_bench_roof_cell(c, flops, avx2);
+    fprintf(c->md, "\n");
     ps_json_begin(&c->js, NULL, 0);
     ps_json_str(&c->js, "kernel", name);
     ps_bench_json_val(&c->js, "flops", flops, "FLOP");
@@ -62,12 +68,17 @@ static void ps_bench_line2(ps_bench_ctx *c, const char *name, double flops, ps_b
             ps_bench_json_val(&c->js, "im2col_roof_fraction", flops / base.med * 1e-9 / roof,
                               "1");
     }
+    if (avx2.med > 0) {
+        ps_bench_json_time(&c->js, "avx2_time", avx2, 1e3, 0, "ms");
+        if (roof > 0)
+            ps_bench_json_val(&c->js, "avx2_roof_fraction", flops / avx2.med * 1e-9 / roof, "1");
+    }
     ps_json_end(&c->js, 0);
 }
 
 static void ps_bench_line(ps_bench_ctx *c, const char *name, double flops, ps_bench_time t)
 {
-    ps_bench_line2(c, name, flops, t, (ps_bench_time){0});
+    ps_bench_line3(c, name, flops, t, (ps_bench_time){0}, (ps_bench_time){0});
 }
 
 /* ---- sgemm roof ------------------------------------------------------------------------------ */
@@ -120,6 +131,20 @@ static size_t ps_bench_conv_scratch(const ps_bench_conv *c)
     return most;
 }
 
+/* The same pass on the other paths, timed beside the one pstyle takes (path, a PS_CONV3_*):
+ * im2col + sgemm, and the AVX2 kernels where this CPU runs AVX-512's (what a CPU with AVX2 but
+ * not AVX-512, such as AMD's Zen 2 and 3, runs). A time stays 0 where its path does not apply. */
+static void ps_bench_other_paths(ps_bench_fn fn, void *arg, int runs, int path, int K, int stride,
+                                 ps_bench_time *base, ps_bench_time *avx2)
+{
+    int was = ps_conv2d_direct(PS_CONV3_IM2COL);
+    *base = ps_bench_repeat(fn, arg, runs);
+    ps_conv2d_direct(PS_CONV3_AVX2);
+    if (path == PS_CONV3_AVX512 && ps_conv2d_is_direct(K, stride, K / 2))
+        *avx2 = ps_bench_repeat(fn, arg, runs);
+    ps_conv2d_direct(was);
+}
+
 /* Rows for the forward, bwd-data and bwd-weight passes of one layer (each 2*OC*C*K*K*OH*OW
  * FLOP), with the im2col + sgemm path timed beside the one pstyle takes. */
 static void ps_bench_conv_shape(ps_bench_ctx *cx, const char *layer, int C, int HW, int OC, int K,
@@ -145,14 +170,12 @@ static void ps_bench_conv_shape(ps_bench_ctx *cx, const char *layer, int C, int 
             char name[80];
             snprintf(name, sizeof name, "%s conv%dx%d%s %d->%d @%dx%d%s", layer, K, K,
                      stride > 1 ? "/2" : "", C, OC, HW, HW, pass[c.pass]);
-            ps_bench_time t = ps_bench_repeat(ps_bench_conv_fn, &c, runs), base = {0};
-            /* stride 2's input gradient is im2col on both (nn.h) */
-            if (ps_conv2d_is_direct(K, stride, c.pad) && (stride == 1 || c.pass != PS_BENCH_DIN)) {
-                ps_conv2d_direct(0);
-                base = ps_bench_repeat(ps_bench_conv_fn, &c, runs);
-                ps_conv2d_direct(1);
-            }
-            ps_bench_line2(cx, name, flops, t, base);
+            ps_bench_time t = ps_bench_repeat(ps_bench_conv_fn, &c, runs), base = {0}, avx2 = {0};
+            int path = ps_conv2d_is_direct(K, stride, c.pad);
+            /* stride 2's input gradient is im2col on every path (nn.h) */
+            if (path && (stride == 1 || c.pass != PS_BENCH_DIN))
+                ps_bench_other_paths(ps_bench_conv_fn, &c, runs, path, K, stride, &base, &avx2);
+            ps_bench_line3(cx, name, flops, t, base, avx2);
         }
     }
     free(c.in), free(c.din), free(c.w), free(c.dw), free(c.b), free(c.out), free(c.scratch);
@@ -242,8 +265,9 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
     fprintf(c->md, "## 2. Engine\n\nThe generator's layers at its working resolution (%dx%d, %s),"
             " median (min-max) of %d runs after a warm-up; roof = share of this run's sgemm;"
             " im2col roof = the same pass by im2col + sgemm, where pstyle takes another path"
-            " (direct 3x3 kernels on AVX-512 or AVX2), timed beside it.\n\n| kernel | GFLOP/s | ms | roof |"
-            " im2col roof |\n|---|---|---|---|---|\n", W, W,
+            " (direct 3x3 kernels on AVX-512 or AVX2), timed beside it; AVX2 roof = the pass by"
+            " the AVX2 kernels, where this CPU runs AVX-512's.\n\n| kernel | GFLOP/s | ms | roof |"
+            " im2col roof | AVX2 roof |\n|---|---|---|---|---|---|\n", W, W,
             c->have_model ? "from the model" : "default architecture", runs);
     ps_json_begin(&c->js, "engine", 0);
     ps_bench_json_val(&c->js, "work_px", W, "px");
@@ -279,12 +303,11 @@ void ps_bench_sec_engine(ps_bench_ctx *c)
             char name[96];
             snprintf(name, sizeof name, "conv3x3 %d->%d @%d fwd+bwd(w) (training)", c2, c2, hw);
             ps_bench_time t = ps_bench_repeat(ps_bench_convbw_fn, &cb, runs), base = {0};
-            if (ps_conv2d_is_direct(3, 1, 1)) {
-                ps_conv2d_direct(0);
-                base = ps_bench_repeat(ps_bench_convbw_fn, &cb, runs);
-                ps_conv2d_direct(1);
-            }
-            ps_bench_line2(c, name, flops, t, base);
+            ps_bench_time avx2 = {0};
+            int path = ps_conv2d_is_direct(3, 1, 1);
+            if (path)
+                ps_bench_other_paths(ps_bench_convbw_fn, &cb, runs, path, 3, 1, &base, &avx2);
+            ps_bench_line3(c, name, flops, t, base, avx2);
         }
         /* the input tensors outlive graph resets: keep them out of the graph's arena */
         int Tq = (W / 4) * (W / 4), Tk = gc->tok;
