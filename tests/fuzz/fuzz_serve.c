@@ -46,17 +46,44 @@ static void start(void)
     }
 }
 
+/* sv[1]: a client connected to our listening socket; sv[0]: its accepted end, whose peer
+ * address is *a. A signal (a request's child process ending, libFuzzer's own timers) may
+ * interrupt connect, whose connection then goes on by itself, or accept: neither is a failure.
+ * Returns 0, or -1 with errno set. */
+static int loopback(int sv[2], struct sockaddr_in *a, socklen_t *alen)
+{
+    *alen = sizeof *a;
+    sv[1] = socket(AF_INET, SOCK_STREAM, 0);
+    if (sv[1] < 0 || getsockname(lfd, (struct sockaddr *)a, alen) != 0)
+        return -1;
+    if (connect(sv[1], (struct sockaddr *)a, *alen) != 0) {
+        if (errno != EINTR)
+            return -1;
+        struct pollfd p = {.fd = sv[1], .events = POLLOUT};
+        int e = 0;
+        socklen_t el = sizeof e;
+        while (poll(&p, 1, -1) < 0)
+            if (errno != EINTR)
+                return -1;
+        if (getsockopt(sv[1], SOL_SOCKET, SO_ERROR, &e, &el) != 0 || e) {
+            errno = e ? e : errno;
+            return -1;
+        }
+    }
+    do
+        *alen = sizeof *a;
+    while ((sv[0] = accept(lfd, (struct sockaddr *)a, alen)) < 0 && errno == EINTR);
+    return sv[0] < 0 ? -1 : 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!daemon_)
         start();
     int sv[2];
     struct sockaddr_in a;
-    socklen_t alen = sizeof a;
-    sv[1] = socket(AF_INET, SOCK_STREAM, 0);
-    if (sv[1] < 0 || getsockname(lfd, (struct sockaddr *)&a, &alen) != 0 ||
-        connect(sv[1], (struct sockaddr *)&a, alen) != 0 ||
-        (sv[0] = accept(lfd, (struct sockaddr *)&a, &alen)) < 0) {
+    socklen_t alen;
+    if (loopback(sv, &a, &alen) != 0) {
         fprintf(stderr, "fuzz_serve: loopback connection: %s\n", strerror(errno));
         abort();
     }
