@@ -554,12 +554,10 @@ static void fit_screen(ps_prog *p, float *const *im, const int *hs, const int *w
 {
     if (k < 2)
         return; /* one sample cannot tell its pattern from its content */
-    int ch = hs[0], cw = ws[0], mh = 0, mw = 0;
+    int ch = hs[0], cw = ws[0], mh = hs[0], mw = ws[0]; /* the common region; the largest */
     for (int i = 1; i < k; i++) {
         ch = hs[i] < ch ? hs[i] : ch;
         cw = ws[i] < cw ? ws[i] : cw;
-    }
-    for (int i = 0; i < k; i++) {
         mh = hs[i] > mh ? hs[i] : mh;
         mw = ws[i] > mw ? ws[i] : mw;
     }

@@ -69,22 +69,26 @@ static int ink_spectra(float *const *im, const int *hs, const int *ws, int k, do
     for (int i = 0; i < k; i++) {
         size_t hw = (size_t)hs[i] * ws[i];
         int y0 = (hs[i] - N) / 2, x0 = (ws[i] - N) / 2;
-        for (int c = 0; c < 4; c++) {
-            double mean = 0;
-            for (int y = 0; y < N; y++)
-                for (int x = 0; x < N; x++) {
-                    size_t j = (size_t)(y0 + y) * ws[i] + x0 + x;
-                    float ink[4];
-                    inks(im[i][j], im[i][hw + j], im[i][2 * hw + j], ink);
-                    in[y * N + x] = ink[c];
-                    mean += ink[c] / ((double)N * N);
+        float *q = crop + (size_t)i * 4 * N * N; /* the sample's four ink planes, then windowed */
+        double mean[4] = {0};
+        for (int y = 0; y < N; y++)
+            for (int x = 0; x < N; x++) {
+                size_t j = (size_t)(y0 + y) * ws[i] + x0 + x;
+                float ink[4];
+                inks(im[i][j], im[i][hw + j], im[i][2 * hw + j], ink);
+                for (int c = 0; c < 4; c++) {
+                    q[(size_t)c * N * N + y * N + x] = ink[c];
+                    mean[c] += ink[c] / ((double)N * N);
                     *mid += ink[c] > 0.15f && ink[c] < 0.85f ? 1.0 / (4.0 * k * N * N) : 0;
                 }
-            use[c] += mean / k;
+            }
+        for (int c = 0; c < 4; c++) {
+            float *qc = q + (size_t)c * N * N;
+            use[c] += mean[c] / k;
             for (int y = 0; y < N; y++)
                 for (int x = 0; x < N; x++)
-                    in[y * N + x] = (float)((in[y * N + x] - mean) * hann[y] * hann[x]);
-            memcpy(crop + ((size_t)i * 4 + c) * N * N, in, sizeof(float) * N * N);
+                    qc[y * N + x] = in[y * N + x] =
+                        (float)((qc[y * N + x] - mean[c]) * hann[y] * hann[x]);
             fftwf_execute(plan);
             for (int j = 0; j < N * M; j++)
                 pw[(size_t)c * N * M + j] += (double)out[j][0] * out[j][0] +
