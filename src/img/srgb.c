@@ -1,55 +1,31 @@
 /* Table and differentiable forms of the sRGB curve (the exact ones are in img.c). */
 #include "src/img/srgb.h"
 #include <math.h>
-#include <pthread.h>
 
-#define LUT_N 4096
-static float s2l_tab[LUT_N + 2], l2s_tab[LUT_N + 2];
-static pthread_once_t lut_once = PTHREAD_ONCE_INIT;
+float ps_srgb__s2l[PS_SRGB_LUT_N + 2], ps_srgb__l2s[PS_SRGB_LUT_N + 2];
 
-static void lut_init(void)
+/* Before main (and before any thread), so the inline lookups need no once-check. */
+__attribute__((constructor)) static void lut_init(void)
 {
-    for (int i = 0; i <= LUT_N + 1; i++) {
-        float x = i >= LUT_N ? 1.0f : (float)i / LUT_N;
-        s2l_tab[i] = ps_srgb_to_linear(x);
-        l2s_tab[i] = ps_linear_to_srgb(x * x);
+    for (int i = 0; i <= PS_SRGB_LUT_N + 1; i++) {
+        float x = i >= PS_SRGB_LUT_N ? 1.0f : (float)i / PS_SRGB_LUT_N;
+        ps_srgb__s2l[i] = ps_srgb_to_linear(x);
+        ps_srgb__l2s[i] = ps_linear_to_srgb(x * x);
     }
-}
-
-static inline float lut(const float *tab, float x)
-{
-    x = x > 0 ? (x < 1 ? x : 1) : 0; /* NaN -> 0 */
-    float f = x * LUT_N;
-    int i = (int)f;
-    return tab[i] + (f - i) * (tab[i + 1] - tab[i]);
-}
-
-float ps_srgb_to_linear_fast(float v)
-{
-    pthread_once(&lut_once, lut_init);
-    return lut(s2l_tab, v);
-}
-
-float ps_linear_to_srgb_fast(float v)
-{
-    pthread_once(&lut_once, lut_init);
-    return lut(l2s_tab, sqrtf(v > 0 ? v : 0));
 }
 
 void ps_srgb_to_linear_n(float *dst, const float *src, size_t n)
 {
-    pthread_once(&lut_once, lut_init);
 #pragma omp parallel for schedule(static) if (n > 1 << 18)
     for (size_t i = 0; i < n; i++)
-        dst[i] = lut(s2l_tab, src[i]);
+        dst[i] = ps_srgb_to_linear_fast(src[i]);
 }
 
 void ps_linear_to_srgb_n(float *dst, const float *src, size_t n)
 {
-    pthread_once(&lut_once, lut_init);
 #pragma omp parallel for schedule(static) if (n > 1 << 18)
     for (size_t i = 0; i < n; i++)
-        dst[i] = lut(l2s_tab, sqrtf(src[i] > 0 ? src[i] : 0));
+        dst[i] = ps_linear_to_srgb_fast(src[i]);
 }
 
 float ps_srgb_to_linear_ext(float v, float *d)

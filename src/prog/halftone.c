@@ -231,17 +231,55 @@ int ps_prog_halftone_fit(ps_prog *p, float *const *im, const int *hs, const int 
 /* The share of a cell's points whose threshold is under v: the point at phases (a, b) in
  * [-1/2, 1/2) has as threshold the area of the cell nearer the centre than it (dots: a disc
  * clipped to the cell) or nearer the centre line (lines: 2 |b|). */
-static inline float threshold(float a, float b, int dot)
+static double threshold(double r2)
 {
-    if (!dot)
-        return 2 * fabsf(b);
-    float r2 = a * a + b * b;
-    if (r2 <= 0.25f)
-        return (float)M_PI * r2;
-    if (r2 >= 0.5f)
+    if (r2 <= 0.25)
+        return M_PI * r2;
+    if (r2 >= 0.5)
         return 1;
-    float r = sqrtf(r2);
-    return (float)M_PI * r2 - 4 * (r2 * acosf(0.5f / r) - 0.5f * sqrtf(r2 - 0.25f));
+    return M_PI * r2 - 4 * (r2 * acos(0.5 / sqrt(r2)) - 0.5 * sqrt(r2 - 0.25));
+}
+
+/* A dot's threshold grows with r^2 = a^2 + b^2, so "threshold under v" is "r^2 under the
+ * threshold's inverse at v": tabled once, so each of a pixel's 16 points (4 inks, 2 x 2) costs
+ * a square and a compare instead of an acos. */
+#define HT_R2_N 4096
+#define HT_RUN 256 /* pixels of a row painted together, so each ink's points run in SIMD lanes */
+static float r2_tab[HT_R2_N + 2];
+
+__attribute__((constructor)) static void r2_init(void)
+{
+    for (int i = 0; i <= HT_R2_N + 1; i++) {
+        double v = i >= HT_R2_N ? 1 : (double)i / HT_R2_N, lo = 0, hi = 0.5;
+        for (int it = 0; it < 50; it++) { /* bisection: threshold is monotone */
+            double mid = 0.5 * (lo + hi);
+            *(threshold(mid) < v ? &lo : &hi) = mid;
+        }
+        r2_tab[i] = (float)(v >= 1 ? 0.5 : 0.5 * (lo + hi));
+    }
+}
+
+static inline float r2_under(float v)
+{
+    v = v > 0 ? (v < 1 ? v : 1) : 0;
+    float f = v * HT_R2_N;
+    int i = (int)f;
+    return r2_tab[i] + (f - i) * (r2_tab[i + 1] - r2_tab[i]);
+}
+
+/* A quarter if the ink covers the point (px, py): its phases in the screen's cell, centred,
+ * against the ink's limit (dot: r^2; lines: u^2). Branch-free, so a row's points run in SIMD
+ * lanes; floor by truncation, corrected below zero. */
+static inline float covers(float px, float py, float ca, float sa, float inv, float ou, float ov,
+                           float dotf, float lim)
+{
+    float u = (px * ca + py * sa) * inv + ou, v = (py * ca - px * sa) * inv + ov;
+    float fu = (float)(int)u, fv = (float)(int)v;
+    fu -= (float)(fu > u);
+    fv -= (float)(fv > v);
+    u -= fu + 0.5f;
+    v -= fv + 0.5f;
+    return 0.25f * (float)(u * u + dotf * (v * v) < lim);
 }
 
 void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, double scale, float t)
@@ -258,28 +296,48 @@ void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, double scale, fl
     }
 #pragma omp parallel for schedule(static)
     for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            size_t i = (size_t)y * w + x;
-            float ink[4];
-            inks(ps_srgb_to_linear_fast(s[i]), ps_srgb_to_linear_fast(s[hw + i]),
-                 ps_srgb_to_linear_fast(s[2 * hw + i]), ink);
+        for (int x0 = 0; x0 < w; x0 += HT_RUN) {
+            int n = w - x0 < HT_RUN ? w - x0 : HT_RUN;
+            float ink[4][HT_RUN], lim[HT_RUN];
+            for (int j = 0; j < n; j++) {
+                size_t i = (size_t)y * w + x0 + j;
+                float k4[4];
+                inks(ps_srgb_to_linear_fast(s[i]), ps_srgb_to_linear_fast(s[hw + i]),
+                     ps_srgb_to_linear_fast(s[2 * hw + i]), k4);
+                for (int c = 0; c < 4; c++)
+                    ink[c][j] = k4[c];
+            }
             for (int c = 0; c < 4; c++) {
-                float want = ink[c] * p->ht_use[c], cover = 0;
+                float use = p->ht_use[c], *k = ink[c];
                 if (!inv[c]) {
-                    ink[c] += t * (want - ink[c]);
+                    for (int j = 0; j < n; j++)
+                        k[j] += t * (k[j] * use - k[j]);
                     continue;
                 }
-                for (int q = 0; q < 4; q++) { /* 2x2 points per pixel */
-                    float px = x + 0.25f + 0.5f * (q & 1), py = y + 0.25f + 0.5f * (q >> 1);
-                    float u = (px * ca[c] + py * sa[c]) * inv[c] + ou[c],
-                          v = (py * ca[c] - px * sa[c]) * inv[c] + ov[c];
-                    u -= floorf(u) + 0.5f;
-                    v -= floorf(v) + 0.5f;
-                    cover += threshold(v, u, (int)p->ht_dot[c]) < want ? 0.25f : 0;
+                /* dots: r^2 under the dot's; lines: 2 |u| under the coverage */
+                int dot = p->ht_dot[c] != 0;
+                float dotf = dot ? 1.0f : 0.0f;
+                for (int j = 0; j < n; j++) {
+                    float want = k[j] * use;
+                    lim[j] = !(want > 0) ? -1 : dot ? (want < 1 ? r2_under(want) : 1)
+                                                    : 0.25f * want * want;
                 }
-                ink[c] += t * (cover - ink[c]);
+#pragma omp simd
+                for (int j = 0; j < n; j++) {
+                    float px = (float)(x0 + j) + 0.25f, py = y + 0.25f; /* 2x2 points per pixel */
+                    float cover = covers(px, py, ca[c], sa[c], inv[c], ou[c], ov[c], dotf, lim[j]) +
+                                  covers(px + 0.5f, py, ca[c], sa[c], inv[c], ou[c], ov[c], dotf,
+                                         lim[j]) +
+                                  covers(px, py + 0.5f, ca[c], sa[c], inv[c], ou[c], ov[c], dotf,
+                                         lim[j]) +
+                                  covers(px + 0.5f, py + 0.5f, ca[c], sa[c], inv[c], ou[c], ov[c],
+                                         dotf, lim[j]);
+                    k[j] += t * (cover - k[j]);
+                }
             }
-            for (int c = 0; c < 3; c++)
-                s[c * hw + i] = ps_linear_to_srgb_fast(1 - (ink[c] * (1 - ink[3]) + ink[3]));
+            for (int j = 0; j < n; j++)
+                for (int c = 0; c < 3; c++)
+                    s[c * hw + (size_t)y * w + x0 + j] = ps_linear_to_srgb_fast(
+                        1 - (ink[c][j] * (1 - ink[3][j]) + ink[3][j]));
         }
 }

@@ -592,6 +592,55 @@ static void test_hue(void)
     ps_img_free(&truth);
 }
 
+/* A large photo reads the colour grade from a table, a small one computes it per pixel: the
+ * same pixels of a strong grade (hue, tone, band colour, chroma) come out within 2 of 255 both
+ * ways, and on average within 0.02, but not bit for bit (so the table was used). The large one
+ * is the fourth photo tiled 3 x 3 (1.4 MP), so its top left ninth is the photo itself, which is
+ * small enough for the exact path. */
+static void test_grade_table(void)
+{
+    const ps_image *ph = &photo[3];
+    ps_image big = {0}, ob = {0}, os = {0};
+    int w = ph->w, h = ph->h;
+    ps_img_alloc(&big, 3 * w, 3 * h, 3);
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 3 * h; y++)
+            for (int x = 0; x < 3 * w; x++)
+                big.px[((size_t)c * 3 * h + y) * 3 * w + x] =
+                    ph->px[((size_t)c * h + y % h) * w + x % w];
+    ps_prog p;
+    ps_prog_identity(&p);
+    p.hue_g = p.tone_g = p.chroma_g = p.beta_g = 1;
+    p.hue_deg = 40;
+    p.beta = 0.5f;
+    for (int q = 0; q < PS_PROG_NQ; q++)
+        p.tone_q[q] = 15 + 0.8f * ps_prog_nat.lq[q];
+    for (int b = 0; b < PS_PROG_NB; b++) {
+        p.cab[b][0] = 25 - 4.0f * b;
+        p.cab[b][1] = 35 - 3.0f * b;
+    }
+    const ps_dials w1 = {1, 1, 1};
+    CHECK(ps_prog_apply(&p, &big, &w1, &ob) == PS_OK, "%s", ps_last_error());
+    CHECK(ps_prog_apply(&p, ph, &w1, &os) == PS_OK, "%s", ps_last_error());
+    double mx = 0, mean = 0, moved = 0;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                double a = ps_linear_to_srgb(ob.px[((size_t)c * 3 * h + y) * 3 * w + x]);
+                double e = ps_linear_to_srgb(os.px[((size_t)c * h + y) * w + x]);
+                double o = ps_linear_to_srgb(ph->px[((size_t)c * h + y) * w + x]);
+                mx = fmax(mx, fabs(a - e));
+                mean += fabs(a - e) / (3.0 * w * h);
+                moved += fabs(o - e) / (3.0 * w * h);
+            }
+    CHECK(moved > 0.05, "the grade moves the photo by %.4f on average", moved);
+    CHECK(mx > 0 && mx <= 2.0 / 255 && mean <= 0.02 / 255,
+          "table against per pixel: max %.2f/255, mean %.3f/255", 255 * mx, 255 * mean);
+    ps_img_free(&big);
+    ps_img_free(&ob);
+    ps_img_free(&os);
+}
+
 /* Levels with a lifted black (a faded print): every value to 0.35 + 0.65 v. */
 static void lifted(float *s, int h, int w)
 {
@@ -927,6 +976,7 @@ int main(void)
     test_flatten();
     test_ink();
     test_hue();
+    test_grade_table();
     test_black();
     test_sketch();
     test_pencil_reference();
