@@ -59,6 +59,13 @@ void ps_feat_rgb_to_lab(const float rgb[3], double lab[3])
     lab[2] = 200.0 * (f[1] - f[2]);
 }
 
+double ps_feat_lightness(const float rgb[3])
+{
+    return 116.0 * lab_f((rgb2xyz[1][0] * rgb[0] + rgb2xyz[1][1] * rgb[1] + rgb2xyz[1][2] * rgb[2]) /
+                         white[1]) -
+           16.0;
+}
+
 void ps_feat_lab_to_rgb(const double lab[3], float rgb[3])
 {
     double fy = (lab[0] + 16.0) / 116.0;

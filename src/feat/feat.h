@@ -62,6 +62,8 @@ double ps_feat_psnr(const float *a, const float *b, int c, int h, int w);
 /* Linear sRGB (D65) -> CIE XYZ -> CIELAB (D65 white), one pixel. */
 void ps_feat_rgb_to_lab(const float rgb[3], double lab[3]);
 void ps_feat_lab_to_rgb(const double lab[3], float rgb[3]);
+/* CIE L* alone (ps_feat_rgb_to_lab's lab[0], the same bits), one cube root instead of three. */
+double ps_feat_lightness(const float rgb[3]);
 /* CIEDE2000 (kL = kC = kH = 1) exactly as in Sharma, Wu, Dalal, Color Res. Appl. 30(1), 2005. */
 double ps_feat_ciede2000(const double lab1[3], const double lab2[3]);
 /* Mean CIEDE2000 over pixels of two planar linear-RGB images of the same size. */

@@ -18,8 +18,11 @@
 const float ps_prog_flat_radii[6] = {1, 2, 3, 5, 8, 12};
 
 /* Box mean of radius r (clamped window) of n = h*w plane src into dst, O(1) per pixel. */
+#define BOX_STRIP 256 /* columns a thread keeps running sums for in the vertical pass */
+
 void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp)
 {
+#pragma omp parallel for schedule(static) /* rows, then strips of columns: each its own sums */
     for (int y = 0; y < h; y++) {
         const float *s = src + (size_t)y * w;
         float *t = tmp + (size_t)y * w;
@@ -39,21 +42,24 @@ void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp)
         memcpy(dst, tmp, sizeof(float) * h * w);
         return;
     }
-    int lo = 0, hi = -1;
-    for (int y = 0; y < h; y++) {
-        int a = y - r < 0 ? 0 : y - r, b = y + r >= h ? h - 1 : y + r;
-        while (hi < b) {
-            hi++;
-            for (int x = 0; x < w; x++)
-                col[x] += tmp[(size_t)hi * w + x];
+#pragma omp parallel for schedule(static)
+    for (int x0 = 0; x0 < w; x0 += BOX_STRIP) {
+        int x1 = x0 + BOX_STRIP < w ? x0 + BOX_STRIP : w, lo = 0, hi = -1;
+        for (int y = 0; y < h; y++) {
+            int a = y - r < 0 ? 0 : y - r, b = y + r >= h ? h - 1 : y + r;
+            while (hi < b) {
+                hi++;
+                for (int x = x0; x < x1; x++)
+                    col[x] += tmp[(size_t)hi * w + x];
+            }
+            while (lo < a) {
+                for (int x = x0; x < x1; x++)
+                    col[x] -= tmp[(size_t)lo * w + x];
+                lo++;
+            }
+            for (int x = x0; x < x1; x++)
+                dst[(size_t)y * w + x] = (float)(col[x] / (b - a + 1));
         }
-        while (lo < a) {
-            for (int x = 0; x < w; x++)
-                col[x] -= tmp[(size_t)lo * w + x];
-            lo++;
-        }
-        for (int x = 0; x < w; x++)
-            dst[(size_t)y * w + x] = (float)(col[x] / (b - a + 1));
     }
     free(col);
 }
@@ -71,10 +77,12 @@ void ps_prog_flatten(float *srgb, int h, int w, int r)
     float *mi = m, *mii = m + hw, *a = m + 2 * hw, *b = m + 3 * hw;
     for (int c = 0; c < 3; c++) {
         float *I = srgb + c * hw;
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < hw; i++)
             a[i] = I[i] * I[i];
         ps_prog_box(mi, I, h, w, r, tmp);
         ps_prog_box(mii, a, h, w, r, tmp);
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < hw; i++) {
             float var = mii[i] - mi[i] * mi[i];
             a[i] = var / (var + FLAT_EPS);
@@ -82,6 +90,7 @@ void ps_prog_flatten(float *srgb, int h, int w, int r)
         }
         ps_prog_box(mi, a, h, w, r, tmp);
         ps_prog_box(mii, b, h, w, r, tmp);
+#pragma omp parallel for schedule(static)
         for (size_t i = 0; i < hw; i++)
             I[i] = mi[i] * I[i] + mii[i];
     }
@@ -143,6 +152,14 @@ void ps_prog_lab(const float *s, size_t hw, size_t i, double lab[3])
     float lin[3] = {ps_srgb_to_linear_fast(s[i]), ps_srgb_to_linear_fast(s[hw + i]),
                     ps_srgb_to_linear_fast(s[2 * hw + i])};
     ps_feat_rgb_to_lab(lin, lab);
+}
+
+/* CIE L* of display pixel i of planar s. */
+static float lightness(const float *s, size_t hw, size_t i)
+{
+    float lin[3] = {ps_srgb_to_linear_fast(s[i]), ps_srgb_to_linear_fast(s[hw + i]),
+                    ps_srgb_to_linear_fast(s[2 * hw + i])};
+    return (float)ps_feat_lightness(lin);
 }
 
 static void put_lab(float *s, size_t hw, size_t i, const double lab[3])
@@ -468,15 +485,15 @@ static ps_status ink_marks(const float *s, int h, int w, int r, float share, flo
         return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
     }
     float *m = L + hw, *tmp = L + 2 * hw;
-    for (size_t i = 0; i < hw; i++) {
-        double lab[3];
-        ps_prog_lab(s, hw, i, lab);
-        L[i] = (float)lab[0];
-    }
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < hw; i++)
+        L[i] = lightness(s, hw, i);
     ps_prog_box(m, L, h, w, r, tmp);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < hw; i++)
+        mark[i] = m[i] - L[i];
     for (size_t i = 0; i < hw; i++) {
-        double d = m[i] - L[i];
-        mark[i] = (float)d;
+        double d = mark[i];
         if (d > 0) {
             int b = (int)(d / INK_MAX * INK_BINS);
             hist[b < INK_BINS ? b : INK_BINS - 1] += 1;
@@ -491,6 +508,7 @@ static ps_status ink_marks(const float *s, int h, int w, int r, float share, flo
             break;
         }
     }
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++) {
         float v = (mark[i] - (float)t) / 2.0f + 0.5f;
         mark[i] = v < 0 ? 0 : v > 1 ? 1 : v;
@@ -504,6 +522,7 @@ static ps_status ink_marks(const float *s, int h, int w, int r, float share, flo
 static void ink_put(float *s, int h, int w, const float *mark, float ink_L, float t)
 {
     size_t hw = (size_t)h * w;
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++) {
         float k = t * mark[i];
         if (k <= 0)
@@ -531,12 +550,11 @@ ps_status ps_prog_darkness(const float *s, int h, int w, int r, float *d)
     float *tmp = L + hw, *f = L + 2 * hw;
     memcpy(f, s, sizeof(float) * 3 * hw);
     ps_prog_flatten(f, h, w, r / 2 > 1 ? r / 2 : 1);
-    for (size_t i = 0; i < hw; i++) {
-        double lab[3];
-        ps_prog_lab(f, hw, i, lab);
-        L[i] = (float)lab[0];
-    }
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < hw; i++)
+        L[i] = lightness(f, hw, i);
     ps_prog_box(d, L, h, w, r, tmp);
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++) /* relative: dark ground shows its marks too, as dodge does */
         d[i] = 100 * (d[i] - L[i]) / (d[i] + SK_EPS);
     free(L);
@@ -569,7 +587,9 @@ static ps_status sketch(const ps_prog *p, float *s, int h, int w, int r, float t
                      : ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
     const float *q = p->sketch_q, *at = ps_prog_sketch_at;
     double paper = q[PS_PROG_NSK - 1], mid = q[6], u_flat = natural_rank(SK_FLAT);
-    for (size_t i = 0; i < hw && !st; i++) {
+    size_t n = st ? 0 : hw;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
         double Ls = paper;
         if (d[i] >= SK_FLAT) {
             double u = natural_rank(d[i]) / u_flat * p->sketch_marks;
@@ -656,6 +676,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
             memcpy(f, s, sizeof(float) * 3 * hw);
             int r = (int)(p->flat_r * scale + 0.5);
             ps_prog_flatten(f, H, W, r < 1 ? 1 : r);
+#pragma omp parallel for schedule(static)
             for (size_t i = 0; i < 3 * hw; i++)
                 s[i] = clamp01(s[i] + t * (f[i] - s[i]));
             free(f);
@@ -671,7 +692,9 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
             st = ps_prog_paint_restore(f, s, hw, PAINT_RESTORE);
         if (!st && p->paint_e > 0)
             st = ps_prog_paint_edges(f, H, W, p->paint_e, scale);
-        for (size_t i = 0; i < 3 * hw && !st; i++)
+        size_t n = st ? 0 : 3 * hw;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
             s[i] = clamp01(s[i] + t * (f[i] - s[i]));
         free(f);
     }
