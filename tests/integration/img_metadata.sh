@@ -207,7 +207,7 @@ grep -q "^pstyle: warning: bigexif.jpg: the input's EXIF is 70010 bytes, over th
 [ -z "$(exiftool -s -EXIF:all bigexif.jpg)" ] || fail "bigexif.jpg has EXIF"
 "$P" apply --user u bigexif.png -o bigexif.png.png > /dev/null 2> e.txt && ! grep -q warning e.txt ||
   fail "apply bigexif.png to PNG: $(cat e.txt)"
-$PY mk.py chunks bigexif.png.png | grep -q '^IHDR:13 eXIf:70010 IDAT:[0-9]* IEND:0$' ||
+$PY mk.py chunks bigexif.png.png | grep -Eq '^IHDR:13 eXIf:70010( IDAT:[0-9]+)+ IEND:0$' ||
   fail "the PNG output's EXIF: $($PY mk.py chunks bigexif.png.png)"
 "$P" apply --user u --strip --force bigexif.png -o bigexif.jpg > /dev/null 2> e.txt && ! grep -q warning e.txt ||
   fail "a warning with --strip: $(cat e.txt)"
