@@ -108,6 +108,7 @@ void ps_img__unpack_rows(ps_image *dst, const void *src, int sy0, int n, int dep
     const int outer = transposed ? sw : n, inner = transposed ? n : sw;
     const long dout = transposed ? step : drow, din = transposed ? drow : step;
     const size_t sout = transposed ? (size_t)channels : srow, sin = transposed ? srow : (size_t)channels;
+#pragma omp parallel for schedule(static) if ((size_t)outer * inner > 1 << 16)
     for (int i = 0; i < outer; i++) {
         float *d = dst->px + base + i * dout;
         const size_t so = (size_t)i * sout;

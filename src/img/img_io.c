@@ -707,6 +707,7 @@ static void sink_put(void *ctx, const void *data, size_t n)
 }
 
 /* ---- JPEG encoding (libjpeg-turbo) ---- */
+enum { JPEG_ENC_BAND = 64 }; /* rows packed at a time */
 
 typedef struct {
     struct jpeg_compress_struct ci;
@@ -836,10 +837,18 @@ static void jpeg_encode_body(jpeg_enc *e, const ps_image *img, int ch, int quali
         for (int i = 0; i < m->n_comments; i++)
             jpeg_put_marker(c, JPEG_COM, "", 0, m->comment[i], m->comment_len[i]);
     }
+    /* rows are packed to 8 bits a band at a time, on every thread; libjpeg codes them on one */
     while (c->next_scanline < c->image_height) {
-        JSAMPROW row = e->row;
-        ps_img__pack_rows(e->pk, img, (int)c->next_scanline, 1, e->row, ch);
-        jpeg_write_scanlines(c, &row, 1);
+        int y0 = (int)c->next_scanline, n = img->h - y0 < JPEG_ENC_BAND ? img->h - y0 : JPEG_ENC_BAND;
+        size_t stride = (size_t)img->w * ch;
+#pragma omp parallel for schedule(static) if (stride * n > 1 << 16)
+        for (int k = 0; k < n; k++)
+            ps_img__pack_rows(e->pk, img, y0 + k, 1, e->row + k * stride, ch);
+        JSAMPROW rows[JPEG_ENC_BAND];
+        for (int k = 0; k < n; k++)
+            rows[k] = e->row + k * stride;
+        for (int done = 0; done < n;)
+            done += (int)jpeg_write_scanlines(c, rows + done, (JDIMENSION)(n - done));
     }
     jpeg_finish_compress(c);
 }
@@ -851,7 +860,7 @@ static int jpeg_encode(sink *s, const ps_image *img, int ch, int quality, const 
     if (!e)
         return 0;
     e->s = s;
-    e->row = malloc((size_t)img->w * ch);
+    e->row = malloc((size_t)img->w * ch * JPEG_ENC_BAND);
     e->pk = ps_img__packer_new(8);
     e->ci.err = jpeg_std_error(&e->err);
     e->err.error_exit = jpeg_enc_fail;

@@ -477,21 +477,21 @@ static void texture(const ps_prog *p, float *s, int h, int w, double scale, floa
 static ps_status ink_marks(const float *s, int h, int w, int r, float share, float *mark)
 {
     size_t hw = (size_t)h * w;
-    float *L = malloc(sizeof(float) * hw * 3);
+    float *L = malloc(sizeof(float) * hw * 2);
     double *hist = calloc(INK_BINS, sizeof *hist);
     if (!L || !hist) {
         free(L);
         free(hist);
         return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
     }
-    float *m = L + hw, *tmp = L + 2 * hw;
+    float *tmp = L + hw;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++)
         L[i] = lightness(s, hw, i);
-    ps_prog_box(m, L, h, w, r, tmp);
+    ps_prog_box(mark, L, h, w, r, tmp); /* the surroundings' mean, then how much darker */
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++)
-        mark[i] = m[i] - L[i];
+        mark[i] -= L[i];
     for (size_t i = 0; i < hw; i++) {
         double d = mark[i];
         if (d > 0) {
