@@ -175,13 +175,15 @@ static void put_lab(float *s, size_t hw, size_t i, const double lab[3])
 static ps_status levels(const ps_prog *p, float *s, int h, int w, float t)
 {
     size_t hw = (size_t)h * w;
-    double *err = p->dither ? calloc((size_t)2 * (w + 2), sizeof *err) : NULL;
-    if (p->dither && !err)
+    double *err_all = p->dither ? calloc((size_t)3 * 2 * (w + 2), sizeof *err_all) : NULL;
+    if (p->dither && !err_all)
         return ps_fail(PS_EINTERNAL, "apply: out of memory");
+    /* threads take the channels when the error diffuses (its rows go in order), else the rows */
+#pragma omp parallel for schedule(static) if (err_all)
     for (int c = 0; c < 3; c++) {
         const float *lv = p->lev[c];
-        if (err)
-            memset(err, 0, sizeof(double) * 2 * (w + 2));
+        double *err = err_all ? err_all + (size_t)c * 2 * (w + 2) : NULL;
+#pragma omp parallel for schedule(static) if (!err_all)
         for (int y = 0; y < h; y++) {
             double *cur = err ? err + (size_t)(y & 1) * (w + 2) : NULL;
             double *nxt = err ? err + (size_t)((y + 1) & 1) * (w + 2) : NULL;
@@ -204,7 +206,7 @@ static ps_status levels(const ps_prog *p, float *s, int h, int w, float t)
             }
         }
     }
-    free(err);
+    free(err_all);
     return PS_OK;
 }
 
@@ -217,6 +219,7 @@ static ps_status palette(const ps_prog *p, float *s, int h, int w, float t)
     double *err = p->dither ? calloc((size_t)2 * 3 * (w + 2), sizeof *err) : NULL;
     if (p->dither && !err)
         return ps_fail(PS_EINTERNAL, "apply: out of memory");
+#pragma omp parallel for schedule(static) if (!err) /* the error diffuses in row order */
     for (int y = 0; y < h; y++) {
         double *cur = err ? err + (size_t)(y & 1) * 3 * (w + 2) : NULL;
         double *nxt = err ? err + (size_t)((y + 1) & 1) * 3 * (w + 2) : NULL;

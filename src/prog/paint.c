@@ -29,6 +29,7 @@ static void domain_steps(const float *s, int h, int w, float k, double scale, fl
 {
     size_t hw = (size_t)h * w;
     float unit = (float)(1 / scale);
+#pragma omp parallel for schedule(static)
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
@@ -43,51 +44,78 @@ static void domain_steps(const float *s, int h, int w, float k, double scale, fl
         }
 }
 
+/* One iteration's pass along every row, both ways; a^d per step in row (w floats). */
+static void paint_rows(float *s, int h, int w, const float *dx, float nla, float *row, int y0,
+                       int y1)
+{
+    size_t hw = (size_t)h * w;
+    for (int y = y0; y < y1; y++) {
+        const float *d = dx + (size_t)y * w;
+        for (int x = 0; x + 1 < w; x++)
+            row[x] = expf(nla * d[x]);
+        for (int c = 0; c < 3; c++) {
+            float *r = s + c * hw + (size_t)y * w;
+            for (int x = 1; x < w; x++)
+                r[x] += row[x - 1] * (r[x - 1] - r[x]);
+            for (int x = w - 2; x >= 0; x--)
+                r[x] += row[x] * (r[x + 1] - r[x]);
+        }
+    }
+}
+
+/* The same down columns x0..x1 and back up, a row at a time (rows are contiguous). */
+static void paint_cols(float *s, int h, int w, const float *dy, float nla, float *row, int x0,
+                       int x1)
+{
+    size_t hw = (size_t)h * w;
+    for (int pass = 0; pass < 2; pass++)
+        for (int j = 1; j < h; j++) {
+            int y = pass ? h - 1 - j : j, from = pass ? y + 1 : y - 1;
+            const float *d = dy + (size_t)(pass ? y : y - 1) * w;
+            for (int x = x0; x < x1; x++)
+                row[x - x0] = expf(nla * d[x]);
+            for (int c = 0; c < 3; c++) {
+                float *r = s + c * hw + (size_t)y * w;
+                const float *q = s + c * hw + (size_t)from * w;
+                for (int x = x0; x < x1; x++)
+                    r[x] += row[x - x0] * (q[x] - r[x]);
+            }
+        }
+}
+
+#define PAINT_STRIP 256 /* columns a thread filters together */
+
 ps_status ps_prog_paint_smooth(float *s, int h, int w, float ss, float sr, double scale)
 {
     size_t hw = (size_t)h * w;
-    float *dx = malloc(sizeof(float) * hw * 2), *row = malloc(sizeof(float) * w);
-    if (!dx || !row) {
-        free(dx);
-        free(row);
+    float *dx = malloc(sizeof(float) * hw * 2);
+    if (!dx)
         return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
-    }
     float *dy = dx + hw;
     domain_steps(s, h, w, ss / sr, scale, dx, dy);
-    for (int it = 0; it < PAINT_ITERS; it++) {
-        /* the iterations' sigmas fall by halves and sum (in variance) to ss: their eq. 14 */
-        double sh = ss * sqrt(3.0) * pow(2.0, PAINT_ITERS - (it + 1)) /
-                    sqrt(pow(4.0, PAINT_ITERS) - 1);
-        float nla = (float)(-sqrt(2.0) / sh); /* the feedback a^d = exp(d ln a), per step */
-        for (int y = 0; y < h; y++) { /* along the row, both ways */
-            const float *d = dx + (size_t)y * w;
-            for (int x = 0; x + 1 < w; x++)
-                row[x] = expf(nla * d[x]);
-            for (int c = 0; c < 3; c++) {
-                float *r = s + c * hw + (size_t)y * w;
-                for (int x = 1; x < w; x++)
-                    r[x] += row[x - 1] * (r[x - 1] - r[x]);
-                for (int x = w - 2; x >= 0; x--)
-                    r[x] += row[x] * (r[x + 1] - r[x]);
-            }
+    int oom = 0;
+#pragma omp parallel reduction(| : oom)
+    { /* rows, then strips of columns, each a thread's: the same sums in the same order */
+        float *row = malloc(sizeof(float) * (w > PAINT_STRIP ? w : PAINT_STRIP));
+        oom = !row;
+        for (int it = 0; it < PAINT_ITERS; it++) {
+            /* the iterations' sigmas fall by halves and sum (in variance) to ss: their eq. 14 */
+            double sh = ss * sqrt(3.0) * pow(2.0, PAINT_ITERS - (it + 1)) /
+                        sqrt(pow(4.0, PAINT_ITERS) - 1);
+            float nla = (float)(-sqrt(2.0) / sh); /* the feedback a^d = exp(d ln a), per step */
+#pragma omp for schedule(static)
+            for (int y = 0; y < h; y++)
+                if (row)
+                    paint_rows(s, h, w, dx, nla, row, y, y + 1);
+#pragma omp for schedule(static)
+            for (int x0 = 0; x0 < w; x0 += PAINT_STRIP)
+                if (row)
+                    paint_cols(s, h, w, dy, nla, row, x0, x0 + PAINT_STRIP < w ? x0 + PAINT_STRIP : w);
         }
-        for (int pass = 0; pass < 2; pass++) /* down the columns, then up, a row at a time */
-            for (int j = 1; j < h; j++) {
-                int y = pass ? h - 1 - j : j, from = pass ? y + 1 : y - 1;
-                const float *d = dy + (size_t)(pass ? y : y - 1) * w;
-                for (int x = 0; x < w; x++)
-                    row[x] = expf(nla * d[x]);
-                for (int c = 0; c < 3; c++) {
-                    float *r = s + c * hw + (size_t)y * w;
-                    const float *q = s + c * hw + (size_t)from * w;
-                    for (int x = 0; x < w; x++)
-                        r[x] += row[x] * (q[x] - r[x]);
-                }
-            }
+        free(row);
     }
     free(dx);
-    free(row);
-    return PS_OK;
+    return oom ? ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h) : PS_OK;
 }
 
 ps_status ps_prog_paint_edges(float *s, int h, int w, float e, double scale)
@@ -97,6 +125,7 @@ ps_status ps_prog_paint_edges(float *s, int h, int w, float e, double scale)
     float *m = malloc(sizeof(float) * hw);
     if (!m)
         return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
+#pragma omp parallel for schedule(static)
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
@@ -109,6 +138,7 @@ ps_status ps_prog_paint_edges(float *s, int h, int w, float e, double scale)
             }
             m[i] = g;
         }
+#pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++) {
         float f = 1 - e * m[i];
         f = f < 0 ? 0 : f;
@@ -141,24 +171,29 @@ static void pencil_line(float *cnt, const float *d, int n, size_t st, float R, f
 ps_status ps_prog_pencil(const float *s, int h, int w, float R, float k, double scale, float *cnt)
 {
     size_t hw = (size_t)h * w;
-    int n = w > h ? w : h;
+    int n = w > h ? w : h, oom = 0;
     float *dx = malloc(sizeof(float) * hw * 2);
-    double *pos = malloc(sizeof(double) * n);
-    if (!dx || !pos) {
-        free(dx);
-        free(pos);
+    if (!dx)
         return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
-    }
     float *dy = dx + hw, unit = (float)(1 / scale);
     domain_steps(s, h, w, k, scale, dx, dy);
     memset(cnt, 0, sizeof(float) * hw);
-    for (int y = 0; y < h; y++)
-        pencil_line(cnt + (size_t)y * w, dx + (size_t)y * w, w, 1, R, unit, pos);
-    for (int x = 0; x < w; x++)
-        pencil_line(cnt + x, dy + x, h, (size_t)w, R, unit, pos);
+#pragma omp parallel reduction(| : oom)
+    { /* every row, then every column (after the rows: both add to cnt) */
+        double *pos = malloc(sizeof(double) * n);
+        oom = !pos;
+#pragma omp for schedule(static)
+        for (int y = 0; y < h; y++)
+            if (pos)
+                pencil_line(cnt + (size_t)y * w, dx + (size_t)y * w, w, 1, R, unit, pos);
+#pragma omp for schedule(static)
+        for (int x = 0; x < w; x++)
+            if (pos)
+                pencil_line(cnt + x, dy + x, h, (size_t)w, R, unit, pos);
+        free(pos);
+    }
     free(dx);
-    free(pos);
-    return PS_OK;
+    return oom ? ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h) : PS_OK;
 }
 
 /* Each channel of s (n values in [0, 1]) takes, by the share r, the value of ref's distribution
