@@ -17,7 +17,8 @@
 
 const float ps_prog_flat_radii[6] = {1, 2, 3, 5, 8, 12};
 
-/* Box mean of radius r (clamped window) of n = h*w plane src into dst, O(1) per pixel. */
+/* Box mean of radius r (clamped window) of n = h*w plane src into dst, O(1) per pixel; dst may
+ * be src (the rows go to tmp before any of dst is written). */
 #define BOX_STRIP 256 /* columns a thread keeps running sums for in the vertical pass */
 
 void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp)
@@ -64,38 +65,35 @@ void ps_prog_box(float *dst, const float *src, int h, int w, int r, float *tmp)
     free(col);
 }
 
-/* Self-guided filter (He, Sun, Tang 2010) per channel. */
+/* Self-guided filter (He, Sun, Tang 2010) per channel, in three planes: the box filter may
+ * write over its source, so the means become the coefficients where they lie. */
 void ps_prog_flatten(float *srgb, int h, int w, int r)
 {
     size_t hw = (size_t)h * w;
-    float *m = malloc(sizeof(float) * hw * 4), *tmp = malloc(sizeof(float) * hw);
-    if (!m || !tmp) {
-        free(m);
-        free(tmp);
+    float *mi = malloc(sizeof(float) * hw * 3);
+    if (!mi)
         return;
-    }
-    float *mi = m, *mii = m + hw, *a = m + 2 * hw, *b = m + 3 * hw;
+    float *mii = mi + hw, *tmp = mi + 2 * hw;
     for (int c = 0; c < 3; c++) {
         float *I = srgb + c * hw;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < hw; i++)
-            a[i] = I[i] * I[i];
+            mii[i] = I[i] * I[i];
         ps_prog_box(mi, I, h, w, r, tmp);
-        ps_prog_box(mii, a, h, w, r, tmp);
+        ps_prog_box(mii, mii, h, w, r, tmp);
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < hw; i++) {
-            float var = mii[i] - mi[i] * mi[i];
-            a[i] = var / (var + FLAT_EPS);
-            b[i] = mi[i] - a[i] * mi[i];
+            float var = mii[i] - mi[i] * mi[i], a = var / (var + FLAT_EPS);
+            mii[i] = mi[i] - a * mi[i]; /* b */
+            mi[i] = a;
         }
-        ps_prog_box(mi, a, h, w, r, tmp);
-        ps_prog_box(mii, b, h, w, r, tmp);
+        ps_prog_box(mi, mi, h, w, r, tmp);
+        ps_prog_box(mii, mii, h, w, r, tmp);
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < hw; i++)
             I[i] = mi[i] * I[i] + mii[i];
     }
-    free(m);
-    free(tmp);
+    free(mi);
 }
 
 /* ---- colour ------------------------------------------------------------------------------- */
