@@ -151,6 +151,64 @@ static void dial_moves(ps_bench_ctx *c, double proc_1mp)
     ps_photos_free(&set);
 }
 
+/* Training throughput: a short `pstyle train` process in `make train`'s configuration (one
+ * thread, its episode shape and defaults), episodes per second over the span its log.csv
+ * covers, so loading the photos is left out. */
+#define TRAIN_EPISODES 60
+static void training(ps_bench_ctx *c)
+{
+    int n = c->quick ? 20 : TRAIN_EPISODES;
+    char dir[400], out[400], eps[16], path[460];
+    snprintf(dir, sizeof dir, "%s/train", c->tmp);
+    snprintf(out, sizeof out, "%s/train.psm", c->tmp);
+    snprintf(eps, sizeof eps, "%d", n);
+    int photos = access(c->o->data, R_OK) == 0;
+    const char *args[SPEED_MAX_ARGS] = {"train", "--out", out, "--dir", dir, "--episodes", eps,
+                                        "--seed", "1", "--threads", "1", "--quiet",
+                                        photos ? "--data" : "--procedural",
+                                        photos ? c->o->data : NULL, NULL};
+    double sec, rss;
+    int rc = run_pstyle(c, args, &sec, &rss);
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    FILE *f = rc ? NULL : fopen(path, "r");
+    char line[512];
+    double e0 = -1, s0 = 0, e1 = -1, s1 = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        double e, t;
+        if (sscanf(line, "%lf,%lf", &e, &t) != 2)
+            continue;
+        if (e0 < 0)
+            e0 = e, s0 = t;
+        e1 = e, s1 = t;
+    }
+    if (f)
+        fclose(f);
+    fputs("\n### training\n\n", c->md);
+    ps_json_begin(&c->js, "training", 0);
+    if (e1 <= e0 || s1 <= s0) {
+        char err[512] = "";
+        if (rc)
+            child_error(c, err, sizeof err);
+        fprintf(c->md, "Not measured: `pstyle train` %s.\n\n", rc ? err : "logged too little");
+        ps_json_str(&c->js, "skipped", rc ? err : "log.csv too short");
+        ps_json_end(&c->js, 0);
+        return;
+    }
+    double rate = (e1 - e0) / (s1 - s0), total = 18000 + 8000;
+    fprintf(c->md, "A `pstyle train` process in `make train`'s configuration (1 thread, episodes "
+            "of 4 shots and 2 queries at 96 px, %s): %d episodes, **%.1f episodes/s** between "
+            "its first and last log lines (loading the photos left out; %.0f s in all, peak RSS "
+            "%.0f MB). `make train`'s %.0f episodes at this rate: %.0f min, validation runs "
+            "apart. PyTorch: no peer of the training step yet.\n\n",
+            photos ? "on `make data`'s photos" : "on procedural images (no photos)", n, rate, sec,
+            rss, total, total / rate / 60);
+    ps_bench_json_val(&c->js, "episodes", n, "episodes");
+    ps_bench_json_val(&c->js, "episodes_per_second", rate, "1/s");
+    ps_bench_json_val(&c->js, "process_time", sec, "s");
+    ps_bench_json_val(&c->js, "make_train_minutes_at_this_rate", total / rate / 60, "min");
+    ps_json_end(&c->js, 0);
+}
+
 #define NROWS 5
 
 typedef struct {
@@ -403,5 +461,6 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
     if (np >= 2 && !ps_bench_plot(c, "speed_apply.png", "apply time vs image size", "megapixels",
                                   "seconds (median)", s, 2, 0))
         fputs("![apply time vs megapixels](speed_apply.png)\n\n", c->md);
+    training(c);
     ps_json_end(&c->js, 0);
 }
