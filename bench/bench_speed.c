@@ -5,7 +5,6 @@
 #include "meta/synth.h"
 #include <fcntl.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>

@@ -10,6 +10,14 @@
 #define PS_BASE_H
 #include "pstyle.h"
 #include <stdio.h>
+/* OpenMP's thread queries; one thread where it is built without OpenMP (the fuzz build, whose
+ * pragmas then do nothing). */
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static inline int omp_get_thread_num(void) { return 0; }
+static inline int omp_get_max_threads(void) { return 1; }
+#endif
 
 /* Seconds on the monotonic clock (for durations only). */
 double ps_clock_s(void);

@@ -4,7 +4,6 @@
  * The image data is filtered and compressed here, on every thread (libpng does it on one: a
  * 12 MP photo took a second): libpng writes the chunks around it. */
 #include "img_impl.h"
-#include <omp.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdint.h>

@@ -4,12 +4,6 @@
 #include "nn_impl.h"
 #include <math.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#else
-static int omp_get_thread_num(void) { return 0; }
-static int omp_get_max_threads(void) { return 1; }
-#endif
 
 /* ---- linear ---------------------------------------------------------------------------------- */
 typedef struct {
