@@ -639,7 +639,8 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
                           p->ht_angle[j]);
     if (p->tile_g > 0)
         m += snprintf(t + m, sizeof t - m,
-                      "tiles %.1f px, joints %.1f px at %.0f%% of the tile, bevel %.2f, at %.2f; ",
+                      "tiles %.1f px, joints %.1f px at %.0f%% of the tile's colour, bevel %.2f, "
+                      "at %.2f; ",
                       p->tile_size, p->tile_joint, 100 * p->tile_dark, p->tile_bevel, p->tile_g);
     if (p->grain_g > 0)
         m += snprintf(t + m, sizeof t - m, "grain %.1f/255%s at %.2f; ",

@@ -181,7 +181,7 @@ static int rendered_stats(const ps_prog *q, float *const *im, const int *hs, con
         int h = hs[i] < SYNTH_PX ? hs[i] : SYNTH_PX, w = ws[i] < SYNTH_PX ? ws[i] : SYNTH_PX;
         int y0 = (hs[i] - h) / 2, x0 = (ws[i] - w) / 2;
         size_t hw = (size_t)h * w;
-        float *b = malloc(sizeof(float) * hw * 4);
+        float *b = malloc(sizeof(float) * hw * 5); /* the blurred crop, its plane, scratch */
         tile_stat t;
         if (!b)
             return -1;
@@ -189,7 +189,7 @@ static int rendered_stats(const ps_prog *q, float *const *im, const int *hs, con
             for (int y = 0; y < h; y++)
                 memcpy(b + 3 * hw + (size_t)y * w,
                        im[i] + ((size_t)c * hs[i] + y0 + y) * ws[i] + x0, sizeof(float) * w);
-            ps_prog_box(b + c * hw, b + 3 * hw, h, w, r, b + 3 * hw);
+            ps_prog_box(b + c * hw, b + 3 * hw, h, w, r, b + 4 * hw);
         }
         int bad = ps_prog_tile(q, b, h, w, 1, 1) || tile_stats(b, h, w, &t);
         free(b);
