@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define JITTER 0.3       /* seeds move by up to this share of the lattice step each way */
-#define MAXNB 16         /* neighbours a tile keeps (a Voronoi tile of jittered seeds: 4 to 9) */
+#define MAXNB 16         /* neighbours a tile keeps (these tiles touch about 6) */
 #define BEVEL 0.3        /* bevel width, share of the size (GEGL: tile height 4 at size 14) */
 #define JOINT_REL 0.3    /* a joint is this much darker than both sides, relative to (L + 10)
                             (0.4 missed GEGL's anti-aliased joints that fall between pixels) */
