@@ -787,6 +787,8 @@ ps_status ps_prog_fit(ps_prog *p, const ps_image *imgs, int k)
         rc = fit_halftone_tone(p, im, hs, ws, k);
         goto out; /* printed in inks: the screens decide every colour */
     }
+    if (ps_prog_tile_fit(p, im, hs, ws, k))
+        goto out; /* laid in tiles: their mean colours, joints and bevels make every colour */
     const ps_prog_natural *nat = &ps_prog_nat;
     int kk = k > PS_PROG_MAXK ? PS_PROG_MAXK : k;
     ps_prog_dist d;

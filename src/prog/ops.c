@@ -416,7 +416,7 @@ static void cells(float *s, int h, int w, int b, float t)
             }
 }
 
-static uint64_t splitmix(uint64_t key)
+uint64_t ps_prog_splitmix(uint64_t key)
 {
     uint64_t z = key + 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -433,7 +433,7 @@ static pthread_once_t gauss_once = PTHREAD_ONCE_INIT;
 static void gauss_init(void)
 {
     for (uint64_t i = 0; i < (1u << GAUSS_BITS); i++) {
-        uint64_t z = splitmix(i);
+        uint64_t z = ps_prog_splitmix(i);
         double u1 = ((z >> 11) + 0.5) / 9007199254740992.0, u2 = ((z & 0x7ff) + 0.5) / 2048.0;
         gauss_tab[i] = (float)(sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
     }
@@ -441,7 +441,7 @@ static void gauss_init(void)
 
 static inline float gauss(uint64_t key)
 {
-    return gauss_tab[splitmix(key) >> (64 - GAUSS_BITS)];
+    return gauss_tab[ps_prog_splitmix(key) >> (64 - GAUSS_BITS)];
 }
 
 static void texture(const ps_prog *p, float *s, int h, int w, double scale, float t)
@@ -640,7 +640,9 @@ int ps_prog_group_on(const ps_prog *p, int group)
     switch (group) {
     case 0:
         return p->hue_g > 0 || p->tone_g > 0 || p->chroma_g > 0 || p->beta_g > 0 || p->pal_g > 0;
-    case 1: return p->cell_g > 0 || p->screen_g > 0 || p->grain_g > 0 || p->ht_g > 0;
+    case 1:
+        return p->cell_g > 0 || p->screen_g > 0 || p->grain_g > 0 || p->ht_g > 0 ||
+               p->tile_g > 0;
     default:
         return p->flat_g > 0 || p->ink_g > 0 || p->sketch_g > 0 || p->paint_g > 0 ||
                p->pencil_g > 0;
@@ -727,6 +729,8 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
     if (!st && mark)
         ink_put(s, H, W, mark, p->ink_L, d->stroke * p->ink_g);
     free(mark);
+    if (!st && on[PS_TEXTURE] && p->tile_g > 0)
+        st = ps_prog_tile(p, s, H, W, scale, d->texture * p->tile_g);
     if (!st && on[PS_TEXTURE])
         texture(p, s, H, W, scale, d->texture);
     if (!st && on[PS_TEXTURE] && p->ht_g > 0)
@@ -743,7 +747,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
 void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
 {
     static const char *const ink_name[4] = {"cyan", "magenta", "yellow", "black"};
-    char c[160] = "none", t[320] = "none", s[160] = "none";
+    char c[160] = "none", t[480] = "none", s[160] = "none";
     if (p->pal_g > 0 && p->nlev[0] > 0)
         snprintf(c, sizeof c, "levels %d x %d x %d%s", p->nlev[0], p->nlev[1], p->nlev[2],
                  p->dither ? ", dithered" : "");
@@ -766,6 +770,11 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
             m += snprintf(t + m, sizeof t - m, "halftone %s %s %.1f px at %.0f deg; ",
                           ink_name[j], p->ht_dot[j] ? "dots" : "lines", p->ht_period[j],
                           p->ht_angle[j]);
+    if (p->tile_g > 0)
+        m += snprintf(t + m, sizeof t - m,
+                      "tiles %.1f px, joints %.1f px at %.0f%% of the tile's colour, bevel %.2f, "
+                      "at %.2f; ",
+                      p->tile_size, p->tile_joint, 100 * p->tile_dark, p->tile_bevel, p->tile_g);
     if (p->grain_g > 0)
         m += snprintf(t + m, sizeof t - m, "grain %.1f/255%s at %.2f; ",
                       255 * (p->grain_sigma[0] + p->grain_sigma[1] + p->grain_sigma[2]) / 3,
@@ -859,6 +868,11 @@ long ps_prog_pack(const ps_prog *p, float v[PS_PROG_MAXFLOATS])
         v[i++] = p->ht_phase[c][0];
         v[i++] = p->ht_phase[c][1];
     }
+    v[i++] = p->tile_g;
+    v[i++] = p->tile_size;
+    v[i++] = p->tile_joint;
+    v[i++] = p->tile_dark;
+    v[i++] = p->tile_bevel;
     long n = PS_PROG_NFLOATS;
     for (int c = 0; c < 3 && on; c++)
         for (int y = 0; y < p->screen_h; y++)
@@ -967,6 +981,15 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
             p->ht_use[c] < 0 || p->ht_use[c] > 1)
             return ps_fail(PS_EINPUT, "style program: a halftone screen is out of range");
     }
+    p->tile_g = v[i++]; /* 0 in older vectors: no tiles */
+    p->tile_size = v[i++];
+    p->tile_joint = v[i++];
+    p->tile_dark = v[i++];
+    p->tile_bevel = v[i++];
+    if ((p->tile_g > 0 || p->tile_size != 0) &&
+        (p->tile_size < 2 || p->tile_size > 64 || p->tile_joint < 0 || p->tile_joint > 8 ||
+         p->tile_dark < 0 || p->tile_dark > 1 || p->tile_bevel < 0 || p->tile_bevel > 4))
+        return ps_fail(PS_EINPUT, "style program: the tiles are out of range");
     if (p->paint_g == 0 && p->paint_ss == 0) /* a vector from before paint: its identity */
         p->paint_ss = p->paint_sr = 1;
     if (p->pencil_g == 0 && p->pencil_r == 0)
@@ -974,7 +997,8 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
     /* every gate in [0, 1], every size and count in its range: a hostile blob cannot index out */
     float g[] = {p->flat_g, p->tone_g, p->chroma_g, p->beta_g, p->pal_g, p->cell_g, p->screen_g,
                  p->grain_g, p->grain_mono, p->ink_g, p->ink_share, p->hue_g, p->sketch_g,
-                 p->sketch_marks, p->paint_g, p->pencil_g, p->pencil_keep, p->ht_g};
+                 p->sketch_marks, p->paint_g, p->pencil_g, p->pencil_keep, p->ht_g,
+                 p->tile_g};
     for (size_t j = 0; j < sizeof g / sizeof g[0]; j++)
         if (g[j] < 0 || g[j] > 1)
             return ps_fail(PS_EINPUT, "style program: a gate is outside [0, 1]");

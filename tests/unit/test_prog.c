@@ -1,8 +1,9 @@
 /* The style program on real photos (bench/demo, found through $PSTYLE_ROOT): natural samples
  * give the identity bit for bit; each operator's style, made here with a known recipe on three
- * photos (palette, levels, sepia, lifted black, cells, screen, grain, flattening, ink, hue
- * shift, sketch, pencil), is found again and reproduces the recipe on the fourth; dials scale their
- * group and 0 is exact; sizes follow the photo's size; hostile packed programs are refused. */
+ * photos (palette, levels, sepia, lifted black, cells, screen, tiles, grain, flattening, ink,
+ * hue shift, sketch, pencil), is found again and reproduces the recipe on the fourth; dials
+ * scale their group and 0 is exact; sizes follow the photo's size; hostile packed programs are
+ * refused. */
 #include "check.h"
 #include "src/feat/feat.h"
 #include "src/prog/prog.h"
@@ -404,6 +405,94 @@ static void test_halftone(void)
           "unpacked screens: %s", ps_last_error());
     ps_img_free(&out);
     ps_img_free(&truth);
+}
+
+/* A mosaic written out by brute force: squares of side 10, each its mean colour, between
+ * black joints one pixel wide (each square's last row and column), its top and left two pixels
+ * lit and its bottom and right two shaded, in 8 bits. */
+static void tiles10(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    for (int by = 0; by < h; by += 10)
+        for (int bx = 0; bx < w; bx += 10) {
+            int ey = by + 10 < h ? by + 10 : h, ex = bx + 10 < w ? bx + 10 : w;
+            for (int c = 0; c < 3; c++) {
+                double m = 0;
+                for (int y = by; y < ey; y++)
+                    for (int x = bx; x < ex; x++)
+                        m += s[c * hw + (size_t)y * w + x] / ((ey - by) * (ex - bx));
+                for (int y = by; y < ey; y++)
+                    for (int x = bx; x < ex; x++) {
+                        int u = x - bx, v = y - by;
+                        float o = (float)m;
+                        if (u == 9 || v == 9)
+                            o = 0;
+                        else if (u < 2 || v < 2)
+                            o += 0.1f * (1 - o);
+                        else if (u > 6 || v > 6)
+                            o *= 0.9f;
+                        s[c * hw + (size_t)y * w + x] = roundf(o * 255) / 255;
+                    }
+            }
+        }
+}
+
+static void test_tiles(void)
+{
+    ps_prog p, q;
+    ps_image out = {0}, truth = {0}, big = {0}, bout = {0};
+    CHECK(ps_prog_fit(&q, photo, NPHOTO) == PS_OK && q.tile_g == 0, "natural photos tiled");
+    fit_and_apply(tiles10, &p, &out, &truth);
+    CHECK(p.tile_g == 1 && fabsf(p.tile_size - 10) < 1 && fabsf(p.tile_joint - 1) < 0.5f &&
+              p.tile_dark < 0.1f && p.tile_bevel > 0.3f,
+          "tiles %.2f px, joints %.2f px at %.2f, bevel %.2f, at %.2f", p.tile_size, p.tile_joint,
+          p.tile_dark, p.tile_bevel, p.tile_g);
+    CHECK(!ps_prog_group_on(&p, 0) && !ps_prog_group_on(&p, 2) && !p.grain_g && !p.cell_g &&
+              !p.screen_g,
+          "tiles alone");
+    /* tiles of another shape, the recipe's colours: alike over a few tiles */
+    size_t hw = (size_t)out.w * out.h;
+    float *b = malloc(sizeof(float) * hw * 3);
+    double e = 0;
+    for (int c = 0; c < 3; c++) {
+        ps_prog_box(b, out.px + c * hw, out.h, out.w, 15, b + 2 * hw);
+        ps_prog_box(b + hw, truth.px + c * hw, out.h, out.w, 15, b + 2 * hw);
+        for (size_t i = 0; i < hw; i++)
+            e += fabs(ps_linear_to_srgb(b[i]) - ps_linear_to_srgb(b[hw + i])) / (3.0 * hw);
+    }
+    CHECK(e < 0.03, "the tiles' colours off the recipe's by %.4f", e);
+    /* deterministic, and at twice the photo's size tiles twice as big: as big at the fit size */
+    const ps_dials w1 = {1, 1, 1};
+    ps_prog_apply(&p, &photo[3], &w1, &bout);
+    CHECK(!memcmp(out.px, bout.px, sizeof(float) * 3 * hw), "the same tiles twice");
+    ps_img_free(&bout);
+    ps_img_resize(&photo[3], &big, photo[3].w * 2, photo[3].h * 2);
+    p.fit_px = (float)(photo[3].w > photo[3].h ? photo[3].w : photo[3].h);
+    ps_prog_apply(&p, &big, &w1, &bout);
+    ps_img_free(&big);
+    ps_img_resize(&bout, &big, photo[3].w, photo[3].h); /* back to the fit size to fit it */
+    float *srgb = malloc(sizeof(float) * 3 * hw);
+    for (size_t i = 0; i < 3 * hw; i++)
+        srgb[i] = ps_linear_to_srgb(big.px[i]);
+    ps_prog_identity(&q);
+    CHECK(ps_prog_tile_fit(&q, &srgb, &big.h, &big.w, 1) &&
+              fabsf(q.tile_size / p.tile_size - 1) < 0.1f,
+          "at twice the size: tiles of %.2f fit px for %.2f", q.tile_size, p.tile_size);
+    /* the dial: 0 is the photo bit for bit, 2 goes past the tiles */
+    const ps_dials w0 = {1, 0, 1}, w2 = {1, 2, 1};
+    ps_img_free(&bout);
+    ps_prog_apply(&p, &photo[3], &w0, &bout);
+    CHECK(!memcmp(bout.px, photo[3].px, sizeof(float) * 3 * hw), "texture 0 is the photo");
+    ps_img_free(&bout);
+    ps_prog_apply(&p, &photo[3], &w2, &bout);
+    double d1 = mean_abs(&out, &photo[3]), d2 = mean_abs(&bout, &photo[3]);
+    CHECK(d2 > 1.3 * d1, "dial 2 moves %.4f, 1 moves %.4f", d2, d1);
+    free(b);
+    free(srgb);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+    ps_img_free(&big);
+    ps_img_free(&bout);
 }
 
 static uint64_t rng = 88172645463325252ull;
@@ -876,7 +965,8 @@ static void test_pack(void)
               q.screen[2][3][2] == period4[3][2] && q.screen[0][0][1] == period4[0][1],
           "an older screen: %s", ps_last_error());
     v[227] = v[228] = 0;
-    /* the later fields (hue, sketch, levels, paint, pencil), found by marker values */
+    /* the later fields (hue, sketch, levels, paint, pencil, halftone, tiles), found by marker
+     * values */
     ps_prog mk;
     ps_prog_identity(&mk);
     mk.paint_g = 0.375f, mk.paint_ss = 21, mk.paint_sr = 0.5f, mk.paint_e = 0.75f;
@@ -886,6 +976,8 @@ static void test_pack(void)
     mk.hue_deg = 33;
     mk.ht_g = 0.4375f;
     mk.ht_period[2] = 13.5f, mk.ht_angle[2] = -33.25f, mk.ht_dot[2] = 1, mk.ht_use[2] = 1;
+    mk.tile_g = 0.6875f, mk.tile_size = 23.5f, mk.tile_joint = 1.75f, mk.tile_dark = 0.5625f;
+    mk.tile_bevel = 2.5f;
     for (int j = 0; j < PS_PROG_NSK; j++)
         mk.sketch_q[j] = 50.0f + j;
     for (int c = 0; c < 3; c++) {
@@ -896,12 +988,14 @@ static void test_pack(void)
     ps_prog_pack(&mk, v);
     CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK && q.hue_deg == 33 && q.nlev[2] == 3 &&
               !memcmp(&q.paint_g, &mk.paint_g, sizeof(float) * 9) && q.ht_g == mk.ht_g &&
-              q.ht_angle[2] == mk.ht_angle[2] && q.ht_use[2] == 1,
+              q.ht_angle[2] == mk.ht_angle[2] && q.ht_use[2] == 1 &&
+              !memcmp(&q.tile_g, &mk.tile_g, sizeof(float) * 5),
           "the marker program unpacks: %s", ps_last_error());
     int at_hg = -1, at_hd = -1, at_sq = -1, at_nl = -1, at_lv = -1, at_pg = -1, at_pr = -1;
-    int at_tg = -1, at_tp = -1;
+    int at_tg = -1, at_tp = -1, at_ti = -1;
     for (int i = PS_PROG_NFLOATS - 1; i > 0; i--) {
         at_tg = v[i] == 0.4375f ? i : at_tg;
+        at_ti = v[i] == 0.6875f ? i : at_ti;
         at_tp = v[i] == 13.5f ? i : at_tp;
         at_pg = v[i] == 0.375f ? i : at_pg;
         at_pr = v[i] == 19.0f ? i : at_pr;
@@ -932,9 +1026,16 @@ static void test_pack(void)
         {at_tp + 1, 181, "halftone angle"},
         {at_tp + 2, 0.5f, "halftone dots"},
         {at_tp + 3, 2, "halftone ink use"},
-        {at_tp + 4, -0.5f, "halftone phase"}};
+        {at_tp + 4, -0.5f, "halftone phase"},
+        {at_ti, 1.5f, "tile gate"},
+        {at_ti + 1, 1, "tile size"},
+        {at_ti + 1, 65, "tile size"},
+        {at_ti + 2, 9, "joint width"},
+        {at_ti + 3, 1.5f, "joint darkness"},
+        {at_ti + 4, -1, "bevel"}};
     CHECK(at_hg > 0 && at_hd > 0 && at_sq > 0 && at_nl > at_sq && at_lv > at_nl && at_pg > at_lv &&
-              at_pr == at_pg + 5 && at_tg > at_pr && at_tp == at_tg + 1 + 2 * 6,
+              at_pr == at_pg + 5 && at_tg > at_pr && at_tp == at_tg + 1 + 2 * 6 &&
+              at_ti == at_tg + 1 + 4 * 6,
           "markers found");
     for (size_t i = 0; i < sizeof later / sizeof later[0] && at_lv > 0; i++) {
         float keep = v[later[i].at];
@@ -972,6 +1073,7 @@ int main(void)
     test_screen();
     test_canvas();
     test_halftone();
+    test_tiles();
     test_grain();
     test_flatten();
     test_ink();
