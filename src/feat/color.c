@@ -3,7 +3,6 @@
  * group must beat. Plain C on planar linear-RGB images; no graph. */
 #include "src/feat/feat_impl.h"
 #include <math.h>
-#include <stdint.h>
 #include <string.h>
 
 #define PI 3.14159265358979323846
@@ -17,29 +16,10 @@ static const double xyz2rgb[3][3] = {{3.2404542, -1.5371385, -0.4985314},
                                      {0.0556434, -0.2040259, 1.0572252}};
 static const double white[3] = {0.95047, 1.0, 1.08883};
 
-/* Cube root of t > 0 within 1e-14: the exponent divided by 3 in the bits (2 % off), then two
- * Halley steps (cubic: 2e-2 -> 2e-5 -> 6e-15). libm's cbrt, with its frexp and scalbn, was a
- * third of a colour grade's time on a 12 MP photo; Newton's steps needed four dependent
- * divisions for the same accuracy. */
-static double cbrt_pos(double t)
-{
-    union {
-        double d;
-        uint64_t u;
-    } v = {t};
-    v.u = v.u / 3 + 0x2a9f7893782da1ceull;
-    double y = v.d;
-    for (int i = 0; i < 2; i++) {
-        double y3 = y * y * y;
-        y *= (y3 + 2 * t) / (2 * y3 + t);
-    }
-    return y;
-}
-
 static double lab_f(double t)
 {
     const double e = 6.0 / 29.0;
-    return t > e * e * e ? cbrt_pos(t) : t / (3 * e * e) + 4.0 / 29.0;
+    return t > e * e * e ? ps_feat__cbrt(t) : t / (3 * e * e) + 4.0 / 29.0;
 }
 
 static double lab_finv(double u)

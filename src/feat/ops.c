@@ -4,30 +4,12 @@
  * wrappers at the bottom record them with ps_graph_push. */
 #include "src/feat/feat_impl.h"
 #include <math.h>
-#include <stdint.h>
 #include <string.h>
 
 /* ---- opponent color ------------------------------------------------------------------------ */
 /* f(x) = (cbrt(x + e) - cbrt(e)) / (cbrt(1 + e) - cbrt(e)) maps linear [0,1] onto [0,1] roughly
  * like CIE L* (f(0.18) = 0.47), with a finite slope at black so gradients stay bounded. The
  * opponent axes are luminance, red-green and yellow-blue of the compressed channels. */
-/* Cube root for x > 0: exponent/3 bit trick (a few % off), then three Newton steps (quadratic
- * convergence: 5e-2 -> 3e-3 -> 7e-6 -> float rounding). Two steps would leave a 1e-5 error that
- * wobbles with x and shows up as noise in finite differences. libm's cbrtf was a third of the
- * feature time. */
-static float cbrt_pos(float x)
-{
-    union {
-        float f;
-        uint32_t u;
-    } v = {x};
-    v.u = v.u / 3 + 709921077u;
-    float y = v.f;
-    for (int i = 0; i < 3; i++)
-        y -= (y * y * y - x) / (3.0f * y * y);
-    return y;
-}
-
 static float opp_f(float x, float *df)
 {
     static const float c0 = 0.21544347f;      /* cbrt(PS_FEAT_OPP_EPS) */
@@ -36,7 +18,7 @@ static float opp_f(float x, float *df)
         *df = 0.0f;
         return 0.0f;
     }
-    float r = cbrt_pos(x + PS_FEAT_OPP_EPS);
+    float r = (float)ps_feat__cbrt(x + PS_FEAT_OPP_EPS);
     *df = k / (3.0f * r * r);
     return (r - c0) * k;
 }

@@ -345,25 +345,15 @@ static void grade_lookup(const float *lut, const float in[3], float out[3])
     const float *p0 = lut + i[0] * sr + i[1] * sg + i[2] * sb;
     /* the tetrahedron of the cube that holds the point: walk from corner 000 to 111 along the
      * axes in decreasing order of their fractions */
-    size_t s1, s2;
-    float w1, w2, w3;
-    if (f[0] >= f[1]) {
-        if (f[1] >= f[2]) {
-            s1 = sr, s2 = sr + sg, w1 = f[0], w2 = f[1], w3 = f[2];
-        } else if (f[0] >= f[2]) {
-            s1 = sr, s2 = sr + sb, w1 = f[0], w2 = f[2], w3 = f[1];
-        } else {
-            s1 = sb, s2 = sb + sr, w1 = f[2], w2 = f[0], w3 = f[1];
+    const size_t st[3] = {sr, sg, sb};
+    int a[3] = {0, 1, 2};
+    for (int j = 1; j < 3; j++) /* insertion sort, descending */
+        for (int k = j; k > 0 && f[a[k]] > f[a[k - 1]]; k--) {
+            int t = a[k];
+            a[k] = a[k - 1], a[k - 1] = t;
         }
-    } else {
-        if (f[2] >= f[1]) {
-            s1 = sb, s2 = sb + sg, w1 = f[2], w2 = f[1], w3 = f[0];
-        } else if (f[2] >= f[0]) {
-            s1 = sg, s2 = sg + sb, w1 = f[1], w2 = f[2], w3 = f[0];
-        } else {
-            s1 = sg, s2 = sg + sr, w1 = f[1], w2 = f[0], w3 = f[2];
-        }
-    }
+    size_t s1 = st[a[0]], s2 = s1 + st[a[1]];
+    float w1 = f[a[0]], w2 = f[a[1]], w3 = f[a[2]];
     const float *p1 = p0 + s1, *p2 = p0 + s2, *p3 = p0 + sr + sg + sb;
     for (int c = 0; c < 3; c++)
         out[c] = p0[c] + w1 * (p1[c] - p0[c]) + w2 * (p2[c] - p1[c]) + w3 * (p3[c] - p2[c]);
