@@ -282,7 +282,7 @@ static inline float covers(float px, float py, float ca, float sa, float inv, fl
     return 0.25f * (float)(u * u + dotf * (v * v) < lim);
 }
 
-void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, double scale, float t)
+void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, int y0, double scale, float t)
 {
     size_t hw = (size_t)h * w;
     float ca[4], sa[4], inv[4], ou[4], ov[4];
@@ -324,7 +324,7 @@ void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, double scale, fl
                 }
 #pragma omp simd
                 for (int j = 0; j < n; j++) {
-                    float px = (float)(x0 + j) + 0.25f, py = y + 0.25f; /* 2x2 points per pixel */
+                    float px = (float)(x0 + j) + 0.25f, py = (float)(y0 + y) + 0.25f; /* 2x2 points a pixel */
                     float cover = covers(px, py, ca[c], sa[c], inv[c], ou[c], ov[c], dotf, lim[j]) +
                                   covers(px + 0.5f, py, ca[c], sa[c], inv[c], ou[c], ov[c], dotf,
                                          lim[j]) +

@@ -386,19 +386,20 @@ static ps_status grade(const ps_prog *p, float *s, int h, int w, float gh, float
 }
 
 /* ---- texture ------------------------------------------------------------------------------ */
-static void cells(float *s, int h, int w, int b, float t)
+/* Blocks of side b on the photo's grid; s holds its rows y0 .. y0 + h. */
+static void cells(float *s, int h, int w, int y0, int b, float t)
 {
     size_t hw = (size_t)h * w;
     for (int c = 0; c < 3; c++)
-        for (int by = 0; by < h; by += b)
+        for (int by = -(y0 % b); by < h; by += b)
             for (int bx = 0; bx < w; bx += b) {
-                int ey = by + b < h ? by + b : h, ex = bx + b < w ? bx + b : w;
+                int sy = by > 0 ? by : 0, ey = by + b < h ? by + b : h, ex = bx + b < w ? bx + b : w;
                 double m = 0;
-                for (int y = by; y < ey; y++)
+                for (int y = sy; y < ey; y++)
                     for (int x = bx; x < ex; x++)
                         m += s[c * hw + (size_t)y * w + x];
-                m /= (double)(ey - by) * (ex - bx);
-                for (int y = by; y < ey; y++)
+                m /= (double)(ey - sy) * (ex - bx);
+                for (int y = sy; y < ey; y++)
                     for (int x = bx; x < ex; x++) {
                         float *v = &s[c * hw + (size_t)y * w + x];
                         *v += t * ((float)m - *v);
@@ -434,7 +435,7 @@ static inline float gauss(uint64_t key)
     return gauss_tab[ps_prog_splitmix(key) >> (64 - GAUSS_BITS)];
 }
 
-static void texture(const ps_prog *p, float *s, int h, int w, double scale, float t)
+static void texture(const ps_prog *p, float *s, int h, int w, int y0, double scale, float t)
 {
     size_t hw = (size_t)h * w;
     int cell = scale > 1.5 ? (int)(scale + 0.5) : 1;
@@ -445,12 +446,13 @@ static void texture(const ps_prog *p, float *s, int h, int w, double scale, floa
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * w + x;
-            uint64_t key = ((uint64_t)(y / cell) << 32 | (uint32_t)(x / cell)) * 4;
+            int py = y0 + y; /* the photo's row */
+            uint64_t key = ((uint64_t)(py / cell) << 32 | (uint32_t)(x / cell)) * 4;
             float gm = gs > 0 && mono > 0 ? gauss(key + 3) : 0;
             for (int c = 0; c < 3; c++) {
                 float v = s[c * hw + i];
                 if (ss > 0)
-                    v += ss * p->screen[c][(int)(y / scale) % p->screen_h]
+                    v += ss * p->screen[c][(int)(py / scale) % p->screen_h]
                                         [(int)(x / scale) % p->screen_w];
                 if (gs > 0)
                     v += gs * p->grain_sigma[c] *
@@ -461,21 +463,16 @@ static void texture(const ps_prog *p, float *s, int h, int w, double scale, floa
 }
 
 /* ---- ink ---------------------------------------------------------------------------------- */
-#define INK_BINS 2048
 #define INK_MAX 64.0 /* Lab L below the surroundings; past this every mark is ink anyway */
 
-/* mark[i] in [0, 1]: how much pixel i is among the share of pixels darkest against their
- * surroundings (mean over radius r) in srgb, read before the colour group changes them. */
-static ps_status ink_marks(const float *s, int h, int w, int r, float share, float *mark)
+/* mark[i]: how much darker pixel i is than its surroundings (mean over radius r) in srgb, in
+ * Lab L, read before the colour group changes them. */
+static ps_status ink_dark(const float *s, int h, int w, int r, float *mark)
 {
     size_t hw = (size_t)h * w;
     float *L = malloc(sizeof(float) * hw * 2);
-    double *hist = calloc(INK_BINS, sizeof *hist);
-    if (!L || !hist) {
-        free(L);
-        free(hist);
+    if (!L)
         return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
-    }
     float *tmp = L + hw;
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++)
@@ -484,30 +481,42 @@ static ps_status ink_marks(const float *s, int h, int w, int r, float share, flo
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++)
         mark[i] -= L[i];
-    for (size_t i = 0; i < hw; i++) {
+    free(L);
+    return PS_OK;
+}
+
+/* hist (PS_PROG_INK_BINS) counts the n marks of mark by how much darker they are. */
+static void ink_count(const float *mark, size_t n, double *hist)
+{
+    for (size_t i = 0; i < n; i++) {
         double d = mark[i];
         if (d > 0) {
-            int b = (int)(d / INK_MAX * INK_BINS);
-            hist[b < INK_BINS ? b : INK_BINS - 1] += 1;
+            int b = (int)(d / INK_MAX * PS_PROG_INK_BINS);
+            hist[b < PS_PROG_INK_BINS ? b : PS_PROG_INK_BINS - 1] += 1;
         }
     }
-    /* the threshold that leaves `share` of the pixels above it; a soft step of 2 L around it */
-    double above = 0, t = INK_MAX;
-    for (int b = INK_BINS - 1; b >= 0; b--) {
+}
+
+double ps_prog__ink_threshold(const double *hist, double share, double n)
+{
+    double above = 0;
+    for (int b = PS_PROG_INK_BINS - 1; b >= 0; b--) {
         above += hist[b];
-        if (above >= share * hw) {
-            t = (b + 0.5) * INK_MAX / INK_BINS;
-            break;
-        }
+        if (above >= share * n)
+            return (b + 0.5) * INK_MAX / PS_PROG_INK_BINS;
     }
+    return INK_MAX;
+}
+
+/* mark[i] in [0, 1]: how much pixel i is among the marks past threshold t, a soft step of 2 L
+ * around it. */
+static void ink_soft(float *mark, size_t hw, double t)
+{
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < hw; i++) {
         float v = (mark[i] - (float)t) / 2.0f + 0.5f;
         mark[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
-    free(L);
-    free(hist);
-    return PS_OK;
 }
 
 /* Ink of lightness ink_L (neutral) over the marked pixels, by weight t. */
@@ -639,26 +648,49 @@ int ps_prog_group_on(const ps_prog *p, int group)
     }
 }
 
-ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d, ps_image *out)
+static int stroke_on(const ps_prog *p, const ps_dials *d, float g)
 {
-    if (out != in) {
-        ps_status st = ps_img_alloc(out, in->w, in->h, in->c);
-        if (st)
-            return st;
-        memcpy(out->px, in->px, sizeof(float) * in->c * in->w * in->h);
+    return d->stroke > 0 && g > 0 && ps_prog_group_on(p, PS_STROKE);
+}
+
+int ps_prog__reach(const ps_prog *p, const ps_dials *d, int ph, int pw)
+{
+    double scale = (double)(pw > ph ? pw : ph) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
+    int tex = d->texture > 0 && ps_prog_group_on(p, PS_TEXTURE);
+    int col = d->color > 0 && ps_prog_group_on(p, PS_COLOR);
+    /* paint's and pencil's recursions run along whole rows and columns, and the error of a
+     * dither diffuses from the first row to the last */
+    if (stroke_on(p, d, p->paint_g) || stroke_on(p, d, p->pencil_g) ||
+        (col && p->pal_g > 0 && p->dither))
+        return -1;
+    int r4 = (int)(4 * scale + 0.5), reach = 0;
+    r4 = r4 < 1 ? 1 : r4;
+    if (stroke_on(p, d, p->flat_g)) {
+        int r = (int)(p->flat_r * scale + 0.5);
+        reach += 2 * (r < 1 ? 1 : r); /* two box means */
     }
+    if (stroke_on(p, d, p->sketch_g)) /* ps_prog_darkness: a flattening, then a box mean */
+        reach += 2 * (r4 / 2 > 1 ? r4 / 2 : 1) + r4;
+    if (stroke_on(p, d, p->ink_g))
+        reach += r4;
+    if (tex && p->cell_g > 0) {
+        int b = (int)(p->cell * scale + 0.5);
+        reach += b < 1 ? 1 : b;
+    }
+    if (tex && p->tile_g > 0)
+        reach += ps_prog_tile_reach(p, scale);
+    return reach;
+}
+
+ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int W,
+                       const ps_prog_win *win)
+{
     int on[PS_NGROUPS] = {d->color > 0 && ps_prog_group_on(p, PS_COLOR),
                           d->texture > 0 && ps_prog_group_on(p, PS_TEXTURE),
                           d->stroke > 0 && ps_prog_group_on(p, PS_STROKE)};
-    if (!on[PS_COLOR] && !on[PS_TEXTURE] && !on[PS_STROKE])
-        return PS_OK; /* the photo, bit for bit */
-    int H = in->h, W = in->w;
     size_t hw = (size_t)H * W;
-    float *s = out->px;
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < 3 * hw; i++)
-        s[i] = ps_linear_to_srgb_fast(s[i]);
-    double scale = (double)(W > H ? W : H) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
+    int y0 = win->y0, ph = win->ph, pw = win->pw;
+    double scale = (double)(pw > ph ? pw : ph) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
     ps_status st = PS_OK;
     float *mark = NULL;
     if (on[PS_STROKE] && p->flat_g > 0) {
@@ -694,20 +726,35 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
     }
     if (!st && on[PS_STROKE] && p->pencil_g > 0)
         st = pencil(p, s, H, W, scale, fminf(d->stroke * p->pencil_g, 1));
-    if (!st && on[PS_STROKE] && p->sketch_g > 0) {
-        int r = (int)(4 * scale + 0.5);
-        st = sketch(p, s, H, W, r < 1 ? 1 : r, fminf(d->stroke * p->sketch_g, 1));
-    }
+    int r4 = (int)(4 * scale + 0.5);
+    r4 = r4 < 1 ? 1 : r4;
+    if (!st && on[PS_STROKE] && p->sketch_g > 0)
+        st = sketch(p, s, H, W, r4, fminf(d->stroke * p->sketch_g, 1));
     if (!st && on[PS_STROKE] && p->ink_g > 0) {
-        int r = (int)(4 * scale + 0.5);
         if (!(mark = malloc(sizeof(float) * hw)))
             st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
         else
-            st = ink_marks(s, H, W, r < 1 ? 1 : r, p->ink_share, mark);
+            st = ink_dark(s, H, W, r4, mark);
+        double t = win->ink_t;
+        if (!st && win->ink_hist) { /* a first pass: the kept rows' marks, and no more */
+            ink_count(mark + (size_t)win->k0 * W, (size_t)(win->k1 - win->k0) * W, win->ink_hist);
+            free(mark);
+            return PS_OK;
+        }
+        if (!st && t < 0) { /* the whole photo is here */
+            double *hist = calloc(PS_PROG_INK_BINS, sizeof *hist);
+            if (!hist)
+                st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
+            else
+                ink_count(mark, hw, hist), t = ps_prog__ink_threshold(hist, p->ink_share, hw);
+            free(hist);
+        }
+        if (!st)
+            ink_soft(mark, hw, t);
     }
     if (!st && on[PS_TEXTURE] && p->cell_g > 0) {
         int b = (int)(p->cell * scale + 0.5);
-        cells(s, H, W, b < 1 ? 1 : b, fminf(d->texture * p->cell_g, 1));
+        cells(s, H, W, y0, b < 1 ? 1 : b, fminf(d->texture * p->cell_g, 1));
     }
     if (!st && on[PS_COLOR]) {
         if (p->pal_g > 0)
@@ -720,13 +767,40 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
         ink_put(s, H, W, mark, p->ink_L, d->stroke * p->ink_g);
     free(mark);
     if (!st && on[PS_TEXTURE] && p->tile_g > 0)
-        st = ps_prog_tile(p, s, H, W, scale, d->texture * p->tile_g);
+        st = ps_prog_tile(p, s, H, W, y0, scale, d->texture * p->tile_g);
     if (!st && on[PS_TEXTURE])
-        texture(p, s, H, W, scale, d->texture);
+        texture(p, s, H, W, y0, scale, d->texture);
     if (!st && on[PS_TEXTURE] && p->ht_g > 0)
-        ps_prog_halftone(p, s, H, W, scale, fminf(d->texture * p->ht_g, 1));
+        ps_prog_halftone(p, s, H, W, y0, scale, fminf(d->texture * p->ht_g, 1));
+    return st;
+}
+
+int ps_prog__noop(const ps_prog *p, const ps_dials *d)
+{
+    return !(d->color > 0 && ps_prog_group_on(p, PS_COLOR)) &&
+           !(d->texture > 0 && ps_prog_group_on(p, PS_TEXTURE)) &&
+           !(d->stroke > 0 && ps_prog_group_on(p, PS_STROKE));
+}
+
+ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d, ps_image *out)
+{
+    if (out != in) {
+        ps_status st = ps_img_alloc(out, in->w, in->h, in->c);
+        if (st)
+            return st;
+        memcpy(out->px, in->px, sizeof(float) * in->c * in->w * in->h);
+    }
+    if (ps_prog__noop(p, d))
+        return PS_OK; /* the photo, bit for bit */
+    size_t n = (size_t)3 * in->h * in->w;
+    float *s = out->px;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < 3 * hw; i++)
+    for (size_t i = 0; i < n; i++)
+        s[i] = ps_linear_to_srgb_fast(s[i]);
+    const ps_prog_win whole = {0, in->h, in->w, 0, in->h, -1, NULL};
+    ps_status st = ps_prog__run(p, d, s, in->h, in->w, &whole);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++)
         s[i] = ps_srgb_to_linear_fast(s[i]);
     if (st && out != in)
         ps_img_free(out);

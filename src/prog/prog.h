@@ -93,6 +93,58 @@ typedef struct ps_prog {
                                     fits 1.4) */
 } ps_prog;
 
+/* ---- band by band (stream.c) ------------------------------------------------------------- */
+/* A photo's rows for a stream, upright, as sRGB display values in [0, 1] (alpha, when c is 4,
+ * as a ps_image's): rows(ctx, y0, n, band) fills rows [0, n) of each of band's c planes (band->w
+ * = w, band->h >= n, a plane every band->w * band->h values) with the photo's rows y0 .. y0 + n,
+ * in any order and as often as asked. */
+typedef struct ps_prog_input {
+    int w, h, c;
+    void (*rows)(void *ctx, int y0, int n, ps_image *band);
+    void *ctx;
+} ps_prog_input;
+
+/* The program painted a band of rows at a time, for an encoder that asks for them in order: no
+ * float copy of the whole photo, only a window of about band_px pixels (0: PS_PROG_BAND_PX),
+ * each band with the rows above and below that its operators reach (ps_prog_apply's pixels:
+ * those operators see the same neighbourhoods). Programs that reach across the whole photo
+ * (paint's and pencil's recursions, a dither's error) take it in one window; ink's threshold, a
+ * share of the whole photo, costs a first pass over the bands. The stream keeps p, d and in
+ * (pointers) until it is freed. */
+#define PS_PROG_BAND_PX (2L << 20)
+typedef struct ps_prog_stream ps_prog_stream;
+ps_status ps_prog_stream_open(const ps_prog *p, const ps_dials *d, const ps_prog_input *in,
+                              long band_px, ps_prog_stream **out);
+/* The painted photo's rows y0 .. y0 + n (asked for in order: y0 where the last call ended, 0 at
+ * first) into dst as interleaved samples, ch a pixel (3 RGB or 4 RGBA), depth 8 or 16 in host
+ * order; the shape of ps_img_src's rows. */
+ps_status ps_prog_stream_rows(void *stream, int y0, int n, void *dst, int ch, int depth);
+/* The rows of each window and how many windows (bench, tests). */
+void ps_prog_stream_shape(const ps_prog_stream *s, int *band, int *reach);
+void ps_prog_stream_free(ps_prog_stream *s);
+
+/* ---- inside the module ---------------------------------------------------------------------- */
+/* Where s lies in the photo the operators paint (ps_prog__run): the whole photo, or a window of
+ * its rows around the rows kept. */
+#define PS_PROG_INK_BINS 2048
+typedef struct ps_prog_win {
+    int y0;           /* the window's first row in the photo */
+    int ph, pw;       /* the photo's size: sizes scale with its long side */
+    int k0, k1;       /* the window's rows kept */
+    double ink_t;     /* ink's threshold; < 0: the window is the whole photo, read it there */
+    double *ink_hist; /* non-NULL: a first pass, that only adds the kept rows' ink darkness to
+                         this histogram (PS_PROG_INK_BINS) */
+} ps_prog_win;
+/* The operators in their order on sRGB planes s (3 of H x W) of the window win. */
+ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int W,
+                       const ps_prog_win *win);
+/* How far (rows) the operators on at d reach from a pixel, on a ph x pw photo; -1: across it. */
+int ps_prog__reach(const ps_prog *p, const ps_dials *d, int ph, int pw);
+/* Whether p at d leaves every photo as it is. */
+int ps_prog__noop(const ps_prog *p, const ps_dials *d);
+/* The ink threshold that leaves the share of n pixels darker, from their histogram. */
+double ps_prog__ink_threshold(const double *hist, double share, double n);
+
 /* The identity program (every gate 0). */
 void ps_prog_identity(ps_prog *p);
 /* Fit from k samples (any sizes). Never fails on valid images but for memory. */
@@ -194,14 +246,16 @@ ps_status ps_prog_paint_restore(float *s, const float *ref, size_t n, float r);
  * k = ss / sr; flat ground gives about 4 R. */
 ps_status ps_prog_pencil(const float *srgb, int h, int w, float R, float k, double scale,
                          float *cnt);
-/* halftone.c: fit the inks' screens (1 when one was found), and print s (sRGB planes of a photo
- * `scale` times the fit size) with them at strength t in [0, 1]. */
+/* halftone.c: fit the inks' screens (1 when one was found), and print s (sRGB planes of rows
+ * y0 .. y0 + h of a photo `scale` times the fit size) with them at strength t in [0, 1]. */
 int ps_prog_halftone_fit(ps_prog *p, float *const *im, const int *hs, const int *ws, int k);
-void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, double scale, float t);
-/* tile.c: fit the tiles (1 when the samples are tiled), and lay s (sRGB planes of a photo
- * `scale` times the fit size) in them at weight t (2 extrapolates). */
+void ps_prog_halftone(const ps_prog *p, float *s, int h, int w, int y0, double scale, float t);
+/* tile.c: fit the tiles (1 when the samples are tiled), and lay s (sRGB planes of rows y0 ..
+ * y0 + h of a photo `scale` times the fit size) in them at weight t (2 extrapolates). Rows of s
+ * within ps_prog_tile_reach of its top or bottom (but the photo's) take tiles cut there. */
 int ps_prog_tile_fit(ps_prog *p, float *const *im, const int *hs, const int *ws, int k);
-ps_status ps_prog_tile(const ps_prog *p, float *s, int h, int w, double scale, float t);
+ps_status ps_prog_tile(const ps_prog *p, float *s, int h, int w, int y0, double scale, float t);
+int ps_prog_tile_reach(const ps_prog *p, double scale);
 /* splitmix64 (Steele, Lea, Flood 2014): the operators' hash of a place to a random value. */
 uint64_t ps_prog_splitmix(uint64_t key);
 #endif

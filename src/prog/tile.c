@@ -191,7 +191,7 @@ static int rendered_stats(const ps_prog *q, float *const *im, const int *hs, con
                        im[i] + ((size_t)c * hs[i] + y0 + y) * ws[i] + x0, sizeof(float) * w);
             ps_prog_box(b + c * hw, b + 3 * hw, h, w, r, b + 4 * hw);
         }
-        int bad = ps_prog_tile(q, b, h, w, 1, 1) || tile_stats(b, h, w, &t);
+        int bad = ps_prog_tile(q, b, h, w, 0, 1, 1) || tile_stats(b, h, w, &t);
         free(b);
         if (bad)
             return -1;
@@ -250,19 +250,23 @@ int ps_prog_tile_fit(ps_prog *p, float *const *im, const int *hs, const int *ws,
 
 /* ---- render ------------------------------------------------------------------------------- */
 typedef struct {
-    int nr, nc;       /* lattice rows and columns, from row and column -2 */
+    int nr, nc;       /* lattice rows and columns, from row i0 - 2 and column -2 */
+    int i0;           /* the photo's lattice row at the top of s (s is rows y0.. of the photo) */
     double a, rs;     /* column step and row step, photo px */
     double inv_a, inv_rs;
     double *sx, *sy;  /* seeds, [nr][nc] */
 } lattice;
 
-static int lattice_make(lattice *g, double size, int h, int w)
+/* The photo's lattice over rows y0 .. y0 + h, in coordinates of those rows: a band's seeds are
+ * the whole photo's, so bands tile it seamlessly. */
+static int lattice_make(lattice *g, double size, int h, int w, int y0)
 {
     g->a = size * sqrt(2 / sqrt(3.0)); /* a hexagonal lattice of one seed per size^2 */
     g->rs = g->a * sqrt(3.0) / 2;
     g->inv_a = 1 / g->a;
     g->inv_rs = 1 / g->rs;
-    g->nr = (int)(h / g->rs) + 6;
+    g->i0 = (int)(y0 / g->rs);
+    g->nr = (int)(h / g->rs) + 7;
     g->nc = (int)(w / g->a) + 6;
     size_t n = (size_t)g->nr * g->nc;
     g->sx = malloc(sizeof(double) * n * 2);
@@ -271,24 +275,25 @@ static int lattice_make(lattice *g, double size, int h, int w)
     g->sy = g->sx + n;
     for (int i = 0; i < g->nr; i++)
         for (int j = 0; j < g->nc; j++) {
-            int li = i - 2, lj = j - 2;
+            int li = g->i0 + i - 2, lj = j - 2;
             uint64_t z = ps_prog_splitmix((uint64_t)(uint32_t)li << 32 | (uint32_t)lj);
             double u = (double)(z >> 40) / (1 << 24) - 0.5;
             double v = (double)(z >> 8 & 0xffffff) / (1 << 24) - 0.5;
             g->sx[(size_t)i * g->nc + j] = (lj + 0.5 * (li & 1) + 2 * JITTER * u) * g->a;
-            g->sy[(size_t)i * g->nc + j] = (li + 2 * JITTER * v) * g->rs;
+            g->sy[(size_t)i * g->nc + j] = (li + 2 * JITTER * v) * g->rs - y0;
         }
     return 0;
 }
 
 /* The array index of the seed nearest (x, y): among the 3x3 around the lattice point nearest
  * it (a seed lies at most 0.98 steps from any point; those outside the 3x3 at least 1.04). */
-static int nearest(const lattice *g, double x, double y)
+static int nearest(const lattice *g, double x, double y, int y0)
 {
-    int ic = (int)(y * g->inv_rs + 0.5) + 2, best = 0; /* (int): rounds, all are positive */
+    /* (int): rounds, all are positive */
+    int ic = (int)((y + y0) * g->inv_rs + 0.5) - g->i0 + 2, best = 0;
     double bd = 1e300;
     for (int i = ic - 1; i <= ic + 1; i++) {
-        int jc = (int)(x * g->inv_a + 0.5 - 0.5 * ((i - 2) & 1)) + 2;
+        int jc = (int)(x * g->inv_a + 0.5 - 0.5 * ((g->i0 + i - 2) & 1)) + 2;
         for (int j = jc - 1; j <= jc + 1; j++) {
             size_t s = (size_t)i * g->nc + j;
             double dx = x - g->sx[s], dy = y - g->sy[s], d = dx * dx + dy * dy;
@@ -310,11 +315,18 @@ static void neighbour(int *nb, unsigned char *n, int a, int b)
         l[n[a]++] = b;
 }
 
-ps_status ps_prog_tile(const ps_prog *p, float *s, int h, int w, double scale, float t)
+/* A tile lies within 0.98 lattice steps of its seed (nearest), so across under two steps; its
+ * colour and its neighbours come from its own pixels and theirs' borders. */
+int ps_prog_tile_reach(const ps_prog *p, double scale)
+{
+    return (int)ceil(2 * p->tile_size * scale * sqrt(2 / sqrt(3.0))) + 2;
+}
+
+ps_status ps_prog_tile(const ps_prog *p, float *s, int h, int w, int y0, double scale, float t)
 {
     size_t hw = (size_t)h * w;
     lattice g;
-    if (lattice_make(&g, p->tile_size * scale, h, w))
+    if (lattice_make(&g, p->tile_size * scale, h, w, y0))
         return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
     size_t nseed = (size_t)g.nr * g.nc;
     int *id = malloc(sizeof(int) * hw), *nb = malloc(sizeof(int) * nseed * MAXNB);
@@ -327,7 +339,7 @@ ps_status ps_prog_tile(const ps_prog *p, float *s, int h, int w, double scale, f
 #pragma omp parallel for schedule(static) /* each pixel by itself */
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
-            id[(size_t)y * w + x] = nearest(&g, x + 0.5, y + 0.5);
+            id[(size_t)y * w + x] = nearest(&g, x + 0.5, y + 0.5, y0);
     /* each tile's mean colour (light adds up in linear), and its neighbours: the tiles it
      * touches, whose bisectors with it are its edges */
     for (int y = 0; y < h; y++)
