@@ -1,9 +1,12 @@
 /* Image memory and color: allocation, the sRGB transfer functions, and conversion between
- * interleaved 8/16-bit sRGB (what decoders and encoders speak) and planar linear float (what
- * the rest of pstyle computes on). Decoding uses lookup tables; encoding rounds exactly. */
+ * interleaved 8/16-bit sRGB (what decoders and encoders speak: a ps_img_raw, unpacked band by
+ * band with its orientation) and planar linear float (what the rest of pstyle computes on).
+ * Decoding uses lookup tables; encoding rounds exactly. */
 #include "img_impl.h"
 #include <assert.h>
 #include <math.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,87 +47,121 @@ static double clamp01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
 float ps_srgb_to_linear(float v) { return (float)srgb_to_linear_d(clamp01(v)); }
 float ps_linear_to_srgb(float v) { return (float)linear_to_srgb_d(clamp01(v)); }
 
-void ps_img__srgb_lut(float *lut, int n)
-{
-    for (int i = 0; i < n; i++)
-        lut[i] = (float)srgb_to_linear_d((double)i / (n - 1));
-}
+/* ---- unpacking: stored samples -> planar floats ---- */
 
-/* Where stored pixel (sx, sy) of a sw x sh image lands for EXIF orientation o (see the EXIF 2.3
- * spec, tag 0x0112: e.g. 6 means "row 0 is the visual right side, column 0 the visual top", i.e.
- * rotate 90 deg clockwise; 5..8 swap the sides): display index base + sx * step in a plane of
- * display width dw. */
-static void orient_row(int o, int sw, int sh, int sy, long dw, long *base, long *step)
+/* Each code's linear value (lut[0]) and display value code / max (lut[1], also alpha's), made
+ * once a process: the 16-bit linear table takes 65536 pow calls, too many for every band. */
+static float lut8[2][256], lut16[2][65536];
+static pthread_once_t once8 = PTHREAD_ONCE_INIT, once16 = PTHREAD_ONCE_INIT;
+
+static void luts_fill(float *lin, float *dsp, int n)
 {
-    switch (o) {
-    case 2: *base = sy * dw + sw - 1, *step = -1; break;              /* mirror left-right */
-    case 3: *base = (sh - 1 - sy) * dw + sw - 1, *step = -1; break;   /* rotate 180 */
-    case 4: *base = (sh - 1 - sy) * dw, *step = 1; break;             /* mirror top-bottom */
-    case 5: *base = sy, *step = dw; break;                            /* transpose */
-    case 6: *base = sh - 1 - sy, *step = dw; break;                   /* rotate 90 cw */
-    case 7: *base = (sw - 1) * dw + sh - 1 - sy, *step = -dw; break;  /* transverse */
-    case 8: *base = (sw - 1) * dw + sy, *step = -dw; break;           /* rotate 90 ccw */
-    default: *base = sy * dw, *step = 1; break;
+    for (int i = 0; i < n; i++) {
+        lin[i] = (float)srgb_to_linear_d((double)i / (n - 1));
+        dsp[i] = (float)i / (float)(n - 1);
     }
 }
 
-/* One run of n pixels: source samples every sstep bytes or shorts, display pixels every dstep. */
-static inline void unpack_run(float *d, size_t plane, long dstep, const unsigned char *s8,
-                              const unsigned short *s16, size_t sstep, int n, int depth,
-                              int channels, int four, const float *lut)
+static void luts8_init(void) { luts_fill(lut8[0], lut8[1], 256); }
+static void luts16_init(void) { luts_fill(lut16[0], lut16[1], 65536); }
+
+static const float *sample_lut(int depth, int srgb)
 {
-    const int ncol = channels >= 3 ? 3 : 1, has_alpha = !(channels & 1);
-    const float amax = depth == 8 ? 255.0f : 65535.0f;
-    for (int j = 0; j < n; j++, d += dstep) {
-        const size_t b = (size_t)j * sstep;
-        for (int k = 0; k < 3; k++) {
-            size_t sk = b + (ncol == 3 ? k : 0);
-            d[k * plane] = lut[depth == 8 ? s8[sk] : s16[sk]];
-        }
-        if (four) {
-            size_t sa = b + channels - 1;
-            d[3 * plane] = has_alpha ? (depth == 8 ? s8[sa] : s16[sa]) / amax : 1.0f;
-        }
+    if (depth == 16)
+        return pthread_once(&once16, luts16_init), lut16[srgb != 0];
+    return pthread_once(&once8, luts8_init), lut8[srgb != 0];
+}
+
+/* Where display row y of r starts among the stored pixels (base) and how far one display pixel
+ * to the right moves there (step), for EXIF orientation o (EXIF 2.3, tag 0x0112: e.g. 6 means
+ * "row 0 is the visual right side, column 0 the visual top", i.e. rotate 90 deg clockwise;
+ * 5..8 swap the sides, so a display row walks a stored column). */
+static void display_row(const ps_img_raw *r, int y, ptrdiff_t *base, ptrdiff_t *step)
+{
+    const ptrdiff_t sw = r->sw, sh = r->sh;
+    switch (r->orient) {
+    case 2: *base = y * sw + sw - 1, *step = -1; break;            /* mirror left-right */
+    case 3: *base = (sh - 1 - y) * sw + sw - 1, *step = -1; break; /* rotate 180 */
+    case 4: *base = (sh - 1 - y) * sw, *step = 1; break;           /* mirror top-bottom */
+    case 5: *base = y, *step = sw; break;                          /* transpose */
+    case 6: *base = (sh - 1) * sw + y, *step = -sw; break;         /* rotate 90 cw */
+    case 7: *base = (sh - 1) * sw + sw - 1 - y, *step = -sw; break; /* transverse */
+    case 8: *base = sw - 1 - y, *step = sw; break;                 /* rotate 90 ccw */
+    default: *base = y * sw, *step = 1; break;
     }
 }
 
-void ps_img__unpack_rows(ps_image *dst, const void *src, int sy0, int n, int depth, int channels,
-                         int orient, const float *lut)
+/* One run of n display pixels from samples s (of type T, ch a pixel, sstep samples apart):
+ * gray is spread over the three colour planes, alpha (plane 3 when four) is 1 without one. */
+#define UNPACK_RUN(T)                                                                               \
+    static inline void unpack_run_##T(float *d, size_t plane, const T *s, ptrdiff_t sstep, int n,  \
+                                      int ch, int four, const float *lut, const float *alut)       \
+    {                                                                                               \
+        const int col = ch >= 3, has_alpha = !(ch & 1);                                             \
+        for (int j = 0; j < n; j++, s += sstep) {                                                   \
+            for (int k = 0; k < 3; k++)                                                             \
+                d[k * plane + j] = lut[s[col ? k : 0]];                                             \
+            if (four)                                                                               \
+                d[3 * plane + j] = has_alpha ? alut[s[ch - 1]] : 1.0f;                              \
+        }                                                                                           \
+    }
+typedef unsigned char u8;
+typedef unsigned short u16;
+UNPACK_RUN(u8)
+UNPACK_RUN(u16)
+
+void ps_img_raw_rows(const ps_img_raw *r, int y0, int n, int srgb, ps_image *band)
 {
-    assert(channels >= 1 && channels <= 4 && dst->c >= 3 && (depth == 8 || depth == 16));
-    const unsigned char *s8 = src;
-    const unsigned short *s16 = src;
-    const int four = dst->c == 4;
-    const size_t plane = (size_t)dst->w * dst->h;
-    const int sw = orient >= 5 ? dst->h : dst->w, sh = orient >= 5 ? dst->w : dst->h;
-    long base, step, next, unused; /* pixel (sx, sy0 + r) goes to base + r * drow + sx * step */
-    orient_row(orient, sw, sh, sy0, dst->w, &base, &step);
-    orient_row(orient, sw, sh, sy0 + 1, dst->w, &next, &unused);
-    const long drow = next - base;
-    const size_t srow = (size_t)sw * channels;
-    /* rows of a transposing orientation land in display columns: walk the band column by column
-     * so that consecutive writes are neighbours */
-    const int transposed = orient >= 5 && orient <= 8;
-    const int outer = transposed ? sw : n, inner = transposed ? n : sw;
-    const long dout = transposed ? step : drow, din = transposed ? drow : step;
-    const size_t sout = transposed ? (size_t)channels : srow, sin = transposed ? srow : (size_t)channels;
-#pragma omp parallel for schedule(static) if ((size_t)outer * inner > 1 << 16)
-    for (int i = 0; i < outer; i++) {
-        float *d = dst->px + base + i * dout;
-        const size_t so = (size_t)i * sout;
-        if (depth == 8 && channels == 3 && !four) /* the common case, specialised */
-            unpack_run(d, plane, din, s8 + so, NULL, sin, inner, 8, 3, 0, lut);
+    assert(r->px && band->w == r->w && band->h >= n && band->c == r->c && (r->c == 3 || r->c == 4));
+    assert(y0 >= 0 && n >= 0 && y0 + n <= r->h && r->ch >= 1 && r->ch <= 4);
+    assert(r->depth == 8 || r->depth == 16);
+    const float *lut = sample_lut(r->depth, srgb), *alut = sample_lut(r->depth, 1);
+    const size_t plane = (size_t)band->w * band->h;
+    const int ch = r->ch, four = r->c == 4, w = r->w;
+    /* rows split into blocks, so a thin band still spreads over the threads */
+    enum { BLOCK = 1024 };
+    const int nb = (w + BLOCK - 1) / BLOCK;
+#pragma omp parallel for schedule(static) if ((size_t)n * w > 1 << 16)
+    for (long t = 0; t < (long)n * nb; t++) {
+        const int y = (int)(t / nb), x0 = (int)(t % nb) * BLOCK, m = w - x0 < BLOCK ? w - x0 : BLOCK;
+        ptrdiff_t base, step;
+        display_row(r, y0 + y, &base, &step);
+        const ptrdiff_t at = (base + x0 * step) * ch, sstep = step * ch;
+        float *d = band->px + (size_t)y * w + x0;
+        if (r->depth == 16)
+            unpack_run_u16(d, plane, (const u16 *)r->px + at, sstep, m, ch, four, lut, alut);
+        else if (ch == 3 && !four) /* the common case, specialised */
+            unpack_run_u8(d, plane, (const u8 *)r->px + at, sstep, m, 3, 0, lut, alut);
         else
-            unpack_run(d, plane, din, depth == 8 ? s8 + so : NULL, depth == 16 ? s16 + so : NULL, sin,
-                       inner, depth, channels, four, lut);
+            unpack_run_u8(d, plane, (const u8 *)r->px + at, sstep, m, ch, four, lut, alut);
     }
+}
+
+ps_status ps_img__raw_init(ps_img_raw *r, int sw, int sh, int ch, int depth, int orient, void *px,
+                           const char *name)
+{
+    assert(ch >= 1 && ch <= 4 && (depth == 8 || depth == 16) && orient >= 1 && orient <= 8);
+    memset(r, 0, sizeof *r);
+    r->px = px ? px : malloc((size_t)sw * sh * ch * (depth / 8));
+    if (!r->px)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
+    r->sw = sw, r->sh = sh, r->ch = ch, r->depth = depth, r->orient = orient;
+    r->w = orient >= 5 ? sh : sw, r->h = orient >= 5 ? sw : sh, r->c = ch == 2 || ch == 4 ? 4 : 3;
+    return PS_OK;
+}
+
+void ps_img_raw_free(ps_img_raw *r)
+{
+    if (!r)
+        return;
+    free(r->px); /* stb_image's buffers too: it allocates with malloc (no STBI_MALLOC is set) */
+    memset(r, 0, sizeof *r);
 }
 
 void ps_img_from_rgba8(ps_image *dst, const unsigned char *src, int channels)
 {
-    float lut[256];
-    ps_img__srgb_lut(lut, 256);
-    ps_img__unpack_rows(dst, src, 0, dst->h, 8, channels, 1, lut);
+    const ps_img_raw r = {dst->w, dst->h, dst->c, dst->w, dst->h, channels, 8, 1, (void *)src};
+    ps_img_raw_rows(&r, 0, dst->h, 0, dst);
 }
 
 /* Exact rounding without a pow per pixel: code k is the number of half-code thresholds

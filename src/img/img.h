@@ -28,11 +28,17 @@ typedef struct ps_image {
  * apply's peak RSS is ~150 MB (shipped model) plus 36 bytes a pixel (40 with alpha): the decoded
  * photo, the output and one working copy, as floats. At the cap it measured 1.92 GB (RGB JPEG)
  * and 2.12 GB (RGBA PNG), so any image inside the cap applies within 2.2 GB
- * (tests/integration/robust_memory.sh checks the rate). Decoding alone peaks lower: JPEG 12 bytes
- * a pixel plus the file (progressive: plus libjpeg's coefficients, 3 to 6), PNG 12 (16 with
- * alpha) plus the file (interlaced: plus its samples, 1 to 8), BMP and TGA 15 to 24. Encoders
- * work a row at a time. Metadata kept is at most PS_IMG_META_MAX_BYTES a kind (while reading,
- * libpng may hold up to 64 text chunks of that size). */
+ * (tests/integration/robust_memory.sh checks the rate). Decoding alone peaks lower, at 15 bytes
+ * a pixel for 8-bit RGB (a 12 MP JPEG: 180 MB measured) up to 24 for 16-bit RGBA: every format
+ * first decodes to its stored samples (ps_img_load_raw: 3 bytes a pixel for 8-bit RGB, 1 gray,
+ * 4 RGBA, twice that at 16 bits or after an ICC conversion) while the file is held (progressive
+ * JPEG: plus libjpeg's coefficients, 3 to 6 bytes a pixel; interlaced PNG with a profile to
+ * convert: plus its samples, 1 to 8; BMP and TGA: stb_image's samples are the raw); ps_img_load
+ * then frees the file it read (the _mem calls leave the caller's) and fills the float planes, 12
+ * bytes a pixel (16 with alpha), beside the raw, which it frees. apply's peak comes later, so
+ * holding the raw did not raise it. Encoders pull rows a band at a time (ps_img_save_src).
+ * Metadata kept is at most PS_IMG_META_MAX_BYTES a kind (while reading, libpng may hold up to 64
+ * text chunks of that size). */
 #define PS_IMG_MAX_PIXELS 50000000LL
 #define PS_IMG_MAX_SIDE 32768
 #define PS_IMG_MAX_FILE_BYTES (512LL << 20) /* refuse bigger files before reading them */
@@ -105,6 +111,30 @@ ps_status ps_img_load_mem_meta(const unsigned char *buf, size_t len, const char 
 void ps_img_meta_free(ps_img_meta *meta);
 void ps_img_meta_strip(ps_img_meta *meta);
 
+/* A decoded image kept as its file stored it (interleaved 8- or 16-bit samples, before
+ * orientation): 3 bytes a pixel for 8-bit RGB instead of ps_image's 12. */
+typedef struct ps_img_raw {
+    int w, h, c;        /* the upright image a band gets: display size after orientation; c 3, or 4 with alpha */
+    int sw, sh, ch, depth, orient; /* as stored: size, samples a pixel (1..4), 8 or 16, EXIF orientation 1..8 */
+    void *px;           /* sw * sh * ch samples */
+} ps_img_raw;
+/* Decode buf (any format ps_img_load takes, same checks, caps, errors, ICC/CMYK handling and
+ * metadata as ps_img_load_mem_meta; meta may be NULL) without unpacking it. Where the decoder
+ * converts (lcms2's ICC conversion to 16-bit sRGB, CMYK to RGB), px holds the converted samples,
+ * so depth may be 16 for an 8-bit JPEG with a converted profile; a gray JPEG keeps 1 sample a
+ * pixel. *out is zeroed on failure (and *meta, when not NULL). ps_img_load and the others are
+ * this, ps_img_raw_rows over all rows, then ps_img_raw_free. */
+ps_status ps_img_load_raw(const unsigned char *buf, size_t len, const char *name, ps_img_raw *out,
+                          ps_img_meta *meta);
+/* Rows [y0, y0 + n) of the upright image into rows [0, n) of band's planes (band->w == r->w,
+ * band->h >= n, band->c == r->c; plane stride is band->w * band->h as in any ps_image): linear RGB
+ * as ps_img_load gives (srgb 0), or the sRGB display values code / 255 (or / 65535) (srgb 1).
+ * Gray is expanded to RGB; alpha as ps_img_load (code / 255 or / 65535; 1 where the file has
+ * none). Any orientation. Threads (OpenMP) when large. Reads r only: threads may call it on
+ * disjoint bands at once. */
+void ps_img_raw_rows(const ps_img_raw *r, int y0, int n, int srgb, ps_image *band);
+void ps_img_raw_free(ps_img_raw *r); /* safe on a zeroed or freed one */
+
 /* Write by extension: .png (keeps alpha) or .jpg/.jpeg (quality 1..100, alpha dropped;
  * 0 means 92; chroma at full resolution above 90, halved at 90 and below), case-insensitive;
  * anything else is PS_EUSAGE "<path>: unsupported output format".
@@ -121,6 +151,21 @@ ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality);
  * PNG; an RGB profile is left out of a gray (c = 1) image. */
 ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quality,
                            const ps_img_meta *meta);
+/* Rows for an encoder, asked for in order (y0 = 0, then each call continuing where the last
+ * ended), as interleaved samples in host byte order: ch per pixel (1 gray, 3 RGB, 4 RGBA) at
+ * depth 8 or 16. A status other than PS_OK stops the encoding; nothing is written and the save
+ * returns that status (its message kept). */
+typedef struct ps_img_src {
+    int w, h, c; /* c as a ps_image's: 1, 3 or 4 (decides the channels written, as ps_img_save_meta does) */
+    ps_status (*rows)(void *ctx, int y0, int n, void *dst, int ch, int depth);
+    void *ctx;
+} ps_img_src;
+/* ps_img_save_meta with the pixels from src. The JPEG encoder asks for 64 rows at a time, the PNG
+ * encoder for 64 a thread (its threads filter and compress them), so a source needs no full-size
+ * image. When src stops the encoding, the temporary file is removed: nothing is left at path,
+ * and a file that was there is untouched. */
+ps_status ps_img_save_src(const char *path, const ps_img_src *src, int jpeg_quality,
+                          const ps_img_meta *meta);
 /* What one JPEG marker segment holds of each: EXIF (after "Exif\0\0"), an XMP packet in one
  * piece (after its namespace), a comment. */
 #define PS_IMG_JPEG_EXIF_MAX 65527

@@ -3,15 +3,11 @@
 #define PS_IMG_IMPL_H
 #include "img.h"
 
-/* lut[i] = linear value of sRGB code i of n (n = 256 or 65536). */
-void ps_img__srgb_lut(float *lut, int n);
-/* Rows sy0 .. sy0+n-1 of a stored image, interleaved sRGB samples (depth 8 or 16 bits, 1..4
- * channels, src pointing at row sy0) -> their place in the planar linear dst (already allocated
- * with its display size, c 3 or 4), applying EXIF orientation 1..8 on the way: the stored image is
- * w x h for orientations 1..4 and h x w for 5..8. Alpha is scaled, not lut'd. Called on bands, a
- * decoder needs no full-size copy of the samples. */
-void ps_img__unpack_rows(ps_image *dst, const void *src, int sy0, int n, int depth, int channels,
-                         int orient, const float *lut);
+/* Fills r's fields for sw x sh stored samples (ch 1..4, depth 8 or 16, EXIF orientation 1..8)
+ * and its upright size; px is adopted, or allocated (uninitialised) when NULL. PS_EINTERNAL
+ * "<name>: out of memory". */
+ps_status ps_img__raw_init(ps_img_raw *r, int sw, int sh, int ch, int depth, int orient, void *px,
+                           const char *name);
 
 /* Linear planes -> interleaved sRGB codes, exactly rounded, 8 or 16 bits (host-order shorts),
  * a band at a time so that no encoder needs a full-size copy. The packer holds the tables
@@ -73,16 +69,16 @@ int ps_img__srgb_icc(unsigned char **out, size_t *len);
 
 /* ---- PNG (png_io.c, libpng) ---- */
 
-/* Decodes a PNG whose structure, CRCs and inflated size load_buf has already checked. Fills out
- * (and meta when not NULL) like ps_img_load_mem_meta; min_side as ps_img_load_mem_scaled. */
-ps_status ps_img__png_load(const unsigned char *buf, size_t len, const char *name, int min_side,
-                           ps_image *out, ps_img_meta *meta, int *full_w, int *full_h);
+/* Decodes a PNG whose structure, CRCs and inflated size load_raw has already checked. Fills out
+ * (and meta when not NULL) like ps_img_load_raw. */
+ps_status ps_img__png_load(const unsigned char *buf, size_t len, const char *name, ps_img_raw *out,
+                           ps_img_meta *meta);
 /* Buffered byte output shared by the encoders (img_io.c). */
 typedef void ps_img__write_fn(void *ctx, const void *data, size_t n);
-/* Encodes img (c 1, 3 or 4; ch = samples a pixel written: 1, 3 or 4) as a PNG of depth 8 or 16
- * with meta's chunks (meta may be NULL). Returns 0 when libpng fails (out of memory); write
- * errors are the writer's to keep. */
-int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_image *img, int ch, int depth,
+/* Encodes src's rows (ch = samples a pixel written: 1, 3 or 4) as a PNG of depth 8 or 16 with
+ * meta's chunks (meta may be NULL). Returns 0 when libpng fails (out of memory) or src stops it;
+ * write errors are the writer's to keep. */
+int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_img_src *src, int ch, int depth,
                        const ps_img_meta *meta);
 
 #endif

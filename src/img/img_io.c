@@ -1,9 +1,11 @@
 /* Image files: hostile-input-safe decoding (file size cap, header-only size check before any large
  * allocation, per-format completeness checks so truncation is an error rather than a gray
- * bottom), JPEG metadata (EXIF orientation, ICC, XMP, COM), and atomic PNG/JPEG writing (temp
+ * bottom) into the samples as stored (ps_img_raw) and, through them, the float planes, JPEG
+ * metadata (EXIF orientation, ICC, XMP, COM), and atomic PNG/JPEG writing of a row source (temp
  * file + fsync + rename). JPEG is decoded and encoded by libjpeg-turbo, PNG by libpng (png_io.c),
  * BMP and TGA by stb_image, which never sees JPEG or PNG bytes. */
 #include "img_impl.h"
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -199,25 +201,6 @@ static int scale_eighths(long long w, long long h, int min_side)
     return 8;
 }
 
-/* out, upright, from the w x h interleaved sRGB samples (ch 1..4, depth 8 or 16) as stored. */
-static ps_status unpack(ps_image *out, const void *px, int w, int h, int depth, int ch, int orient,
-                        const char *name)
-{
-    ps_status st = ps_img_alloc(out, orient >= 5 ? h : w, orient >= 5 ? w : h, ch == 2 || ch == 4 ? 4 : 3);
-    if (st)
-        return st;
-    int nlut = depth == 16 ? 65536 : 256;
-    float *lut = malloc(nlut * sizeof *lut);
-    if (!lut) {
-        ps_img_free(out);
-        return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
-    }
-    ps_img__srgb_lut(lut, nlut);
-    ps_img__unpack_rows(out, px, 0, h, depth, ch, orient, lut);
-    free(lut);
-    return PS_OK;
-}
-
 /* JPEG goes to libjpeg-turbo: stb_image 2.27 decodes some progressive files with a Huffman table
  * never defined (reading uninitialised memory), and overruns an array on a DHT with more than 256
  * codes. libjpeg-turbo errors on both, and on truncation, which stb_image padded with zeros. */
@@ -233,15 +216,14 @@ typedef struct {
     jmp_buf jmp;                 /* where every libjpeg error and warning lands */
     char msg[JMSG_LENGTH_MAX];
     int msg_code;                /* libjpeg's J_MESSAGE_CODE of msg, 0 for our own */
-    unsigned char *band;         /* JPEG_BAND rows of samples as decoded */
-    ps_image img;                /* the result, filled band by band */
+    unsigned char *band;         /* JPEG_BAND rows as decoded, when they are converted (CMYK, ICC) */
+    ps_img_raw raw;              /* the result, filled band by band */
     int orient, full_w, full_h;  /* full_*: upright size at full scale */
+    int eighths;                 /* the scale decoded at, n/8 */
     int quiet;                   /* set while libjpeg reads the ICC chunks: their warnings are not fatal */
     ps_img__cms cms;             /* the embedded profile's transform to sRGB, if any */
-    unsigned short *conv;        /* a band converted by it */
     JOCTET *icc;                 /* the profile as libjpeg reassembled it (malloc'd) */
     ps_img_meta meta;
-    float lut[256], *lut16;
 } jpeg_dec;
 
 /* libjpeg's error_exit would exit(). Its warnings (emit_message level -1) are all about corrupt
@@ -327,21 +309,21 @@ static void jpeg_scan_cap(j_common_ptr c)
 }
 
 /* Adobe's CMYK and YCCK JPEGs (with its APP14 marker: Photoshop's) store inverted inks, 255 = none;
- * others plain ones. The naive conversion R = (1-C)(1-K) (stb_image's for Adobe files), in place
- * from 4 to 3 bytes a pixel. */
-static void cmyk_to_rgb(unsigned char *px, size_t n, int inverted)
+ * others plain ones. The naive conversion R = (1-C)(1-K) (stb_image's for Adobe files), from 4
+ * bytes a pixel (src) to 3 (dst). */
+static void cmyk_to_rgb(unsigned char *dst, const unsigned char *src, size_t n, int inverted)
 {
     for (size_t i = 0; i < n; i++) {
-        const unsigned char *s = px + 4 * i;
+        const unsigned char *s = src + 4 * i;
         unsigned k = inverted ? s[3] : 255u - s[3];
         for (int j = 0; j < 3; j++)
-            px[3 * i + j] = (unsigned char)(((inverted ? s[j] : 255u - s[j]) * k + 127) / 255);
+            dst[3 * i + j] = (unsigned char)(((inverted ? s[j] : 255u - s[j]) * k + 127) / 255);
     }
 }
 
-/* Every libjpeg call but destroy; its errors longjmp out to jpeg_load. The samples go from a
- * band of JPEG_BAND rows straight into the float planes, so the only full-size buffer is the
- * result (and, for a progressive file, libjpeg's own coefficients). */
+/* Every libjpeg call but destroy; its errors longjmp out to jpeg_load. The samples go straight
+ * into the raw (through a band of JPEG_BAND rows when they are converted), so the only
+ * full-size buffer is the result (and, for a progressive file, libjpeg's own coefficients). */
 static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, const char *name,
                              int min_side, int want_meta)
 {
@@ -364,48 +346,41 @@ static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, 
     const int conv = jpeg_markers(d, want_meta, name, &st) == PS_CMS_CONVERT;
     if (st)
         return st;
-    /* libjpeg converts YCCK to CMYK, gray to RGB, unless a gray profile wants the gray */
-    ci->out_color_space = cmyk ? JCS_CMYK : conv && cs == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
+    /* libjpeg converts YCCK to CMYK; gray stays gray (ps_img_raw_rows spreads it) */
+    ci->out_color_space = cmyk ? JCS_CMYK : cs == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
     int n8 = scale_eighths(ci->image_width, ci->image_height, min_side);
     if (n8 < 8) /* IDCT scaling: each 8x8 block decodes straight to n x n samples */
         ci->scale_num = (unsigned)n8, ci->scale_denom = 8;
+    d->eighths = n8;
     ci->progress = &d->progress;
     d->full_w = (int)(d->orient >= 5 ? ci->image_height : ci->image_width);
     d->full_h = (int)(d->orient >= 5 ? ci->image_width : ci->image_height);
     jpeg_start_decompress(ci); /* a multi-scan file is decoded whole in here */
     const int w = (int)ci->output_width, h = (int)ci->output_height;
     const size_t stride = (size_t)w * ci->output_components;
-    if ((st = ps_img_alloc(&d->img, d->orient >= 5 ? h : w, d->orient >= 5 ? w : h, 3)))
+    const int via_band = conv || cmyk;
+    if ((st = ps_img__raw_init(&d->raw, w, h, via_band ? 3 : ci->output_components, conv ? 16 : 8, d->orient,
+                               NULL, name)))
         return st;
-    d->band = malloc(stride * JPEG_BAND);
-    if (conv) {
-        d->conv = malloc(sizeof *d->conv * 3 * w * JPEG_BAND);
-        d->lut16 = malloc(sizeof *d->lut16 * 65536);
-    }
-    if (!d->band || (conv && (!d->conv || !d->lut16)))
+    if (via_band && !(d->band = malloc(stride * JPEG_BAND)))
         return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
-    ps_img__srgb_lut(d->lut, 256);
-    if (conv)
-        ps_img__srgb_lut(d->lut16, 65536);
     while (ci->output_scanline < ci->output_height) {
         const int y = (int)ci->output_scanline, n = JPEG_BAND < h - y ? JPEG_BAND : h - y;
+        unsigned char *at = via_band ? d->band : (unsigned char *)d->raw.px + (size_t)y * stride;
         JSAMPROW rows[JPEG_BAND];
         for (int i = 0; i < n; i++)
-            rows[i] = d->band + i * stride;
+            rows[i] = at + i * stride;
         for (int got = 0; got < n;) { /* libjpeg hands out a row or two per call */
             int r = (int)jpeg_read_scanlines(ci, rows + got, (JDIMENSION)(n - got));
             if (r < 1)
                 return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
             got += r;
         }
-        if (conv) {
-            ps_img__cms_run(&d->cms, d->band, d->conv, (size_t)n * w);
-            ps_img__unpack_rows(&d->img, d->conv, y, n, 16, 3, d->orient, d->lut16);
-            continue;
-        }
-        if (cmyk)
-            cmyk_to_rgb(d->band, (size_t)n * w, ci->saw_Adobe_marker);
-        ps_img__unpack_rows(&d->img, d->band, y, n, 8, 3, d->orient, d->lut);
+        if (conv)
+            ps_img__cms_run(&d->cms, d->band, (unsigned short *)d->raw.px + (size_t)y * w * 3, (size_t)n * w);
+        else if (cmyk)
+            cmyk_to_rgb((unsigned char *)d->raw.px + (size_t)y * w * 3, d->band, (size_t)n * w,
+                        ci->saw_Adobe_marker);
     }
     jpeg_finish_decompress(ci); /* reads on to the EOI, so a cut or damaged tail is caught too */
     return PS_OK;
@@ -414,7 +389,7 @@ static ps_status jpeg_decode(jpeg_dec *d, const unsigned char *buf, size_t len, 
 /* The decoder state lives on the heap: locals changed between setjmp and longjmp would be
  * indeterminate after it (C11 7.13.2.1). */
 static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *name, int min_side,
-                           ps_image *out, ps_img_meta *meta, int *full_w, int *full_h)
+                           ps_img_raw *out, ps_img_meta *meta, int *full_w, int *full_h, int *eighths)
 {
     jpeg_dec *d = calloc(1, sizeof *d);
     if (!d)
@@ -437,11 +412,11 @@ static ps_status jpeg_load(const unsigned char *buf, size_t len, const char *nam
                      d->msg + (strncmp(d->msg, "Corrupt JPEG data: ", 19) ? 0 : 19));
     jpeg_destroy_decompress(&d->ci);
     ps_img__cms_close(&d->cms);
-    free(d->band), free(d->conv), free(d->lut16), free(d->icc);
+    free(d->band), free(d->icc);
     if (st == PS_OK)
-        *out = d->img, *full_w = d->full_w, *full_h = d->full_h;
+        *out = d->raw, *full_w = d->full_w, *full_h = d->full_h, *eighths = d->eighths;
     else
-        ps_img_free(&d->img);
+        ps_img_raw_free(&d->raw);
     if (st == PS_OK && meta)
         *meta = d->meta;
     else
@@ -461,17 +436,18 @@ static void header_dims(img_format fmt, const unsigned char *b, size_t n, long l
         *w = (int32_t)rd32(b + 18, 0), *h = llabs((int32_t)rd32(b + 22, 0));
 }
 
-/* Every format through here. own, when not NULL, holds buf, which is malloc'd: it is freed (and
- * *own cleared) as soon as the samples are decoded, before the float planes are allocated. */
-static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **own, const char *name,
-                          int min_side, ps_image *out, ps_img_meta *meta, int *full_w, int *full_h)
+/* Every format's samples through here, at the scale min_side asks for where the decoder has one
+ * (JPEG; the others decode whole): *eighths is the scale decoded at, n/8. own, when not NULL,
+ * holds buf, which is malloc'd: stb_image's path frees it (and clears *own) as soon as the
+ * samples are decoded. *full_w, *full_h: the upright size at full scale. */
+static ps_status load_raw(const unsigned char *buf, size_t len, unsigned char **own, const char *name,
+                          int min_side, ps_img_raw *out, ps_img_meta *meta, int *full_w, int *full_h,
+                          int *eighths)
 {
-    int fw_, fh_;
-    full_w = full_w ? full_w : &fw_, full_h = full_h ? full_h : &fh_;
     memset(out, 0, sizeof *out);
     if (meta)
         memset(meta, 0, sizeof *meta);
-    *full_w = *full_h = 0;
+    *full_w = *full_h = 0, *eighths = 8;
     if (len == 0)
         return ps_fail(PS_EINPUT, "%s: empty file", name);
     if ((long long)len > PS_IMG_MAX_FILE_BYTES || len > INT_MAX)
@@ -484,7 +460,7 @@ static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **
     if (fmt == FMT_OTHER)
         return ps_fail(PS_EINPUT, "%s: unsupported image format (%s); use JPEG, PNG, BMP or TGA", name, other);
     if (fmt == FMT_JPEG)
-        return jpeg_load(buf, len, name, min_side, out, meta, full_w, full_h);
+        return jpeg_load(buf, len, name, min_side, out, meta, full_w, full_h, eighths);
     if (fmt == FMT_PNG) { /* libpng; the checks first, so it never sees a bomb or a cut file */
         long long pw, ph;
         header_dims(fmt, buf, len, &pw, &ph);
@@ -493,7 +469,9 @@ static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **
             return pst;
         if (pw <= 0 || ph <= 0 || !png_check(buf, len))
             return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
-        return ps_img__png_load(buf, len, name, min_side, out, meta, full_w, full_h);
+        if ((pst = ps_img__png_load(buf, len, name, out, meta)) == PS_OK)
+            *full_w = out->w, *full_h = out->h;
+        return pst;
     }
     int iw, ih, comp, known = stbi_info_from_memory(buf, (int)len, &iw, &ih, &comp);
     long long w = iw, h = llabs(ih); /* stb_image reports top-down BMPs with negative height */
@@ -524,22 +502,53 @@ static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **
             return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
         return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
     }
-    if (dw != w || dh != h || ch < 1 || ch > 4)
-        st = ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
-    else
-        st = unpack(out, px, dw, dh, depth, ch, 1, name);
-    stbi_image_free(px);
-    int n = scale_eighths(dw, dh, min_side);
-    if (st == PS_OK && n < 8) {
+    if (dw != w || dh != h || ch < 1 || ch > 4) {
+        stbi_image_free(px);
+        return ps_fail(PS_EINPUT, "%s: truncated or corrupt image", name);
+    }
+    ps_img__raw_init(out, dw, dh, ch, depth, 1, px, name); /* adopts px: cannot fail */
+    *full_w = dw, *full_h = dh;
+    if (meta)
+        meta->depth = 8;
+    return PS_OK;
+}
+
+/* load_raw, then the planes: whole, or at the scale min_side asks for (what was decoded whole is
+ * resized to it, even to its own size), so that only the copy is kept. */
+static ps_status load_buf(const unsigned char *buf, size_t len, unsigned char **own, const char *name,
+                          int min_side, ps_image *out, ps_img_meta *meta, int *full_w, int *full_h)
+{
+    int fw_, fh_;
+    full_w = full_w ? full_w : &fw_, full_h = full_h ? full_h : &fh_;
+    memset(out, 0, sizeof *out);
+    ps_img_raw r;
+    int eighths;
+    ps_status st = load_raw(buf, len, own, name, min_side, &r, meta, full_w, full_h, &eighths);
+    if (own) /* before the planes are allocated */
+        free(*own), *own = NULL;
+    if (st == PS_OK && (st = ps_img_alloc(out, r.w, r.h, r.c)) == PS_OK)
+        ps_img_raw_rows(&r, 0, r.h, 0, out);
+    ps_img_raw_free(&r);
+    const int n = scale_eighths(*full_w, *full_h, min_side);
+    const int sw = (int)((*full_w * (long long)n + 7) / 8), sh = (int)((*full_h * (long long)n + 7) / 8);
+    if (st == PS_OK && n < eighths) {
         ps_image full = *out;
-        st = ps_img_resize(&full, out, (int)((dw * (long long)n + 7) / 8), (int)((dh * (long long)n + 7) / 8));
+        st = ps_img_resize(&full, out, sw, sh);
         ps_img_free(&full);
     }
-    if (st == PS_OK)
-        *full_w = dw, *full_h = dh;
-    if (st == PS_OK && meta)
-        meta->depth = 8;
+    if (st != PS_OK) {
+        ps_img_free(out);
+        ps_img_meta_free(meta);
+        *full_w = *full_h = 0;
+    }
     return st;
+}
+
+ps_status ps_img_load_raw(const unsigned char *buf, size_t len, const char *name, ps_img_raw *out,
+                          ps_img_meta *meta)
+{
+    int fw, fh, eighths;
+    return load_raw(buf, len, NULL, name, 0, out, meta, &fw, &fh, &eighths);
 }
 
 ps_status ps_img_load_mem(const unsigned char *buf, size_t len, const char *name, ps_image *out)
@@ -715,7 +724,6 @@ typedef struct {
     struct jpeg_destination_mgr dest;
     jmp_buf jmp;
     sink *s;
-    ps_img__packer *pk;
     unsigned char *row, out[1 << 16];
 } jpeg_enc;
 
@@ -807,10 +815,10 @@ static void jpeg_put_xmp(jpeg_enc *e, const unsigned char *x, size_t n)
     }
 }
 
-/* Every libjpeg call but destroy; errors (only out of memory: the destination never fails)
- * longjmp out to jpeg_encode. Above quality 90 chroma keeps its full resolution, as stb_image_write
- * did. */
-static void jpeg_encode_body(jpeg_enc *e, const ps_image *img, int ch, int quality, const ps_img_meta *m)
+/* Every libjpeg call but destroy; errors (out of memory: the destination never fails) and a
+ * source that stops longjmp out to jpeg_encode. Above quality 90 chroma keeps its full
+ * resolution, as stb_image_write did. */
+static void jpeg_encode_body(jpeg_enc *e, const ps_img_src *src, int ch, int quality, const ps_img_meta *m)
 {
     struct jpeg_compress_struct *c = &e->ci;
     jpeg_create_compress(c);
@@ -818,7 +826,7 @@ static void jpeg_encode_body(jpeg_enc *e, const ps_image *img, int ch, int quali
     e->dest.init_destination = jpeg_enc_init_dest;
     e->dest.empty_output_buffer = jpeg_enc_empty;
     e->dest.term_destination = jpeg_enc_term;
-    c->image_width = (JDIMENSION)img->w, c->image_height = (JDIMENSION)img->h;
+    c->image_width = (JDIMENSION)src->w, c->image_height = (JDIMENSION)src->h;
     c->input_components = ch;
     c->in_color_space = ch == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(c);
@@ -837,13 +845,12 @@ static void jpeg_encode_body(jpeg_enc *e, const ps_image *img, int ch, int quali
         for (int i = 0; i < m->n_comments; i++)
             jpeg_put_marker(c, JPEG_COM, "", 0, m->comment[i], m->comment_len[i]);
     }
-    /* rows are packed to 8 bits a band at a time, on every thread; libjpeg codes them on one */
+    /* the source gives 8-bit rows a band at a time; libjpeg codes them */
     while (c->next_scanline < c->image_height) {
-        int y0 = (int)c->next_scanline, n = img->h - y0 < JPEG_ENC_BAND ? img->h - y0 : JPEG_ENC_BAND;
-        size_t stride = (size_t)img->w * ch;
-#pragma omp parallel for schedule(static) if (stride * n > 1 << 16)
-        for (int k = 0; k < n; k++)
-            ps_img__pack_rows(e->pk, img, y0 + k, 1, e->row + k * stride, ch);
+        int y0 = (int)c->next_scanline, n = src->h - y0 < JPEG_ENC_BAND ? src->h - y0 : JPEG_ENC_BAND;
+        size_t stride = (size_t)src->w * ch;
+        if (src->rows(src->ctx, y0, n, e->row, ch, 8) != PS_OK)
+            longjmp(e->jmp, 1);
         JSAMPROW rows[JPEG_ENC_BAND];
         for (int k = 0; k < n; k++)
             rows[k] = e->row + k * stride;
@@ -853,68 +860,118 @@ static void jpeg_encode_body(jpeg_enc *e, const ps_image *img, int ch, int quali
     jpeg_finish_compress(c);
 }
 
-/* 0 when libjpeg fails (out of memory); write errors stay in s->err. */
-static int jpeg_encode(sink *s, const ps_image *img, int ch, int quality, const ps_img_meta *m)
+/* 0 when libjpeg fails (out of memory) or src stops it; write errors stay in s->err. */
+static int jpeg_encode(sink *s, const ps_img_src *src, int ch, int quality, const ps_img_meta *m)
 {
     jpeg_enc *e = calloc(1, sizeof *e);
     if (!e)
         return 0;
     e->s = s;
-    e->row = malloc((size_t)img->w * ch * JPEG_ENC_BAND);
-    e->pk = ps_img__packer_new(8);
+    e->row = malloc((size_t)src->w * ch * JPEG_ENC_BAND);
     e->ci.err = jpeg_std_error(&e->err);
     e->err.error_exit = jpeg_enc_fail;
     e->err.emit_message = jpeg_enc_message;
     e->ci.client_data = e;
     int ok = 0;
-    if (e->row && e->pk) {
+    if (e->row) {
         if (!setjmp(e->jmp)) {
-            jpeg_encode_body(e, img, ch, quality, m);
+            jpeg_encode_body(e, src, ch, quality, m);
             ok = 1;
         }
         jpeg_destroy_compress(&e->ci);
     }
-    ps_img__packer_free(e->pk);
     free(e->row), free(e);
     return ok;
 }
 
-/* What an encoder writes: img as PNG (depth 8 or 16) or JPEG, with ch samples a pixel. */
+/* What an encoder writes: src's rows as PNG (depth 8 or 16) or JPEG, with ch samples a pixel.
+ * The encoders pull through pull, which keeps the status and message of a source that stops
+ * them: ps_file_write_atomic's message would replace it. */
 typedef struct {
-    const ps_image *img;
+    const ps_img_src *src;
+    ps_img_src pull;
     const ps_img_meta *meta;
     int png, ch, depth, quality;
+    ps_status st;
+    char msg[1024];
 } enc_job;
 
-static int encode(sink *s, const enc_job *j)
+static ps_status pull_rows(void *ctx, int y0, int n, void *dst, int ch, int depth)
 {
-    return j->png ? ps_img__png_encode(sink_put, s, j->img, j->ch, j->depth, j->meta)
-                  : jpeg_encode(s, j->img, j->ch, j->quality, j->meta);
+    enc_job *j = ctx;
+    ps_status st = j->src->rows(j->src->ctx, y0, n, dst, ch, depth);
+    if (st != PS_OK && j->st == PS_OK)
+        j->st = st, snprintf(j->msg, sizeof j->msg, "%s", ps_last_error());
+    return st;
+}
+
+static void enc_job_init(enc_job *j, const ps_img_src *src, const ps_img_meta *meta, int png, int ch,
+                         int depth, int quality)
+{
+    *j = (enc_job){src, {src->w, src->h, src->c, pull_rows, j}, meta, png, ch, depth, quality, PS_OK, ""};
+}
+
+static int encode(sink *s, enc_job *j)
+{
+    return j->png ? ps_img__png_encode(sink_put, s, &j->pull, j->ch, j->depth, j->meta)
+                  : jpeg_encode(s, &j->pull, j->ch, j->quality, j->meta);
 }
 
 /* ps_file_fill for ps_file_write_atomic: the encoded job into fd. An encoder that fails with
- * no write error ran out of memory. */
+ * no write error ran out of memory, or its source stopped it (ECANCELED: the temp file goes). */
 static int encode_to_fd(int fd, void *ctx)
 {
+    enc_job *j = ctx;
     sink *s = calloc(1, sizeof *s);
     if (!s)
         return ENOMEM;
     s->fd = fd;
-    int ok = encode(s, ctx);
+    int ok = encode(s, j);
     sink_flush(s);
-    int err = s->err ? s->err : ok ? 0 : ENOMEM;
+    int err = j->st ? ECANCELED : s->err ? s->err : ok ? 0 : ENOMEM;
     free(s);
     return err;
 }
 
-/* The samples a pixel of img in a PNG (alpha kept) or JPEG (alpha dropped). */
-static ps_status out_channels(const char *what, const ps_image *img, int png, int *ch)
+/* The samples a pixel of src in a PNG (alpha kept) or JPEG (alpha dropped). */
+static ps_status out_channels(const char *what, const ps_img_src *src, int png, int *ch)
 {
-    if (!img->px || img->w <= 0 || img->h <= 0 || (img->c != 1 && img->c != 3 && img->c != 4))
-        return ps_fail(PS_EUSAGE, "%s: cannot encode a %dx%d image with %d planes", what, img->w,
-                       img->h, img->c);
-    *ch = img->c == 1 ? 1 : png && img->c == 4 ? 4 : 3;
+    if (!src->rows || src->w <= 0 || src->h <= 0 || (src->c != 1 && src->c != 3 && src->c != 4))
+        return ps_fail(PS_EUSAGE, "%s: cannot encode a %dx%d image with %d planes", what, src->w,
+                       src->h, src->c);
+    *ch = src->c == 1 ? 1 : png && src->c == 4 ? 4 : 3;
     return PS_OK;
+}
+
+/* A source over a ps_image: its planes packed to codes (exactly rounded, ps_img__pack_rows), the
+ * rows of a call on every thread. No rows() for an image without pixels, which out_channels
+ * then refuses. */
+typedef struct {
+    const ps_image *img;
+    const char *name; /* for "<name>: out of memory" */
+    ps_img__packer *pk;
+    int depth;
+} img_src;
+
+static ps_status img_src_rows(void *ctx, int y0, int n, void *dst, int ch, int depth)
+{
+    img_src *s = ctx;
+    if (!s->pk) /* the calls come one at a time, all at one depth */
+        s->pk = ps_img__packer_new(s->depth = depth);
+    if (!s->pk)
+        return ps_fail(PS_EINTERNAL, "%s: out of memory", s->name);
+    assert(depth == s->depth);
+    const size_t stride = (size_t)s->img->w * ch * (depth / 8);
+#pragma omp parallel for schedule(static) if (stride * n > 1 << 16)
+    for (int k = 0; k < n; k++)
+        ps_img__pack_rows(s->pk, s->img, y0 + k, 1, (unsigned char *)dst + k * stride, ch);
+    return PS_OK;
+}
+
+static ps_img_src img_src_of(const ps_image *img, const char *name, img_src *ctx)
+{
+    *ctx = (img_src){img, name, NULL, 0};
+    return (ps_img_src){img->w, img->h, img->c, img->px ? img_src_rows : NULL, ctx};
 }
 
 ps_status ps_img_out_format(const char *path, int *png)
@@ -929,8 +986,8 @@ ps_status ps_img_out_format(const char *path, int *png)
     return PS_OK;
 }
 
-ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quality,
-                           const ps_img_meta *meta)
+ps_status ps_img_save_src(const char *path, const ps_img_src *src, int jpeg_quality,
+                          const ps_img_meta *meta)
 {
     int png, ch;
     ps_status st = ps_img_out_format(path, &png);
@@ -940,10 +997,22 @@ ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quali
         jpeg_quality = 92;
     if (jpeg_quality < 1 || jpeg_quality > 100)
         return ps_fail(PS_EUSAGE, "%s: JPEG quality %d is not in 1..100", path, jpeg_quality);
-    if ((st = out_channels(path, img, png, &ch)))
+    if ((st = out_channels(path, src, png, &ch)))
         return st;
-    const enc_job job = {img, meta, png, ch, png && meta && meta->depth == 16 ? 16 : 8, jpeg_quality};
-    return ps_file_write_atomic(path, PS_EINPUT, encode_to_fd, (void *)&job);
+    enc_job job;
+    enc_job_init(&job, src, meta, png, ch, png && meta && meta->depth == 16 ? 16 : 8, jpeg_quality);
+    st = ps_file_write_atomic(path, PS_EINPUT, encode_to_fd, &job);
+    return job.st ? ps_fail(job.st, "%s", job.msg) : st;
+}
+
+ps_status ps_img_save_meta(const char *path, const ps_image *img, int jpeg_quality,
+                           const ps_img_meta *meta)
+{
+    img_src ctx;
+    const ps_img_src src = img_src_of(img, path, &ctx);
+    ps_status st = ps_img_save_src(path, &src, jpeg_quality, meta);
+    ps_img__packer_free(ctx.pk);
+    return st;
 }
 
 ps_status ps_img_save(const char *path, const ps_image *img, int jpeg_quality)
@@ -955,19 +1024,25 @@ ps_status ps_img_encode_png(const ps_image *img, unsigned char **out, size_t *le
 {
     *out = NULL, *len = 0;
     int ch;
-    ps_status st = out_channels("png encode", img, 1, &ch);
+    img_src ctx;
+    const ps_img_src src = img_src_of(img, "png encode", &ctx);
+    ps_status st = out_channels("png encode", &src, 1, &ch);
     sink *s = st ? NULL : calloc(1, sizeof *s);
+    enc_job job;
     if (st == PS_OK && s) {
         s->fd = -1;
-        const enc_job job = {img, NULL, 1, ch, 8, 0};
+        enc_job_init(&job, &src, NULL, 1, ch, 8, 0);
         int ok = encode(s, &job);
         sink_flush(s);
         if (ok && !s->err)
             *out = s->mem, *len = s->mem_len, s->mem = NULL;
         free(s->mem);
+        if (job.st)
+            st = ps_fail(job.st, "%s", job.msg);
     }
     if (st == PS_OK && !*out)
         st = ps_fail(PS_EINTERNAL, "png encode: out of memory");
     free(s);
+    ps_img__packer_free(ctx.pk);
     return st;
 }

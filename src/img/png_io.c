@@ -1,5 +1,6 @@
-/* PNG through libpng: decoding (after img_io.c's structure, CRC and inflate-size checks) in bands
- * of rows with the metadata chunks (eXIf, iCCP, text), and encoding at 8 or 16 bits with them.
+/* PNG through libpng: decoding (after img_io.c's structure, CRC and inflate-size checks) into the
+ * samples as stored (a ps_img_raw) with the metadata chunks (eXIf, iCCP, text), and encoding a
+ * row source at 8 or 16 bits with them.
  * libpng reports errors by longjmp: all state that outlives a setjmp lives in a heap struct.
  * The image data is filtered and compressed here, on every thread (libpng does it on one: a
  * 12 MP photo took a second): libpng writes the chunks around it. */
@@ -29,13 +30,12 @@ typedef struct {
     size_t len, pos;
     char msg[160];
     int oom;
-    unsigned char *rows;        /* a band, or the whole image when interlaced */
-    png_bytep *rowp;            /* interlaced: row pointers into rows */
-    unsigned short *conv;       /* a band of converted 16-bit sRGB (ICC) */
+    unsigned char *rows;        /* converted by a profile: a band as stored (the whole image when
+                                   interlaced); else NULL: libpng writes into raw */
+    png_bytep *rowp;            /* row pointers into rows, or into raw */
     ps_img__cms cms;
-    ps_image img;
+    ps_img_raw raw;
     ps_img_meta meta;
-    float *lut;
     int orient;
 } png_dec;
 
@@ -101,18 +101,6 @@ static int png_take_text(png_dec *d)
     return 1;
 }
 
-/* Rows y .. y+n-1 as stored (ch samples of depth bits) into the float planes, converted to sRGB
- * first when the profile asks for it. */
-static void png_unpack(png_dec *d, const unsigned char *rows, int y, int n, int w, int depth, int ch)
-{
-    if (d->cms.xform) {
-        ps_img__cms_run(&d->cms, rows, d->conv, (size_t)n * w);
-        ps_img__unpack_rows(&d->img, d->conv, y, n, 16, d->cms.out_ch, d->orient, d->lut);
-    } else {
-        ps_img__unpack_rows(&d->img, rows, y, n, depth, ch, d->orient, d->lut);
-    }
-}
-
 /* Every libpng call but destroy; its errors longjmp out to ps_img__png_load. */
 static ps_status png_decode(png_dec *d, const char *name, int want_meta)
 {
@@ -167,30 +155,28 @@ static ps_status png_decode(png_dec *d, const char *name, int want_meta)
     if (want_meta && cms == PS_CMS_CONVERT && !ps_img__srgb_icc(&d->meta.icc, &d->meta.icc_len))
         return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
 
-    ps_status st = ps_img_alloc(&d->img, d->orient >= 5 ? h : w, d->orient >= 5 ? w : h,
-                                ch == 2 || ch == 4 ? 4 : 3);
+    /* converted: 16-bit sRGB from a band (or, interlaced, the whole image) as stored; else the
+     * samples as stored, read straight into raw */
+    const int conv = d->cms.xform != NULL, band = passes > 1 ? h : PNG_BAND;
+    ps_status st = ps_img__raw_init(&d->raw, w, h, conv ? d->cms.out_ch : ch, conv ? 16 : od, d->orient,
+                                    NULL, name);
     if (st)
         return st;
-    const int band = passes > 1 ? h : PNG_BAND, nlut = d->cms.xform || od == 16 ? 65536 : 256;
-    d->rows = malloc(stride * band);
-    d->rowp = malloc(sizeof *d->rowp * band);
-    d->lut = malloc(sizeof *d->lut * nlut);
-    d->conv = d->cms.xform ? malloc(sizeof *d->conv * d->cms.out_ch * w * PNG_BAND) : NULL;
-    if (!d->rows || !d->rowp || !d->lut || (d->cms.xform && !d->conv))
+    const size_t raw_stride = (size_t)w * d->raw.ch * (d->raw.depth / 8);
+    d->rows = conv ? malloc(stride * band) : NULL;
+    d->rowp = malloc(sizeof *d->rowp * (conv ? band : h));
+    if ((conv && !d->rows) || !d->rowp)
         return ps_fail(PS_EINTERNAL, "%s: out of memory", name);
-    ps_img__srgb_lut(d->lut, nlut);
-    for (int i = 0; i < band; i++)
-        d->rowp[i] = d->rows + (size_t)i * stride;
-    if (passes > 1) { /* Adam7: every pass touches every band, so the rows are kept whole */
+    for (int i = 0; i < (conv ? band : h); i++)
+        d->rowp[i] = conv ? d->rows + (size_t)i * stride : (unsigned char *)d->raw.px + (size_t)i * raw_stride;
+    if (!conv || passes > 1) /* Adam7: every pass touches every row, so they are kept whole */
         png_read_image(png, d->rowp);
-        for (int y = 0; y < h; y += PNG_BAND)
-            png_unpack(d, d->rowp[y], y, PNG_BAND < h - y ? PNG_BAND : h - y, w, od, ch);
-    } else {
-        for (int y = 0; y < h; y += PNG_BAND) {
-            const int n = PNG_BAND < h - y ? PNG_BAND : h - y;
+    for (int y = 0; conv && y < h; y += PNG_BAND) {
+        const int n = PNG_BAND < h - y ? PNG_BAND : h - y;
+        if (passes == 1)
             png_read_rows(png, d->rowp, NULL, (png_uint_32)n);
-            png_unpack(d, d->rows, y, n, w, od, ch);
-        }
+        unsigned short *to = (unsigned short *)d->raw.px + (size_t)y * w * d->raw.ch;
+        ps_img__cms_run(&d->cms, d->rowp[passes > 1 ? y : 0], to, (size_t)n * w);
     }
     png_read_end(png, info); /* the chunks after the image data: text, a late eXIf */
     if (!want_meta)
@@ -207,8 +193,8 @@ static ps_status png_decode(png_dec *d, const char *name, int want_meta)
     return PS_OK;
 }
 
-ps_status ps_img__png_load(const unsigned char *buf, size_t len, const char *name, int min_side,
-                           ps_image *out, ps_img_meta *meta, int *full_w, int *full_h)
+ps_status ps_img__png_load(const unsigned char *buf, size_t len, const char *name, ps_img_raw *out,
+                           ps_img_meta *meta)
 {
     png_dec *d = calloc(1, sizeof *d);
     if (!d)
@@ -227,32 +213,15 @@ ps_status ps_img__png_load(const unsigned char *buf, size_t len, const char *nam
         st = ps_fail(PS_EINPUT, "%s: corrupt PNG: %s", name, d->msg);
     png_destroy_read_struct(d->png ? &d->png : NULL, d->info ? &d->info : NULL, NULL);
     ps_img__cms_close(&d->cms);
-    free(d->rows), free(d->rowp), free(d->conv), free(d->lut);
-    if (st == PS_OK) {
-        *full_w = d->img.w, *full_h = d->img.h;
-        *out = d->img;
-        int n = 8;
-        for (int k = 1; k < 8 && min_side > 0; k++) /* as scale_eighths in img_io.c */
-            if ((out->w * k + 7) / 8 >= (out->w < min_side ? out->w : min_side) &&
-                (out->h * k + 7) / 8 >= (out->h < min_side ? out->h : min_side)) {
-                n = k;
-                break;
-            }
-        if (n < 8) {
-            ps_image full = *out;
-            st = ps_img_resize(&full, out, (int)((full.w * (long long)n + 7) / 8),
-                               (int)((full.h * (long long)n + 7) / 8));
-            ps_img_free(&full);
-        }
-    } else {
-        ps_img_free(&d->img);
-    }
+    free(d->rows), free(d->rowp);
+    if (st == PS_OK)
+        *out = d->raw;
+    else
+        ps_img_raw_free(&d->raw);
     if (st == PS_OK && meta)
         *meta = d->meta;
     else
         ps_img_meta_free(&d->meta);
-    if (st != PS_OK)
-        *full_w = *full_h = 0;
     free(d);
     return st;
 }
@@ -260,7 +229,7 @@ ps_status ps_img__png_load(const unsigned char *buf, size_t len, const char *nam
 /* ---- encoding ---- */
 
 typedef struct {
-    unsigned char *prev, *cur, *filt[5]; /* packed rows; a row under each filter, type byte first */
+    unsigned char *filt[5];              /* a row under each filter, type byte first */
     unsigned char *raw, *out;            /* the band's filtered bytes, compressed */
     size_t raw_len, out_len, out_cap;
     uLong adler;
@@ -272,7 +241,7 @@ typedef struct {
     png_infop info;
     ps_img__write_fn *write;
     void *ctx;
-    ps_img__packer *pk;
+    unsigned char *chunk, *last; /* the rows of nt bands from the source; the row before them */
     /* NUL-terminated copies: libpng takes text to its first NUL */
     char *comment[PS_IMG_META_MAX_COMMENTS], *xmp;
     png_text text[1 + PS_IMG_META_MAX_COMMENTS];
@@ -418,30 +387,18 @@ static void filter_row(enc_band *b, const unsigned char *row, const unsigned cha
     memcpy(dst, b->filt[bt], n + 1);
 }
 
-/* Rows [y0, y1) of img into band b: packed, filtered, compressed. */
-static void enc_band_run(const png_enc *e, const ps_image *img, int ch, int depth, int y0, int y1,
-                         enc_band *b)
+/* Rows [y0, y1) of the image, packed (n bytes each, big-endian samples) at rows, into band b:
+ * filtered and compressed; prev is the row above y0 (zeros above row 0). last: the band ends
+ * the image. */
+static void enc_band_run(enc_band *b, const unsigned char *rows, const unsigned char *prev, int y0,
+                         int y1, int last, size_t n, int bpp)
 {
-    size_t n = (size_t)img->w * ch * (depth / 8);
-    int bpp = ch * (depth / 8), last = y1 == img->h;
     b->raw_len = b->out_len = 0;
     b->ok = 0;
-    for (int y = y0 - (y0 > 0); y < y1; y++) {
-        ps_img__pack_rows(e->pk, img, y, 1, b->cur, ch);
-        if (depth == 16) /* PNG is big-endian */
-            for (size_t i = 0; i < n; i += 2) {
-                uint16_t v;
-                memcpy(&v, b->cur + i, 2);
-                b->cur[i] = (unsigned char)(v >> 8), b->cur[i + 1] = (unsigned char)v;
-            }
-        if (y >= y0) {
-            if (y == 0)
-                memset(b->prev, 0, n);
-            filter_row(b, b->cur, b->prev, n, bpp, b->raw + b->raw_len);
-            b->raw_len += n + 1;
-        }
-        unsigned char *t = b->prev;
-        b->prev = b->cur, b->cur = t;
+    for (int y = y0; y < y1; y++) {
+        const unsigned char *cur = rows + (size_t)(y - y0) * n;
+        filter_row(b, cur, y > y0 ? cur - n : prev, n, bpp, b->raw + b->raw_len);
+        b->raw_len += n + 1;
     }
     b->adler = adler32(adler32(0L, Z_NULL, 0), b->raw, (uInt)b->raw_len);
     z_stream z = {0};
@@ -466,37 +423,55 @@ static void enc_band_run(const png_enc *e, const ps_image *img, int ch, int dept
     deflateEnd(&z);
 }
 
-/* The IDAT chunks of img, one per band: the first starts with the zlib header, the last ends
- * with the Adler-32. */
-static int png_write_idat(png_enc *e, const ps_image *img, int ch, int depth)
+/* The IDAT chunks of src's rows, one per band: the first starts with the zlib header, the last
+ * ends with the Adler-32. The source fills a chunk of nt bands at a time, on this thread (it
+ * may use every thread itself); then each thread filters and compresses one band of it. */
+static int png_write_idat(png_enc *e, const ps_img_src *src, int ch, int depth)
 {
-    size_t n = (size_t)img->w * ch * (depth / 8);
+    const size_t n = (size_t)src->w * ch * (depth / 8);
+    const int h = src->h, bpp = ch * (depth / 8);
     int nt = omp_get_max_threads();
     nt = nt < 1 ? 1 : nt > ENC_MAX_THREADS ? ENC_MAX_THREADS : nt;
     enc_band *b = e->band;
-    int ok = 1;
+    e->chunk = malloc(n * nt * ENC_BAND);
+    e->last = calloc(n, 1);
+    int ok = e->chunk && e->last;
     for (int t = 0; t < nt; t++) {
-        b[t].prev = malloc(n), b[t].cur = malloc(n), b[t].raw = malloc((n + 1) * ENC_BAND);
+        b[t].raw = malloc((n + 1) * ENC_BAND);
         for (int f = 0; f < 5; f++)
             ok = ok && (b[t].filt[f] = malloc(n + 1));
-        ok = ok && b[t].prev && b[t].cur && b[t].raw;
+        ok = ok && b[t].raw;
     }
     uLong adler = adler32(0L, Z_NULL, 0);
-    for (int y0 = 0; y0 < img->h && ok; y0 += nt * ENC_BAND) {
+    for (int y0 = 0; y0 < h && ok; y0 += nt * ENC_BAND) {
+        const int rows = h - y0 < nt * ENC_BAND ? h - y0 : nt * ENC_BAND;
+        if (src->rows(src->ctx, y0, rows, e->chunk, ch, depth) != PS_OK)
+            return 0;
+        if (depth == 16) { /* PNG is big-endian */
+#pragma omp parallel for num_threads(nt) schedule(static)
+            for (int k = 0; k < rows; k++)
+                for (unsigned char *p = e->chunk + (size_t)k * n, *end = p + n; p < end; p += 2) {
+                    uint16_t v;
+                    memcpy(&v, p, 2);
+                    p[0] = (unsigned char)(v >> 8), p[1] = (unsigned char)v;
+                }
+        }
 #pragma omp parallel for num_threads(nt) schedule(static, 1)
         for (int t = 0; t < nt; t++) {
-            int a = y0 + t * ENC_BAND, z = a + ENC_BAND < img->h ? a + ENC_BAND : img->h;
-            if (a < img->h)
-                enc_band_run(e, img, ch, depth, a, z, &b[t]);
+            int a = y0 + t * ENC_BAND, z = a + ENC_BAND < h ? a + ENC_BAND : h;
+            if (a < h)
+                enc_band_run(&b[t], e->chunk + (size_t)(a - y0) * n,
+                             a > y0 ? e->chunk + (size_t)(a - y0 - 1) * n : e->last, a, z, z == h, n, bpp);
             else
                 b[t].ok = 1, b[t].out_len = 0;
         }
+        memcpy(e->last, e->chunk + (size_t)(rows - 1) * n, n); /* the next chunk's first row filters on it */
         for (int t = 0; t < nt && ok; t++) {
             ok = b[t].ok;
             if (!ok || !b[t].out_len)
                 continue;
             adler = adler32_combine(adler, b[t].adler, (z_off_t)b[t].raw_len);
-            if (y0 + (t + 1) * ENC_BAND >= img->h) { /* the last band */
+            if (y0 + (t + 1) * ENC_BAND >= h) { /* the last band */
                 unsigned char *p = b[t].out + b[t].out_len;
                 p[0] = (unsigned char)(adler >> 24), p[1] = (unsigned char)(adler >> 16);
                 p[2] = (unsigned char)(adler >> 8), p[3] = (unsigned char)adler;
@@ -510,21 +485,21 @@ static int png_write_idat(png_enc *e, const ps_image *img, int ch, int depth)
     return ok;
 }
 
-static int png_encode_body(png_enc *e, const ps_image *img, int ch, int depth, const ps_img_meta *m)
+static int png_encode_body(png_enc *e, const ps_img_src *src, int ch, int depth, const ps_img_meta *m)
 {
     static const int color_type[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA,
                                       PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
     png_structp png = e->png;
     png_set_write_fn(png, e, png_write_cb, png_flush_cb);
     png_set_benign_errors(png, 1); /* a profile libpng finds wrong is left out, not fatal */
-    png_set_IHDR(png, e->info, (png_uint_32)img->w, (png_uint_32)img->h, depth, color_type[ch],
+    png_set_IHDR(png, e->info, (png_uint_32)src->w, (png_uint_32)src->h, depth, color_type[ch],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (m)
         png_put_meta(e, m, ch);
     png_write_info(png, e->info);
     /* every chunk went before the image data (given the info, libpng 1.6.39's png_write_end
      * wrote the eXIf again after it): IEND follows the data */
-    return png_write_idat(e, img, ch, depth);
+    return png_write_idat(e, src, ch, depth);
 }
 
 /* A NUL-terminated copy of n bytes; NULL for none (n = 0) or out of memory. */
@@ -536,27 +511,26 @@ static char *text_copy(const unsigned char *p, size_t n)
     return c;
 }
 
-int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_image *img, int ch, int depth,
+int ps_img__png_encode(ps_img__write_fn *write, void *ctx, const ps_img_src *src, int ch, int depth,
                        const ps_img_meta *meta)
 {
     png_enc *e = calloc(1, sizeof *e);
     if (!e)
         return 0;
     e->write = write, e->ctx = ctx;
-    e->pk = ps_img__packer_new(depth);
     int copied = !meta || (e->xmp = text_copy(meta->xmp, meta->xmp_len)) || !meta->xmp_len;
     for (int i = 0; meta && i < meta->n_comments; i++)
         copied = copied && (e->comment[i] = text_copy(meta->comment[i], meta->comment_len[i]));
     e->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, e, png_enc_error, png_on_warning);
     e->info = e->png ? png_create_info_struct(e->png) : NULL;
     int ok = 0;
-    if (e->pk && e->info && copied && !setjmp(png_jmpbuf(e->png)))
-        ok = png_encode_body(e, img, ch, depth, meta);
+    if (e->info && copied && !setjmp(png_jmpbuf(e->png)))
+        ok = png_encode_body(e, src, ch, depth, meta);
     png_destroy_write_struct(e->png ? &e->png : NULL, e->info ? &e->info : NULL);
-    ps_img__packer_free(e->pk);
+    free(e->chunk), free(e->last);
     for (int t = 0; t < ENC_MAX_THREADS; t++) {
         enc_band *b = &e->band[t];
-        free(b->prev), free(b->cur), free(b->raw), free(b->out);
+        free(b->raw), free(b->out);
         for (int f = 0; f < 5; f++)
             free(b->filt[f]);
     }

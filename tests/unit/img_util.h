@@ -110,4 +110,61 @@ static inline double tu_psnr8(const ps_image *a, const ps_image *b)
     return se == 0 ? 99.0 : 10 * log10(255.0 * 255.0 * n / se);
 }
 
+/* How ps_img_load_raw of buf, unpacked by ps_img_raw_rows in bands of 7 rows (into planes taller
+ * than the band), differs from ps_img_load_mem_meta: 0 when every sample is the same float, the
+ * metadata agrees, and srgb=1 gives code / 255 (or / 65535) of each linear value's code; else the
+ * number of differences, the first of them printed. */
+static inline int tu_raw_differs(const unsigned char *buf, size_t len, const char *name)
+{
+    ps_image im, band;
+    ps_img_meta m, rm;
+    ps_img_raw r;
+    if (ps_img_load_mem_meta(buf, len, name, &im, &m) != PS_OK) {
+        fprintf(stderr, "%s: %s\n", name, ps_last_error());
+        return 1;
+    }
+    int bad = 0;
+    if (ps_img_load_raw(buf, len, name, &r, &rm) != PS_OK || r.w != im.w || r.h != im.h || r.c != im.c ||
+        rm.depth != m.depth || rm.icc_len != m.icc_len || rm.exif_len != m.exif_len || rm.xmp_len != m.xmp_len ||
+        rm.n_comments != m.n_comments || (m.exif_len && memcmp(rm.exif, m.exif, m.exif_len)) ||
+        (m.icc_len && memcmp(rm.icc, m.icc, m.icc_len))) {
+        fprintf(stderr, "%s: raw %dx%dx%d, image %dx%dx%d: %s\n", name, r.w, r.h, r.c, im.w, im.h, im.c,
+                ps_last_error());
+        bad = 1;
+    }
+    enum { BAND = 7 };
+    const size_t plane = (size_t)im.w * im.h, bplane = (size_t)im.w * (BAND + 2);
+    const double max = r.depth == 16 ? 65535 : 255;
+    if (!bad && ps_img_alloc(&band, r.w, BAND + 2, r.c) == PS_OK) {
+        ps_image disp = band;
+        disp.px = malloc(sizeof *disp.px * bplane * r.c);
+        for (int y0 = 0; disp.px && y0 < r.h; y0 += BAND) {
+            const int n = r.h - y0 < BAND ? r.h - y0 : BAND;
+            ps_img_raw_rows(&r, y0, n, 0, &band);
+            ps_img_raw_rows(&r, y0, n, 1, &disp);
+            for (int k = 0; k < r.c; k++)
+                for (int y = 0; y < n; y++)
+                    for (int x = 0; x < r.w; x++) {
+                        const float lin = band.px[k * bplane + (size_t)y * r.w + x];
+                        const float want = im.px[k * plane + (size_t)(y0 + y) * r.w + x];
+                        const float d = disp.px[k * bplane + (size_t)y * r.w + x];
+                        const long code = lrint(d * max);
+                        /* the display value is a code / max, and that code's linear value is lin */
+                        const int ok = !memcmp(&lin, &want, sizeof lin) && d == (float)code / (float)max &&
+                                       (k == 3 ? d == lin : fabs(ps_srgb_to_linear(d) - lin) <= 1e-6 * lin + 1e-9);
+                        if (!ok && bad++ == 0)
+                            fprintf(stderr, "%s: plane %d (%d, %d): band %.9g, load %.9g, display %.9g\n", name,
+                                    k, x, y0 + y, lin, want, d);
+                    }
+        }
+        bad += !disp.px;
+        free(disp.px);
+        ps_img_free(&band);
+    }
+    ps_img_raw_free(&r);
+    ps_img_raw_free(&r); /* safe twice */
+    ps_img_meta_free(&rm), ps_img_meta_free(&m), ps_img_free(&im);
+    return bad;
+}
+
 #endif

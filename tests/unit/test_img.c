@@ -1,6 +1,7 @@
 /* Image formats and color on real files made here: PNG 8/16-bit, gray, gray+alpha, RGBA, BMP,
- * TGA (raw and RLE), JPEG, sRGB transfer functions, and saving (round trips, atomic replace,
- * unsupported formats, unwritable places, a full disk). */
+ * TGA (raw and RLE), JPEG, each also through the raw decode (ps_img_load_raw, unpacked in bands),
+ * sRGB transfer functions, and saving (round trips, atomic replace, unsupported formats,
+ * unwritable places, a full disk, a row source equal to an image, a source that fails). */
 #include "check.h"
 #include "img_util.h"
 #include <dirent.h>
@@ -95,6 +96,20 @@ static void test_color(void)
     ps_img_free(&im);
 }
 
+/* The file decoded raw and unpacked in bands gives ps_img_load's pixels (tu_raw_differs); its raw
+ * holds ch samples a pixel at depth (0: either). */
+static void check_raw(const char *name, int ch, int depth)
+{
+    size_t n;
+    unsigned char *b = tu_read(name, &n);
+    ps_img_raw r;
+    CHECK(b && tu_raw_differs(b, n, name) == 0, "%s: raw rows differ from the load", name);
+    CHECK(b && ps_img_load_raw(b, n, name, &r, NULL) == PS_OK && (!ch || r.ch == ch) && (!depth || r.depth == depth),
+          "%s: raw has %d samples of %d bits: %s", name, r.ch, r.depth, ps_last_error());
+    ps_img_raw_free(&r);
+    free(b);
+}
+
 static void test_png8(void)
 {
     const int w = 37, h = 23;
@@ -106,6 +121,7 @@ static void test_png8(void)
         ps_image im;
         CHECK(ps_img_load(name, &im) == PS_OK, "%s: %s", name, ps_last_error());
         check_against8(name, &im, src, w, h, ch);
+        check_raw(name, ch, 8);
         ps_img_free(&im);
         free(src);
     }
@@ -139,6 +155,7 @@ static void test_png16(void)
             double d = im.px[1] - im.px[0], want = ps_srgb_to_linear(30001 / 65535.0f) - ps_srgb_to_linear(30000 / 65535.0f);
             CHECK(d > 0 && fabs(d - want) < 0.3 * want, "%s: 16-bit step %g, want %g", name, d, want);
         }
+        check_raw(name, ch, 16);
         ps_img_free(&im);
         free(v);
     }
@@ -155,6 +172,7 @@ static void test_bmp_tga(void)
         ps_image im;
         CHECK(ps_img_load(name, &im) == PS_OK, "%s: %s", name, ps_last_error());
         check_against8(name, &im, src, w, h, ch);
+        check_raw(name, ch, 8);
         ps_img_free(&im);
         if (ch == 3) { /* the same rows stored top-down (negative height) */
             size_t n, stride = (w * 3 + 3) & ~3u;
@@ -167,6 +185,7 @@ static void test_bmp_tga(void)
             tu_write("topdown.bmp", flip, n);
             CHECK(ps_img_load("topdown.bmp", &im) == PS_OK, "top-down BMP: %s", ps_last_error());
             check_against8("top-down BMP", &im, src, w, h, ch);
+            check_raw("topdown.bmp", 3, 8);
             ps_img_free(&im);
             free(b), free(flip);
         }
@@ -176,6 +195,7 @@ static void test_bmp_tga(void)
             CHECK(stbi_write_tga(name, w, h, ch, src), "write %s", name);
             CHECK(ps_img_load(name, &im) == PS_OK, "%s: %s", name, ps_last_error());
             check_against8(name, &im, src, w, h, ch);
+            check_raw(name, ch, 8);
             ps_img_free(&im);
         }
         free(src);
@@ -205,6 +225,7 @@ static void test_jpeg(void)
         double p = tu_psnr8(&a, &b);
         CHECK(p > 44, "JPEG q95 PSNR %.2f dB", p); /* measured 47.8 */
     }
+    check_raw("q95.jpg", 3, 8);
     ps_img_free(&b);
     /* lower quality is smaller and worse, but still close */
     CHECK(ps_img_save("q50.JPEG", &a, 50) == PS_OK, "%s", ps_last_error());
@@ -228,6 +249,7 @@ static void test_jpeg(void)
           "gray JPEG: %s", ps_last_error());
     if (b.px)
         CHECK(b.px[5] == b.px[16 * 32 + 5] && fabsf(b.px[5] - g.px[5]) < 0.05f, "gray JPEG is gray");
+    check_raw("gray.jpg", 1, 8); /* kept as one sample a pixel, spread by ps_img_raw_rows */
     ps_img_free(&b);
     ps_img_free(&g);
     ps_img_free(&rgba);
@@ -363,6 +385,115 @@ static void test_save_errors(void)
     ps_img_free(&a);
 }
 
+/* A row source over interleaved codes (ch 1, 3 or 4 a pixel, depth 8 or 16), as a decoder's raw
+ * would be: it checks that rows come in order, counts its calls and fails on call fail_at. */
+typedef struct {
+    const void *codes;
+    int w, h, ch, depth, next, calls, fail_at, disorder;
+} code_src;
+
+static ps_status code_rows(void *ctx, int y0, int n, void *dst, int ch, int depth)
+{
+    code_src *s = ctx;
+    s->disorder += y0 != s->next || n < 1 || y0 + n > s->h || depth != s->depth;
+    s->next = y0 + n;
+    if (++s->calls == s->fail_at)
+        return ps_fail(PS_ESTORE, "source: gave up on call %d at row %d", s->calls, y0);
+    const int bps = depth / 8;
+    for (int y = y0; y < y0 + n; y++)
+        for (int x = 0; x < s->w; x++)
+            for (int k = 0; k < ch; k++) { /* the encoder may ask for fewer samples: alpha dropped */
+                const unsigned char *from = (const unsigned char *)s->codes + (((size_t)y * s->w + x) * s->ch + k) * bps;
+                memcpy((unsigned char *)dst + (((size_t)(y - y0) * s->w + x) * ch + k) * bps, from, bps);
+            }
+    return PS_OK;
+}
+
+/* Codes (noise, and smooth rows where the filters matter) and the linear image they are the
+ * exact rounding of. */
+static void *make_codes(int w, int h, int ch, int depth, ps_image *im, uint64_t *seed)
+{
+    const size_t n = (size_t)w * h * ch;
+    unsigned char *c8 = depth == 8 ? malloc(n) : NULL;
+    uint16_t *c16 = depth == 16 ? malloc(2 * n) : NULL;
+    ps_img_alloc(im, w, h, ch);
+    const double max = depth == 16 ? 65535 : 255;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < ch; k++) {
+                unsigned v = y % 50 < 20 ? (unsigned)((x + 3 * y + 40 * k) * (max / 400)) % (unsigned)(max + 1)
+                                         : tu_rand(seed) % (unsigned)(max + 1);
+                size_t i = ((size_t)y * w + x) * ch + k;
+                if (depth == 8)
+                    c8[i] = (unsigned char)v;
+                else
+                    c16[i] = (uint16_t)v;
+                im->px[((size_t)k * h + y) * w + x] = k == 3 ? (float)(v / max) : ps_srgb_to_linear((float)(v / max));
+            }
+    return depth == 8 ? (void *)c8 : (void *)c16;
+}
+
+static void test_save_src(void)
+{
+    uint64_t seed = 9;
+    static const struct {
+        int w, h, ch, depth;
+        const char *a, *b;
+        int q;
+    } cases[] = {
+        {181, 300, 3, 8, "s_img.png", "s_src.png", 0},      {181, 300, 4, 8, "s_img4.png", "s_src4.png", 0},
+        {77, 200, 1, 8, "s_img1.png", "s_src1.png", 0},     {181, 300, 3, 16, "s_i16.png", "s_s16.png", 0},
+        {53, 170, 4, 16, "s_i164.png", "s_s164.png", 0},    {43, 131, 1, 16, "s_i161.png", "s_s161.png", 0},
+        {181, 300, 3, 8, "s_img.jpg", "s_src.jpg", 92},     {181, 300, 4, 8, "s_img4.jpg", "s_src4.jpg", 95},
+        {99, 130, 1, 8, "s_img1.jpg", "s_src1.jpg", 95},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ps_image im;
+        void *codes = make_codes(cases[c].w, cases[c].h, cases[c].ch, cases[c].depth, &im, &seed);
+        ps_img_meta m = {0};
+        m.depth = cases[c].depth;
+        code_src cs = {codes, cases[c].w, cases[c].h, cases[c].ch, cases[c].depth, 0, 0, 0, 0};
+        const ps_img_src src = {cases[c].w, cases[c].h, cases[c].ch, code_rows, &cs};
+        CHECK(ps_img_save_meta(cases[c].a, &im, cases[c].q, &m) == PS_OK, "%s: %s", cases[c].a, ps_last_error());
+        CHECK(ps_img_save_src(cases[c].b, &src, cases[c].q, &m) == PS_OK, "%s: %s", cases[c].b, ps_last_error());
+        size_t na, nb;
+        unsigned char *a = tu_read(cases[c].a, &na), *b = tu_read(cases[c].b, &nb);
+        CHECK(a && b && na == nb && !memcmp(a, b, na), "%s and %s differ (%zu, %zu bytes)", cases[c].a,
+              cases[c].b, na, nb);
+        CHECK(cs.disorder == 0 && cs.next == cases[c].h, "%s: rows asked out of order", cases[c].b);
+        free(a), free(b), free(codes);
+        ps_img_free(&im);
+    }
+    /* a source that fails on its 3rd call: its status and message, nothing written, an existing
+     * file untouched, no temp file left. 2100 rows: 3 calls even with 16 threads' PNG chunks */
+    mkdir("srcfail", 0777);
+    ps_image im;
+    void *codes = make_codes(16, 2100, 3, 8, &im, &seed);
+    CHECK(ps_img_save("srcfail/keep.png", &im, 0) == PS_OK, "%s", ps_last_error());
+    size_t n0, n1;
+    unsigned char *before = tu_read("srcfail/keep.png", &n0);
+    static const char *const names[] = {"srcfail/new.png", "srcfail/new.jpg", "srcfail/keep.png"};
+    for (int i = 0; i < 3; i++) {
+        code_src cs = {codes, 16, 2100, 3, 8, 0, 0, 3, 0};
+        const ps_img_src src = {16, 2100, 3, code_rows, &cs};
+        ps_img_meta m = {0};
+        m.depth = 8;
+        ps_status st = ps_img_save_src(names[i], &src, 0, &m);
+        CHECK(st == PS_ESTORE && cs.calls == 3 && !strncmp(ps_last_error(), "source: gave up on call 3 at row ", 33),
+              "%s: %d after %d calls: %s", names[i], st, cs.calls, ps_last_error());
+    }
+    unsigned char *after = tu_read("srcfail/keep.png", &n1);
+    CHECK(access("srcfail/new.png", F_OK) != 0 && access("srcfail/new.jpg", F_OK) != 0, "a failed save left a file");
+    CHECK(before && after && n0 == n1 && !memcmp(before, after, n0), "the existing file was changed");
+    CHECK(dir_entries("srcfail") == 1, "temp files left: %d entries", dir_entries("srcfail"));
+    /* and one that asks nothing of a source without rows() */
+    const ps_img_src none = {16, 16, 3, NULL, NULL};
+    CHECK(ps_img_save_src("srcfail/none.png", &none, 0, NULL) == PS_EUSAGE &&
+              strstr(ps_last_error(), "cannot encode a 16x16 image with 3 planes"), "%s", ps_last_error());
+    free(before), free(after), free(codes);
+    ps_img_free(&im);
+}
+
 int main(void)
 {
     test_color();
@@ -373,5 +504,6 @@ int main(void)
     test_save_png();
     test_memory();
     test_save_errors();
+    test_save_src();
     return check_done("test_img");
 }

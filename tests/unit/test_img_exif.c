@@ -121,6 +121,7 @@ static void test_orientations(void)
                 quadrants(&im, q);
                 CHECK(!strcmp(q, expect[o]), "orientation %d (%s): quadrants %s, want %s", o, be ? "MM" : "II", q, expect[o]);
             }
+            CHECK(tu_raw_differs(j.b, j.n, "exif.jpg") == 0, "orientation %d (%s): raw rows differ", o, be ? "MM" : "II");
             ps_img_free(&im);
             free(j.b);
         }

@@ -147,6 +147,7 @@ static void test_decodes(const unsigned char *rgb, const mem *base)
         if (load_ok(&j, kinds[i].name, &im))
             CHECK(max_err(&im, rgb) <= 8, "%s: off by %d", kinds[i].name, max_err(&im, rgb));
         ps_img_free(&im);
+        CHECK(tu_raw_differs(j.b, j.n, kinds[i].name) == 0, "%s: raw rows differ from the load", kinds[i].name);
         free(j.b);
     }
     if (load_ok(base, "base.jpg", &im))
@@ -165,6 +166,7 @@ static void test_decodes(const unsigned char *rgb, const mem *base)
         CHECK(diff == 0, "gray JPEG: %zu pixels with R, G, B not equal", diff);
         CHECK(max_err(&im, gray3) <= 4, "gray JPEG: off by %d", max_err(&im, gray3));
     }
+    CHECK(tu_raw_differs(j.b, j.n, "gray.jpg") == 0, "gray JPEG: raw rows differ from the load");
     ps_img_free(&im);
     free(j.b), free(gray), free(gray3);
 
@@ -186,6 +188,7 @@ static void test_decodes(const unsigned char *rgb, const mem *base)
         if (load_ok(&j, names[kind], &im))
             CHECK(max_err(&im, want) <= 8, "%s: off by %d", names[kind], max_err(&im, want));
         ps_img_free(&im);
+        CHECK(tu_raw_differs(j.b, j.n, names[kind]) == 0, "%s: raw rows differ from the load", names[kind]);
         free(j.b);
     }
     free(cmyk), free(want);

@@ -467,6 +467,7 @@ static void test_icc_png(void)
          * double precision, while the conversion moved some colour by over 10 steps */
         CHECK(worst < 0.25 / 255, "%s: %.5f from lcms2's colours", cases[c].name, worst);
         CHECK(moved > 10 / 255.0, "%s: conversion moved colours by only %.4f", cases[c].name, moved);
+        CHECK(tu_raw_differs(p.b, p.n, cases[c].name) == 0, "%s: raw rows differ from the load", cases[c].name);
         CHECK(m.icc && m.icc_len == srgb_bytes.n && !memcmp(m.icc, srgb_bytes.b, m.icc_len),
               "%s: carries lcms2's sRGB profile (%zu bytes)", cases[c].name, m.icc_len);
         /* the saved PNG has that profile in iCCP */
@@ -499,6 +500,7 @@ static void test_icc_png(void)
             alpha_ok &= fabs(im.px[3 * W * H + i] - rgba[4 * i + 3] / 255.0) < 1e-6;
         CHECK(alpha_ok, "alpha kept through the transform");
     }
+    CHECK(tu_raw_differs(p.b, p.n, "p3a.png") == 0, "RGBA P3: raw rows differ from the load");
     ps_img_free(&im), free(p.b), free(d.b);
     /* an sRGB profile: pixels exactly as without it, the profile's own bytes kept */
     d = iccp_data(&srgb_bytes);
@@ -517,6 +519,46 @@ static void test_icc_png(void)
     free(srgb_bytes.b), free(px), free(g);
 }
 
+/* ps_img_raw_rows in bands against the load, for every EXIF orientation of odd-size PNGs: 16-bit
+ * RGBA, 8-bit gray+alpha, 16-bit gray, and 8-bit RGB converted by a P3 profile (16-bit raw). */
+static void test_raw_orientations(void)
+{
+    enum { RW = 37, RH = 23 };
+    static const struct {
+        int ch, depth, p3;
+    } kinds[] = {{4, 16, 0}, {2, 8, 0}, {1, 16, 0}, {3, 8, 1}};
+    uint64_t seed = 5;
+    mem p3 = p3_profile(), d = iccp_data(&p3);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        const int ch = kinds[i].ch, depth = kinds[i].depth;
+        void *px = malloc((size_t)RW * RH * ch * 2);
+        for (int s = 0; s < RW * RH * ch; s++)
+            if (depth == 8)
+                ((unsigned char *)px)[s] = (unsigned char)tu_rand(&seed);
+            else
+                ((uint16_t *)px)[s] = (uint16_t)tu_rand(&seed);
+        for (int o = 1; o <= 8; o++) {
+            unsigned char tiff[84];
+            make_exif(tiff, o & 1, o);
+            chunk ck[2] = {{"eXIf", tiff, 84, 0}, {"iCCP", d.b, d.n, 0}};
+            mem p = make_png(RW, RH, ch, depth, px, ck, kinds[i].p3 ? 2 : 1);
+            char name[48];
+            snprintf(name, sizeof name, "raw_%d_%d%s_o%d.png", ch, depth, kinds[i].p3 ? "_p3" : "", o);
+            ps_img_raw r;
+            CHECK(ps_img_load_raw(p.b, p.n, name, &r, NULL) == PS_OK && r.orient == o && r.sw == RW && r.sh == RH &&
+                      r.w == (o >= 5 ? RH : RW) && r.h == (o >= 5 ? RW : RH) && r.c == (ch % 2 ? 3 : 4) &&
+                      r.depth == (kinds[i].p3 ? 16 : depth) && r.ch == ch,
+                  "%s: raw %dx%d (stored %dx%d, %d at %d bits, orientation %d): %s", name, r.w, r.h, r.sw, r.sh,
+                  r.ch, r.depth, r.orient, ps_last_error());
+            ps_img_raw_free(&r);
+            CHECK(tu_raw_differs(p.b, p.n, name) == 0, "%s: raw rows differ from the load", name);
+            free(p.b);
+        }
+        free(px);
+    }
+    free(d.b), free(p3.b);
+}
+
 static void test_icc_jpeg(void)
 {
     unsigned char *px = picture(3);
@@ -532,6 +574,11 @@ static void test_icc_jpeg(void)
     double worst, moved;
     compare_colors(&im, &icc, 3, stored, &worst, &moved);
     CHECK(worst < 0.25 / 255 && moved > 10 / 255.0, "AdobeRGB JPEG: %.5f off, moved %.4f", worst, moved);
+    ps_img_raw r;
+    CHECK(ps_img_load_raw(j.b, j.n, "adobe.jpg", &r, NULL) == PS_OK && r.depth == 16 && r.ch == 3,
+          "converted JPEG: raw of %d samples at %d bits, want 3 at 16", r.ch, r.depth);
+    ps_img_raw_free(&r);
+    CHECK(tu_raw_differs(j.b, j.n, "adobe.jpg") == 0, "AdobeRGB JPEG: raw rows differ from the load");
     CHECK(m.icc && m.icc_len == srgb_bytes.n && !memcmp(m.icc, srgb_bytes.b, m.icc_len), "JPEG: sRGB profile");
     /* JPEG out carries it in APP2 as libjpeg reads it back */
     CHECK(ps_img_save_meta("icc_out.jpg", &im, 95, &m) == PS_OK, "%s", ps_last_error());
@@ -569,6 +616,7 @@ static void test_icc_jpeg(void)
         unsigned char *graw = jpeg_raw(&jg, 1, &w, &h);
         compare_colors(&im2, &gp, 1, graw + W, &worst, &moved);
         CHECK(worst < 0.25 / 255 && moved > 10 / 255.0, "gray profile JPEG: %.5f off, moved %.4f", worst, moved);
+        CHECK(tu_raw_differs(jg.b, jg.n, "gray.jpg") == 0, "gray profile JPEG: raw rows differ from the load");
         free(graw);
     }
     ps_img_free(&im2), ps_img_meta_free(&m2), free(jg.b), free(gp.b), free(g);
@@ -640,6 +688,7 @@ static void test_icc_cmyk(void)
     }
     CHECK(t && worst < 0.5 / 255, "CMYK by its profile: %.5f from lcms2", worst);
     CHECK(naive > 10 / 255.0, "CMYK: the profile changed colours by only %.4f from naive", naive);
+    CHECK(tu_raw_differs(buf, size, "cmyk.jpg") == 0, "CMYK by its profile: raw rows differ from the load");
     if (t)
         cmsDeleteTransform(t);
     cmsCloseProfile(p), cmsCloseProfile(s);
@@ -1121,6 +1170,7 @@ int main(void)
 {
     test_exif();
     test_icc_png();
+    test_raw_orientations();
     test_icc_jpeg();
     test_icc_cmyk();
     test_xmp_comment();
