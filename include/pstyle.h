@@ -118,6 +118,13 @@ PS_API void ps_style_free(ps_style *s); /* NULL is fine */
  * A style from another model's tokens is refused with PS_EINPUT. */
 PS_API ps_status ps_apply(ps_model *m, const ps_style *s, const ps_image *in, const ps_dials *d,
                           ps_image **out);
+/* ps_image_load, ps_apply and ps_image_save in one, from the file at `in` to the file at `out`
+ * (by its extension, as ps_image_save), keeping what `pstyle apply` keeps of the input: EXIF
+ * (orientation reset, thumbnail dropped), the ICC profile, XMP, comments, a PNG's 16 bits. A
+ * style's program paints the photo a band of rows at a time, so memory stays near 3 bytes a
+ * pixel (the decoded file) instead of the 12 a ps_image holds. */
+PS_API ps_status ps_apply_file(ps_model *m, const ps_style *s, const char *in, const char *out,
+                               const ps_dials *d, int jpeg_quality);
 
 /* ---- the style store (SQLite) ------------------------------------------------------------- */
 typedef struct ps_store ps_store; /* opaque: one connection; one thread at a time */

@@ -35,6 +35,11 @@ ps_status ps_style_ready(const ps_model *m, const ps_style *s, ps_prog *prog);
 /* ps_apply that paints im itself (a program needs no second full-size image: 12 bytes a pixel
  * less at apply's peak); the network path replaces *im with its output. */
 ps_status ps_apply_in_place(ps_model *m, const ps_style *s, ps_image *im, const ps_dials *d);
+/* Paint the decoded photo raw with s at d (checked by the caller) into path (ps_img_save_src's
+ * rules), keeping meta: a program band by band (ps_prog_stream), so no float copy of the photo
+ * is made; the network on a whole image. */
+ps_status ps_apply_raw(ps_model *m, const ps_style *s, const ps_img_raw *raw, const ps_dials *d,
+                       const char *path, int jpeg_quality, const ps_img_meta *meta);
 /* The hash of the model the style was learned with. */
 const char *ps_style_model_hash(const ps_style *s);
 /* A style around a record and samples read from a store (ownership moves; on failure both are

@@ -241,21 +241,28 @@ ps_status ps_style_ready(const ps_model *m, const ps_style *s, ps_prog *prog)
     return PS_OK;
 }
 
+static ps_status dials_check(const ps_dials *d)
+{
+    if (!(d->color >= 0 && d->color <= PS_DIAL_MAX && d->texture >= 0 &&
+          d->texture <= PS_DIAL_MAX && d->stroke >= 0 && d->stroke <= PS_DIAL_MAX))
+        return ps_fail(PS_EUSAGE, "apply: dials must be within 0 and %g", PS_DIAL_MAX);
+    return PS_OK;
+}
+
+static const ps_dials ones = {1, 1, 1};
+
 ps_status ps_apply(ps_model *m, const ps_style *s, const ps_image *in, const ps_dials *d,
                    ps_image **out)
 {
     *out = NULL;
     if (!m || !s || !in)
         return ps_fail(PS_EUSAGE, "apply: model, style and image are needed");
-    static const ps_dials ones = {1, 1, 1};
-    if (!d)
-        d = &ones;
-    if (!(d->color >= 0 && d->color <= PS_DIAL_MAX && d->texture >= 0 &&
-          d->texture <= PS_DIAL_MAX && d->stroke >= 0 && d->stroke <= PS_DIAL_MAX))
-        return ps_fail(PS_EUSAGE, "apply: dials must be within 0 and %g", PS_DIAL_MAX);
-    ps_prog prog;
-    ps_status st = ps_style_ready(m, s, &prog);
+    d = d ? d : &ones;
+    ps_status st = dials_check(d);
     if (st)
+        return st;
+    ps_prog prog;
+    if ((st = ps_style_ready(m, s, &prog)))
         return st;
     ps_image *o = calloc(1, sizeof *o);
     if (!o)
@@ -267,6 +274,60 @@ ps_status ps_apply(ps_model *m, const ps_style *s, const ps_image *in, const ps_
     }
     *out = o;
     return PS_OK;
+}
+
+ps_status ps_apply_raw(ps_model *m, const ps_style *s, const ps_img_raw *raw, const ps_dials *d,
+                       const char *path, int jpeg_quality, const ps_img_meta *meta)
+{
+    ps_prog prog;
+    ps_status st = ps_style_ready(m, s, &prog);
+    if (st)
+        return st;
+    if (!s->rec.n_program) { /* the network paints a whole image */
+        ps_image im = {0};
+        if (!(st = ps_img_alloc(&im, raw->w, raw->h, raw->c))) {
+            ps_img_raw_rows(raw, 0, raw->h, 0, &im);
+            st = ps_apply_in_place(m, s, &im, d);
+        }
+        if (!st)
+            st = ps_img_save_meta(path, &im, jpeg_quality, meta);
+        ps_img_free(&im);
+        return st;
+    }
+    const ps_prog_input in = ps_prog_input_raw(raw);
+    ps_prog_stream *ps = NULL;
+    if ((st = ps_prog_stream_open(&prog, d, &in, 0, &ps)))
+        return st;
+    const ps_img_src src = {raw->w, raw->h, raw->c, ps_prog_stream_rows, ps};
+    st = ps_img_save_src(path, &src, jpeg_quality, meta);
+    ps_prog_stream_free(ps);
+    return st;
+}
+
+ps_status ps_apply_file(ps_model *m, const ps_style *s, const char *in, const char *out,
+                        const ps_dials *d, int jpeg_quality)
+{
+    if (!m || !s || !in || !out)
+        return ps_fail(PS_EUSAGE, "apply: model, style, input and output are needed");
+    d = d ? d : &ones;
+    ps_status st = dials_check(d);
+    if (!st)
+        st = ps_img_out_format(out, NULL); /* before the work */
+    if (st)
+        return st;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    ps_img_raw raw = {0};
+    ps_img_meta meta;
+    memset(&meta, 0, sizeof meta);
+    if (!(st = ps_img_read_file(in, &buf, &len)))
+        st = ps_img_load_raw(buf, len, in, &raw, &meta);
+    free(buf); /* the file is not needed once decoded */
+    if (!st)
+        st = ps_apply_raw(m, s, &raw, d, out, jpeg_quality, &meta);
+    ps_img_raw_free(&raw);
+    ps_img_meta_free(&meta);
+    return st;
 }
 
 ps_status ps_apply_in_place(ps_model *m, const ps_style *s, ps_image *im, const ps_dials *d)

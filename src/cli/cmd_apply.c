@@ -178,19 +178,29 @@ static ps_status read_stdin(unsigned char **out, size_t *len)
     return PS_OK;
 }
 
-/* The input's pixels and what its output keeps of it (EXIF, ICC, XMP, comment, bit depth). */
-static ps_status load_input(const char *path, ps_image *img, ps_img_meta *meta)
+/* The input file's bytes, or standard input's. */
+static ps_status read_input(const char *path, unsigned char **buf, size_t *len)
 {
-    if (strcmp(path, "-"))
-        return ps_img_load_meta(path, img, meta);
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    memset(meta, 0, sizeof *meta);
-    ps_status st = read_stdin(&buf, &len);
-    if (!st)
-        st = ps_img_load_mem_meta(buf, len, "standard input", img, meta);
-    free(buf);
-    return st;
+    *buf = NULL, *len = 0;
+    return strcmp(path, "-") ? ps_img_read_file(path, buf, len) : read_stdin(buf, len);
+}
+
+/* One output: the photo painted band by band from its decoded file (raw), or an image painted
+ * already (img), with what it keeps of its input (EXIF, ICC, XMP, comment, bit depth). */
+typedef struct {
+    ps_model *m;
+    const ps_style *s;
+    const ps_dials *d;
+    const ps_img_raw *raw;
+    const ps_image *img;
+    int quality;
+    const ps_img_meta *meta;
+} out_job;
+
+static ps_status write_out(const char *path, const out_job *j)
+{
+    return j->raw ? ps_apply_raw(j->m, j->s, j->raw, j->d, path, j->quality, j->meta)
+                  : ps_img_save_meta(path, j->img, j->quality, j->meta);
 }
 
 /* What an output leaves out of its input's metadata, which the library does without a word: a
@@ -218,9 +228,9 @@ static void warn_unfit(const char *out, const ps_img_meta *meta, int png)
                          meta->comment_len[i], PS_IMG_JPEG_COMMENT_MAX);
 }
 
-/* Standard output gets the file ps_img_save writes into a private temporary folder, so both
+/* Standard output gets the file the job writes into a private temporary folder, so both
  * formats (and whatever the saver puts in them) come out as they would in a file. */
-static ps_status save_stdout(const ps_image *img, int png, int quality, const ps_img_meta *meta)
+static ps_status save_stdout(const out_job *j, int png)
 {
     const char *td = getenv("TMPDIR");
     char dir[PATH_MAX], file[PATH_MAX + 16];
@@ -228,7 +238,7 @@ static ps_status save_stdout(const ps_image *img, int png, int quality, const ps
     if (!mkdtemp(dir))
         return ps_fail(PS_EINPUT, "standard output: temporary folder %s: %s", dir, strerror(errno));
     snprintf(file, sizeof file, "%s/out.%s", dir, png ? "png" : "jpg");
-    ps_status st = ps_img_save_meta(file, img, quality, meta);
+    ps_status st = write_out(file, j);
     unsigned char *bytes = NULL;
     size_t len = 0;
     if (!st)
@@ -242,16 +252,16 @@ static ps_status save_stdout(const ps_image *img, int png, int quality, const ps
     return st;
 }
 
-static void json_item(ps_json *j, const char *in, const plan *p, const char *status,
-                      const ps_image *img, double secs, const char *error)
+static void json_item(ps_json *j, const char *in, const plan *p, const char *status, int w,
+                      int h, double secs, const char *error)
 {
     ps_json_begin(j, NULL, 0);
     ps_json_str(j, "input", in);
     ps_json_str(j, "output", p->path);
     ps_json_str(j, "status", status);
-    if (img) {
-        ps_json_int(j, "width", img->w);
-        ps_json_int(j, "height", img->h);
+    if (w > 0) {
+        ps_json_int(j, "width", w);
+        ps_json_int(j, "height", h);
         ps_json_num(j, "seconds", secs);
     }
     if (error)
@@ -416,47 +426,59 @@ int ps_cmd_apply(int argc, char **argv)
             if (p->fate == OUT_CLASH)
                 bad = 2;
             if (json)
-                json_item(&j, ip, p, p->fate == OUT_EXISTS ? "skipped" : "failed", NULL, 0,
+                json_item(&j, ip, p, p->fate == OUT_EXISTS ? "skipped" : "failed", 0, 0, 0,
                           p->why);
             continue;
         }
         double ts = ps_clock_s();
         pos++;
+        /* decoded as stored (3 bytes a pixel for 8-bit RGB): a program paints it band by band,
+         * so the photo is never held in floats; --size resizes a whole image first */
+        ps_img_raw raw = {0};
         ps_image img = {0}, sized = {0};
         ps_img_meta meta; /* EXIF, ICC, XMP, comment, bit depth: from the input to its output */
-        if ((st = load_input(ip, &img, &meta))) {
+        memset(&meta, 0, sizeof meta);
+        unsigned char *buf;
+        size_t len;
+        if (!(st = read_input(ip, &buf, &len)))
+            st = size > 0 ? ps_img_load_mem_meta(buf, len, name, &img, &meta)
+                          : ps_img_load_raw(buf, len, name, &raw, &meta);
+        free(buf); /* decoded: the file's bytes are not needed */
+        if (st) {
             bad = ps_cli_fail(st);
             if (json)
-                json_item(&j, ip, p, "failed", NULL, 0, ps_last_error());
+                json_item(&j, ip, p, "failed", 0, 0, 0, ps_last_error());
             continue;
         }
         if (strip)
             ps_img_meta_strip(&meta);
         warn_unfit(to_stdout ? "standard output" : p->path, &meta, p->png);
-        if ((long long)img.w * img.h >= PS_APPLY_BIG_PIXELS)
-            ps_cli_progress_note("apply", "%d/%d %s: %dx%d, %.1f MP", pos, todo, name,
-                                 img.w, img.h, (double)img.w * img.h / 1e6);
+        int w = size > 0 ? img.w : raw.w, h = size > 0 ? img.h : raw.h;
+        if ((long long)w * h >= PS_APPLY_BIG_PIXELS)
+            ps_cli_progress_note("apply", "%d/%d %s: %dx%d, %.1f MP", pos, todo, name, w, h,
+                                 (double)w * h / 1e6);
         if (size > 0) {
-            double s = (double)size / (img.w > img.h ? img.w : img.h);
-            int sw = (int)(img.w * s + 0.5), sh = (int)(img.h * s + 0.5);
+            double s = (double)size / (w > h ? w : h);
+            int sw = (int)(w * s + 0.5), sh = (int)(h * s + 0.5);
             st = ps_img_resize(&img, &sized, sw < 1 ? 1 : sw, sh < 1 ? 1 : sh);
             ps_img_free(&img); /* only the resized copy is painted */
+            if (!st)
+                st = ps_apply_in_place(&m, learned, &sized, &dials);
+            w = sized.w, h = sized.h;
         }
-        ps_image *src = size > 0 ? &sized : &img;
+        const out_job job = {&m, learned, &dials, size > 0 ? NULL : &raw, &sized, (int)quality,
+                             &meta};
         if (!st)
-            st = ps_apply_in_place(&m, learned, src, &dials);
-        if (!st)
-            st = to_stdout ? save_stdout(src, p->png, (int)quality, &meta)
-                           : ps_img_save_meta(p->path, src, (int)quality, &meta);
+            st = to_stdout ? save_stdout(&job, p->png) : write_out(p->path, &job);
         double secs = ps_clock_s() - ts;
         if (st) {
             bad = ps_cli_fail(st);
             if (json)
-                json_item(&j, ip, p, "failed", NULL, 0, ps_last_error());
+                json_item(&j, ip, p, "failed", 0, 0, 0, ps_last_error());
         } else {
             char d[32], eta[48];
             if (json) {
-                json_item(&j, ip, p, "written", src, secs, NULL);
+                json_item(&j, ip, p, "written", w, h, secs, NULL);
             } else if (!to_stdout) {
                 ps_cli_progress_done(); /* the name, then the line again under it */
                 printf("%s\n", p->path);
@@ -467,6 +489,7 @@ int ps_cmd_apply(int argc, char **argv)
                                  ps_cli_duration(secs, d, sizeof d), pos < todo ? ", " : "",
                                  pos < todo ? eta : "");
         }
+        ps_img_raw_free(&raw);
         ps_img_free(&img);
         ps_img_free(&sized);
         ps_img_meta_free(&meta);

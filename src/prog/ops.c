@@ -359,30 +359,49 @@ static void grade_lookup(const float *lut, const float in[3], float out[3])
         out[c] = p0[c] + w1 * (p1[c] - p0[c]) + w2 * (p2[c] - p1[c]) + w3 * (p3[c] - p2[c]);
 }
 
-static ps_status grade(const ps_prog *p, float *s, int h, int w, float gh, float gt, float gc,
-                       float gb)
+/* The grade's gains at d: hue, tone, band colour, chroma. */
+static void grade_gains(const ps_prog *p, const ps_dials *d, float g[4])
+{
+    g[0] = d->color * p->hue_g, g[1] = d->color * p->tone_g;
+    g[2] = d->color * p->chroma_g, g[3] = d->color * p->beta_g;
+}
+
+float *ps_prog__grade_lut(const ps_prog *p, const ps_dials *d, size_t n, ps_status *st)
+{
+    *st = PS_OK;
+    if (n < (size_t)GRADE_TABLE_MIN * GRADE_N * GRADE_N * GRADE_N || !(d->color > 0) ||
+        !ps_prog_group_on(p, PS_COLOR) || p->pal_g > 0)
+        return NULL;
+    float *lut = malloc(sizeof(float) * 3 * GRADE_N * GRADE_N * GRADE_N), g[4];
+    if (!lut) {
+        *st = ps_fail(PS_EINTERNAL, "apply: out of memory for the colour table");
+        return NULL;
+    }
+    grade_gains(p, d, g);
+    grade_ctx c;
+    grade_init(&c, p, g[0], g[1], g[2], g[3]);
+    grade_table(&c, lut);
+    return lut;
+}
+
+/* The grade on s, from lut (ps_prog__grade_lut for the photo) or, where it is NULL, exact. */
+static void grade(const ps_prog *p, const ps_dials *d, float *s, int h, int w, const float *lut)
 {
     size_t hw = (size_t)h * w;
-    grade_ctx g;
-    grade_init(&g, p, gh, gt, gc, gb);
-    float *lut = NULL;
-    if (hw >= (size_t)GRADE_TABLE_MIN * GRADE_N * GRADE_N * GRADE_N) {
-        if (!(lut = malloc(sizeof(float) * 3 * GRADE_N * GRADE_N * GRADE_N)))
-            return ps_fail(PS_EINTERNAL, "apply: out of memory for the colour table");
-        grade_table(&g, lut);
-    }
+    float g[4];
+    grade_gains(p, d, g);
+    grade_ctx c;
+    grade_init(&c, p, g[0], g[1], g[2], g[3]);
 #pragma omp parallel for schedule(static) /* each pixel by itself: the same result at any count */
     for (size_t i = 0; i < hw; i++) {
         float in[3] = {s[i], s[hw + i], s[2 * hw + i]}, out[3];
         if (lut)
             grade_lookup(lut, in, out);
         else
-            grade_px(&g, in, out);
-        for (int c = 0; c < 3; c++)
-            s[c * hw + i] = out[c];
+            grade_px(&c, in, out);
+        for (int k = 0; k < 3; k++)
+            s[k * hw + i] = out[k];
     }
-    free(lut);
-    return PS_OK;
 }
 
 /* ---- texture ------------------------------------------------------------------------------ */
@@ -760,8 +779,7 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
         if (p->pal_g > 0)
             st = palette(p, s, H, W, fminf(d->color * p->pal_g, 1));
         else
-            st = grade(p, s, H, W, d->color * p->hue_g, d->color * p->tone_g,
-                       d->color * p->chroma_g, d->color * p->beta_g);
+            grade(p, d, s, H, W, win->lut);
     }
     if (!st && mark)
         ink_put(s, H, W, mark, p->ink_L, d->stroke * p->ink_g);
@@ -797,8 +815,12 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++)
         s[i] = ps_linear_to_srgb_fast(s[i]);
-    const ps_prog_win whole = {0, in->h, in->w, 0, in->h, -1, NULL};
-    ps_status st = ps_prog__run(p, d, s, in->h, in->w, &whole);
+    ps_status st;
+    float *lut = ps_prog__grade_lut(p, d, (size_t)in->h * in->w, &st);
+    const ps_prog_win whole = {0, in->h, in->w, 0, in->h, -1, NULL, lut};
+    if (!st)
+        st = ps_prog__run(p, d, s, in->h, in->w, &whole);
+    free(lut);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++)
         s[i] = ps_srgb_to_linear_fast(s[i]);

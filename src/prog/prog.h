@@ -103,6 +103,8 @@ typedef struct ps_prog_input {
     void (*rows)(void *ctx, int y0, int n, ps_image *band);
     void *ctx;
 } ps_prog_input;
+/* The rows of a decoded file (kept by the caller while the input is in use). */
+ps_prog_input ps_prog_input_raw(const ps_img_raw *raw);
 
 /* The program painted a band of rows at a time, for an encoder that asks for them in order: no
  * float copy of the whole photo, only a window of about band_px pixels (0: PS_PROG_BAND_PX),
@@ -134,7 +136,12 @@ typedef struct ps_prog_win {
     double ink_t;     /* ink's threshold; < 0: the window is the whole photo, read it there */
     double *ink_hist; /* non-NULL: a first pass, that only adds the kept rows' ink darkness to
                          this histogram (PS_PROG_INK_BINS) */
+    const float *lut; /* the colour grade's table for the photo (ps_prog__grade_lut), or NULL */
 } ps_prog_win;
+/* The colour grade's table for p at d on a photo of n pixels: NULL where the photo is small
+ * enough for the exact grade (a table costs 274k exact pixels) or no grade is on; *st says
+ * whether memory ran out. The caller frees it. */
+float *ps_prog__grade_lut(const ps_prog *p, const ps_dials *d, size_t n, ps_status *st);
 /* The operators in their order on sRGB planes s (3 of H x W) of the window win. */
 ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int W,
                        const ps_prog_win *win);

@@ -16,6 +16,7 @@ struct ps_prog_stream {
     int band, reach; /* rows kept a window, rows painted above and below them */
     double ink_t;    /* ink's threshold over the whole photo (-1: a window is the whole photo) */
     ps_image win;    /* the window: in->c planes, win.h rows (at most band + 2 reach) */
+    float *lut;      /* the colour grade's table, made once for every window */
     int wy0, k0, k1; /* its first row in the photo; the rows it keeps, in the photo */
 };
 
@@ -32,7 +33,7 @@ static ps_status window(ps_prog_stream *s, int k0, double *hist)
     s->wy0 = wy0, s->k0 = k0, s->k1 = k1;
     if (s->noop)
         return PS_OK;
-    const ps_prog_win w = {wy0, in->h, in->w, k0 - wy0, k1 - wy0, s->ink_t, hist};
+    const ps_prog_win w = {wy0, in->h, in->w, k0 - wy0, k1 - wy0, s->ink_t, hist, s->lut};
     ps_status st = ps_prog__run(s->p, s->d, s->win.px, s->win.h, in->w, &w);
     if (st || hist)
         s->k0 = s->k1 = 0; /* nothing painted to hand out */
@@ -62,12 +63,10 @@ ps_status ps_prog_stream_open(const ps_prog *p, const ps_dials *d, const ps_prog
         s->band = (int)rows, s->reach = reach;
     int cap = s->band + 2 * s->reach < in->h ? s->band + 2 * s->reach : in->h;
     ps_status st = ps_img_alloc(&s->win, in->w, cap, in->c);
-    if (st) {
-        free(s);
-        return st;
-    }
+    if (!st && !s->noop)
+        s->lut = ps_prog__grade_lut(p, d, (size_t)in->h * in->w, &st);
     /* ink marks a share of the whole photo's pixels: a first pass counts them band by band */
-    if (!s->noop && s->band < in->h && d->stroke > 0 && p->ink_g > 0 &&
+    if (!st && !s->noop && s->band < in->h && d->stroke > 0 && p->ink_g > 0 &&
         ps_prog_group_on(p, PS_STROKE)) {
         double *hist = calloc(PS_PROG_INK_BINS, sizeof *hist);
         st = hist ? PS_OK : ps_fail(PS_EINTERNAL, "apply: out of memory");
@@ -126,6 +125,16 @@ ps_status ps_prog_stream_rows(void *stream, int y0, int n, void *dst, int ch, in
     return PS_OK;
 }
 
+static void raw_rows(void *ctx, int y0, int n, ps_image *band)
+{
+    ps_img_raw_rows(ctx, y0, n, 1, band);
+}
+
+ps_prog_input ps_prog_input_raw(const ps_img_raw *raw)
+{
+    return (ps_prog_input){raw->w, raw->h, raw->c, raw_rows, (void *)raw};
+}
+
 void ps_prog_stream_shape(const ps_prog_stream *s, int *band, int *reach)
 {
     *band = s->band, *reach = s->reach;
@@ -134,6 +143,6 @@ void ps_prog_stream_shape(const ps_prog_stream *s, int *band, int *reach)
 void ps_prog_stream_free(ps_prog_stream *s)
 {
     if (s)
-        ps_img_free(&s->win);
+        ps_img_free(&s->win), free(s->lut);
     free(s);
 }

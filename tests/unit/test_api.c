@@ -157,6 +157,34 @@ static void test_learn_apply_store(void)
         ps_image_free(o2);
         ps_style_free(got);
         ps_store_close(db);
+
+        /* file to file, band by band: ps_apply's pixels */
+        char fin[300], fout[300], fbad[300];
+        snprintf(fin, sizeof fin, "%s/in.png", dir);
+        snprintf(fout, sizeof fout, "%s/out.png", dir);
+        snprintf(fbad, sizeof fbad, "%s/out.gif", dir);
+        ps_image *o3 = NULL, *o4 = NULL;
+        uint8_t d3[W * H * 3];
+        CHECK(ps_image_save(in, fin, 0) == PS_OK, "%s", ps_last_error());
+        CHECK(ps_apply_file(m, s, fin, fout, NULL, 0) == PS_OK && ps_image_load(fout, &o3) == 0 &&
+                  ps_image_pixels(o3, d3, 3, 0) == 0,
+              "apply_file: %s", ps_last_error());
+        int off = 0;
+        for (size_t i = 0; o3 && i < sizeof d3; i++)
+            off = abs(d3[i] - b[i]) > off ? abs(d3[i] - b[i]) : off;
+        CHECK(o3 && off <= 1, "apply_file off ps_apply by %d codes", off);
+        CHECK(ps_apply_file(m, s, fin, fout, &(ps_dials){0, 0, 0}, 0) == PS_OK &&
+                  ps_image_load(fout, &o4) == 0 && ps_image_pixels(o4, d3, 3, 0) == 0 &&
+                  !memcmp(d3, photo, sizeof d3),
+              "apply_file at 0 gives the photo back: %s", ps_last_error());
+        CHECK(ps_apply_file(m, s, fin, fbad, NULL, 0) == PS_EUSAGE && access(fbad, F_OK) != 0,
+              "apply_file to a .gif: %s", ps_last_error());
+        CHECK(ps_apply_file(m, s, "/nonexistent/x.png", fout, NULL, 0) == PS_EINPUT &&
+                  strstr(ps_last_error(), "/nonexistent/x.png"),
+              "apply_file from a missing file: %s", ps_last_error());
+        CHECK(ps_apply_file(m, s, fin, fout, &(ps_dials){5, 1, 1}, 0) == PS_EUSAGE, "dial 5");
+        ps_image_free(o3);
+        ps_image_free(o4);
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         CHECK(system(cmd) == 0, "cleanup");

@@ -1116,15 +1116,20 @@ static double stream_vs_apply(const ps_prog *p, const ps_image *im, long band_px
 
 static void test_stream(void)
 {
-    /* a tall photo: the astronaut above the coffee */
+    /* the astronaut above the coffee, twice side by side: 0.77 MP, so the grade is read from
+     * its table (made once for every band) */
     const ps_image *a = &photo[0], *b = &photo[2];
     ps_image tall;
-    CHECK(ps_img_alloc(&tall, a->w, a->h + b->h, 3) == PS_OK, "%s", ps_last_error());
+    CHECK(ps_img_alloc(&tall, 2 * a->w, a->h + b->h, 3) == PS_OK, "%s", ps_last_error());
     size_t ta = (size_t)a->w * a->h, tb = (size_t)b->w * b->h, tt = (size_t)tall.w * tall.h;
-    for (int c = 0; c < 3; c++) {
-        memcpy(tall.px + c * tt, a->px + c * ta, sizeof(float) * ta);
-        memcpy(tall.px + c * tt + ta, b->px + c * tb, sizeof(float) * tb);
-    }
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < tall.h; y++)
+            for (int x = 0; x < tall.w; x++) {
+                int u = x % a->w;
+                tall.px[c * tt + (size_t)y * tall.w + x] =
+                    y < a->h ? a->px[c * ta + (size_t)y * a->w + u]
+                             : b->px[c * tb + (size_t)(y - a->h) * b->w + (u < b->w ? u : b->w - 1)];
+            }
     ps_prog all, ink, paint, tiles;
     ps_prog_identity(&all);
     all.fit_px = 160; /* sizes three times the fit's: wide reaches */
