@@ -64,6 +64,9 @@ void ps_feat_rgb_to_lab(const float rgb[3], double lab[3]);
 void ps_feat_lab_to_rgb(const double lab[3], float rgb[3]);
 /* CIE L* alone (ps_feat_rgb_to_lab's lab[0], the same bits), one cube root instead of three. */
 double ps_feat_lightness(const float rgb[3]);
+/* The same by a table over sqrt(Y), within 5e-5 of it (test_feat_metrics), for operators that
+ * read every pixel's lightness (the style program's ink and sketch). Input clamped to [0, 1]. */
+float ps_feat_lightness_fast(const float rgb[3]);
 /* CIEDE2000 (kL = kC = kH = 1) exactly as in Sharma, Wu, Dalal, Color Res. Appl. 30(1), 2005. */
 double ps_feat_ciede2000(const double lab1[3], const double lab2[3]);
 /* Mean CIEDE2000 over pixels of two planar linear-RGB images of the same size. */

@@ -157,7 +157,7 @@ static float lightness(const float *s, size_t hw, size_t i)
 {
     float lin[3] = {ps_srgb_to_linear_fast(s[i]), ps_srgb_to_linear_fast(s[hw + i]),
                     ps_srgb_to_linear_fast(s[2 * hw + i])};
-    return (float)ps_feat_lightness(lin);
+    return ps_feat_lightness_fast(lin);
 }
 
 static void put_lab(float *s, size_t hw, size_t i, const double lab[3])
