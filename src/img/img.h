@@ -25,10 +25,12 @@ typedef struct ps_image {
 
 /* The pixel budget: headers claiming more are refused before anything large is allocated
  * ("FILE: image is W x H = N MP, more than the M MP pstyle can process within its memory budget").
- * apply's peak RSS is ~150 MB (shipped model) plus 36 bytes a pixel (40 with alpha): the decoded
- * photo, the output and one working copy, as floats. At the cap it measured 1.92 GB (RGB JPEG)
- * and 2.12 GB (RGBA PNG), so any image inside the cap applies within 2.2 GB
- * (tests/integration/robust_memory.sh checks the rate). Decoding alone peaks lower, at 15 bytes
+ * apply's peak RSS is at most ~150 MB (shipped model) plus 36 bytes a pixel (40 with alpha),
+ * where a style takes the photo whole (paint, pencil, a dither): the decoded file, the photo in
+ * floats and the operators' working copies. At the cap it measured 1.92 GB (RGB JPEG) and 2.12
+ * GB (RGBA PNG), so any image inside the cap applies within 2.2 GB
+ * (tests/integration/robust_memory.sh checks the rate); other styles paint band by band
+ * (ps_prog_stream) from the raw, about 4 bytes a pixel. Decoding alone peaks lower, at 15 bytes
  * a pixel for 8-bit RGB (a 12 MP JPEG: 180 MB measured) up to 24 for 16-bit RGBA: every format
  * first decodes to its stored samples (ps_img_load_raw: 3 bytes a pixel for 8-bit RGB, 1 gray,
  * 4 RGBA, twice that at 16 bits or after an ICC conversion) while the file is held (progressive

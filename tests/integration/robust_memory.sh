@@ -4,7 +4,8 @@
 # what decoding them would take; a JPEG claiming 1536 x 16392 (inside the cap) over 64 x 48 of
 # data fails as corrupt just as cheaply; /dev/zero and a FIFO are refused within a second; and
 # apply's memory grows by at most 40 bytes a pixel, which the stated peak rests on (any image
-# inside the 50 MP cap applies within 2.2 GB).
+# inside the 50 MP cap applies within 2.2 GB), and by at most 5 where the style is painted band by
+# band (under 250 MB at the cap).
 . "$TESTS_DIR/lib.sh"
 B=$(dirname "$P")/tests
 for t in test_mkimg test_mkmodel; do [ -x "$B/$t" ] || fail "missing $B/$t (make builds it)"; done
@@ -97,9 +98,10 @@ for f in /dev/zero fifo; do
   refused 0 "^pstyle: $f: not a regular file$" "$P" learn --user v g.png "$f"
 done
 
-# apply's memory per pixel: the peak grows from 4 MP to 9 MP by at most 40 bytes a pixel (36 for
-# RGB: the photo, the output and one working copy as floats); at that rate from the shipped
-# model's 9 MP peak, the 50 MP cap (with alpha: 5 bytes a pixel more) stays within 2.2 GB
+# apply's memory per pixel, for a style that takes the photo whole (paint): the peak grows from
+# 4 MP to 9 MP by at most 40 bytes a pixel (the raw, the photo and paint's copy as floats, its
+# steps); at that rate from the shipped model's 9 MP peak, the 50 MP cap (with alpha: 5 bytes a
+# pixel more) stays within 2.2 GB
 dm=
 for m in "$(dirname "$P")/models/default.psm" "$(dirname "$P")/../models/default.psm"; do
   [ -f "$m" ] && dm=$m && break
@@ -118,4 +120,15 @@ if [ -n "$dm" ]; then
   echo "so about $((cap / 1000000)) MB at the 50 MP cap with alpha"
   [ "$cap" -le 2200000000 ] || fail "the 50 MP cap would take $cap bytes"
 fi
+# without its strokes (paint, which takes the photo whole) the style is painted band by band
+# from the decoded file: its 3 bytes a pixel and a fixed window, so the 50 MP cap stays under
+# 250 MB
+read -r rc4 kb4 _ < <(python3 run.py 0 60 "$P" apply --user $who --stroke 0 p4.jpg -o p4.b.png)
+read -r rc9 kb9 _ < <(python3 run.py 0 60 "$P" apply --user $who --stroke 0 p9.jpg -o p9.b.png)
+[ "$rc4" = 0 ] && [ "$rc9" = 0 ] || fail "apply --stroke 0: exit $rc4 / $rc9: $(cat err.txt)"
+bpp=$(( (kb9 - kb4) * 1024 / (3672 * 2448 - 2448 * 1632) ))
+cap=$(( kb9 * 1024 + bpp * (50000000 - 3672 * 2448) ))
+echo "apply in bands: $((kb4 / 1024)) MiB at 4 MP, $((kb9 / 1024)) MiB at 9 MP: $bpp bytes a pixel, about $((cap / 1000000)) MB at the cap"
+[ "$bpp" -le 5 ] || fail "apply in bands takes $bpp bytes a pixel (4 MP: $kb4 KB, 9 MP: $kb9 KB)"
+[ "$cap" -le 250000000 ] || fail "in bands the 50 MP cap would take $cap bytes"
 echo ok
