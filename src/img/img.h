@@ -26,7 +26,7 @@ typedef struct ps_image {
 /* The pixel budget: headers claiming more are refused before anything large is allocated
  * ("FILE: image is W x H = N MP, more than the M MP pstyle can process within its memory budget").
  * apply's peak RSS is at most ~150 MB (shipped model) plus 36 bytes a pixel (40 with alpha),
- * where a style takes the photo whole (paint, pencil, a dither): the decoded file, the photo in
+ * where a style takes the photo whole (paint, pencil): the decoded file, the photo in
  * floats and the operators' working copies. At the cap it measured 1.92 GB (RGB JPEG) and 2.12
  * GB (RGBA PNG), so any image inside the cap applies within 2.2 GB
  * (tests/integration/robust_memory.sh checks the rate); other styles paint band by band

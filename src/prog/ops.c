@@ -168,23 +168,34 @@ static void put_lab(float *s, size_t hw, size_t i, const double lab[3])
         s[c * hw + i] = ps_linear_to_srgb_fast(lin[c]);
 }
 
+/* The error a dither carries from row to row: win's, which goes on from the band above, or a
+ * fresh one for a whole photo (*own: free it). */
+static double *dither_err(const ps_prog_win *win, int w, int *own)
+{
+    *own = !win->dither_err;
+    return win->dither_err ? win->dither_err : calloc(PS_PROG_DITHER_ERR(w), sizeof(double));
+}
+
 /* Each channel to its nearest level, with optional Floyd-Steinberg error diffusion per
- * channel, blended by weight t. */
-static ps_status levels(const ps_prog *p, float *s, int h, int w, float t)
+ * channel, blended by weight t. The error diffuses over the window's kept rows, in order. */
+static ps_status levels(const ps_prog *p, float *s, int h, int w, float t, const ps_prog_win *win)
 {
     size_t hw = (size_t)h * w;
-    double *err_all = p->dither ? calloc((size_t)3 * 2 * (w + 2), sizeof *err_all) : NULL;
+    int own = 0;
+    double *err_all = p->dither ? dither_err(win, w, &own) : NULL;
     if (p->dither && !err_all)
         return ps_fail(PS_EINTERNAL, "apply: out of memory");
+    int ya = err_all ? win->k0 : 0, yb = err_all ? win->k1 : h;
     /* threads take the channels when the error diffuses (its rows go in order), else the rows */
 #pragma omp parallel for schedule(static) if (err_all)
     for (int c = 0; c < 3; c++) {
         const float *lv = p->lev[c];
         double *err = err_all ? err_all + (size_t)c * 2 * (w + 2) : NULL;
 #pragma omp parallel for schedule(static) if (!err_all)
-        for (int y = 0; y < h; y++) {
-            double *cur = err ? err + (size_t)(y & 1) * (w + 2) : NULL;
-            double *nxt = err ? err + (size_t)((y + 1) & 1) * (w + 2) : NULL;
+        for (int y = ya; y < yb; y++) {
+            int py = win->y0 + y; /* the photo's row: its parity picks the error row */
+            double *cur = err ? err + (size_t)(py & 1) * (w + 2) : NULL;
+            double *nxt = err ? err + (size_t)((py + 1) & 1) * (w + 2) : NULL;
             if (nxt)
                 memset(nxt, 0, sizeof(double) * (w + 2));
             for (int x = 0; x < w; x++) {
@@ -204,23 +215,28 @@ static ps_status levels(const ps_prog *p, float *s, int h, int w, float t)
             }
         }
     }
-    free(err_all);
+    if (own)
+        free(err_all);
     return PS_OK;
 }
 
-/* Palette with optional Floyd-Steinberg error diffusion in Lab, blended by weight t. */
-static ps_status palette(const ps_prog *p, float *s, int h, int w, float t)
+/* Palette with optional Floyd-Steinberg error diffusion in Lab, blended by weight t; the error
+ * diffuses as in levels. */
+static ps_status palette(const ps_prog *p, float *s, int h, int w, float t, const ps_prog_win *win)
 {
     if (p->nlev[0] > 0)
-        return levels(p, s, h, w, t);
+        return levels(p, s, h, w, t, win);
     size_t hw = (size_t)h * w;
-    double *err = p->dither ? calloc((size_t)2 * 3 * (w + 2), sizeof *err) : NULL;
+    int own = 0;
+    double *err = p->dither ? dither_err(win, w, &own) : NULL;
     if (p->dither && !err)
         return ps_fail(PS_EINTERNAL, "apply: out of memory");
+    int ya = err ? win->k0 : 0, yb = err ? win->k1 : h;
 #pragma omp parallel for schedule(static) if (!err) /* the error diffuses in row order */
-    for (int y = 0; y < h; y++) {
-        double *cur = err ? err + (size_t)(y & 1) * 3 * (w + 2) : NULL;
-        double *nxt = err ? err + (size_t)((y + 1) & 1) * 3 * (w + 2) : NULL;
+    for (int y = ya; y < yb; y++) {
+        int py = win->y0 + y;
+        double *cur = err ? err + (size_t)(py & 1) * 3 * (w + 2) : NULL;
+        double *nxt = err ? err + (size_t)((py + 1) & 1) * 3 * (w + 2) : NULL;
         if (nxt)
             memset(nxt, 0, sizeof(double) * 3 * (w + 2));
         for (int x = 0; x < w; x++) {
@@ -243,7 +259,8 @@ static ps_status palette(const ps_prog *p, float *s, int h, int w, float t)
             put_lab(s, hw, i, lab);
         }
     }
-    free(err);
+    if (own)
+        free(err);
     return PS_OK;
 }
 
@@ -677,10 +694,11 @@ int ps_prog__reach(const ps_prog *p, const ps_dials *d, int ph, int pw)
     double scale = (double)(pw > ph ? pw : ph) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
     int tex = d->texture > 0 && ps_prog_group_on(p, PS_TEXTURE);
     int col = d->color > 0 && ps_prog_group_on(p, PS_COLOR);
-    /* paint's and pencil's recursions run along whole rows and columns, and the error of a
-     * dither diffuses from the first row to the last */
+    /* paint's and pencil's recursions run along whole rows and columns; a dither's error goes
+     * on from band to band, over the rows kept alone, so nothing after it may read the rows
+     * around them (tiles) */
     if (stroke_on(p, d, p->paint_g) || stroke_on(p, d, p->pencil_g) ||
-        (col && p->pal_g > 0 && p->dither))
+        (col && p->pal_g > 0 && p->dither && tex && p->tile_g > 0))
         return -1;
     int r4 = (int)(4 * scale + 0.5), reach = 0;
     r4 = r4 < 1 ? 1 : r4;
@@ -777,7 +795,7 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
     }
     if (!st && on[PS_COLOR]) {
         if (p->pal_g > 0)
-            st = palette(p, s, H, W, fminf(d->color * p->pal_g, 1));
+            st = palette(p, s, H, W, fminf(d->color * p->pal_g, 1), win);
         else
             grade(p, d, s, H, W, win->lut);
     }
@@ -817,7 +835,7 @@ ps_status ps_prog_apply(const ps_prog *p, const ps_image *in, const ps_dials *d,
         s[i] = ps_linear_to_srgb_fast(s[i]);
     ps_status st;
     float *lut = ps_prog__grade_lut(p, d, (size_t)in->h * in->w, &st);
-    const ps_prog_win whole = {0, in->h, in->w, 0, in->h, -1, NULL, lut};
+    const ps_prog_win whole = {0, in->h, in->w, 0, in->h, -1, NULL, lut, NULL};
     if (!st)
         st = ps_prog__run(p, d, s, in->h, in->w, &whole);
     free(lut);

@@ -109,8 +109,9 @@ ps_prog_input ps_prog_input_raw(const ps_img_raw *raw);
 /* The program painted a band of rows at a time, for an encoder that asks for them in order: no
  * float copy of the whole photo, only a window of about band_px pixels (0: PS_PROG_BAND_PX),
  * each band with the rows above and below that its operators reach (ps_prog_apply's pixels:
- * those operators see the same neighbourhoods). Programs that reach across the whole photo
- * (paint's and pencil's recursions, a dither's error) take it in one window; ink's threshold, a
+ * those operators see the same neighbourhoods; a dither's error goes on from band to band).
+ * Programs that reach across the whole photo (paint's and pencil's recursions, tiles over a
+ * dither) take it in one window; ink's threshold, a
  * share of the whole photo, costs a first pass over the bands. The stream keeps p, d and in
  * (pointers) until it is freed. */
 #define PS_PROG_BAND_PX (2L << 20)
@@ -137,7 +138,10 @@ typedef struct ps_prog_win {
     double *ink_hist; /* non-NULL: a first pass, that only adds the kept rows' ink darkness to
                          this histogram (PS_PROG_INK_BINS) */
     const float *lut; /* the colour grade's table for the photo (ps_prog__grade_lut), or NULL */
+    double *dither_err; /* a dither's error carried from the band above (PS_PROG_DITHER_ERR,
+                           zeroed for the first band), or NULL: the window is the whole photo */
 } ps_prog_win;
+#define PS_PROG_DITHER_ERR(w) ((size_t)6 * ((w) + 2)) /* doubles: 2 rows of 3 channels */
 /* The colour grade's table for p at d on a photo of n pixels: NULL where the photo is small
  * enough for the exact grade (a table costs 274k exact pixels) or no grade is on; *st says
  * whether memory ran out. The caller frees it. */

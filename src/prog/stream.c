@@ -17,6 +17,7 @@ struct ps_prog_stream {
     double ink_t;    /* ink's threshold over the whole photo (-1: a window is the whole photo) */
     ps_image win;    /* the window: in->c planes, win.h rows (at most band + 2 reach) */
     float *lut;      /* the colour grade's table, made once for every window */
+    double *err;     /* a dither's error, carried from band to band */
     int wy0, k0, k1; /* its first row in the photo; the rows it keeps, in the photo */
 };
 
@@ -33,7 +34,8 @@ static ps_status window(ps_prog_stream *s, int k0, double *hist)
     s->wy0 = wy0, s->k0 = k0, s->k1 = k1;
     if (s->noop)
         return PS_OK;
-    const ps_prog_win w = {wy0, in->h, in->w, k0 - wy0, k1 - wy0, s->ink_t, hist, s->lut};
+    const ps_prog_win w = {wy0,    in->h,  in->w,  k0 - wy0, k1 - wy0,
+                           s->ink_t, hist, s->lut, s->err};
     ps_status st = ps_prog__run(s->p, s->d, s->win.px, s->win.h, in->w, &w);
     if (st || hist)
         s->k0 = s->k1 = 0; /* nothing painted to hand out */
@@ -65,6 +67,9 @@ ps_status ps_prog_stream_open(const ps_prog *p, const ps_dials *d, const ps_prog
     ps_status st = ps_img_alloc(&s->win, in->w, cap, in->c);
     if (!st && !s->noop)
         s->lut = ps_prog__grade_lut(p, d, (size_t)in->h * in->w, &st);
+    if (!st && !s->noop && p->dither &&
+        !(s->err = calloc(PS_PROG_DITHER_ERR(in->w), sizeof *s->err)))
+        st = ps_fail(PS_EINTERNAL, "apply: out of memory");
     /* ink marks a share of the whole photo's pixels: a first pass counts them band by band */
     if (!st && !s->noop && s->band < in->h && d->stroke > 0 && p->ink_g > 0 &&
         ps_prog_group_on(p, PS_STROKE)) {
@@ -143,6 +148,6 @@ void ps_prog_stream_shape(const ps_prog_stream *s, int *band, int *reach)
 void ps_prog_stream_free(ps_prog_stream *s)
 {
     if (s)
-        ps_img_free(&s->win), free(s->lut);
+        ps_img_free(&s->win), free(s->lut), free(s->err);
     free(s);
 }

@@ -1130,7 +1130,7 @@ static void test_stream(void)
                     y < a->h ? a->px[c * ta + (size_t)y * a->w + u]
                              : b->px[c * tb + (size_t)(y - a->h) * b->w + (u < b->w ? u : b->w - 1)];
             }
-    ps_prog all, ink, paint, tiles;
+    ps_prog all, ink, paint, tiles, dith, lev;
     ps_prog_identity(&all);
     all.fit_px = 160; /* sizes three times the fit's: wide reaches */
     all.flat_g = 0.8f, all.flat_r = 2;
@@ -1154,6 +1154,18 @@ static void test_stream(void)
     ps_prog_identity(&tiles); /* alone, each reach is needed whole */
     tiles.fit_px = 160, tiles.tile_g = 1, tiles.tile_size = 9, tiles.tile_joint = 1.5f;
     tiles.tile_bevel = 1.4f;
+    ps_prog_identity(&dith); /* the error goes on from band to band */
+    dith.fit_px = 160, dith.pal_g = 1, dith.dither = 1, dith.npal = 4;
+    dith.grain_g = 1, dith.grain_sigma[0] = dith.grain_sigma[1] = dith.grain_sigma[2] = 0.03f;
+    const float pal4[4][3] = {{15, 0, 0}, {50, 30, 20}, {75, -20, 40}, {95, 0, -5}};
+    memcpy(dith.pal, pal4, sizeof pal4);
+    ps_prog_identity(&lev);
+    lev.fit_px = 160, lev.pal_g = 0.8f, lev.dither = 1;
+    for (int c = 0; c < 3; c++) {
+        lev.nlev[c] = 3;
+        for (int j = 0; j < 3; j++)
+            lev.lev[c][j] = j / 2.0f;
+    }
     ps_prog_identity(&paint);
     paint.fit_px = 160, paint.paint_g = 1, paint.paint_ss = 8, paint.paint_sr = 0.4f;
     paint.paint_e = 1;
@@ -1162,8 +1174,9 @@ static void test_stream(void)
         const ps_prog *p;
         int min_bands;
     } cases[] = {{"every banded operator", &all, 2}, {"hue and ink", &ink, 8},
-                 {"tiles", &tiles, 3}, {"paint (one window)", &paint, 1}};
-    for (int i = 0; i < 4; i++) {
+                 {"tiles", &tiles, 3}, {"a dithered palette and grain", &dith, 8},
+                 {"dithered levels", &lev, 8}, {"paint (one window)", &paint, 1}};
+    for (int i = 0; i < 6; i++) {
         int bands = 0, reach = 0;
         double e = stream_vs_apply(cases[i].p, &tall, 40L * tall.w, &bands, &reach);
         /* 1/32 of an 8-bit step: the tables' round trip and the sums' order, no seam */
