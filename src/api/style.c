@@ -284,14 +284,15 @@ ps_status ps_apply_raw(ps_model *m, const ps_style *s, const ps_img_raw *raw, co
     if (st)
         return st;
     if (!s->rec.n_program) { /* the network paints a whole image */
-        ps_image im = {0};
+        ps_image im = {0}, out = {0};
         if (!(st = ps_img_alloc(&im, raw->w, raw->h, raw->c))) {
             ps_img_raw_rows(raw, 0, raw->h, 0, &im);
-            st = ps_apply_in_place(m, s, &im, d);
+            st = ps_model_apply(m, s->rec.tokens, NULL, &im, d, &out);
         }
-        if (!st)
-            st = ps_img_save_meta(path, &im, jpeg_quality, meta);
         ps_img_free(&im);
+        if (!st)
+            st = ps_img_save_meta(path, &out, jpeg_quality, meta);
+        ps_img_free(&out);
         return st;
     }
     const ps_prog_input in = ps_prog_input_raw(raw);

@@ -689,9 +689,26 @@ static int stroke_on(const ps_prog *p, const ps_dials *d, float g)
     return d->stroke > 0 && g > 0 && ps_prog_group_on(p, PS_STROKE);
 }
 
+/* The operators' sizes in pixels of a ph x pw photo: the fit's scaled by its long side. */
+typedef struct {
+    double scale;
+    int r4, flat, cell; /* the ink's and sketch's surroundings, the flattening, the blocks */
+} op_sizes;
+
+static op_sizes sizes_of(const ps_prog *p, int ph, int pw)
+{
+    op_sizes z;
+    z.scale = (double)(pw > ph ? pw : ph) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
+    z.r4 = (int)(4 * z.scale + 0.5);
+    z.flat = (int)(p->flat_r * z.scale + 0.5);
+    z.cell = (int)(p->cell * z.scale + 0.5);
+    z.r4 = z.r4 < 1 ? 1 : z.r4, z.flat = z.flat < 1 ? 1 : z.flat, z.cell = z.cell < 1 ? 1 : z.cell;
+    return z;
+}
+
 int ps_prog__reach(const ps_prog *p, const ps_dials *d, int ph, int pw)
 {
-    double scale = (double)(pw > ph ? pw : ph) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
+    const op_sizes z = sizes_of(p, ph, pw);
     int tex = d->texture > 0 && ps_prog_group_on(p, PS_TEXTURE);
     int col = d->color > 0 && ps_prog_group_on(p, PS_COLOR);
     /* paint's and pencil's recursions run along whole rows and columns; a dither's error goes
@@ -700,22 +717,17 @@ int ps_prog__reach(const ps_prog *p, const ps_dials *d, int ph, int pw)
     if (stroke_on(p, d, p->paint_g) || stroke_on(p, d, p->pencil_g) ||
         (col && p->pal_g > 0 && p->dither && tex && p->tile_g > 0))
         return -1;
-    int r4 = (int)(4 * scale + 0.5), reach = 0;
-    r4 = r4 < 1 ? 1 : r4;
-    if (stroke_on(p, d, p->flat_g)) {
-        int r = (int)(p->flat_r * scale + 0.5);
-        reach += 2 * (r < 1 ? 1 : r); /* two box means */
-    }
+    int reach = 0;
+    if (stroke_on(p, d, p->flat_g))
+        reach += 2 * z.flat; /* two box means */
     if (stroke_on(p, d, p->sketch_g)) /* ps_prog_darkness: a flattening, then a box mean */
-        reach += 2 * (r4 / 2 > 1 ? r4 / 2 : 1) + r4;
+        reach += 2 * (z.r4 / 2 > 1 ? z.r4 / 2 : 1) + z.r4;
     if (stroke_on(p, d, p->ink_g))
-        reach += r4;
-    if (tex && p->cell_g > 0) {
-        int b = (int)(p->cell * scale + 0.5);
-        reach += b < 1 ? 1 : b;
-    }
+        reach += z.r4;
+    if (tex && p->cell_g > 0)
+        reach += z.cell;
     if (tex && p->tile_g > 0)
-        reach += ps_prog_tile_reach(p, scale);
+        reach += ps_prog_tile_reach(p, z.scale);
     return reach;
 }
 
@@ -726,8 +738,9 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
                           d->texture > 0 && ps_prog_group_on(p, PS_TEXTURE),
                           d->stroke > 0 && ps_prog_group_on(p, PS_STROKE)};
     size_t hw = (size_t)H * W;
-    int y0 = win->y0, ph = win->ph, pw = win->pw;
-    double scale = (double)(pw > ph ? pw : ph) / (p->fit_px > 0 ? p->fit_px : PS_PROG_FIT_PX);
+    int y0 = win->y0;
+    const op_sizes z = sizes_of(p, win->ph, win->pw);
+    const double scale = z.scale;
     ps_status st = PS_OK;
     float *mark = NULL;
     if (on[PS_STROKE] && p->flat_g > 0) {
@@ -737,8 +750,7 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
             st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
         } else {
             memcpy(f, s, sizeof(float) * 3 * hw);
-            int r = (int)(p->flat_r * scale + 0.5);
-            ps_prog_flatten(f, H, W, r < 1 ? 1 : r);
+            ps_prog_flatten(f, H, W, z.flat);
 #pragma omp parallel for schedule(static)
             for (size_t i = 0; i < 3 * hw; i++)
                 s[i] = clamp01(s[i] + t * (f[i] - s[i]));
@@ -763,15 +775,13 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
     }
     if (!st && on[PS_STROKE] && p->pencil_g > 0)
         st = pencil(p, s, H, W, scale, fminf(d->stroke * p->pencil_g, 1));
-    int r4 = (int)(4 * scale + 0.5);
-    r4 = r4 < 1 ? 1 : r4;
     if (!st && on[PS_STROKE] && p->sketch_g > 0)
-        st = sketch(p, s, H, W, r4, fminf(d->stroke * p->sketch_g, 1));
+        st = sketch(p, s, H, W, z.r4, fminf(d->stroke * p->sketch_g, 1));
     if (!st && on[PS_STROKE] && p->ink_g > 0) {
         if (!(mark = malloc(sizeof(float) * hw)))
             st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
         else
-            st = ink_dark(s, H, W, r4, mark);
+            st = ink_dark(s, H, W, z.r4, mark);
         double t = win->ink_t;
         if (!st && win->ink_hist) { /* a first pass: the kept rows' marks, and no more */
             ink_count(mark + (size_t)win->k0 * W, (size_t)(win->k1 - win->k0) * W, win->ink_hist);
@@ -789,10 +799,8 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
         if (!st)
             ink_soft(mark, hw, t);
     }
-    if (!st && on[PS_TEXTURE] && p->cell_g > 0) {
-        int b = (int)(p->cell * scale + 0.5);
-        cells(s, H, W, y0, b < 1 ? 1 : b, fminf(d->texture * p->cell_g, 1));
-    }
+    if (!st && on[PS_TEXTURE] && p->cell_g > 0)
+        cells(s, H, W, y0, z.cell, fminf(d->texture * p->cell_g, 1));
     if (!st && on[PS_COLOR]) {
         if (p->pal_g > 0)
             st = palette(p, s, H, W, fminf(d->color * p->pal_g, 1), win);
