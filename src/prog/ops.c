@@ -680,7 +680,7 @@ int ps_prog_group_on(const ps_prog *p, int group)
                p->tile_g > 0;
     default:
         return p->flat_g > 0 || p->ink_g > 0 || p->sketch_g > 0 || p->paint_g > 0 ||
-               p->pencil_g > 0;
+               p->pencil_g > 0 || p->oil_g > 0;
     }
 }
 
@@ -692,7 +692,8 @@ static int stroke_on(const ps_prog *p, const ps_dials *d, float g)
 /* The operators' sizes in pixels of a ph x pw photo: the fit's scaled by its long side. */
 typedef struct {
     double scale;
-    int r4, flat, cell; /* the ink's and sketch's surroundings, the flattening, the blocks */
+    int r4, flat, cell, oil; /* the ink's and sketch's surroundings, the flattening, the blocks,
+                                the oil filter's window */
 } op_sizes;
 
 static op_sizes sizes_of(const ps_prog *p, int ph, int pw)
@@ -702,7 +703,9 @@ static op_sizes sizes_of(const ps_prog *p, int ph, int pw)
     z.r4 = (int)(4 * z.scale + 0.5);
     z.flat = (int)(p->flat_r * z.scale + 0.5);
     z.cell = (int)(p->cell * z.scale + 0.5);
+    z.oil = (int)(p->oil_r * z.scale + 0.5);
     z.r4 = z.r4 < 1 ? 1 : z.r4, z.flat = z.flat < 1 ? 1 : z.flat, z.cell = z.cell < 1 ? 1 : z.cell;
+    z.oil = z.oil < 1 ? 1 : z.oil;
     return z;
 }
 
@@ -720,6 +723,8 @@ int ps_prog__reach(const ps_prog *p, const ps_dials *d, int ph, int pw)
     int reach = 0;
     if (stroke_on(p, d, p->flat_g))
         reach += 2 * z.flat; /* two box means */
+    if (stroke_on(p, d, p->oil_g))
+        reach += z.oil;
     if (stroke_on(p, d, p->sketch_g)) /* ps_prog_darkness: a flattening, then a box mean */
         reach += 2 * (z.r4 / 2 > 1 ? z.r4 / 2 : 1) + z.r4;
     if (stroke_on(p, d, p->ink_g))
@@ -743,30 +748,27 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
     const double scale = z.scale;
     ps_status st = PS_OK;
     float *mark = NULL;
-    if (on[PS_STROKE] && p->flat_g > 0) {
-        float t = d->stroke * p->flat_g;
-        float *f = malloc(sizeof(float) * 3 * hw);
+    for (int op = 0; op < 3 && !st && on[PS_STROKE]; op++) { /* the flattenings, blended */
+        float g = op == 0 ? p->flat_g : op == 1 ? p->paint_g : p->oil_g, t = d->stroke * g;
+        float *f = g > 0 ? malloc(sizeof(float) * 3 * hw) : NULL;
+        if (g <= 0)
+            continue;
         if (!f) {
             st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
-        } else {
-            memcpy(f, s, sizeof(float) * 3 * hw);
-            ps_prog_flatten(f, H, W, z.flat);
-#pragma omp parallel for schedule(static)
-            for (size_t i = 0; i < 3 * hw; i++)
-                s[i] = clamp01(s[i] + t * (f[i] - s[i]));
-            free(f);
+            break;
         }
-    }
-    if (!st && on[PS_STROKE] && p->paint_g > 0) {
-        float t = d->stroke * p->paint_g;
-        float *f = malloc(sizeof(float) * 3 * hw);
-        st = f ? ps_prog_paint_smooth((float *)memcpy(f, s, sizeof(float) * 3 * hw), H, W,
-                                      p->paint_ss, p->paint_sr, scale)
-               : ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
-        if (!st)
-            st = ps_prog_paint_restore(f, s, hw, PAINT_RESTORE);
-        if (!st && p->paint_e > 0)
-            st = ps_prog_paint_edges(f, H, W, p->paint_e, scale);
+        memcpy(f, s, sizeof(float) * 3 * hw);
+        if (op == 0) {
+            ps_prog_flatten(f, H, W, z.flat);
+        } else if (op == 1) {
+            st = ps_prog_paint_smooth(f, H, W, p->paint_ss, p->paint_sr, scale);
+            if (!st)
+                st = ps_prog_paint_restore(f, s, hw, PAINT_RESTORE);
+            if (!st && p->paint_e > 0)
+                st = ps_prog_paint_edges(f, H, W, p->paint_e, scale);
+        } else {
+            st = ps_prog_oil(f, H, W, z.oil);
+        }
         size_t n = st ? 0 : 3 * hw;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++)
@@ -907,6 +909,9 @@ void ps_prog_describe(const ps_prog *p, char *buf, size_t n)
         k += snprintf(s + k, sizeof s - k, "paint: smoothing %.0f px, range %.2f%s, at %.2f; ",
                       p->paint_ss, p->paint_sr, p->paint_e > 0 ? ", dark edges" : "",
                       p->paint_g);
+    if (p->oil_g > 0)
+        k += snprintf(s + k, sizeof s - k, "oil: %.0f px window, at %.2f; ", 2 * p->oil_r + 1,
+                      p->oil_g);
     if (p->pencil_g > 0)
         k += snprintf(s + k, sizeof s - k, "%s pencil: strokes %.0f px, at %.2f; ",
                       p->pencil_keep > 0.5f ? "coloured" : "graphite", p->pencil_r, p->pencil_g);
@@ -985,6 +990,8 @@ long ps_prog_pack(const ps_prog *p, float v[PS_PROG_MAXFLOATS])
     v[i++] = p->tile_joint;
     v[i++] = p->tile_dark;
     v[i++] = p->tile_bevel;
+    v[i++] = p->oil_g;
+    v[i++] = p->oil_r;
     long n = PS_PROG_NFLOATS;
     for (int c = 0; c < 3 && on; c++)
         for (int y = 0; y < p->screen_h; y++)
@@ -1098,6 +1105,8 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
     p->tile_joint = v[i++];
     p->tile_dark = v[i++];
     p->tile_bevel = v[i++];
+    p->oil_g = v[i++]; /* 0 in older vectors: no oil filter */
+    p->oil_r = v[i++];
     if ((p->tile_g > 0 || p->tile_size != 0) &&
         (p->tile_size < 2 || p->tile_size > 64 || p->tile_joint < 0 || p->tile_joint > 8 ||
          p->tile_dark < 0 || p->tile_dark > 1 || p->tile_bevel < 0 || p->tile_bevel > 4))
@@ -1110,7 +1119,7 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
     float g[] = {p->flat_g, p->tone_g, p->chroma_g, p->beta_g, p->pal_g, p->cell_g, p->screen_g,
                  p->grain_g, p->grain_mono, p->ink_g, p->ink_share, p->hue_g, p->sketch_g,
                  p->sketch_marks, p->paint_g, p->pencil_g, p->pencil_keep, p->ht_g,
-                 p->tile_g};
+                 p->tile_g, p->oil_g};
     for (size_t j = 0; j < sizeof g / sizeof g[0]; j++)
         if (g[j] < 0 || g[j] > 1)
             return ps_fail(PS_EINPUT, "style program: a gate is outside [0, 1]");
@@ -1121,7 +1130,8 @@ ps_status ps_prog_unpack(ps_prog *p, const float *v, long n)
         fabsf(p->hue_deg) > 180 || p->paint_ss < 1 || p->paint_ss > 256 ||
         p->paint_sr < 0.01f || p->paint_sr > 4 || p->paint_e < 0 || p->paint_e > 4 ||
         p->pencil_r < 1 || p->pencil_r > 256 || p->pencil_k < 1 || p->pencil_k > 1e4f ||
-        p->pencil_shade < 0 || p->pencil_shade > 1)
+        p->pencil_shade < 0 || p->pencil_shade > 1 ||
+        ((p->oil_g > 0 || p->oil_r != 0) && (p->oil_r < 1 || p->oil_r > 32)))
         return ps_fail(PS_EINPUT, "style program: a size is out of range");
     return PS_OK;
 }

@@ -11,6 +11,7 @@
  *            pencil     lightness from each pixel's free run in the domain transform: paper on
  *                       flat ground, marks at every change (paint.c); the photo's chroma kept
  *                       by a share (coloured pencil)
+ *            oil        each pixel the colour of its window's most common lightness (oil.c)
  *   colour   hue        a rotation of every colour's hue: the one that best turns the natural
  *                       hue histogram into the samples' (a hue shift)
  *            tone       monotone L curve: natural L quantiles -> the samples' quantiles
@@ -55,6 +56,7 @@
 #define PS_PROG_PAINT_NS 5   /* paint sigmas tabled (ps_prog_paint_ss) */
 #define PS_PROG_PAINT_NR 3   /* range sigmas (ps_prog_paint_sr) */
 #define PS_PROG_PAINT_NE 2   /* edge darkening (ps_prog_paint_e) */
+#define PS_PROG_OIL_NR 5     /* oil radii tabled (ps_prog_oil_r) */
 
 typedef struct ps_prog {
     /* stroke */
@@ -91,6 +93,7 @@ typedef struct ps_prog {
                                     px, joints of that width (fit px) and the tile's colour
                                     times dark, bevel lighting 0 (none) to 4 (GEGL's mosaic
                                     fits 1.4) */
+    float oil_g, oil_r;          /* stroke: the oil filter's window radius (fit px) */
 } ps_prog;
 
 /* ---- band by band (stream.c) ------------------------------------------------------------- */
@@ -208,6 +211,7 @@ typedef struct ps_prog_natural {
     double flat_ratio[PS_PROG_NDET][6]; /* detail(flatten(photo, r)) / detail(photo), r = table */
     double paint_ratio[PS_PROG_PAINT_NS][PS_PROG_PAINT_NR][PS_PROG_PAINT_NE][PS_PROG_NDET];
                                        /* the same for paint at the tabled settings */
+    double oil_ratio[PS_PROG_OIL_NR][PS_PROG_NDET]; /* and for the oil filter at its radii */
     double sk_d[PS_PROG_NSK];          /* darkness (ps_prog_darkness at the fit size) that the
                                           share ps_prog_sketch_at of natural pixels exceeds */
     double pen_q[PS_PROG_PEN_NR][PS_PROG_PEN_NK][PS_PROG_NSK]; /* ps_prog_pencil's run that the
@@ -221,6 +225,7 @@ extern const float ps_prog_sketch_at[PS_PROG_NSK]; /* the ranks (shares) of sket
 extern const float ps_prog_pen_r[PS_PROG_PEN_NR], ps_prog_pen_k[PS_PROG_PEN_NK];
 extern const float ps_prog_paint_ss[PS_PROG_PAINT_NS], ps_prog_paint_sr[PS_PROG_PAINT_NR],
     ps_prog_paint_e[PS_PROG_PAINT_NE];
+extern const float ps_prog_oil_r[PS_PROG_OIL_NR];
 
 /* sRGB display planes (3, h, w) in [0,1] of img at the fit size; *fh, *fw. Caller frees. */
 float *ps_prog_fit_image(const ps_image *img, int *fh, int *fw);
@@ -257,6 +262,8 @@ ps_status ps_prog_paint_restore(float *s, const float *ref, size_t n, float r);
  * k = ss / sr; flat ground gives about 4 R. */
 ps_status ps_prog_pencil(const float *srgb, int h, int w, float R, float k, double scale,
                          float *cnt);
+/* oil.c: the oil filter of sRGB planes in place, window radius r (photo px). */
+ps_status ps_prog_oil(float *srgb, int h, int w, int r);
 /* halftone.c: fit the inks' screens (1 when one was found), and print s (sRGB planes of rows
  * y0 .. y0 + h of a photo `scale` times the fit size) with them at strength t in [0, 1]. */
 int ps_prog_halftone_fit(ps_prog *p, float *const *im, const int *hs, const int *ws, int k);

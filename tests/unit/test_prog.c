@@ -1,7 +1,7 @@
 /* The style program on real photos (bench/demo, found through $PSTYLE_ROOT): natural samples
  * give the identity bit for bit; each operator's style, made here with a known recipe on three
  * photos (palette, levels, sepia, lifted black, cells, screen, tiles, grain, flattening, ink,
- * hue shift, sketch, pencil), is found again and reproduces the recipe on the fourth; dials
+ * hue shift, sketch, pencil, oil), is found again and reproduces the recipe on the fourth; dials
  * scale their group and 0 is exact; sizes follow the photo's size; hostile packed programs are
  * refused. */
 #include "check.h"
@@ -549,6 +549,127 @@ static void test_flatten(void)
     CHECK(fmaxf(p.flat_g, p.paint_g) > 0.5f && !ps_prog_group_on(&p, 1),
           "flattening at %.2f (radius %.0f) or paint at %.2f (%.0f px), no texture", p.flat_g,
           p.flat_r, p.paint_g, p.paint_ss);
+    double d_out = mean_abs(&out, &truth), d_photo = mean_abs(&photo[3], &truth);
+    CHECK(d_out < 0.8 * d_photo, "closer to the recipe (mean |sRGB| %.4f) than the photo (%.4f)",
+          d_out, d_photo);
+    ps_img_free(&out);
+    ps_img_free(&truth);
+}
+
+/* A pixel's oil histogram bin and 12-bit colour, as oil.c reads them. */
+static int oil_bin(const float *s, size_t hw, size_t i, int nbins, int q[3])
+{
+    float l = 0.299f * s[i] + 0.587f * s[hw + i] + 0.114f * s[2 * hw + i];
+    int b = (int)(l * nbins);
+    for (int c = 0; c < 3 && q; c++)
+        q[c] = (int)lrintf(fminf(fmaxf(s[c * hw + i], 0), 1) * 4095);
+    return b < 0 ? 0 : b >= nbins ? nbins - 1 : b;
+}
+
+/* The oil filter pixel by pixel, each window's histogram counted afresh, in double: the
+ * bins' colour means weighted by their count^16, bins under an eighth of the largest dropped. */
+static void oil_naive(const float *s, int h, int w, int r, float *out)
+{
+    size_t hw = (size_t)h * w;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            long cnt[32] = {0}, sum[32][3] = {{0}}, top = 1;
+            for (int v = y - r; v <= y + r; v++)
+                for (int u = x - r; u <= x + r; u++) {
+                    if (v < 0 || v >= h || u < 0 || u >= w)
+                        continue;
+                    int q[3], b = oil_bin(s, hw, (size_t)v * w + u, 32, q);
+                    cnt[b]++;
+                    for (int c = 0; c < 3; c++)
+                        sum[b][c] += q[c];
+                }
+            for (int b = 0; b < 32; b++)
+                top = cnt[b] > top ? cnt[b] : top;
+            double num[3] = {0}, den = 0;
+            for (int b = 0; b < 32; b++) {
+                double u = cnt[b] * 8 >= top ? pow((double)cnt[b] / top, 15) : 0;
+                den += u * cnt[b];
+                for (int c = 0; c < 3; c++)
+                    num[c] += u * sum[b][c];
+            }
+            for (int c = 0; c < 3; c++)
+                out[c * hw + (size_t)y * w + x] = (float)(num[c] / den / 4095);
+        }
+}
+
+/* The sliding histograms against each window counted afresh, on a photo's crop and on a field
+ * of one colour with strays, whose colour the mode keeps exactly (a mean would not). */
+static void test_oil_reference(void)
+{
+    const int h = 61, w = 83, hw = h * w;
+    float *s = malloc(sizeof(float) * 3 * hw), *ref = malloc(sizeof(float) * 3 * hw);
+    const ps_image *a = &photo[1];
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                s[(c * h + y) * w + x] =
+                    ps_linear_to_srgb(a->px[((size_t)c * a->h + 100 + y) * a->w + 150 + x]);
+    for (int r = 1; r <= 9; r += 4) {
+        oil_naive(s, h, w, r, ref);
+        CHECK(ps_prog_oil(s, h, w, r) == PS_OK, "%s", ps_last_error());
+        double e = 0;
+        for (int i = 0; i < 3 * hw; i++)
+            e = fmax(e, fabs(s[i] - ref[i]));
+        CHECK(e < 1e-5, "radius %d: off the reference by %.2e", r, e);
+        memcpy(s, ref, sizeof(float) * 3 * hw); /* the next radius on an oiled image */
+    }
+    const float field[3] = {0.3f, 0.5f, 0.7f};
+    for (int i = 0; i < hw; i++)
+        for (int c = 0; c < 3; c++) /* one pixel in 16 a stray, darker than the field (0.46) */
+            s[c * hw + i] = (i * 2654435761u) % 16 ? field[c] : 0.35f * ((i * 40503u) % 97) / 96;
+    CHECK(ps_prog_oil(s, h, w, 3) == PS_OK, "%s", ps_last_error());
+    double e = 0;
+    for (int i = 0; i < hw; i++)
+        for (int c = 0; c < 3; c++)
+            e = fmax(e, fabs(s[c * hw + i] - field[c]));
+    CHECK(e < 0.501 / 4095, "the strays go, the field keeps its colour to its 12-bit sum, %.2e", e);
+    free(s);
+    free(ref);
+}
+
+/* OpenCV's oilPainting: the mean colour of the window's most common grey (64 bins, radius 4) */
+static void oil_hard4(float *s, int h, int w)
+{
+    size_t hw = (size_t)h * w;
+    float *out = malloc(sizeof(float) * 3 * hw);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int cnt[64] = {0}, best = 0;
+            double sum[64][3] = {{0}};
+            for (int v = y - 4; v <= y + 4; v++)
+                for (int u = x - 4; u <= x + 4; u++) {
+                    if (v < 0 || v >= h || u < 0 || u >= w)
+                        continue;
+                    size_t j = (size_t)v * w + u;
+                    int b = oil_bin(s, hw, j, 64, NULL);
+                    cnt[b]++;
+                    for (int c = 0; c < 3; c++)
+                        sum[b][c] += s[c * hw + j];
+                }
+            for (int b = 1; b < 64; b++)
+                best = cnt[b] > cnt[best] ? b : best;
+            for (int c = 0; c < 3; c++)
+                out[c * hw + (size_t)y * w + x] = (float)(sum[best][c] / cnt[best]);
+        }
+    memcpy(s, out, sizeof(float) * 3 * hw);
+    free(out);
+}
+
+static void test_oil(void)
+{
+    ps_prog p;
+    ps_image out = {0}, truth = {0};
+    fit_and_apply(oil_hard4, &p, &out, &truth);
+    /* a hard mode flattens more than the soft one at its radius: at least as wide a window */
+    CHECK(p.oil_g > 0.5f && p.oil_r >= 4 && !p.paint_g && !p.flat_g &&
+              !ps_prog_group_on(&p, 0) && !ps_prog_group_on(&p, 1),
+          "oil at %.2f (radius %.0f) alone; paint %.2f, flattening %.2f", p.oil_g, p.oil_r,
+          p.paint_g, p.flat_g);
     double d_out = mean_abs(&out, &truth), d_photo = mean_abs(&photo[3], &truth);
     CHECK(d_out < 0.8 * d_photo, "closer to the recipe (mean |sRGB| %.4f) than the photo (%.4f)",
           d_out, d_photo);
@@ -1130,10 +1251,11 @@ static void test_stream(void)
                     y < a->h ? a->px[c * ta + (size_t)y * a->w + u]
                              : b->px[c * tb + (size_t)(y - a->h) * b->w + (u < b->w ? u : b->w - 1)];
             }
-    ps_prog all, ink, paint, tiles, dith, lev;
+    ps_prog all, ink, paint, tiles, dith, lev, oil;
     ps_prog_identity(&all);
     all.fit_px = 160; /* sizes three times the fit's: wide reaches */
     all.flat_g = 0.8f, all.flat_r = 2;
+    all.oil_g = 0.6f, all.oil_r = 1;
     all.sketch_g = 0.5f, all.sketch_marks = 0.3f;
     for (int j = 0; j < PS_PROG_NSK; j++)
         all.sketch_q[j] = 20 + 5.0f * j;
@@ -1166,6 +1288,8 @@ static void test_stream(void)
         for (int j = 0; j < 3; j++)
             lev.lev[c][j] = j / 2.0f;
     }
+    ps_prog_identity(&oil); /* alone, its window's reach is needed whole */
+    oil.fit_px = 160, oil.oil_g = 1, oil.oil_r = 3;
     ps_prog_identity(&paint);
     paint.fit_px = 160, paint.paint_g = 1, paint.paint_ss = 8, paint.paint_sr = 0.4f;
     paint.paint_e = 1;
@@ -1175,8 +1299,9 @@ static void test_stream(void)
         int min_bands;
     } cases[] = {{"every banded operator", &all, 2}, {"hue and ink", &ink, 8},
                  {"tiles", &tiles, 3}, {"a dithered palette and grain", &dith, 8},
-                 {"dithered levels", &lev, 8}, {"paint (one window)", &paint, 1}};
-    for (int i = 0; i < 6; i++) {
+                 {"dithered levels", &lev, 8}, {"oil", &oil, 8},
+                 {"paint (one window)", &paint, 1}};
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++) {
         int bands = 0, reach = 0;
         double e = stream_vs_apply(cases[i].p, &tall, 40L * tall.w, &bands, &reach);
         /* 1/32 of an 8-bit step: the tables' round trip and the sums' order, no seam */
@@ -1223,6 +1348,8 @@ int main(void)
     test_tiles();
     test_grain();
     test_flatten();
+    test_oil_reference();
+    test_oil();
     test_ink();
     test_hue();
     test_grade_table();

@@ -58,6 +58,7 @@ int main(int argc, char **argv)
     static ps_prog_natural nat;
     double fr[PS_PROG_NDET][6] = {{0}};
     static double pr[PS_PROG_PAINT_NS][PS_PROG_PAINT_NR][PS_PROG_PAINT_NE][PS_PROG_NDET];
+    static double orat[PS_PROG_OIL_NR][PS_PROG_NDET];
     static double dhist[SK_BINS], phist[PS_PROG_PEN_NR][PS_PROG_PEN_NK][PEN_BINS];
     for (int i = 0; i < n; i++) {
         ps_image im = {0};
@@ -118,10 +119,21 @@ int main(int argc, char **argv)
                     for (int q = 0; q < PS_PROG_NDET; q++)
                         pr[a][b][e][q] += fs.detail[q] / st[i].detail[q];
                 }
+        for (int r = 0; r < PS_PROG_OIL_NR; r++) {
+            ps_prog_imstat fs;
+            memcpy(f, s, sizeof(float) * 3 * h * w);
+            if (ps_prog_oil(f, h, w, (int)ps_prog_oil_r[r]))
+                return 4;
+            ps_prog_imstat_compute(f, h, w, &fs);
+            for (int q = 0; q < PS_PROG_NDET; q++)
+                orat[r][q] += fs.detail[q] / st[i].detail[q];
+        }
         free(s);
         free(f);
         ps_img_free(&im);
     }
+    for (size_t j = 0; j < sizeof orat / sizeof orat[0][0]; j++)
+        (&orat[0][0])[j] /= n;
     for (int r = 0; r < PS_PROG_NDET * 6; r++)
         fr[r / 6][r % 6] /= n;
     for (size_t j = 0; j < sizeof pr / sizeof pr[0][0][0][0]; j++)
@@ -281,6 +293,14 @@ int main(int argc, char **argv)
             }
             printf("}");
         }
+        printf("}");
+    }
+    printf("},\n");
+    printf("    .oil_ratio = {");
+    for (int r = 0; r < PS_PROG_OIL_NR; r++) {
+        printf("%s{", r ? ", " : "");
+        for (int q = 0; q < PS_PROG_NDET; q++)
+            printf("%s%.6g", q ? ", " : "", orat[r][q]);
         printf("}");
     }
     printf("},\n");
