@@ -16,6 +16,7 @@
 #include "prog.h"
 #include <math.h>
 #include <omp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,9 @@ static inline void oil_pixel(const float *s, size_t hw, size_t i, int *bin, int3
     float l = 0.299f * r + 0.587f * g + 0.114f * b; /* OpenCV's grey, on display values */
     int k = (int)(l * OIL_BINS);
     *bin = k < 0 ? 0 : k >= OIL_BINS ? OIL_BINS - 1 : k;
-    q[0] = (int32_t)lrintf(fminf(fmaxf(r, 0), 1) * OIL_Q);
-    q[1] = (int32_t)lrintf(fminf(fmaxf(g, 0), 1) * OIL_Q);
-    q[2] = (int32_t)lrintf(fminf(fmaxf(b, 0), 1) * OIL_Q);
+    float v[3] = {r, g, b};
+    for (int c = 0; c < 3; c++) /* inline: libm's fminf and lrintf are calls */
+        q[c] = (int32_t)((v[c] < 0 ? 0 : v[c] > 1 ? 1 : v[c]) * OIL_Q + 0.5f);
 }
 
 /* Row y of s added to (sign 1) or taken from (-1) every column's histogram. */
@@ -63,21 +64,24 @@ static void oil_row(const float *s, int h, int w, int y, int sign, int32_t *col)
 #define OIL_FLOOR 8
 static void oil_mode(const int32_t *acc, float out[3])
 {
-    float u[OIL_BINS], den = 0, num[3] = {0};
     int32_t top = 1;
     for (int b = 0; b < OIL_BINS; b++)
         top = acc[b] > top ? acc[b] : top;
-    float inv = 1.0f / (float)top;
-    for (int b = 0; b < OIL_BINS; b++) { /* weight share^16, per pixel share^15 */
+    float inv = 1.0f / (float)top, den = 0, n0 = 0, n1 = 0, n2 = 0;
+    const int32_t *s0 = acc + OIL_BINS, *s1 = s0 + OIL_BINS, *s2 = s1 + OIL_BINS;
+    /* in lanes (the sums' order is the loop's, the same in every band) */
+#pragma omp simd reduction(+ : den, n0, n1, n2)
+    for (int b = 0; b < OIL_BINS; b++) {
         float q = (float)acc[b] * inv, q2 = q * q, q4 = q2 * q2, q8 = q4 * q4;
-        u[b] = acc[b] * OIL_FLOOR >= top ? q * q2 * q4 * q8 : 0;
-        den += u[b] * (float)acc[b];
+        float u = acc[b] * OIL_FLOOR >= top ? q * q2 * q4 * q8 : 0; /* share^16 per pixel */
+        den += u * (float)acc[b];
+        n0 += u * (float)s0[b];
+        n1 += u * (float)s1[b];
+        n2 += u * (float)s2[b];
     }
-    for (int k = 0; k < 3; k++)
-        for (int b = 0; b < OIL_BINS; b++)
-            num[k] += u[b] * (float)acc[(k + 1) * OIL_BINS + b];
-    for (int k = 0; k < 3; k++)
-        out[k] = num[k] / (den * OIL_Q);
+    out[0] = n0 / (den * OIL_Q);
+    out[1] = n1 / (den * OIL_Q);
+    out[2] = n2 / (den * OIL_Q);
 }
 
 ps_status ps_prog_oil(float *srgb, int h, int w, int r)
@@ -90,7 +94,9 @@ ps_status ps_prog_oil(float *srgb, int h, int w, int r)
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
-        int32_t *col = calloc((size_t)w * OIL_CH, sizeof *col), acc[OIL_CH];
+        /* every column's histogram, with r + 1 columns of zeros before and r after */
+        int32_t *pad = calloc((size_t)(w + 2 * r + 1) * OIL_CH, sizeof *pad), acc[OIL_CH];
+        int32_t *col = pad ? pad + (size_t)(r + 1) * OIL_CH : NULL;
         int nt = omp_get_num_threads(), t = omp_get_thread_num();
         int ya = (int)((long)h * t / nt), yb = (int)((long)h * (t + 1) / nt);
         if (!col)
@@ -104,23 +110,22 @@ ps_status ps_prog_oil(float *srgb, int h, int w, int r)
             if (y > ya && y - r - 1 >= 0) /* the first row's columns start at y - r */
                 oil_row(srgb, h, w, y - r - 1, -1, col);
             memset(acc, 0, sizeof acc);
-            for (int x = 0; x < r && x < w; x++)
+            for (int x = 0; x < r; x++)
                 for (int j = 0; j < OIL_CH; j++)
                     acc[j] += col[(size_t)x * OIL_CH + j];
-            for (int x = 0; x < w; x++) {
-                if (x + r < w)
-                    for (int j = 0; j < OIL_CH; j++)
-                        acc[j] += col[(size_t)(x + r) * OIL_CH + j];
-                if (x - r - 1 >= 0)
-                    for (int j = 0; j < OIL_CH; j++)
-                        acc[j] -= col[(size_t)(x - r - 1) * OIL_CH + j];
+            for (int x = 0; x < w; x++) { /* columns past the borders are zeros */
+                const int32_t *in = col + (size_t)(x + r) * OIL_CH,
+                              *gone = col + ((ptrdiff_t)x - r - 1) * OIL_CH;
+#pragma omp simd
+                for (int j = 0; j < OIL_CH; j++)
+                    acc[j] += in[j] - gone[j];
                 float c3[3];
                 oil_mode(acc, c3);
                 for (int k = 0; k < 3; k++)
                     out[k * hw + (size_t)y * w + x] = c3[k];
             }
         }
-        free(col);
+        free(pad);
     }
     if (!failed)
         memcpy(srgb, out, sizeof(float) * 3 * hw);

@@ -562,7 +562,7 @@ static int oil_bin(const float *s, size_t hw, size_t i, int nbins, int q[3])
     float l = 0.299f * s[i] + 0.587f * s[hw + i] + 0.114f * s[2 * hw + i];
     int b = (int)(l * nbins);
     for (int c = 0; c < 3 && q; c++)
-        q[c] = (int)lrintf(fminf(fmaxf(s[c * hw + i], 0), 1) * 4095);
+        q[c] = (int)(fminf(fmaxf(s[c * hw + i], 0), 1) * 4095 + 0.5f);
     return b < 0 ? 0 : b >= nbins ? nbins - 1 : b;
 }
 
