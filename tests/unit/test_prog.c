@@ -1086,7 +1086,7 @@ static void test_pack(void)
               q.screen[2][3][2] == period4[3][2] && q.screen[0][0][1] == period4[0][1],
           "an older screen: %s", ps_last_error());
     v[227] = v[228] = 0;
-    /* the later fields (hue, sketch, levels, paint, pencil, halftone, tiles), found by marker
+    /* the later fields (hue, sketch, levels, paint, pencil, halftone, tiles, oil), found by marker
      * values */
     ps_prog mk;
     ps_prog_identity(&mk);
@@ -1099,6 +1099,7 @@ static void test_pack(void)
     mk.ht_period[2] = 13.5f, mk.ht_angle[2] = -33.25f, mk.ht_dot[2] = 1, mk.ht_use[2] = 1;
     mk.tile_g = 0.6875f, mk.tile_size = 23.5f, mk.tile_joint = 1.75f, mk.tile_dark = 0.5625f;
     mk.tile_bevel = 2.5f;
+    mk.oil_g = 0.8125f, mk.oil_r = 6.5f;
     for (int j = 0; j < PS_PROG_NSK; j++)
         mk.sketch_q[j] = 50.0f + j;
     for (int c = 0; c < 3; c++) {
@@ -1110,13 +1111,15 @@ static void test_pack(void)
     CHECK(ps_prog_unpack(&q, v, PS_PROG_NFLOATS) == PS_OK && q.hue_deg == 33 && q.nlev[2] == 3 &&
               !memcmp(&q.paint_g, &mk.paint_g, sizeof(float) * 9) && q.ht_g == mk.ht_g &&
               q.ht_angle[2] == mk.ht_angle[2] && q.ht_use[2] == 1 &&
-              !memcmp(&q.tile_g, &mk.tile_g, sizeof(float) * 5),
+              !memcmp(&q.tile_g, &mk.tile_g, sizeof(float) * 5) && q.oil_g == mk.oil_g &&
+              q.oil_r == mk.oil_r,
           "the marker program unpacks: %s", ps_last_error());
     int at_hg = -1, at_hd = -1, at_sq = -1, at_nl = -1, at_lv = -1, at_pg = -1, at_pr = -1;
-    int at_tg = -1, at_tp = -1, at_ti = -1;
+    int at_tg = -1, at_tp = -1, at_ti = -1, at_og = -1;
     for (int i = PS_PROG_NFLOATS - 1; i > 0; i--) {
         at_tg = v[i] == 0.4375f ? i : at_tg;
         at_ti = v[i] == 0.6875f ? i : at_ti;
+        at_og = v[i] == 0.8125f ? i : at_og;
         at_tp = v[i] == 13.5f ? i : at_tp;
         at_pg = v[i] == 0.375f ? i : at_pg;
         at_pr = v[i] == 19.0f ? i : at_pr;
@@ -1153,10 +1156,13 @@ static void test_pack(void)
         {at_ti + 1, 65, "tile size"},
         {at_ti + 2, 9, "joint width"},
         {at_ti + 3, 1.5f, "joint darkness"},
-        {at_ti + 4, -1, "bevel"}};
+        {at_ti + 4, -1, "bevel"},
+        {at_og, 1.5f, "oil gate"},
+        {at_og + 1, 0.5f, "oil radius"},
+        {at_og + 1, 33, "oil radius"}};
     CHECK(at_hg > 0 && at_hd > 0 && at_sq > 0 && at_nl > at_sq && at_lv > at_nl && at_pg > at_lv &&
               at_pr == at_pg + 5 && at_tg > at_pr && at_tp == at_tg + 1 + 2 * 6 &&
-              at_ti == at_tg + 1 + 4 * 6,
+              at_ti == at_tg + 1 + 4 * 6 && at_og == at_ti + 5,
           "markers found");
     for (size_t i = 0; i < sizeof later / sizeof later[0] && at_lv > 0; i++) {
         float keep = v[later[i].at];
