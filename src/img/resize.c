@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SHRINK_GAP 3 /* ps_img_shrink's box leaves this much shrinking to the Lanczos kernel */
+
 /* Weights of one axis: output i reads in[start[i] .. start[i] + count[i]) with weights
  * w[i*taps ..]; taps is the widest count, the row pitch of w. */
 typedef struct {
@@ -130,6 +132,48 @@ ps_status ps_img_resize(const ps_image *src, ps_image *dst, int w, int h)
     axis_kernel_free(&kx);
     axis_kernel_free(&ky);
     return PS_OK;
+}
+
+/* Box means over k x k blocks of every plane (the last row and column of blocks over what is
+ * left of the image): dst is ceil(w / k) x ceil(h / k). */
+static ps_status box_reduce(const ps_image *src, ps_image *dst, int k)
+{
+    int w = (src->w + k - 1) / k, h = (src->h + k - 1) / k;
+    ps_status st = ps_img_alloc(dst, w, h, src->c);
+    if (st)
+        return st;
+    const size_t pin = (size_t)src->w * src->h, pout = (size_t)w * h;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int c = 0; c < src->c; c++)
+        for (int y = 0; y < h; y++) {
+            int y0 = y * k, y1 = y0 + k < src->h ? y0 + k : src->h;
+            float *o = dst->px + c * pout + (size_t)y * w;
+            for (int v = y0; v < y1; v++) { /* whole rows: the inner loop runs along memory */
+                const float *r = src->px + c * pin + (size_t)v * src->w;
+                for (int x = 0; x < src->w; x++)
+                    o[x / k] += r[x];
+            }
+            for (int x = 0; x < w; x++) {
+                int cols = (x + 1) * k < src->w ? k : src->w - x * k;
+                o[x] /= (float)(cols * (y1 - y0));
+            }
+        }
+    return PS_OK;
+}
+
+ps_status ps_img_shrink(const ps_image *src, ps_image *dst, int w, int h)
+{
+    int k = src->w > 0 && src->h > 0 && w > 0 && h > 0
+                ? (int)fmin((double)src->w / w, (double)src->h / h) / SHRINK_GAP
+                : 0;
+    if (k < 2 || dst == src)
+        return ps_img_resize(src, dst, w, h);
+    ps_image mid = {0};
+    ps_status st = box_reduce(src, &mid, k);
+    if (!st)
+        st = ps_img_resize(&mid, dst, w, h);
+    ps_img_free(&mid);
+    return st;
 }
 
 ps_status ps_img_fit(const ps_image *src, ps_image *dst, int max_side)
