@@ -750,9 +750,9 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
     float *mark = NULL;
     for (int op = 0; op < 3 && !st && on[PS_STROKE]; op++) { /* the flattenings, blended */
         float g = op == 0 ? p->flat_g : op == 1 ? p->paint_g : p->oil_g, t = d->stroke * g;
-        float *f = g > 0 ? malloc(sizeof(float) * 3 * hw) : NULL;
         if (g <= 0)
             continue;
+        float *f = malloc(sizeof(float) * 3 * hw);
         if (!f) {
             st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
             break;
