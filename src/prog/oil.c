@@ -15,7 +15,6 @@
  * in integers, so each pixel's histogram is exact whatever rows a band or a thread starts at. */
 #include "prog.h"
 #include <math.h>
-#include <omp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
