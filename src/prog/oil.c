@@ -83,13 +83,10 @@ static void oil_mode(const int32_t *acc, float out[3])
     out[2] = n2 / (den * OIL_Q);
 }
 
-ps_status ps_prog_oil(float *srgb, int h, int w, int r)
+ps_status ps_prog_oil(const float *srgb, float *out, int h, int w, int r)
 {
     r = r < 1 ? 1 : r > OIL_MAXR ? OIL_MAXR : r; /* a panorama tens of thousands of px long */
     size_t hw = (size_t)h * w;
-    float *out = malloc(sizeof(float) * 3 * hw);
-    if (!out)
-        return ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h);
     int failed = 0;
 #pragma omp parallel reduction(| : failed)
     {
@@ -126,8 +123,5 @@ ps_status ps_prog_oil(float *srgb, int h, int w, int r)
         }
         free(pad);
     }
-    if (!failed)
-        memcpy(srgb, out, sizeof(float) * 3 * hw);
-    free(out);
     return failed ? ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", w, h) : PS_OK;
 }

@@ -757,7 +757,8 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
             st = ps_fail(PS_EINTERNAL, "apply: out of memory for a %dx%d image", W, H);
             break;
         }
-        memcpy(f, s, sizeof(float) * 3 * hw);
+        if (op < 2) /* the oil filter writes f from s; the others filter a copy in place */
+            memcpy(f, s, sizeof(float) * 3 * hw);
         if (op == 0) {
             ps_prog_flatten(f, H, W, z.flat);
         } else if (op == 1) {
@@ -767,7 +768,7 @@ ps_status ps_prog__run(const ps_prog *p, const ps_dials *d, float *s, int H, int
             if (!st && p->paint_e > 0)
                 st = ps_prog_paint_edges(f, H, W, p->paint_e, scale);
         } else {
-            st = ps_prog_oil(f, H, W, z.oil);
+            st = ps_prog_oil(s, f, H, W, z.oil);
         }
         size_t n = st ? 0 : 3 * hw;
 #pragma omp parallel for schedule(static)

@@ -262,8 +262,8 @@ ps_status ps_prog_paint_restore(float *s, const float *ref, size_t n, float r);
  * k = ss / sr; flat ground gives about 4 R. */
 ps_status ps_prog_pencil(const float *srgb, int h, int w, float R, float k, double scale,
                          float *cnt);
-/* oil.c: the oil filter of sRGB planes in place, window radius r (photo px). */
-ps_status ps_prog_oil(float *srgb, int h, int w, int r);
+/* oil.c: out (another buffer) = the oil filter of sRGB planes srgb, window radius r (photo px). */
+ps_status ps_prog_oil(const float *srgb, float *out, int h, int w, int r);
 /* halftone.c: fit the inks' screens (1 when one was found), and print s (sRGB planes of rows
  * y0 .. y0 + h of a photo `scale` times the fit size) with them at strength t in [0, 1]. */
 int ps_prog_halftone_fit(ps_prog *p, float *const *im, const int *hs, const int *ws, int k);

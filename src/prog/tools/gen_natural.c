@@ -121,8 +121,7 @@ int main(int argc, char **argv)
                 }
         for (int r = 0; r < PS_PROG_OIL_NR; r++) {
             ps_prog_imstat fs;
-            memcpy(f, s, sizeof(float) * 3 * h * w);
-            if (ps_prog_oil(f, h, w, (int)ps_prog_oil_r[r]))
+            if (ps_prog_oil(s, f, h, w, (int)ps_prog_oil_r[r]))
                 return 4;
             ps_prog_imstat_compute(f, h, w, &fs);
             for (int q = 0; q < PS_PROG_NDET; q++)
