@@ -115,7 +115,10 @@ PS_API size_t ps_style_describe(const ps_style *s, char *buf, size_t n);
 PS_API void ps_style_free(ps_style *s); /* NULL is fine */
 
 /* Paint `in` in style s at dials d (NULL: all 1) into a new image of the same size and alpha.
- * A style from another model's tokens is refused with PS_EINPUT. */
+ * A style learned by this library is painted by its program alone, so m may be NULL (loading a
+ * model costs about 18 ms); a style of tokens alone (learned before programs) needs the model it
+ * was learned with: with NULL it is refused with PS_EUSAGE, with another model's with
+ * PS_EINPUT. */
 PS_API ps_status ps_apply(ps_model *m, const ps_style *s, const ps_image *in, const ps_dials *d,
                           ps_image **out);
 /* ps_image_load, ps_apply and ps_image_save in one, from the file at `in` to the file at `out`

@@ -233,6 +233,9 @@ ps_status ps_style_ready(const ps_model *m, const ps_style *s, ps_prog *prog)
     }
     /* a program does not depend on the model; tokens alone (styles learned before programs)
      * need the model they were made with */
+    if (!s->rec.n_program && !m)
+        return ps_fail(PS_EUSAGE, "%s is tokens alone, without a program: painting it needs "
+                       "the model it was learned with", who);
     if (!s->rec.n_program && (strcmp(s->rec.model_hash, m->hash) ||
         s->rec.groups * s->rec.tokens_per_group * s->rec.dim != ps_model_ntokens(m)))
         return ps_fail(PS_EINPUT, "%s was learned with model %s, but this is model %s; run "
@@ -255,8 +258,8 @@ ps_status ps_apply(ps_model *m, const ps_style *s, const ps_image *in, const ps_
                    ps_image **out)
 {
     *out = NULL;
-    if (!m || !s || !in)
-        return ps_fail(PS_EUSAGE, "apply: model, style and image are needed");
+    if (!s || !in)
+        return ps_fail(PS_EUSAGE, "apply: a style and an image are needed");
     d = d ? d : &ones;
     ps_status st = dials_check(d);
     if (st)
@@ -308,8 +311,8 @@ ps_status ps_apply_raw(ps_model *m, const ps_style *s, const ps_img_raw *raw, co
 ps_status ps_apply_file(ps_model *m, const ps_style *s, const char *in, const char *out,
                         const ps_dials *d, int jpeg_quality)
 {
-    if (!m || !s || !in || !out)
-        return ps_fail(PS_EUSAGE, "apply: model, style, input and output are needed");
+    if (!s || !in || !out)
+        return ps_fail(PS_EUSAGE, "apply: a style, an input and an output are needed");
     d = d ? d : &ones;
     ps_status st = dials_check(d);
     if (!st)

@@ -395,14 +395,19 @@ int ps_cmd_apply(int argc, char **argv)
     ps_style *learned = NULL;
     st = ps_store_get(db, o.user, o.style, (int)version, &learned);
     ps_store_close(db);
-    ps_model m;
-    if (st || (st = ps_model_load(&m, mpath))) {
+    /* a program paints without the network: the model is loaded (18 ms) only for a style of
+     * tokens alone, or to check one the user named */
+    ps_model m = {0};
+    const char *named = getenv("PSTYLE_MODEL");
+    int need_model = !st && (!learned->rec.n_program || (mopt && *mopt) || (named && *named));
+    if (st || (need_model && (st = ps_model_load(&m, mpath)))) {
         ps_style_free(learned);
         free(pl);
         return ps_cli_fail(st);
     }
+    ps_model *mp = need_model ? &m : NULL;
     ps_prog prog;
-    rc = (st = ps_style_ready(&m, learned, &prog)) ? ps_cli_fail(st) : 0;
+    rc = (st = ps_style_ready(mp, learned, &prog)) ? ps_cli_fail(st) : 0;
     int todo = 0;
     for (int i = 0; i < nin; i++)
         todo += pl[i].fate == OUT_TODO;
@@ -463,10 +468,10 @@ int ps_cmd_apply(int argc, char **argv)
             st = ps_img_resize(&img, &sized, sw < 1 ? 1 : sw, sh < 1 ? 1 : sh);
             ps_img_free(&img); /* only the resized copy is painted */
             if (!st)
-                st = ps_apply_in_place(&m, learned, &sized, &dials);
+                st = ps_apply_in_place(mp, learned, &sized, &dials);
             w = sized.w, h = sized.h;
         }
-        const out_job job = {&m, learned, &dials, size > 0 ? NULL : &raw, &sized, (int)quality,
+        const out_job job = {mp, learned, &dials, size > 0 ? NULL : &raw, &sized, (int)quality,
                              &meta};
         if (!st)
             st = to_stdout ? save_stdout(&job, p->png) : write_out(p->path, &job);

@@ -74,11 +74,16 @@ int main(int argc, char **argv)
 {
     /* libgomp reads its wait policy once, at load: its default spinning steals the cores from
      * OpenBLAS's threads between our parallel loops (3x slower apply on 2 cores, measured), so
-     * ask for passive waits, unless the user chose a policy; OpenBLAS reads its kernels' name
-     * at load too. Either change starts the program over, once. */
+     * ask for passive waits, unless the user chose a policy. OpenBLAS's pool spins the other
+     * way: its threads start at load and spin 2^28 cycles (0.1 s) after each job, so half the
+     * 1 MP applies on 2 cores ran at 0.138 s instead of 0.100 (12 runs each) and learn K=5 took
+     * 0.92 s instead of 0.88; 2^4 cycles (OpenBLAS's least) lets them sleep at once. OpenBLAS
+     * reads its kernels' name at load too. Any change starts the program over, once. */
     int again = blas_kernels();
     if (!getenv("OMP_WAIT_POLICY"))
-        again = !setenv("OMP_WAIT_POLICY", "passive", 1);
+        again |= !setenv("OMP_WAIT_POLICY", "passive", 1);
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT"))
+        again |= !setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
     if (again)
         execv("/proc/self/exe", argv);
     ps_cli_argv0 = argv[0];

@@ -118,6 +118,12 @@ static void test_learn_apply_store(void)
                 diff += abs(b[i + 2] - b[i]) < abs(photo[i + 2] - photo[i]); /* warmer, flatter */
         CHECK(diff > W * H / 2, "the sepia style changed %ld of %d pixels toward it: %s", diff,
               W * H, text);
+        ps_image *on = NULL; /* a program paints without the network: no model needed */
+        uint8_t n[W * H * 3];
+        CHECK(ps_apply(NULL, s, in, NULL, &on) == PS_OK && ps_image_pixels(on, n, 3, 0) == 0 &&
+                  o1 && !memcmp(n, b, sizeof n),
+              "apply without a model paints the same pixels: %s", ps_last_error());
+        ps_image_free(on);
         ps_image *bad = NULL;
         CHECK(ps_apply(m, s, in, &(ps_dials){5, 1, 1}, &bad) == PS_EUSAGE && !bad, "dial 5");
         CHECK(ps_apply(m, NULL, in, NULL, &bad) == PS_EUSAGE, "NULL style");
@@ -173,6 +179,12 @@ static void test_learn_apply_store(void)
         for (size_t i = 0; o3 && i < sizeof d3; i++)
             off = abs(d3[i] - b[i]) > off ? abs(d3[i] - b[i]) : off;
         CHECK(o3 && off <= 1, "apply_file off ps_apply by %d codes", off);
+        ps_image *o5 = NULL;
+        uint8_t d5[W * H * 3];
+        CHECK(ps_apply_file(NULL, s, fin, fout, NULL, 0) == PS_OK && ps_image_load(fout, &o5) == 0 &&
+                  ps_image_pixels(o5, d5, 3, 0) == 0 && o3 && !memcmp(d5, d3, sizeof d5),
+              "apply_file without a model writes the same pixels: %s", ps_last_error());
+        ps_image_free(o5);
         CHECK(ps_apply_file(m, s, fin, fout, &(ps_dials){0, 0, 0}, 0) == PS_OK &&
                   ps_image_load(fout, &o4) == 0 && ps_image_pixels(o4, d3, 3, 0) == 0 &&
                   !memcmp(d3, photo, sizeof d3),
