@@ -395,7 +395,9 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
     }
     free(tok);
     fprintf(c->md, "\n### apply\n\n`pstyle apply` processes, JPEG in and out (quality 92), with "
-            "the style learned from the 10 samples above (its program: %s). *all cores*: %d "
+            "the style learned from the 10 samples above (its program: %s), without "
+            "`--model`, as a user runs it: a program needs no model, so none is loaded. "
+            "*all cores*: %d "
             "threads; *1 thread*: `--threads 1`; *floor*: `--strength 0`, which returns the photo "
             "as decoded: the same process without the style (decode, store, encode). *peak RSS*: "
             "the largest of these processes' (VmHWM as each exits). Phases in-process, on the "
@@ -424,13 +426,13 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
         }
         ps_img_free(&im);
         /* --force: every run writes the output again (apply keeps an existing one) */
+        /* no --model: a style's program needs none, and apply loads one only when named */
         const char *args[3][SPEED_MAX_ARGS] = {
-            {"apply", "--user", "bench", "--db", db, "--model", c->model_path, "--force", in, "-o",
-             out, NULL},
-            {"apply", "--user", "bench", "--db", db, "--model", c->model_path, "--force",
-             "--threads", "1", in, "-o", out, NULL},
-            {"apply", "--user", "bench", "--db", db, "--model", c->model_path, "--force",
-             "--strength", "0", in, "-o", out, NULL}};
+            {"apply", "--user", "bench", "--db", db, "--force", in, "-o", out, NULL},
+            {"apply", "--user", "bench", "--db", db, "--force", "--threads", "1", in, "-o", out,
+             NULL},
+            {"apply", "--user", "bench", "--db", db, "--force", "--strength", "0", in, "-o", out,
+             NULL}};
         ps_bench_time *res[3] = {&r->proc, &r->proc1, &r->floor};
         int rc = 0;
         for (int k = 0; k < 3 && rc == 0; k++) {
@@ -490,9 +492,9 @@ void ps_bench_sec_speed(ps_bench_ctx *c)
 
     /* many files in one process against one process per file, at 0.25 MP */
     int nf = c->quick ? 2 : 12;
-    const char *args[SPEED_MAX_ARGS] = {"apply", "--user", "bench", "--db", db, "--model",
-                                        c->model_path, "--force", "--out-dir", c->tmp};
-    int na = 10;
+    const char *args[SPEED_MAX_ARGS] = {"apply", "--user", "bench", "--db", db,
+                                        "--force", "--out-dir", c->tmp};
+    int na = 8;
     snprintf(path, sizeof path, "%s/photo0.jpg", c->tmp);
     char links[12][400];
     for (int i = 0; i < nf; i++) {
